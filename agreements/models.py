@@ -1,0 +1,452 @@
+"""Agreements and what belongs to them: parties, signatories, provisions, sources, relations.
+
+The agreement's `status`, `expected_entry_into_force_on` and each participation's `progress` are
+derived by the status engine (ratification.engine) and stored here, in the same transaction as the
+step that changed them, so lists can filter and sort on them without recomputing.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from parties.models import Party
+
+
+class AgreementStatus(models.TextChoices):
+    UNDER_NEGOTIATION = "under_negotiation", "Under negotiation"
+    SIGNED = "signed", "Signed"
+    RATIFIED = "ratified", "Ratified"
+    IN_FORCE = "in_force", "In force"
+    SUSPENDED = "suspended", "Suspended"
+    TERMINATED = "terminated", "Terminated"
+
+
+AGREEMENT_STATUS_EXPLANATIONS: dict[str, str] = {
+    AgreementStatus.UNDER_NEGOTIATION: "Being negotiated; no party has signed the text yet.",
+    AgreementStatus.SIGNED: (
+        "Signed, but at least one party has not yet finished its domestic procedure to be bound."
+    ),
+    AgreementStatus.RATIFIED: (
+        "Every party has consented to be bound; entry into force is still ahead."
+    ),
+    AgreementStatus.IN_FORCE: "Legally binding and operating between the parties.",
+    AgreementStatus.SUSPENDED: "In force, but its operation is suspended for now.",
+    AgreementStatus.TERMINATED: "No longer in force: terminated, denounced or expired.",
+}
+
+
+class PartyProgress(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+PARTY_PROGRESS_EXPLANATIONS: dict[str, str] = {
+    PartyProgress.NOT_STARTED: "No step of this party's procedure has been completed yet.",
+    PartyProgress.IN_PROGRESS: "Some steps are done; the party has not yet consented to be bound.",
+    PartyProgress.COMPLETED: "The party has expressed its consent to be bound.",
+    PartyProgress.FAILED: "A step failed, e.g. a chamber voted the agreement down.",
+    PartyProgress.WITHDRAWN: "The party has left the agreement.",
+}
+
+
+class EntryIntoForceRule(models.TextChoices):
+    UNKNOWN = "", "Not recorded"
+    ON_SIGNATURE = "on_signature", "On signature"
+    ON_DATE = "on_date", "On a fixed date"
+    DAYS_AFTER_LAST_NOTIFICATION = (
+        "days_after_last_notification",
+        "N days after the last notification",
+    )
+    DAYS_AFTER_NTH_RATIFICATION = (
+        "days_after_nth_ratification",
+        "N days after the Nth ratification",
+    )
+
+
+class ProvisionCategory(models.TextChoices):
+    """After the ATOP alliance codebook, extended (DESIGN.md)."""
+
+    MUTUAL_DEFENCE = "mutual_defence", "Mutual defence"
+    CONSULTATION = "consultation", "Consultation"
+    NON_AGGRESSION = "non_aggression", "Non-aggression"
+    NEUTRALITY = "neutrality", "Neutrality"
+    LOGISTICS_SUPPORT = "logistics_support", "Logistics support"
+    TAX_CUSTOMS_EXEMPTION = "tax_customs_exemption", "Tax and customs exemption"
+    JOINT_EXERCISES = "joint_exercises", "Joint exercises"
+    STATUS_OF_FORCES = "status_of_forces", "Status of forces / visiting forces"
+    BASING_ACCESS = "basing_access", "Basing and access"
+    DISASTER_RESPONSE = "disaster_response", "Disaster response"
+    PEACEKEEPING = "peacekeeping", "Peacekeeping"
+    INFORMATION_SECURITY = "information_security", "Information security"
+    MILITARY_AID = "military_aid", "Military aid"
+    ECONOMIC_COOPERATION = "economic_cooperation", "Economic cooperation"
+    OTHER = "other", "Other"
+
+
+PROVISION_CATEGORY_EXPLANATIONS: dict[str, str] = {
+    ProvisionCategory.MUTUAL_DEFENCE: "Each party will come to the other's defence if attacked.",
+    ProvisionCategory.CONSULTATION: "The parties will consult one another in a crisis or regularly.",
+    ProvisionCategory.NON_AGGRESSION: "The parties will not attack one another.",
+    ProvisionCategory.NEUTRALITY: "A party stays neutral if the other is at war.",
+    ProvisionCategory.LOGISTICS_SUPPORT: (
+        "Cross-servicing of fuel, ammunition, food, transport and other supplies and services."
+    ),
+    ProvisionCategory.TAX_CUSTOMS_EXEMPTION: "Exemption from taxes, duties or customs formalities.",
+    ProvisionCategory.JOINT_EXERCISES: "Training and exercises carried out together.",
+    ProvisionCategory.STATUS_OF_FORCES: (
+        "Legal status of one party's forces while in the other's territory."
+    ),
+    ProvisionCategory.BASING_ACCESS: "Use of bases, facilities or territory by the other party.",
+    ProvisionCategory.DISASTER_RESPONSE: "Cooperation in relief after natural or other disasters.",
+    ProvisionCategory.PEACEKEEPING: "Cooperation in United Nations or other peace operations.",
+    ProvisionCategory.INFORMATION_SECURITY: "Protection of classified information exchanged.",
+    ProvisionCategory.MILITARY_AID: "Transfer of equipment, funds or training from one party.",
+    ProvisionCategory.ECONOMIC_COOPERATION: "Trade, investment or economic assistance.",
+    ProvisionCategory.OTHER: "A provision in none of the categories above.",
+}
+
+
+class RelationKind(models.TextChoices):
+    AMENDS = "amends", "Amends"
+    SUPERSEDES = "supersedes", "Supersedes"
+    IMPLEMENTS = "implements", "Implements"
+    RELATED_TO = "related_to", "Related to"
+
+
+class Subject(models.Model):
+    slug = models.SlugField(max_length=80, unique=True, help_text="e.g. 'defence-logistics'.")
+    name = models.CharField(max_length=120, unique=True, help_text="e.g. 'defence logistics'.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Source(models.Model):
+    """Where a fact comes from. Cited by agreements, signatories, provisions and steps."""
+
+    title = models.CharField(max_length=400, help_text="Title of the document or page.")
+    url = models.URLField(max_length=600, blank=True, help_text="Address, if it is online.")
+    publisher = models.CharField(
+        max_length=200, blank=True, help_text="e.g. 'Ministry of Foreign Affairs of Japan'."
+    )
+    published_on = models.DateField(null=True, blank=True, help_text="Publication date, if known.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-published_on", "title"]
+        constraints = [
+            # Imports upsert sources by address; two rows for one address would split citations.
+            models.UniqueConstraint(fields=["url"], condition=~Q(url=""), name="source_unique_url"),
+        ]
+
+    def __str__(self) -> str:
+        bits = [self.title]
+        if self.publisher:
+            bits.append(self.publisher)
+        if self.published_on:
+            bits.append(self.published_on.isoformat())
+        return ", ".join(bits)
+
+
+class Agreement(models.Model):
+    class Kind(models.TextChoices):
+        BILATERAL = "bilateral", "Bilateral"
+        MULTILATERAL = "multilateral", "Multilateral"
+
+    slug = models.SlugField(
+        max_length=120, unique=True, help_text="Stable identifier used in addresses and the API."
+    )
+    title = models.CharField(max_length=500, help_text="Full title of the agreement.")
+    short_name = models.CharField(max_length=80, blank=True, help_text="e.g. 'ACSA', 'RAA'.")
+    kind = models.CharField(
+        max_length=20,
+        choices=Kind.choices,
+        default=Kind.BILATERAL,
+        help_text="Bilateral agreements have exactly two parties.",
+    )
+    subjects = models.ManyToManyField(
+        Subject, blank=True, related_name="agreements", help_text="What the agreement is about."
+    )
+    summary = models.TextField(blank=True, help_text="A few sentences in plain language.")
+    signed_on = models.DateField(
+        null=True, blank=True, help_text="Date of signature (the last signature if apart)."
+    )
+    signed_at = models.CharField(max_length=200, blank=True, help_text="Place of signature.")
+    eif_rule = models.CharField(
+        "entry-into-force rule",
+        max_length=40,
+        choices=EntryIntoForceRule.choices,
+        blank=True,
+        default=EntryIntoForceRule.UNKNOWN,
+        help_text="How the entry-into-force date follows from the parties' steps.",
+    )
+    eif_days = models.PositiveIntegerField(
+        "entry-into-force delay (days)",
+        null=True,
+        blank=True,
+        help_text="For the 'N days after …' rules: N.",
+    )
+    eif_fixed_on = models.DateField(
+        "fixed entry-into-force date",
+        null=True,
+        blank=True,
+        help_text="For the 'on a fixed date' rule.",
+    )
+    eif_ratifications_required = models.PositiveIntegerField(
+        "ratifications required",
+        null=True,
+        blank=True,
+        help_text="For multilateral agreements: how many parties must consent before it enters "
+        "into force.",
+    )
+    entered_into_force_on = models.DateField(
+        null=True, blank=True, help_text="Recorded date of entry into force, once it happened."
+    )
+    ended_on = models.DateField(
+        null=True, blank=True, help_text="Date it was terminated or expired, if it has ended."
+    )
+    status = models.CharField(
+        max_length=20,
+        choices=AgreementStatus.choices,
+        default=AgreementStatus.UNDER_NEGOTIATION,
+        editable=False,
+        help_text="Derived by the status engine from the steps and dates; never edited by hand.",
+    )
+    expected_entry_into_force_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived: the date the rule gives, once it can be computed.",
+    )
+    reviewed_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="When an editor last checked the data against the sources; the sweep flags "
+        "agreements not reviewed for STALE_AFTER_DAYS.",
+    )
+    status_since = models.DateField(
+        null=True, blank=True, editable=False, help_text="Derived: when the status took effect."
+    )
+    derived_revision = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Incremented whenever a derived value (status, progress, expected entry into "
+        "force) changes; part of each status change's unique key, so a change is recorded once.",
+    )
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Incremented on every edit; guards against overwriting a concurrent edit.",
+    )
+    sources = models.ManyToManyField(
+        Source, blank=True, related_name="agreements", help_text="Sources for the agreement."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)  # `updated_since` syncing
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-signed_on", "title"]
+        indexes = [
+            models.Index(fields=["status", "-signed_on"], name="agreement_status_signed_idx"),
+            models.Index(fields=["-signed_on", "title"], name="agreement_default_order_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(entered_into_force_on__isnull=True)
+                | Q(signed_on__isnull=True)
+                | Q(entered_into_force_on__gte=F("signed_on")),
+                name="agreement_eif_not_before_signature",
+                violation_error_message="Entry into force cannot be before signature.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True)
+                | Q(signed_on__isnull=True)
+                | Q(ended_on__gte=F("signed_on")),
+                name="agreement_end_not_before_signature",
+                violation_error_message="The end date cannot be before signature.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(
+                    eif_rule__in=[
+                        EntryIntoForceRule.DAYS_AFTER_LAST_NOTIFICATION,
+                        EntryIntoForceRule.DAYS_AFTER_NTH_RATIFICATION,
+                    ]
+                )
+                | Q(eif_days__isnull=False),
+                name="agreement_eif_days_rule_has_days",
+                violation_error_message="This entry-into-force rule needs a number of days.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(eif_rule=EntryIntoForceRule.ON_DATE) | Q(eif_fixed_on__isnull=False),
+                name="agreement_eif_date_rule_has_date",
+                violation_error_message="The 'fixed date' rule needs the date.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(eif_rule=EntryIntoForceRule.DAYS_AFTER_NTH_RATIFICATION)
+                | Q(eif_ratifications_required__gte=1),
+                name="agreement_nth_rule_has_count",
+                violation_error_message="The 'Nth ratification' rule needs the number required.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.short_name})" if self.short_name else self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:agreements_agreement_change", args=[self.pk])
+
+    @property
+    def status_explanation(self) -> str:
+        return AGREEMENT_STATUS_EXPLANATIONS[self.status]
+
+
+class Participation(models.Model):
+    """A party's membership of an agreement, with its own dates and progress."""
+
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="participations"
+    )
+    party = models.ForeignKey(
+        Party,
+        on_delete=models.PROTECT,  # a party with agreements cannot vanish from under them
+        related_name="participations",
+    )
+    needs_legislative_approval = models.BooleanField(
+        default=True,
+        help_text="Whether this party's legislature must approve (a treaty) or not (an executive "
+        "agreement). Decides whether its legislative procedure steps are required.",
+    )
+    progress = models.CharField(
+        max_length=20,
+        choices=PartyProgress.choices,
+        default=PartyProgress.NOT_STARTED,
+        editable=False,
+        help_text="Derived by the status engine from this party's steps.",
+    )
+    consented_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived: the date of the step that completed the party's consent to be bound.",
+    )
+    note = models.TextField(blank=True, help_text="Anything an analyst should know.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agreement", "party__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "party"],
+                name="participation_party_once",
+                violation_error_message="This party is already a party to the agreement.",
+            ),
+        ]
+        indexes = [
+            # "agreements of party X": the party filter and the party page start here.
+            models.Index(fields=["party", "agreement"], name="participation_party_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party.code} in {self.agreement.slug}"
+
+
+class Signatory(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="signatories")
+    party = models.ForeignKey(
+        Party,
+        on_delete=models.PROTECT,
+        related_name="signatories",
+        help_text="Who they signed for.",
+    )
+    name = models.CharField(max_length=200, help_text="e.g. 'Toshimitsu Motegi'.")
+    role = models.CharField(max_length=200, help_text="e.g. 'Minister for Foreign Affairs'.")
+    source = models.ForeignKey(
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # deleting a source would leave the fact unsupported
+        related_name="signatories",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agreement", "party__name", "name"]
+        verbose_name_plural = "signatories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "party", "name"], name="signatory_once_per_party"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.role} ({self.party.code})"
+
+
+class Provision(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="provisions")
+    label = models.CharField(max_length=80, blank=True, help_text="e.g. 'Article 7'.")
+    category = models.CharField(
+        max_length=40, choices=ProvisionCategory.choices, help_text="What kind of commitment."
+    )
+    text = models.TextField(help_text="The provision's text or a summary of it.")
+    order = models.PositiveSmallIntegerField(default=0, help_text="Position within the agreement.")
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="provisions"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agreement", "order", "id"]
+        indexes = [
+            # The provision_category filter: agreements having a provision of category X.
+            models.Index(fields=["category", "agreement"], name="provision_category_idx"),
+        ]
+
+    def __str__(self) -> str:
+        label = f"{self.label}: " if self.label else ""
+        return f"{label}{self.get_category_display()} ({self.agreement.slug})"
+
+
+class Relation(models.Model):
+    """A directed link: `from_agreement` amends / supersedes / implements / relates to `to_agreement`."""
+
+    from_agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="relations_from"
+    )
+    to_agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="relations_to"
+    )
+    kind = models.CharField(max_length=20, choices=RelationKind.choices)
+    note = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["from_agreement", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_agreement", "to_agreement", "kind"], name="relation_once"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_agreement=F("to_agreement")),
+                name="relation_not_to_itself",
+                violation_error_message="An agreement cannot be related to itself.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.from_agreement.slug} {self.get_kind_display().lower()} {self.to_agreement.slug}"
+        )

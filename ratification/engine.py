@@ -1,0 +1,261 @@
+"""The status engine: a pure function from an agreement's facts and steps (and today) to its status.
+
+Nothing here touches the database, so it can be tested exhaustively. `services.py` loads the
+facts, calls `evaluate()` and stores what it returns.
+
+Rules, in the order they are applied:
+
+* A party's steps are split into *consent* steps (everything up to and including ratification,
+  exchange of notes, deposit, promulgation), *in-force* steps (provisional application, entry into
+  force) and *end* events (suspension, termination notice, withdrawal).
+* A consent step that failed makes the party `failed`, unless a later step of the same kind (a
+  second vote) exists that has not failed. `not_required` steps are ignored.
+* A party is `completed` when every remaining consent step is completed (at least one of them),
+  `in_progress` when some are, `not_started` otherwise, and `withdrawn` after a completed withdrawal.
+* The agreement is `terminated` once its end date has passed, or (bilateral) after a party's
+  completed withdrawal. A termination notice alone does not end it: notices take effect after a
+  period (and are sometimes retracted), so the end date records when it actually ends.
+* It is `suspended` after a completed suspension; `in_force` once its recorded or expected
+  entry-into-force date has been reached with enough parties bound; `ratified` when enough parties
+  are bound but that date is ahead or unknown; `signed` once signed; else `under_negotiation`.
+* Enough parties: every party that has not withdrawn, or for the "Nth ratification" rule, N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+CONSENT = "consent"
+IN_FORCE = "in_force"
+END = "end"
+
+END_KINDS = frozenset({"suspension", "termination_notice", "withdrawal"})
+IN_FORCE_KINDS = frozenset({"provisional_application", "entry_into_force"})
+
+# Progress of an agreement's status, for "never goes backwards" checks; suspended and terminated
+# are outside the ladder because only an end event leads there.
+STATUS_RANK = {"under_negotiation": 0, "signed": 1, "ratified": 2, "in_force": 3}
+
+
+def step_phase(kind: str) -> str:
+    if kind in END_KINDS:
+        return END
+    if kind in IN_FORCE_KINDS:
+        return IN_FORCE
+    return CONSENT
+
+
+@dataclass(frozen=True)
+class StepFacts:
+    order: int
+    kind: str
+    status: str
+    date: date | None = None
+    body: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class PartyFacts:
+    code: str
+    steps: tuple[StepFacts, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgreementFacts:
+    kind: str = "bilateral"
+    signed_on: date | None = None
+    eif_rule: str = ""
+    eif_days: int | None = None
+    eif_fixed_on: date | None = None
+    eif_ratifications_required: int | None = None
+    entered_into_force_on: date | None = None
+    ended_on: date | None = None
+    parties: tuple[PartyFacts, ...] = ()
+
+
+@dataclass(frozen=True)
+class PartyResult:
+    code: str
+    progress: str
+    consented_on: date | None
+    next_step: StepFacts | None
+    overdue_steps: tuple[StepFacts, ...] = ()
+    steps_done: int = 0
+    steps_required: int = 0
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str
+    status_since: date | None
+    expected_entry_into_force_on: date | None
+    entry_into_force_explanation: str
+    parties: dict[str, PartyResult] = field(default_factory=dict)
+
+
+def _happened(step: StepFacts, today: date) -> bool:
+    """A completed step counts from its date; an undated one (legacy data) counts at once."""
+    return step.status == "completed" and (step.date is None or step.date <= today)
+
+
+def _live_consent_steps(steps: tuple[StepFacts, ...]) -> list[StepFacts]:
+    """Consent steps that matter: not `not_required`, and not a failure later retried."""
+    consent = [s for s in steps if step_phase(s.kind) == CONSENT and s.status != "not_required"]
+    live = []
+    for step in consent:
+        retried = step.status == "failed" and any(
+            later.kind == step.kind and later.order > step.order and later.status != "failed"
+            for later in consent
+        )
+        if not retried:
+            live.append(step)
+    return live
+
+
+def evaluate_party(party: PartyFacts, today: date) -> PartyResult:
+    steps = tuple(sorted(party.steps, key=lambda s: s.order))
+    live = _live_consent_steps(steps)
+    done = [s for s in live if _happened(s, today)]
+    overdue = tuple(
+        s for s in steps if s.status == "scheduled" and s.date is not None and s.date < today
+    )
+    next_step = next((s for s in steps if s.status in ("pending", "scheduled")), None)
+    consented_on = None
+
+    if any(s.kind == "withdrawal" and _happened(s, today) for s in steps):
+        progress = "withdrawn"
+    elif any(s.status == "failed" for s in live):
+        progress = "failed"
+    elif live and len(done) == len(live):
+        progress = "completed"
+        dated = [s.date for s in done if s.date is not None]
+        consented_on = max(dated) if dated else None
+    elif done:
+        progress = "in_progress"
+    else:
+        progress = "not_started"
+
+    return PartyResult(
+        code=party.code,
+        progress=progress,
+        consented_on=consented_on,
+        next_step=next_step,
+        overdue_steps=overdue,
+        steps_done=len(done),
+        steps_required=len(live),
+    )
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _expected_entry_into_force(
+    facts: AgreementFacts, parties: dict[str, PartyResult]
+) -> tuple[date | None, str]:
+    """The date the rule gives, and how it got there, in words an analyst can check."""
+    if facts.entered_into_force_on:
+        return facts.entered_into_force_on, (
+            f"Entered into force on {facts.entered_into_force_on.isoformat()} (recorded)."
+        )
+    rule, days = facts.eif_rule, facts.eif_days
+    active = {code: p for code, p in parties.items() if p.progress != "withdrawn"}
+    bound = sorted(
+        (p for p in active.values() if p.progress == "completed" and p.consented_on),
+        key=lambda p: (p.consented_on, p.code),
+    )
+    waiting = sorted(code for code, p in active.items() if p.progress != "completed")
+
+    if rule == "on_signature":
+        if facts.signed_on:
+            return facts.signed_on, f"On signature, {facts.signed_on.isoformat()}."
+        return None, "On signature; not yet signed."
+    if rule == "on_date":
+        if facts.eif_fixed_on:
+            return facts.eif_fixed_on, f"On the fixed date {facts.eif_fixed_on.isoformat()}."
+        return None, "On a fixed date that is not recorded."
+    if rule == "days_after_last_notification" and days is not None:
+        if waiting or not bound:
+            who = ", ".join(waiting) if waiting else "every party"
+            return None, f"{days} days after the last notification; waiting for {who}."
+        last = bound[-1]
+        expected = last.consented_on + timedelta(days=days)
+        return expected, (
+            f"{days} days after the last notification ({last.code}), "
+            f"{last.consented_on.isoformat()} → {expected.isoformat()}."
+        )
+    if rule == "days_after_nth_ratification" and days is not None:
+        needed = facts.eif_ratifications_required or len(active)
+        if len(bound) < needed:
+            return None, (
+                f"{days} days after the {_ordinal(needed)} ratification; "
+                f"{len(bound)} of {needed} so far."
+            )
+        nth = bound[needed - 1]
+        expected = nth.consented_on + timedelta(days=days)
+        return expected, (
+            f"{days} days after the {_ordinal(needed)} ratification ({nth.code}), "
+            f"{nth.consented_on.isoformat()} → {expected.isoformat()}."
+        )
+    return None, "No entry-into-force rule recorded."
+
+
+def _enough_parties_bound(facts: AgreementFacts, parties: dict[str, PartyResult]) -> bool:
+    active = [p for p in parties.values() if p.progress != "withdrawn"]
+    if not active:
+        return False
+    completed = sum(1 for p in active if p.progress == "completed")
+    if facts.eif_rule == "days_after_nth_ratification" and facts.eif_ratifications_required:
+        return completed >= facts.eif_ratifications_required
+    return completed == len(active)
+
+
+def evaluate(facts: AgreementFacts, today: date) -> Result:
+    """Derive the agreement's status, each party's progress and the expected entry into force."""
+    parties = {p.code: evaluate_party(p, today) for p in facts.parties}
+    expected, explanation = _expected_entry_into_force(facts, parties)
+    all_steps = [s for p in facts.parties for s in p.steps]
+
+    def first_happened(kinds: set[str]) -> date | None:
+        dates = [s.date for s in all_steps if s.kind in kinds and _happened(s, today) and s.date]
+        return min(dates) if dates else None
+
+    # Termination: the recorded end date, or in a bilateral agreement one party's exit.
+    if facts.ended_on and facts.ended_on <= today:
+        return Result("terminated", facts.ended_on, expected, explanation, parties)
+    if facts.kind == "bilateral":
+        exit_on = first_happened({"withdrawal"})
+        if exit_on:
+            return Result("terminated", exit_on, expected, explanation, parties)
+    elif facts.parties and all(p.progress == "withdrawn" for p in parties.values()):
+        return Result("terminated", first_happened({"withdrawal"}), expected, explanation, parties)
+
+    suspended_on = first_happened({"suspension"})
+    if suspended_on:
+        return Result("suspended", suspended_on, expected, explanation, parties)
+
+    if facts.entered_into_force_on and facts.entered_into_force_on <= today:
+        return Result("in_force", facts.entered_into_force_on, expected, explanation, parties)
+
+    bound = _enough_parties_bound(facts, parties)
+    if bound and expected and expected <= today:
+        return Result("in_force", expected, expected, explanation, parties)
+    if bound:
+        consent_dates = [p.consented_on for p in parties.values() if p.consented_on]
+        return Result(
+            "ratified",
+            max(consent_dates) if consent_dates else None,
+            expected,
+            explanation,
+            parties,
+        )
+
+    signed_on = facts.signed_on if facts.signed_on and facts.signed_on <= today else None
+    signature_step = first_happened({"signature"})
+    if signed_on or signature_step:
+        since = min(d for d in (signed_on, signature_step) if d)
+        return Result("signed", since, expected, explanation, parties)
+    return Result("under_negotiation", None, expected, explanation, parties)

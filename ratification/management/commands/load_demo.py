@@ -1,0 +1,132 @@
+"""Load the demo agreements from demo/agreements.json (researched, sourced, nothing invented).
+
+Idempotent: an agreement whose slug exists is left alone and reported as a no-op, so running it
+on every `make run` is safe. Everything goes through the same services as the API.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from agreements.models import Agreement, Relation, Source
+from agreements.services import ProvisionInput, SignatoryInput, relation_add, source_upsert
+from ratification.services import StepInput, agreement_create
+
+DEFAULT_PATH = Path(settings.BASE_DIR) / "demo" / "agreements.json"
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+class Command(BaseCommand):
+    help = "Load the demo agreements (idempotent: existing slugs are left as they are)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--path", default=str(DEFAULT_PATH), help="JSON file to load.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            data = json.loads(Path(options["path"]).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CommandError(f"Cannot read {options['path']}: {exc}") from exc
+
+        counts = {"insert": 0, "no-op": 0}
+        with transaction.atomic():
+            sources: dict[str, Source] = {}
+            for item in data["sources"]:
+                sources[item["key"]], _ = source_upsert(
+                    title=item["title"],
+                    url=item.get("url") or "",
+                    publisher=item.get("publisher") or "",
+                    published_on=_date(item.get("published_on")),
+                )
+            for item in data["agreements"]:
+                if Agreement.objects.filter(slug=item["slug"]).exists():
+                    counts["no-op"] += 1
+                    continue
+                try:
+                    self._create(item, sources)
+                except ValidationError as exc:
+                    raise CommandError(f"{item['slug']}: {exc.message_dict}") from exc
+                counts["insert"] += 1
+            for item in data["agreements"]:
+                origin = Agreement.objects.get(slug=item["slug"])
+                for rel in item.get("relations", []):
+                    target = Agreement.objects.get(slug=rel["to"])
+                    if not Relation.objects.filter(
+                        from_agreement=origin, to_agreement=target, kind=rel["kind"]
+                    ).exists():
+                        relation_add(
+                            from_agreement=origin,
+                            to_agreement=target,
+                            kind=rel["kind"],
+                            note=rel.get("note", ""),
+                        )
+        self.stdout.write(
+            f"Demo agreements: {counts['insert']} inserted, {counts['no-op']} already there."
+        )
+
+    def _create(self, item: dict[str, Any], sources: dict[str, Source]) -> Agreement:
+        def source(key: str | None) -> Source | None:
+            return sources[key] if key else None
+
+        steps: dict[str, list[StepInput]] = {}
+        for step in item.get("steps", []):
+            steps.setdefault(step["party"], []).append(
+                StepInput(
+                    kind=step["kind"],
+                    status=step["status"],
+                    date=_date(step.get("date")),
+                    body=step.get("body", ""),
+                    note=step.get("note", ""),
+                    votes_for=step.get("votes_for"),
+                    votes_against=step.get("votes_against"),
+                    votes_abstaining=step.get("votes_abstaining"),
+                    source=source(step.get("source")),
+                )
+            )
+        return agreement_create(
+            slug=item["slug"],
+            party_codes=item["parties"],
+            subjects=item.get("subjects", []),
+            sources=[sources[key] for key in item.get("sources", [])],
+            signatories=[
+                SignatoryInput(
+                    name=s["name"],
+                    role=s["role"],
+                    party_code=s["party"],
+                    source=source(s.get("source")),
+                )
+                for s in item.get("signatories", [])
+            ],
+            provisions=[
+                ProvisionInput(
+                    category=p["category"],
+                    text=p["text"],
+                    label=p.get("label", ""),
+                    source=source(p.get("source")),
+                )
+                for p in item.get("provisions", [])
+            ],
+            steps=steps,
+            title=item["title"],
+            short_name=item.get("short_name", ""),
+            kind=item.get("kind", "bilateral"),
+            summary=item.get("summary", ""),
+            signed_on=_date(item.get("signed_on")),
+            signed_at=item.get("signed_at", ""),
+            eif_rule=item.get("eif_rule", ""),
+            eif_days=item.get("eif_days"),
+            eif_ratifications_required=item.get("eif_ratifications_required"),
+            entered_into_force_on=_date(item.get("entered_into_force_on")),
+            ended_on=_date(item.get("ended_on")),
+        )

@@ -1,0 +1,161 @@
+"""Ratification steps (each party's domestic procedure for one agreement) and status changes."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from agreements.models import Agreement, Participation, Source
+from parties.models import Party, StepKind
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SCHEDULED = "scheduled", "Scheduled"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    NOT_REQUIRED = "not_required", "Not required"
+
+
+STEP_STATUS_EXPLANATIONS: dict[str, str] = {
+    StepStatus.PENDING: "Still to happen; no date is set.",
+    StepStatus.SCHEDULED: "Set for the date shown, which is still ahead (or just passed).",
+    StepStatus.COMPLETED: "Done on the date shown.",
+    StepStatus.FAILED: "Attempted and failed, e.g. the chamber voted against.",
+    StepStatus.NOT_REQUIRED: "This agreement does not need the step for this party.",
+}
+
+
+class RatificationStep(models.Model):
+    participation = models.ForeignKey(
+        Participation,
+        on_delete=models.CASCADE,  # steps are part of the party's participation
+        related_name="steps",
+        help_text="The agreement and party this step belongs to.",
+    )
+    order = models.PositiveSmallIntegerField(
+        help_text="Position in the party's procedure for this agreement, from 1."
+    )
+    kind = models.CharField(max_length=40, choices=StepKind.choices, help_text="What happens.")
+    body = models.CharField(
+        max_length=200, blank=True, help_text="Who acts, e.g. 'House of Councillors'."
+    )
+    status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
+    date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="When it happened (completed, failed) or is set to happen (scheduled).",
+    )
+    votes_for = models.PositiveIntegerField(null=True, blank=True, help_text="Votes in favour.")
+    votes_against = models.PositiveIntegerField(null=True, blank=True, help_text="Votes against.")
+    votes_abstaining = models.PositiveIntegerField(null=True, blank=True, help_text="Abstentions.")
+    note = models.TextField(blank=True, help_text="Context, e.g. 'two thirds of all senators'.")
+    source = models.ForeignKey(
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # the evidence for a recorded step must not disappear
+        related_name="steps",
+        help_text="Where the step's status and date are confirmed.",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="Who last recorded this step.",
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["participation", "order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=["completed", "failed", "scheduled"])
+                | Q(date__isnull=False),
+                name="step_done_or_scheduled_has_date",
+                violation_error_message="A completed, failed or scheduled step needs a date.",
+            ),
+        ]
+        indexes = [
+            # The calendar sweep: scheduled steps whose date has passed.
+            models.Index(
+                fields=["date"],
+                condition=Q(status="scheduled"),
+                name="step_scheduled_date_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        body = f" ({self.body})" if self.body else ""
+        return f"{self.order}. {self.get_kind_display()}{body}: {self.get_status_display()}"
+
+
+class StatusChange(models.Model):
+    """A flagged change: what changed, when it took effect and when we noticed.
+
+    Rows are append-only. `dedupe_key` is unique so that a change is recorded exactly once even
+    when two workers or two sweeps detect it at the same moment.
+    """
+
+    class Kind(models.TextChoices):
+        STATUS_CHANGED = "status_changed", "Agreement status changed"
+        STEP_COMPLETED = "step_completed", "Step completed"
+        STEP_FAILED = "step_failed", "Step failed"
+        STEP_OVERDUE = "step_overdue", "Step overdue"
+        PARTY_COMPLETED = "party_completed", "Party consented to be bound"
+        PARTY_PROGRESS = "party_progress", "Party progress changed"
+        ENTRY_INTO_FORCE_DUE = "entry_into_force_due", "Entry into force date set"
+        STALE = "stale", "Data not reviewed"
+
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    party = models.ForeignKey(
+        Party,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="status_changes",
+        help_text="The party concerned, for party and step changes.",
+    )
+    step = models.ForeignKey(
+        RatificationStep,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,  # the change stays in the history if the step is removed
+        related_name="status_changes",
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    from_value = models.CharField(max_length=40, blank=True)
+    to_value = models.CharField(max_length=40, blank=True)
+    effective_on = models.DateField(
+        null=True, blank=True, help_text="When the change took effect in the real world."
+    )
+    detected_at = models.DateTimeField(
+        auto_now_add=True, help_text="When Pact Tracker recorded the change."
+    )
+    message = models.CharField(max_length=500)
+    dedupe_key = models.CharField(
+        max_length=200,
+        unique=True,
+        editable=False,
+        help_text="Identifies the real-world change; the unique index makes recording idempotent.",
+    )
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        indexes = [
+            # The change feed (?since=) and the Atom feed read newest first.
+            models.Index(fields=["detected_at", "id"], name="statuschange_feed_idx"),
+            models.Index(fields=["agreement", "-detected_at"], name="statuschange_agreement_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message

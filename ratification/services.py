@@ -1,0 +1,665 @@
+"""Writes that touch ratification steps, and the recomputation of derived status.
+
+Every writer (admin, API, pages, import, demo loader) goes through these functions: they
+validate, write, record who did it and on which source, recompute the agreement's stored status
+and record a StatusChange for each real change, all in one transaction. After the commit a task
+fans the new changes out to webhooks and followers (ratification.tasks).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Prefetch
+from django.utils import timezone
+
+from agreements.models import Agreement, Participation, PartyProgress, Source
+from agreements.services import (
+    ConflictError,
+    ProvisionInput,
+    SignatoryInput,
+    agreement_build,
+    parties_resolve,
+    parties_validate_for_kind,
+    provision_add,
+    signatory_add,
+    subjects_resolve,
+)
+from agreements.services import (
+    agreement_update as agreement_facts_update,
+)
+from parties.models import Party, ProcedureStep
+
+from . import engine
+from .models import RatificationStep, StatusChange, StepStatus
+
+logger = logging.getLogger(__name__)
+
+# Allowed step status transitions, checked only in `step_record`. Staying in the same status is
+# always allowed (correcting a date, a vote or a source). Going back to pending is a correction
+# of the record, e.g. a step entered by mistake.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    StepStatus.PENDING: frozenset(
+        {StepStatus.SCHEDULED, StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.NOT_REQUIRED}
+    ),
+    StepStatus.SCHEDULED: frozenset(
+        {StepStatus.PENDING, StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.NOT_REQUIRED}
+    ),
+    StepStatus.COMPLETED: frozenset({StepStatus.PENDING}),
+    StepStatus.FAILED: frozenset({StepStatus.PENDING}),
+    StepStatus.NOT_REQUIRED: frozenset({StepStatus.PENDING}),
+}
+
+
+def transition_allowed(*, from_status: str, to_status: str) -> bool:
+    return from_status == to_status or to_status in ALLOWED_TRANSITIONS[from_status]
+
+
+@dataclass(frozen=True)
+class StepInput:
+    kind: str
+    status: str = StepStatus.PENDING
+    date: date | None = None
+    body: str = ""
+    note: str = ""
+    votes_for: int | None = None
+    votes_against: int | None = None
+    votes_abstaining: int | None = None
+    source: Source | None = None
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+def procedure_for_party(*, party: Party) -> list[ProcedureStep]:
+    """The party's default procedure, or the generic one when it has none of its own."""
+    own = list(party.procedure_steps.order_by("order"))
+    if own:
+        return own
+    return list(ProcedureStep.objects.filter(party__isnull=True).order_by("order"))
+
+
+def agreement_facts(*, agreement: Agreement) -> engine.AgreementFacts:
+    """Load what the engine needs; uses prefetched participations and steps when present."""
+    parties = []
+    for participation in agreement.participations.all():
+        steps = tuple(
+            engine.StepFacts(
+                id=s.pk, order=s.order, kind=s.kind, status=s.status, date=s.date, body=s.body
+            )
+            for s in participation.steps.all()
+        )
+        parties.append(engine.PartyFacts(code=participation.party.code, steps=steps))
+    return engine.AgreementFacts(
+        kind=agreement.kind,
+        signed_on=agreement.signed_on,
+        eif_rule=agreement.eif_rule,
+        eif_days=agreement.eif_days,
+        eif_fixed_on=agreement.eif_fixed_on,
+        eif_ratifications_required=agreement.eif_ratifications_required,
+        entered_into_force_on=agreement.entered_into_force_on,
+        ended_on=agreement.ended_on,
+        parties=tuple(parties),
+    )
+
+
+def agreement_evaluate(*, agreement: Agreement, today: date | None = None) -> engine.Result:
+    return engine.evaluate(agreement_facts(agreement=agreement), today or timezone.localdate())
+
+
+def _with_steps(queryset):
+    return queryset.prefetch_related(
+        Prefetch(
+            "participations",
+            queryset=Participation.objects.select_related("party").prefetch_related("steps"),
+        )
+    )
+
+
+# Recording changes -----------------------------------------------------------------------------
+
+
+def _change_record(**fields: Any) -> StatusChange | None:
+    """Insert a StatusChange unless one with the same key exists; returns it only if new.
+
+    The unique index on dedupe_key is what makes this exactly-once: a savepoint lets the
+    losing writer of a race carry on with its transaction.
+    """
+    try:
+        with transaction.atomic():
+            return StatusChange.objects.create(**fields)
+    except IntegrityError:
+        if StatusChange.objects.filter(dedupe_key=fields["dedupe_key"]).exists():
+            return None
+        raise
+
+
+def agreement_recompute(*, agreement_id: int, today: date | None = None) -> list[StatusChange]:
+    """Derive the agreement's status and each party's progress; store them and flag changes.
+
+    Idempotent: a second call with nothing new changes nothing and records nothing. The agreement
+    row is locked for the duration, so two concurrent recomputes take turns; if one slipped
+    through anyway, the unique dedupe_key still lets only one record each change.
+    """
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        Agreement.objects.select_for_update().filter(pk=agreement_id).values("pk").first()
+        agreement = _with_steps(Agreement.objects.filter(pk=agreement_id)).get()
+        result = engine.evaluate(agreement_facts(agreement=agreement), today)
+        revision = agreement.derived_revision + 1
+        pending: list[dict[str, Any]] = []
+
+        for participation in agreement.participations.all():
+            party_result = result.parties[participation.party.code]
+            if (
+                participation.progress == party_result.progress
+                and participation.consented_on == party_result.consented_on
+            ):
+                continue
+            old = participation.progress
+            Participation.objects.filter(pk=participation.pk).update(
+                progress=party_result.progress, consented_on=party_result.consented_on
+            )
+            if old == party_result.progress:
+                continue
+            completed = party_result.progress == PartyProgress.COMPLETED
+            pending.append(
+                {
+                    "party": participation.party,
+                    "kind": StatusChange.Kind.PARTY_COMPLETED
+                    if completed
+                    else StatusChange.Kind.PARTY_PROGRESS,
+                    "from_value": old,
+                    "to_value": party_result.progress,
+                    "effective_on": party_result.consented_on,
+                    "message": f"{participation.party.name}: "
+                    f"{PartyProgress(old).label.lower()} → "
+                    f"{PartyProgress(party_result.progress).label.lower()} "
+                    f"({agreement.short_name or agreement.title}).",
+                    "dedupe_key": f"a{agreement.pk}:r{revision}:party:{participation.party.code}",
+                }
+            )
+
+        if result.status != agreement.status:
+            pending.append(
+                {
+                    "party": None,
+                    "kind": StatusChange.Kind.STATUS_CHANGED,
+                    "from_value": agreement.status,
+                    "to_value": result.status,
+                    "effective_on": result.status_since,
+                    "message": f"{agreement.short_name or agreement.title}: "
+                    f"{agreement.get_status_display().lower()} → "
+                    f"{dict(Agreement._meta.get_field('status').choices)[result.status].lower()}.",
+                    "dedupe_key": f"a{agreement.pk}:r{revision}:status",
+                }
+            )
+        if (
+            result.expected_entry_into_force_on
+            and result.expected_entry_into_force_on != agreement.expected_entry_into_force_on
+            and not agreement.entered_into_force_on
+        ):
+            pending.append(
+                {
+                    "party": None,
+                    "kind": StatusChange.Kind.ENTRY_INTO_FORCE_DUE,
+                    "from_value": str(agreement.expected_entry_into_force_on or ""),
+                    "to_value": result.expected_entry_into_force_on.isoformat(),
+                    "effective_on": result.expected_entry_into_force_on,
+                    "message": f"{agreement.short_name or agreement.title}: expected to enter "
+                    f"into force on {result.expected_entry_into_force_on.isoformat()}. "
+                    f"{result.entry_into_force_explanation}",
+                    "dedupe_key": f"a{agreement.pk}:r{revision}:eif",
+                }
+            )
+
+        derived_changed = (
+            pending
+            or result.status_since != agreement.status_since
+            or result.expected_entry_into_force_on != agreement.expected_entry_into_force_on
+        )
+        if not derived_changed:
+            return []
+        # Claim the revision: only the writer that still sees the old revision may move it on.
+        claimed = Agreement.objects.filter(
+            pk=agreement.pk, derived_revision=agreement.derived_revision
+        ).update(
+            status=result.status,
+            status_since=result.status_since,
+            expected_entry_into_force_on=result.expected_entry_into_force_on,
+            derived_revision=revision,
+        )
+        if claimed != 1:
+            return []
+        recorded = [
+            change
+            for fields in pending
+            if (change := _change_record(agreement=agreement, **fields)) is not None
+        ]
+    return recorded
+
+
+# Creating --------------------------------------------------------------------------------------
+
+
+def participation_add(
+    *,
+    agreement: Agreement,
+    party: Party,
+    needs_legislative_approval: bool = True,
+    steps: list[StepInput] | None = None,
+    user: AbstractBaseUser | None = None,
+) -> Participation:
+    """Add a party to an agreement with its steps: the given ones, or its default procedure.
+
+    Legislative procedure steps are created as `not_required` when the agreement does not need
+    this party's legislature.
+    """
+    if agreement.participations.filter(party=party).exists():
+        raise ValidationError({"parties": f"{party.code} is already a party to this agreement."})
+    if agreement.kind == Agreement.Kind.BILATERAL and agreement.participations.count() >= 2:
+        raise ValidationError({"parties": "A bilateral agreement has exactly two parties."})
+    participation = Participation.objects.create(
+        agreement=agreement, party=party, needs_legislative_approval=needs_legislative_approval
+    )
+    if steps is None:
+        steps = [
+            StepInput(
+                kind=p.kind,
+                body=p.body,
+                note=p.note,
+                status=StepStatus.NOT_REQUIRED
+                if p.legislative and not needs_legislative_approval
+                else StepStatus.PENDING,
+            )
+            for p in procedure_for_party(party=party)
+        ]
+    for order, data in enumerate(steps, start=1):
+        _step_create(participation=participation, order=order, data=data, user=user)
+    return participation
+
+
+def _step_validate_values(
+    *, status: str, step_date: date | None, source: Source | None, today: date, require_source: bool
+) -> None:
+    errors: dict[str, str] = {}
+    if status in (StepStatus.COMPLETED, StepStatus.FAILED) and step_date is None:
+        errors["date"] = "A completed or failed step needs the date it happened."
+    elif status in (StepStatus.COMPLETED, StepStatus.FAILED) and step_date > today:
+        errors["date"] = (
+            f"{step_date.isoformat()} is in the future; a step cannot have happened yet. "
+            "Record it as scheduled instead."
+        )
+    if status == StepStatus.SCHEDULED:
+        if step_date is None:
+            errors["date"] = "A scheduled step needs the date it is set for."
+        elif step_date < today:
+            errors["date"] = (
+                f"{step_date.isoformat()} has passed; record what happened (completed or failed) "
+                "instead of scheduling it."
+            )
+    if require_source and status in (StepStatus.COMPLETED, StepStatus.FAILED) and source is None:
+        errors["source"] = "Cite the source that confirms this step."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _step_create(
+    *,
+    participation: Participation,
+    order: int,
+    data: StepInput,
+    user: AbstractBaseUser | None,
+    today: date | None = None,
+) -> RatificationStep:
+    today = today or timezone.localdate()
+    _step_validate_values(
+        status=data.status,
+        step_date=data.date,
+        source=data.source,
+        today=today,
+        require_source=False,
+    )
+    step = RatificationStep(
+        participation=participation,
+        order=order,
+        kind=data.kind,
+        body=data.body,
+        status=data.status,
+        date=data.date,
+        note=data.note,
+        votes_for=data.votes_for,
+        votes_against=data.votes_against,
+        votes_abstaining=data.votes_abstaining,
+        source=data.source,
+        recorded_by=user if user is not None and user.is_authenticated else None,
+    )
+    step.full_clean()
+    step.save()
+    return step
+
+
+def agreement_create(
+    *,
+    slug: str,
+    party_codes: list[str],
+    subjects: list[str] | None = None,
+    sources: list[Source] | None = None,
+    signatories: list[SignatoryInput] | None = None,
+    provisions: list[ProvisionInput] | None = None,
+    steps: dict[str, list[StepInput]] | None = None,
+    legislative_approval: dict[str, bool] | None = None,
+    user: AbstractBaseUser | None = None,
+    today: date | None = None,
+    **facts: Any,
+) -> Agreement:
+    """Create an agreement with everything it holds, in one transaction.
+
+    `facts` are the agreement's own fields (title, kind, signed_on, …). Each party's steps are
+    `steps[code]` when given, otherwise created from the party's default procedure. Raises
+    ValidationError (nothing written) on the first invalid part.
+    """
+    kind = facts.get("kind", Agreement.Kind.BILATERAL)
+    parties = parties_resolve(codes=party_codes)
+    parties_validate_for_kind(kind=kind, parties=parties)
+    steps = steps or {}
+    unknown_step_parties = sorted(set(steps) - {p.code for p in parties})
+    if unknown_step_parties:
+        raise ValidationError(
+            {"steps": f"Steps given for {', '.join(unknown_step_parties)}, not a party here."}
+        )
+    legislative_approval = legislative_approval or {}
+    agreement = agreement_build(slug=slug, **facts)
+    with transaction.atomic():
+        agreement.save()
+        agreement.subjects.set(subjects_resolve(names=subjects or []))
+        agreement.sources.set(sources or [])
+        for party in parties:
+            participation_add(
+                agreement=agreement,
+                party=party,
+                needs_legislative_approval=legislative_approval.get(party.code, True),
+                steps=steps.get(party.code),
+                user=user,
+            )
+        for signatory in signatories or []:
+            signatory_add(agreement=agreement, data=signatory)
+        for order, provision in enumerate(provisions or [], start=1):
+            provision_add(agreement=agreement, data=provision, order=order)
+        agreement_recompute(agreement_id=agreement.pk, today=today)
+        _queue_fan_out(agreement.pk)
+    agreement.refresh_from_db()
+    return agreement
+
+
+def agreement_update(
+    *,
+    agreement: Agreement,
+    expected_version: int | None = None,
+    today: date | None = None,
+    **facts: Any,
+) -> Agreement:
+    """Change an agreement's facts (optimistic concurrency) and recompute its status."""
+    with transaction.atomic():
+        updated = agreement_facts_update(
+            agreement=agreement, expected_version=expected_version, **facts
+        )
+        agreement_recompute(agreement_id=updated.pk, today=today)
+        _queue_fan_out(updated.pk)
+    updated.refresh_from_db()
+    return updated
+
+
+# Recording a step ------------------------------------------------------------------------------
+
+
+def step_record(
+    *,
+    step: RatificationStep,
+    status: str,
+    date: date | None = None,
+    source: Source | None = None,
+    note: str | None = None,
+    body: str | None = None,
+    votes_for: int | None = None,
+    votes_against: int | None = None,
+    votes_abstaining: int | None = None,
+    user: AbstractBaseUser | None = None,
+    expected_version: int | None = None,
+    confirm_out_of_order: bool = False,
+    today: date | None = None,
+) -> RatificationStep:
+    """Record a step's new status (and date, vote, note, source), then recompute the agreement.
+
+    Validates the transition (ALLOWED_TRANSITIONS), the date (a completed step needs a past date,
+    a scheduled one a future date), the source (required for completed and failed steps), and the
+    order within the party's procedure: completing a step while an earlier one is still open, or
+    dating it before an earlier completed step, needs `confirm_out_of_order=True`.
+
+    With `expected_version`, raises ConflictError if someone else recorded the step since.
+    Records the step's own change (step completed / failed) and every derived change exactly once.
+    Not idempotent by itself (each call is an edit), but a repeated identical call records no
+    new status change.
+    """
+    today = today or timezone.localdate()
+    if status not in StepStatus.values:
+        raise ValidationError({"status": f"Unknown step status {status!r}."})
+    with transaction.atomic():
+        current = (
+            RatificationStep.objects.select_for_update()
+            .select_related("participation__party", "participation__agreement")
+            .get(pk=step.pk)
+        )
+        if expected_version is not None and current.version != expected_version:
+            raise ConflictError(current.version)
+        if not transition_allowed(from_status=current.status, to_status=status):
+            allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current.status]))
+            raise ValidationError(
+                {
+                    "status": f"A {current.get_status_display().lower()} step cannot become "
+                    f"{StepStatus(status).label.lower()}; allowed: {allowed}."
+                }
+            )
+        _step_validate_values(
+            status=status, step_date=date, source=source, today=today, require_source=True
+        )
+        if status == StepStatus.COMPLETED and not confirm_out_of_order:
+            _step_check_order(step=current, step_date=date)
+
+        old_status = current.status
+        current.status = status
+        current.date = date if status != StepStatus.NOT_REQUIRED else None
+        current.source = source
+        if note is not None:
+            current.note = note
+        if body is not None:
+            current.body = body
+        current.votes_for = votes_for
+        current.votes_against = votes_against
+        current.votes_abstaining = votes_abstaining
+        if user is not None and user.is_authenticated:
+            current.recorded_by = user
+        current._change_reason = _change_reason(source)  # read by django-simple-history
+        current.full_clean()
+        current.version = F("version") + 1
+        current.save()
+        current.refresh_from_db()
+
+        if status != old_status and status in (StepStatus.COMPLETED, StepStatus.FAILED):
+            participation = current.participation
+            agreement = participation.agreement
+            verb = "completed" if status == StepStatus.COMPLETED else "failed"
+            body_text = f" ({current.body})" if current.body else ""
+            _change_record(
+                agreement=agreement,
+                party=participation.party,
+                step=current,
+                kind=StatusChange.Kind.STEP_COMPLETED
+                if status == StepStatus.COMPLETED
+                else StatusChange.Kind.STEP_FAILED,
+                from_value=old_status,
+                to_value=status,
+                effective_on=current.date,
+                message=f"{agreement.short_name or agreement.title}: "
+                f"{participation.party.name} {current.get_kind_display().lower()}{body_text} "
+                f"{verb} on {current.date.isoformat()}.",
+                dedupe_key=f"step{current.pk}:v{current.version}:{status}",
+            )
+        agreement_recompute(agreement_id=current.participation.agreement_id, today=today)
+        _queue_fan_out(current.participation.agreement_id)
+    return current
+
+
+def _change_reason(source: Source | None) -> str:
+    return f"Source: {source}"[:100] if source else ""
+
+
+def _step_check_order(*, step: RatificationStep, step_date: date | None) -> None:
+    earlier = RatificationStep.objects.filter(
+        participation_id=step.participation_id, order__lt=step.order
+    )
+    still_open = [s for s in earlier if s.status in (StepStatus.PENDING, StepStatus.SCHEDULED)]
+    if still_open:
+        names = ", ".join(f"{s.order}. {s.get_kind_display()}" for s in still_open)
+        raise ValidationError(
+            {
+                "confirm_out_of_order": f"Earlier steps are still open ({names}). Record them "
+                "first, or confirm that this step really came out of order."
+            }
+        )
+    later_dated = [
+        s
+        for s in earlier
+        if s.status == StepStatus.COMPLETED and s.date and step_date and s.date > step_date
+    ]
+    if later_dated:
+        s = later_dated[0]
+        raise ValidationError(
+            {
+                "date": f"{step_date.isoformat()} is before the earlier step "
+                f"'{s.get_kind_display()}' ({s.date.isoformat()}). Check the dates, or confirm "
+                "the order exception."
+            }
+        )
+
+
+def step_add(
+    *,
+    agreement: Agreement,
+    party_code: str,
+    data: StepInput,
+    order: int | None = None,
+    user: AbstractBaseUser | None = None,
+    today: date | None = None,
+) -> RatificationStep:
+    """Add a step to a party's procedure for this agreement (at the end unless `order` is given;
+    later steps move down one). Recomputes the agreement."""
+    party = parties_resolve(codes=[party_code], field="party")[0]
+    participation = agreement.participations.filter(party=party).first()
+    if participation is None:
+        raise ValidationError({"party": f"{party.code} is not a party to this agreement."})
+    with transaction.atomic():
+        last = participation.steps.order_by("-order").values_list("order", flat=True).first() or 0
+        if order is None or order > last:
+            order = last + 1
+        else:
+            participation.steps.filter(order__gte=order).update(order=F("order") + 1)
+        step = _step_create(
+            participation=participation, order=order, data=data, user=user, today=today
+        )
+        if data.status in (StepStatus.COMPLETED, StepStatus.FAILED):
+            verb = "completed" if data.status == StepStatus.COMPLETED else "failed"
+            _change_record(
+                agreement=agreement,
+                party=party,
+                step=step,
+                kind=StatusChange.Kind.STEP_COMPLETED
+                if data.status == StepStatus.COMPLETED
+                else StatusChange.Kind.STEP_FAILED,
+                from_value="",
+                to_value=data.status,
+                effective_on=step.date,
+                message=f"{agreement.short_name or agreement.title}: {party.name} "
+                f"{step.get_kind_display().lower()} {verb} on {step.date.isoformat()}.",
+                dedupe_key=f"step{step.pk}:v{step.version}:{data.status}",
+            )
+        agreement_recompute(agreement_id=agreement.pk, today=today)
+        _queue_fan_out(agreement.pk)
+    return step
+
+
+# The calendar ----------------------------------------------------------------------------------
+
+
+def step_flag_overdue(*, step: RatificationStep) -> StatusChange | None:
+    """Flag a scheduled step whose date passed with no result; once per scheduled date."""
+    participation = step.participation
+    agreement = participation.agreement
+    body = f" ({step.body})" if step.body else ""
+    return _change_record(
+        agreement=agreement,
+        party=participation.party,
+        step=step,
+        kind=StatusChange.Kind.STEP_OVERDUE,
+        from_value=StepStatus.SCHEDULED,
+        to_value="overdue",
+        effective_on=step.date,
+        message=f"{agreement.short_name or agreement.title}: {participation.party.name} "
+        f"{step.get_kind_display().lower()}{body} was scheduled for {step.date.isoformat()}; "
+        "no result recorded.",
+        dedupe_key=f"step{step.pk}:overdue:{step.date.isoformat()}",
+    )
+
+
+def agreement_flag_stale(*, agreement: Agreement, today: date) -> StatusChange | None:
+    """Flag an agreement nobody has reviewed for STALE_AFTER; once per review date."""
+    reviewed = agreement.reviewed_on.isoformat() if agreement.reviewed_on else "never"
+    return _change_record(
+        agreement=agreement,
+        party=None,
+        kind=StatusChange.Kind.STALE,
+        from_value=reviewed,
+        to_value="stale",
+        effective_on=today,
+        message=f"{agreement.short_name or agreement.title}: data last reviewed {reviewed}; "
+        "please check it against the sources.",
+        dedupe_key=f"a{agreement.pk}:stale:{reviewed}",
+    )
+
+
+def _queue_fan_out(agreement_id: int) -> None:
+    """After commit, tell the worker to re-check this agreement and deliver its new changes.
+
+    The changes themselves are already committed (they are the outbox), so a broker that is
+    down costs only latency: the periodic sweep delivers whatever is still undelivered.
+    """
+    from .tasks import agreement_changed  # tasks import services; import here to avoid a cycle
+
+    def send() -> None:
+        try:
+            agreement_changed.delay(agreement_id)
+        except Exception:  # the broker is unreachable; the write has committed regardless
+            logger.exception("could not queue agreement_changed(%s)", agreement_id)
+
+    transaction.on_commit(send)
+
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "ConflictError",
+    "StepInput",
+    "agreement_create",
+    "agreement_evaluate",
+    "agreement_recompute",
+    "agreement_update",
+    "participation_add",
+    "parties_validate_for_kind",
+    "step_add",
+    "step_record",
+]

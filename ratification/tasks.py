@@ -1,0 +1,53 @@
+"""Celery tasks. Each takes ids, loads the rows and calls a service; each is idempotent.
+
+Tasks are acknowledged late and re-queued if their worker dies (settings: CELERY_TASK_ACKS_LATE,
+CELERY_TASK_REJECT_ON_WORKER_LOST), which is safe because running one twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+from . import sweep
+from .services import agreement_recompute
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="ratification.agreement_changed",
+    autoretry_for=(OperationalError,),  # a locked SQLite file or a dropped connection: transient
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def agreement_changed(agreement_id: int) -> int:
+    """Recompute one agreement after a write committed; returns the number of new changes.
+
+    The writer already recomputed in its transaction, so this normally finds nothing new; it
+    catches writes that bypassed the services and anything the calendar moved since.
+    """
+    from agreements.models import Agreement
+
+    if not Agreement.objects.filter(pk=agreement_id).exists():
+        return 0  # deleted since the write: nothing to do
+    return len(agreement_recompute(agreement_id=agreement_id))
+
+
+@shared_task(
+    name="ratification.sweep_calendar",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
+def sweep_calendar() -> dict[str, int]:
+    """The periodic sweep (Celery beat): what the passing of time changes. Idempotent."""
+    counts = sweep.calendar_sweep()
+    logger.info("calendar sweep: %s", counts)
+    return counts
