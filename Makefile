@@ -1,0 +1,58 @@
+# Pact Tracker: `make run` and `make test` are all a newcomer needs (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# The embedded set-up: SQLite, Celery over the filesystem transport, DEBUG on (local only).
+export DEBUG ?= 1
+
+.PHONY: help venv install migrate demo run test test-all lint format bench clean
+
+help:
+	@echo "make run     set up everything and serve http://127.0.0.1:$(PORT)/ with a Celery worker"
+	@echo "make test    run the test suite on the embedded default (SQLite)"
+	@echo "make lint    ruff check, ruff format --check, makemigrations --check"
+	@echo "make bench   benchmarks (needs PostgreSQL; see bench/README.md)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py demo_editor
+
+# The web server, the Celery worker and beat run side by side; Ctrl-C stops all three.
+run: demo
+	@mkdir -p var
+	@echo "Starting the Celery worker with beat (logs in var/celery.log) and the web server on http://127.0.0.1:$(PORT)/"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A pacttracker worker --beat --loglevel=INFO --concurrency=1 >var/celery.log 2>&1 & \
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q -m "not postgres and not services and not browser"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,72 @@
+"""Fixtures shared by the whole suite: users in each role, a helper to make agreements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ratification.services import StepInput, agreement_create
+
+from .factories import EditorFactory, SourceFactory, UserFactory, ViewerFactory
+
+TODAY = dt.date(2026, 1, 20)
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings) -> None:
+    # Unit tests run tasks in-process; the CI suite with a real worker (tests/services) overrides.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture
+def editor(db):
+    return EditorFactory(username="editor")
+
+
+@pytest.fixture
+def viewer(db):
+    return ViewerFactory(username="viewer")
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but in no group."""
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def source(db):
+    return SourceFactory()
+
+
+@pytest.fixture
+def make_agreement(db) -> Callable[..., Any]:
+    """Create an agreement through the service, with defaults for a JP–PH bilateral."""
+
+    counter = {"n": 0}
+
+    def make(**overrides: Any):
+        counter["n"] += 1
+        values: dict[str, Any] = {
+            "slug": f"test-agreement-{counter['n']}",
+            "title": f"Test agreement {counter['n']}",
+            "short_name": "TA",
+            "kind": "bilateral",
+            "party_codes": ["JP", "PH"],
+            "today": TODAY,
+        }
+        values.update(overrides)
+        return agreement_create(**values)
+
+    return make
+
+
+__all__ = ["TODAY", "StepInput"]
