@@ -15,7 +15,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils.text import slugify
 
 from parties.models import Party
@@ -162,9 +161,8 @@ def agreement_update(
         for key, value in facts.items():
             setattr(locked, key, value)
         locked.full_clean(exclude=["subjects", "sources"])
-        locked.version = F("version") + 1
+        locked.version += 1  # the row is locked above; see ratification.services.step_record
         locked.save()
-        locked.refresh_from_db()
     return locked
 
 

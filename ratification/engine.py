@@ -181,11 +181,12 @@ def _expected_entry_into_force(
         if waiting or not bound:
             who = ", ".join(waiting) if waiting else "every party"
             return None, f"{days} days after the last notification; waiting for {who}."
-        last = bound[-1]
-        expected = last.consented_on + timedelta(days=days)
+        last_on = bound[-1].consented_on
+        last_codes = ", ".join(p.code for p in bound if p.consented_on == last_on)
+        expected = last_on + timedelta(days=days)
         return expected, (
-            f"{days} days after the last notification ({last.code}), "
-            f"{last.consented_on.isoformat()} → {expected.isoformat()}."
+            f"{days} days after the last notification, "
+            f"{last_on.isoformat()} ({last_codes}) → {expected.isoformat()}."
         )
     if rule == "days_after_nth_ratification" and days is not None:
         needed = facts.eif_ratifications_required or len(active)
@@ -197,8 +198,8 @@ def _expected_entry_into_force(
         nth = bound[needed - 1]
         expected = nth.consented_on + timedelta(days=days)
         return expected, (
-            f"{days} days after the {_ordinal(needed)} ratification ({nth.code}), "
-            f"{nth.consented_on.isoformat()} → {expected.isoformat()}."
+            f"{days} days after the {_ordinal(needed)} ratification, "
+            f"{nth.consented_on.isoformat()} ({nth.code}) → {expected.isoformat()}."
         )
     return None, "No entry-into-force rule recorded."
 

@@ -9,6 +9,7 @@ fans the new changes out to webhooks and followers (ratification.tasks).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -416,6 +417,17 @@ def agreement_update(
     return updated
 
 
+def agreement_refresh(*, agreement_id: int, today: date | None = None) -> list[StatusChange]:
+    """Recompute the agreement and queue the fan-out after commit.
+
+    For writers that changed several parts of an agreement through the services above and
+    recompute once at the end (the admin's inlines). Idempotent, like agreement_recompute.
+    """
+    changes = agreement_recompute(agreement_id=agreement_id, today=today)
+    _queue_fan_out(agreement_id)
+    return changes
+
+
 # Recording a step ------------------------------------------------------------------------------
 
 
@@ -458,19 +470,14 @@ def step_record(
         )
         if expected_version is not None and current.version != expected_version:
             raise ConflictError(current.version)
-        if not transition_allowed(from_status=current.status, to_status=status):
-            allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current.status]))
-            raise ValidationError(
-                {
-                    "status": f"A {current.get_status_display().lower()} step cannot become "
-                    f"{StepStatus(status).label.lower()}; allowed: {allowed}."
-                }
-            )
-        _step_validate_values(
-            status=status, step_date=date, source=source, today=today, require_source=True
+        step_validate(
+            step=current,
+            status=status,
+            date=date,
+            source=source,
+            confirm_out_of_order=confirm_out_of_order,
+            today=today,
         )
-        if status == StepStatus.COMPLETED and not confirm_out_of_order:
-            _step_check_order(step=current, step_date=date)
 
         old_status = current.status
         current.status = status
@@ -487,9 +494,10 @@ def step_record(
             current.recorded_by = user
         current._change_reason = _change_reason(source)  # read by django-simple-history
         current.full_clean()
-        current.version = F("version") + 1
+        # The row is locked (select_for_update above), so a plain increment is safe; an F()
+        # expression would also reach django-simple-history's insert, which cannot take one.
+        current.version += 1
         current.save()
-        current.refresh_from_db()
 
         if status != old_status and status in (StepStatus.COMPLETED, StepStatus.FAILED):
             participation = current.participation
@@ -520,10 +528,56 @@ def _change_reason(source: Source | None) -> str:
     return f"Source: {source}"[:100] if source else ""
 
 
-def _step_check_order(*, step: RatificationStep, step_date: date | None) -> None:
-    earlier = RatificationStep.objects.filter(
-        participation_id=step.participation_id, order__lt=step.order
+def step_validate(
+    *,
+    step: RatificationStep,
+    status: str,
+    date: date | None,
+    source: Source | None,
+    confirm_out_of_order: bool = False,
+    today: date | None = None,
+    planned: Mapping[int, tuple[str, date | None]] | None = None,
+) -> None:
+    """Check recording `status` (with `date`, `source`) on the stored `step`, without writing.
+
+    The rules of `step_record`, which calls it on the locked row: the transition, the date, the
+    source, and the order within the party's procedure. Forms call it from `clean()` so that a
+    refusal is a form error rather than an exception during the save. `planned` maps other steps'
+    ids to the (status, date) the same submission is about to record for them, so that completing
+    several steps of one procedure at once is judged on the result. Raises ValidationError.
+    """
+    today = today or timezone.localdate()
+    if status not in StepStatus.values:
+        raise ValidationError({"status": f"Unknown step status {status!r}."})
+    if not transition_allowed(from_status=step.status, to_status=status):
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[step.status]))
+        raise ValidationError(
+            {
+                "status": f"A {step.get_status_display().lower()} step cannot become "
+                f"{StepStatus(status).label.lower()}; allowed: {allowed}."
+            }
+        )
+    _step_validate_values(
+        status=status, step_date=date, source=source, today=today, require_source=True
     )
+    if status == StepStatus.COMPLETED and not confirm_out_of_order:
+        _step_check_order(step=step, step_date=date, planned=planned or {})
+
+
+def _step_check_order(
+    *,
+    step: RatificationStep,
+    step_date: date | None,
+    planned: Mapping[int, tuple[str, date | None]],
+) -> None:
+    earlier = list(
+        RatificationStep.objects.filter(
+            participation_id=step.participation_id, order__lt=step.order
+        )
+    )
+    for s in earlier:
+        if s.pk in planned:
+            s.status, s.date = planned[s.pk]
     still_open = [s for s in earlier if s.status in (StepStatus.PENDING, StepStatus.SCHEDULED)]
     if still_open:
         names = ", ".join(f"{s.order}. {s.get_kind_display()}" for s in still_open)
@@ -657,9 +711,11 @@ __all__ = [
     "agreement_create",
     "agreement_evaluate",
     "agreement_recompute",
+    "agreement_refresh",
     "agreement_update",
     "participation_add",
     "parties_validate_for_kind",
     "step_add",
     "step_record",
+    "step_validate",
 ]

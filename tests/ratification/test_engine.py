@@ -1,0 +1,334 @@
+"""The status engine: examples for each rule, then properties over generated agreements."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ratification.engine import (
+    STATUS_RANK,
+    AgreementFacts,
+    PartyFacts,
+    StepFacts,
+    evaluate,
+    evaluate_party,
+)
+
+TODAY = dt.date(2026, 1, 20)
+D = dt.date
+
+
+def party(code: str, *steps: tuple[str, str, dt.date | None]) -> PartyFacts:
+    return PartyFacts(
+        code=code,
+        steps=tuple(
+            StepFacts(order=i, kind=kind, status=status, date=date)
+            for i, (kind, status, date) in enumerate(steps, start=1)
+        ),
+    )
+
+
+def japan(*, diet: str = "pending", notes: dt.date | None = None) -> PartyFacts:
+    diet_date = D(2025, 6, 6) if diet in ("completed", "failed") else None
+    return party(
+        "JP",
+        ("signature", "completed", D(2025, 1, 15)),
+        (
+            "submission_to_legislature",
+            "completed" if diet != "pending" else "pending",
+            D(2025, 3, 1) if diet != "pending" else None,
+        ),
+        ("legislative_approval", diet, diet_date),
+        ("exchange_of_notes", "completed" if notes else "pending", notes),
+    )
+
+
+def philippines(*, notes: dt.date | None = None) -> PartyFacts:
+    return party(
+        "PH",
+        ("signature", "completed", D(2025, 1, 15)),
+        ("executive_ratification", "completed", D(2025, 2, 1)),
+        ("legislative_approval", "not_required", None),
+        ("exchange_of_notes", "completed" if notes else "pending", notes),
+    )
+
+
+def acsa(**kwargs) -> AgreementFacts:
+    values = {
+        "signed_on": D(2025, 1, 15),
+        "eif_rule": "days_after_last_notification",
+        "eif_days": 30,
+        "parties": (japan(), philippines()),
+    }
+    values.update(kwargs)
+    return AgreementFacts(**values)
+
+
+def test_no_signature_means_under_negotiation():
+    facts = AgreementFacts(parties=(party("JP", ("signature", "pending", None)),))
+    assert evaluate(facts, TODAY).status == "under_negotiation"
+
+
+def test_signed_agreement_with_pending_diet_is_signed_and_japan_in_progress():
+    result = evaluate(acsa(), TODAY)
+    assert result.status == "signed"
+    assert result.parties["JP"].progress == "in_progress"
+    assert result.parties["JP"].next_step.kind == "submission_to_legislature"
+    assert result.expected_entry_into_force_on is None
+    assert result.entry_into_force_explanation == (
+        "30 days after the last notification; waiting for JP, PH."
+    )
+
+
+def test_exchange_of_notes_by_both_makes_it_ratified_with_expected_date_shown():
+    notes = D(2025, 8, 12)
+    facts = acsa(parties=(japan(diet="completed", notes=notes), philippines(notes=notes)))
+    result = evaluate(facts, D(2025, 8, 20))
+    assert result.status == "ratified"
+    assert result.expected_entry_into_force_on == D(2025, 9, 11)
+    assert result.entry_into_force_explanation == (
+        "30 days after the last notification, 2025-08-12 (JP, PH) → 2025-09-11."
+    )
+
+
+def test_expected_date_reached_makes_it_in_force():
+    notes = D(2025, 8, 12)
+    facts = acsa(parties=(japan(diet="completed", notes=notes), philippines(notes=notes)))
+    assert evaluate(facts, D(2025, 9, 10)).status == "ratified"
+    result = evaluate(facts, D(2025, 9, 11))
+    assert result.status == "in_force"
+    assert result.status_since == D(2025, 9, 11)
+
+
+def test_failed_vote_fails_the_party_but_a_later_vote_can_recover():
+    facts = acsa(parties=(japan(diet="failed"), philippines()))
+    assert evaluate(facts, TODAY).parties["JP"].progress == "failed"
+    assert evaluate(facts, TODAY).status == "signed"
+
+    retried = PartyFacts(
+        code="JP",
+        steps=(
+            *japan(diet="failed").steps,
+            StepFacts(order=9, kind="legislative_approval", status="completed", date=D(2025, 7, 1)),
+        ),
+    )
+    assert evaluate_party(retried, TODAY).progress == "in_progress"
+
+
+def test_not_required_steps_are_ignored():
+    result = evaluate_party(philippines(notes=D(2025, 3, 1)), TODAY)
+    assert result.progress == "completed"
+    assert result.steps_required == 3
+    assert result.consented_on == D(2025, 3, 1)
+
+
+def test_completed_step_dated_in_the_future_does_not_count_yet():
+    facts = party("JP", ("signature", "completed", D(2026, 2, 1)))
+    assert evaluate_party(facts, TODAY).progress == "not_started"
+
+
+def test_recorded_entry_into_force_wins_over_missing_steps():
+    facts = acsa(entered_into_force_on=D(2025, 9, 11))
+    result = evaluate(facts, TODAY)
+    assert result.status == "in_force"
+    assert result.entry_into_force_explanation == "Entered into force on 2025-09-11 (recorded)."
+
+
+def test_suspension_event_suspends():
+    facts = acsa(
+        entered_into_force_on=D(2025, 9, 11),
+        parties=(
+            PartyFacts(
+                "JP", (*japan().steps, StepFacts(10, "suspension", "completed", D(2026, 1, 1)))
+            ),
+            philippines(),
+        ),
+    )
+    result = evaluate(facts, TODAY)
+    assert (result.status, result.status_since) == ("suspended", D(2026, 1, 1))
+
+
+def test_withdrawal_terminates_a_bilateral_but_a_notice_alone_does_not():
+    notice = PartyFacts(
+        "PH",
+        (*philippines().steps, StepFacts(9, "termination_notice", "completed", D(2025, 12, 1))),
+    )
+    in_force = acsa(entered_into_force_on=D(2025, 9, 11), parties=(japan(), notice))
+    assert evaluate(in_force, TODAY).status == "in_force"
+
+    withdrawn = PartyFacts(
+        "PH", (*philippines().steps, StepFacts(9, "withdrawal", "completed", D(2026, 1, 2)))
+    )
+    result = evaluate(
+        acsa(entered_into_force_on=D(2025, 9, 11), parties=(japan(), withdrawn)), TODAY
+    )
+    assert result.status == "terminated"
+    assert result.parties["PH"].progress == "withdrawn"
+
+
+def test_end_date_terminates():
+    facts = acsa(entered_into_force_on=D(2025, 9, 11), ended_on=D(2026, 1, 1))
+    assert evaluate(facts, TODAY).status == "terminated"
+    assert evaluate(facts, D(2025, 12, 31)).status == "in_force"
+
+
+def test_multilateral_enters_into_force_after_n_ratifications():
+    def ratified(code: str, on: dt.date) -> PartyFacts:
+        return party(
+            code,
+            ("signature", "completed", D(2025, 1, 1)),
+            ("deposit_of_instrument", "completed", on),
+        )
+
+    pending = party(
+        "FR", ("signature", "completed", D(2025, 1, 1)), ("deposit_of_instrument", "pending", None)
+    )
+    facts = AgreementFacts(
+        kind="multilateral",
+        signed_on=D(2025, 1, 1),
+        eif_rule="days_after_nth_ratification",
+        eif_days=90,
+        eif_ratifications_required=2,
+        parties=(ratified("DE", D(2025, 3, 1)), ratified("IT", D(2025, 5, 1)), pending),
+    )
+    result = evaluate(facts, D(2025, 6, 1))
+    assert result.status == "ratified"
+    assert result.expected_entry_into_force_on == D(2025, 7, 30)
+    assert (
+        result.entry_into_force_explanation
+    ) == "90 days after the 2nd ratification, 2025-05-01 (IT) → 2025-07-30."
+    assert evaluate(facts, D(2025, 7, 30)).status == "in_force"
+
+
+def test_on_signature_rule():
+    facts = AgreementFacts(
+        signed_on=D(2007, 8, 10),
+        eif_rule="on_signature",
+        parties=(
+            party("JP", ("signature", "completed", D(2007, 8, 10))),
+            party("US", ("signature", "completed", D(2007, 8, 10))),
+        ),
+    )
+    result = evaluate(facts, TODAY)
+    assert result.status == "in_force"
+    assert result.entry_into_force_explanation == "On signature, 2007-08-10."
+
+
+def test_overdue_scheduled_step_is_reported():
+    facts = party(
+        "JP",
+        ("signature", "completed", D(2025, 1, 1)),
+        ("legislative_approval", "scheduled", D(2026, 1, 10)),
+    )
+    result = evaluate_party(facts, TODAY)
+    assert [s.kind for s in result.overdue_steps] == ["legislative_approval"]
+    assert result.next_step.kind == "legislative_approval"
+
+
+# Properties ------------------------------------------------------------------------------------
+
+CONSENT_KINDS = [
+    "signature",
+    "cabinet_approval",
+    "legislative_approval",
+    "executive_ratification",
+    "exchange_of_notes",
+]
+dates = st.dates(min_value=D(2020, 1, 1), max_value=D(2026, 12, 31))
+
+
+@st.composite
+def step_lists(draw, allow_end_events: bool = False):
+    kinds = CONSENT_KINDS + (["suspension", "withdrawal"] if allow_end_events else [])
+    n = draw(st.integers(min_value=1, max_value=6))
+    steps = []
+    for order in range(1, n + 1):
+        status = draw(
+            st.sampled_from(["pending", "scheduled", "completed", "failed", "not_required"])
+        )
+        date = draw(dates) if status in ("completed", "failed", "scheduled") else None
+        steps.append(
+            StepFacts(order=order, kind=draw(st.sampled_from(kinds)), status=status, date=date)
+        )
+    return tuple(steps)
+
+
+@st.composite
+def agreements(draw, allow_end_events: bool = False):
+    count = draw(st.integers(min_value=2, max_value=4))
+    codes = ["JP", "PH", "US", "AU"][:count]
+    rule = draw(
+        st.sampled_from(
+            ["", "days_after_last_notification", "days_after_nth_ratification", "on_signature"]
+        )
+    )
+    return AgreementFacts(
+        kind="bilateral" if count == 2 else "multilateral",
+        signed_on=draw(st.none() | dates),
+        eif_rule=rule,
+        eif_days=draw(st.integers(min_value=0, max_value=90)) if rule.startswith("days") else None,
+        eif_ratifications_required=draw(st.integers(min_value=1, max_value=count))
+        if rule == "days_after_nth_ratification"
+        else None,
+        parties=tuple(PartyFacts(code, draw(step_lists(allow_end_events))) for code in codes),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(agreements(), dates, st.integers(min_value=0, max_value=2000))
+def test_status_never_goes_backwards_as_time_passes(facts, today, days):
+    """Without end events, the passing of time only ever moves an agreement forward."""
+    before = evaluate(facts, today).status
+    after = evaluate(facts, today + dt.timedelta(days=days)).status
+    assert STATUS_RANK[after] >= STATUS_RANK[before]
+
+
+@settings(max_examples=300, deadline=None)
+@given(agreements(), dates)
+def test_in_force_only_when_enough_parties_completed_and_date_reached(facts, today):
+    result = evaluate(facts, today)
+    if result.status == "in_force":
+        completed = [p for p in result.parties.values() if p.progress == "completed"]
+        required = facts.eif_ratifications_required or len(facts.parties)
+        assert len(completed) >= required
+        assert result.expected_entry_into_force_on <= today
+
+
+@settings(max_examples=300, deadline=None)
+@given(agreements(allow_end_events=True), dates)
+def test_suspended_or_terminated_only_after_an_end_event(facts, today):
+    result = evaluate(facts, today)
+    if result.status in ("suspended", "terminated"):
+        kinds = {s.kind for p in facts.parties for s in p.steps if s.status == "completed"}
+        assert kinds & {"suspension", "withdrawal"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(agreements(allow_end_events=True), dates)
+def test_completed_party_has_every_required_step_done(facts, today):
+    for party_facts in facts.parties:
+        result = evaluate_party(party_facts, today)
+        if result.progress == "completed":
+            assert result.steps_done == result.steps_required > 0
+        if result.progress == "not_started":
+            assert result.steps_done == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(agreements(), dates)
+def test_completing_the_next_step_never_moves_status_backwards(facts, today):
+    before = evaluate(facts, today)
+    for i, party_facts in enumerate(facts.parties):
+        nxt = before.parties[party_facts.code].next_step
+        if nxt is None:
+            continue
+        steps = tuple(
+            StepFacts(s.order, s.kind, "completed", today) if s.order == nxt.order else s
+            for s in party_facts.steps
+        )
+        parties = list(facts.parties)
+        parties[i] = PartyFacts(party_facts.code, steps)
+        after = evaluate(AgreementFacts(**{**facts.__dict__, "parties": tuple(parties)}), today)
+        assert STATUS_RANK[after.status] >= STATUS_RANK[before.status]
