@@ -1,5 +1,8 @@
 """Ratification steps (each party's domestic procedure for one agreement) and status changes."""
 
+import secrets
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -148,6 +151,13 @@ class StatusChange(models.Model):
         editable=False,
         help_text="Identifies the real-world change; the unique index makes recording idempotent.",
     )
+    fanned_out_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When deliveries to webhook subscribers were created. Rows still empty here are "
+        "the outbox: the worker (or, failing it, the sweep) picks them up.",
+    )
 
     class Meta:
         ordering = ["-detected_at", "-id"]
@@ -155,7 +165,110 @@ class StatusChange(models.Model):
             # The change feed (?since=) and the Atom feed read newest first.
             models.Index(fields=["detected_at", "id"], name="statuschange_feed_idx"),
             models.Index(fields=["agreement", "-detected_at"], name="statuschange_agreement_idx"),
+            models.Index(
+                fields=["id"],
+                condition=Q(fanned_out_at__isnull=True),
+                name="statuschange_outbox_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.message
+
+
+def _webhook_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class WebhookSubscription(models.Model):
+    """A tool's request to be told of status changes: all of them, or those matching the filters."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="webhook_subscriptions",
+        help_text="The account that registered it; only it sees and changes it.",
+    )
+    url = models.URLField(max_length=600, help_text="Where signed JSON payloads are POSTed.")
+    secret = models.CharField(
+        max_length=64,
+        default=_webhook_secret,
+        editable=False,
+        help_text="Shared secret for the HMAC-SHA256 signature; shown to the owner.",
+    )
+    agreement = models.ForeignKey(
+        Agreement,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_subscriptions",
+        help_text="Only changes of this agreement (empty: all agreements).",
+    )
+    party = models.ForeignKey(
+        Party,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_subscriptions",
+        help_text="Only changes of agreements this party is party to (empty: all parties).",
+    )
+    kinds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Only these change kinds (empty: every kind).",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.owner})"
+
+
+class WebhookDelivery(models.Model):
+    """One status change sent to one subscription: the delivery log.
+
+    `id` is the delivery id sent to the receiver, so a receiver that sees it twice (a retry after
+    a lost response) can ignore the repeat.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (gave up)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    change = models.ForeignKey(StatusChange, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a pending delivery is due (again)."
+    )
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            # Fan-out may run twice (a redelivered task, the sweep): one delivery per pair.
+            models.UniqueConstraint(fields=["subscription", "change"], name="delivery_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="delivery_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.change} → {self.subscription.url}: {self.get_status_display()}"

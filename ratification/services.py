@@ -179,10 +179,14 @@ def agreement_recompute(*, agreement_id: int, today: date | None = None) -> list
                     "from_value": old,
                     "to_value": party_result.progress,
                     "effective_on": party_result.consented_on,
-                    "message": f"{participation.party.name}: "
-                    f"{PartyProgress(old).label.lower()} → "
-                    f"{PartyProgress(party_result.progress).label.lower()} "
-                    f"({agreement.short_name or agreement.title}).",
+                    "message": f"{agreement.short_name or agreement.title}: "
+                    f"{participation.party.name} "
+                    + (
+                        "has consented to be bound."
+                        if completed
+                        else f"{PartyProgress(old).label.lower()} → "
+                        f"{PartyProgress(party_result.progress).label.lower()}."
+                    ),
                     "dedupe_key": f"a{agreement.pk}:r{revision}:party:{participation.party.code}",
                 }
             )

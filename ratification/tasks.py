@@ -11,7 +11,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from . import sweep
+from . import sweep, webhooks
 from .services import agreement_recompute
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,9 @@ def agreement_changed(agreement_id: int) -> int:
 
     if not Agreement.objects.filter(pk=agreement_id).exists():
         return 0  # deleted since the write: nothing to do
-    return len(agreement_recompute(agreement_id=agreement_id))
+    changes = agreement_recompute(agreement_id=agreement_id)
+    webhooks.changes_fan_out()
+    return len(changes)
 
 
 @shared_task(
@@ -49,5 +51,51 @@ def agreement_changed(agreement_id: int) -> int:
 def sweep_calendar() -> dict[str, int]:
     """The periodic sweep (Celery beat): what the passing of time changes. Idempotent."""
     counts = sweep.calendar_sweep()
+    counts["deliveries"] = len(webhooks.changes_fan_out())
+    # Deliveries whose queued retry was lost (a worker restarted with it in memory).
+    due = webhooks.deliveries_due()
+    for delivery_id in due:
+        deliver_webhook.delay(delivery_id)
+    counts["redelivered"] = len(due)
     logger.info("calendar sweep: %s", counts)
     return counts
+
+
+@shared_task(
+    name="ratification.fan_out_changes",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def fan_out_changes() -> int:
+    """Turn undelivered status changes (the outbox) into webhook deliveries. Idempotent."""
+    return len(webhooks.changes_fan_out())
+
+
+@shared_task(
+    name="ratification.deliver_webhook",
+    bind=True,
+    max_retries=None,  # the delivery row counts attempts and gives up (WEBHOOK_MAX_ATTEMPTS)
+    soft_time_limit=60,
+    time_limit=90,
+)
+def deliver_webhook(self, delivery_id: str) -> str:
+    """One attempt at one delivery; schedules the next attempt with back-off if it failed.
+
+    Idempotent for the receiver: a delivery already succeeded is not sent again, and the receiver
+    gets the same delivery id on every attempt.
+    """
+    from .models import WebhookDelivery
+
+    status = webhooks.delivery_attempt(delivery_id=delivery_id)
+    if status == WebhookDelivery.Status.PENDING:
+        attempts = (
+            WebhookDelivery.objects.filter(pk=delivery_id)
+            .values_list("attempts", flat=True)
+            .first()
+            or 1
+        )
+        raise self.retry(countdown=webhooks.backoff_seconds(attempts))
+    return status

@@ -21,6 +21,20 @@ def _eager_celery(settings) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
+@pytest.fixture(autouse=True)
+def _required_services(request) -> None:
+    """A test that needs a service fails when it is missing; it never skips."""
+    from django.db import connection
+
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL: set DATABASE_URL=postgres://…")
+    if request.node.get_closest_marker("services"):
+        from django.conf import settings
+
+        if not settings.CELERY_BROKER_URL.startswith("redis://"):
+            pytest.fail("this test needs Redis: set CELERY_BROKER_URL=redis://…")
+
+
 @pytest.fixture
 def editor(db):
     return EditorFactory(username="editor")
