@@ -16,9 +16,16 @@ TODAY = dt.date(2026, 1, 20)
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery(settings) -> None:
-    # Unit tests run tasks in-process; the CI suite with a real worker (tests/services) overrides.
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def _eager_celery(request, settings):
+    """Unit tests run tasks in-process; tests marked `services` use a real worker instead."""
+    from pacttracker.celery import app
+
+    eager = not request.node.get_closest_marker("services")
+    previous = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)
