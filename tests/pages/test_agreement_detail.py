@@ -1,0 +1,122 @@
+"""The agreement page: status explained, each party's timeline and next step, entry into force,
+signatories, provisions, related agreements, history, sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+
+from ratification.services import StepInput
+
+pytestmark = pytest.mark.django_db
+
+ACSA = "/agreements/japan-philippines-acsa/"
+
+
+def _section(html: str, anchor: str) -> str:
+    start = html.index(f'id="{anchor}"')
+    end = html.find("<section", start + 1)
+    return html[start : end if end != -1 else len(html)]
+
+
+def test_status_badge_explains_and_links_to_the_glossary(client, demo):
+    html = client.get(ACSA).content.decode()
+    assert 'href="/glossary/#status-signed"' in html
+    assert "Signed, but at least one party has not yet finished its domestic procedure" in html
+
+
+def test_japan_diet_step_is_pending_and_next(client, demo):
+    html = client.get(ACSA).content.decode()
+    japan = html[html.index('id="party-JP"') : html.index('id="party-PH"')]
+    assert "Submission to the legislature" in japan
+    assert "National Diet" in japan
+    assert re.search(r"tl-pending tl--next.*?National Diet", japan, re.S)
+    assert "What happens next" in japan
+    assert "House of Councillors" in japan
+    assert "2 of 6 steps done" in japan
+
+
+def test_philippines_senate_step_is_not_required(client, demo):
+    html = client.get(ACSA).content.decode()
+    philippines = html[html.index('id="party-PH"') : html.index('id="entry-into-force"')]
+    assert "tl-not_required" in philippines
+    assert "Senate" in philippines
+    assert "Executive ratification" in philippines
+
+
+def test_entry_into_force_shows_its_working(client, demo):
+    html = _section(client.get(ACSA).content.decode(), "entry-into-force")
+    assert "30 days after the last notification; waiting for JP, PH." in html
+
+
+def test_entry_into_force_arithmetic_once_both_have_notified(client, make_agreement):
+    make_agreement(
+        slug="done",
+        signed_on=dt.date(2025, 1, 1),
+        eif_rule="days_after_last_notification",
+        eif_days=30,
+        steps={
+            "JP": [
+                StepInput(kind="exchange_of_notes", status="completed", date=dt.date(2025, 5, 1))
+            ],
+            "PH": [
+                StepInput(kind="exchange_of_notes", status="completed", date=dt.date(2025, 6, 2))
+            ],
+        },
+    )
+    html = client.get("/agreements/done/").content.decode()
+    assert "2025-06-02 (PH) → 2025-07-02" in html
+
+
+def test_signatories_provisions_related_history_and_sources(client, demo):
+    html = client.get(ACSA).content.decode()
+    assert "Toshimitsu Motegi" in _section(html, "signatories")
+    provisions = _section(html, "provisions")
+    assert 'href="/glossary/#category-logistics_support"' in provisions
+    related = _section(html, "related")
+    assert reverse("pages:agreement_detail", kwargs={"slug": "japan-philippines-raa"}) in related
+    assert "ACSA: under negotiation → signed." in _section(html, "history")
+    assert "newswatchplus.ph" in _section(html, "sources")
+
+
+def test_related_agreements_show_both_directions(client, demo):
+    """The RAA lists the ACSA, which points at it, though the RAA does not point back."""
+    html = client.get("/agreements/japan-philippines-raa/").content.decode()
+    assert "japan-philippines-acsa" in _section(html, "related")
+
+
+def test_page_links_to_its_feed_and_is_printable(client, demo):
+    html = client.get(ACSA).content.decode()
+    assert 'href="/feeds/status-changes.atom?agreement=japan-philippines-acsa"' in html
+    assert 'media="print"' in html
+
+
+def test_unknown_agreement_is_404(client, db):
+    assert client.get("/agreements/nope/").status_code == 404
+
+
+def test_no_inline_script_or_style(client, demo):
+    """The CSP allows only our own files: nothing inline may be needed."""
+    html = client.get(ACSA).content.decode()
+    assert "<script>" not in html
+    assert "style=" not in html
+    assert "<style" not in html
+
+
+def test_detail_renders_in_a_fixed_number_of_queries(
+    client, make_agreement, count_queries, django_assert_max_num_queries
+):
+    def agreement_with(n_steps: int, slug: str) -> str:
+        steps = [
+            StepInput(kind="legislative_approval", body=f"Chamber {i}") for i in range(n_steps)
+        ]
+        make_agreement(slug=slug, steps={"JP": steps, "PH": steps})
+        return f"/agreements/{slug}/"
+
+    small = count_queries(agreement_with(1, "small"))
+    assert count_queries(agreement_with(12, "large")) == small
+    with django_assert_max_num_queries(14):
+        client.get("/agreements/large/")

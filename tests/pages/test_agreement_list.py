@@ -1,0 +1,154 @@
+"""The agreement list: search, facets, sorting, pagination, exports, the feed link."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+URL = "/agreements/"
+
+
+def _titles(response) -> list[str]:
+    return [a.slug for a in response.context["page"].object_list]
+
+
+def test_search_finds_the_acsa_by_words_from_title_parties_and_short_name(client, demo):
+    response = client.get(URL, {"q": "japan philippines acsa"})
+    assert _titles(response) == ["japan-philippines-acsa"]
+
+
+def test_search_looks_into_provision_text(client, demo):
+    response = client.get(URL, {"q": "ammunition"})
+    assert "japan-philippines-acsa" in _titles(response)
+
+
+def test_search_with_no_match_says_so(client, demo):
+    html = client.get(URL, {"q": "zzzzzz"}).content.decode()
+    assert "No agreement matches" in html
+
+
+def test_parties_combine_with_and(client, demo):
+    """?party=JP&party=PH lists agreements between both, not agreements of either."""
+    slugs = _titles(client.get(URL, {"party": ["JP", "PH"]}))
+    assert set(slugs) == {
+        "japan-philippines-acsa",
+        "japan-philippines-raa",
+        "japan-philippines-information-security",
+        "japan-philippines-defence-equipment",
+    }
+
+
+def test_status_facet_counts_ignore_the_status_filter(client, demo):
+    """Choosing 'signed' still shows how many are in force, so the analyst can switch."""
+    response = client.get(URL, {"status": "signed"})
+    facets = response.context["facet_groups"]
+    status = {fv.value: (fv.count, fv.selected) for fv, _ in facets[0]["values"]}
+    assert status["signed"] == (2, True)
+    assert status["in_force"] == (10, False)
+    assert len(_titles(response)) == 2
+
+
+def test_facets_count_party_subject_category_and_year(client, demo):
+    response = client.get(URL, {"party": "JP"})
+    groups = {
+        g["name"]: {fv.value: fv.count for fv, _ in g["values"]}
+        for g in response.context["facet_groups"]
+    }
+    assert groups["party"]["JP"] == 10
+    assert groups["party"]["PH"] == 4
+    assert groups["subject"]["defence-logistics"] == 3
+    assert groups["category"]["logistics_support"] >= 3
+    assert groups["year"]["2026"] == 1
+
+
+def test_facet_link_toggles_its_value_and_keeps_the_others(client, demo):
+    response = client.get(URL, {"q": "acsa", "status": "signed", "page": "1"})
+    status_links = {fv.value: href for fv, href in response.context["facet_groups"][0]["values"]}
+    assert status_links["signed"] == "?q=acsa"  # selected: the link removes it (and the page)
+    assert status_links["in_force"] == "?q=acsa&status=signed&status=in_force"
+
+
+def test_unknown_filter_values_are_ignored(client, demo):
+    response = client.get(URL, {"status": "bogus", "sort": "nope", "year": "19x"})
+    assert response.status_code == 200
+    assert response.context["filters"].statuses == ()
+    assert response.context["filters"].sort == "-signed"
+
+
+def test_sorting_by_title(client, demo):
+    slugs = _titles(client.get(URL, {"sort": "title"}))
+    from agreements.models import Agreement
+
+    titles = [Agreement.objects.get(slug=s).title for s in slugs]
+    assert titles == sorted(titles)
+
+
+def test_pagination_keeps_the_filters(client, add_agreements):
+    add_agreements(25)
+    response = client.get(URL, {"party": "JP"})
+    html = response.content.decode()
+    assert "Page 1 of 2" in html
+    assert "?party=JP&amp;page=2" in html
+    assert len(client.get(URL, {"party": "JP", "page": 2}).context["page"].object_list) == 5
+
+
+def test_csv_export_holds_the_whole_current_result(client, demo):
+    response = client.get(URL, {"party": "PH", "status": "signed", "format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [r["slug"] for r in rows] == [
+        "japan-philippines-acsa",
+        "philippines-new-zealand-sovfa",
+    ]
+    acsa = rows[0]
+    assert acsa["parties"] == "JP PH"
+    assert acsa["signed_on"] == "2026-01-15"
+    assert acsa["url"].endswith(
+        reverse("pages:agreement_detail", kwargs={"slug": "japan-philippines-acsa"})
+    )
+
+
+def test_json_export_states_the_filters(client, demo):
+    response = client.get(URL, {"q": "acsa", "format": "json"})
+    data = json.loads(response.content)
+    assert data["filters"]["q"] == "acsa"
+    assert data["count"] == len(data["results"]) == 3
+    assert {r["slug"] for r in data["results"]} >= {"japan-philippines-acsa"}
+
+
+def test_export_links_carry_the_current_filter(client, demo):
+    html = client.get(URL, {"party": "JP", "page": "1"}).content.decode()
+    assert 'href="?party=JP&amp;format=csv"' in html
+    assert 'href="?party=JP&amp;format=json"' in html
+
+
+def test_feed_link_follows_a_single_party_filter(client, demo):
+    html = client.get(URL, {"party": "JP"}).content.decode()
+    assert 'href="/feeds/status-changes.atom?party=JP"' in html
+    html = client.get(URL).content.decode()
+    assert 'href="/feeds/status-changes.atom"' in html
+
+
+def test_list_renders_in_a_fixed_number_of_queries(
+    client, count_queries, add_agreements, django_assert_max_num_queries
+):
+    add_agreements(3)
+    few = count_queries(URL + "?q=bulk&party=JP")
+    add_agreements(30, start=3)
+    assert count_queries(URL + "?q=bulk&party=JP") == few
+    with django_assert_max_num_queries(12):
+        client.get(URL + "?q=bulk&party=JP&status=signed&category=consultation")
+
+
+def test_export_runs_in_a_fixed_number_of_queries(client, count_queries, add_agreements):
+    add_agreements(2)
+    few = count_queries(URL + "?format=csv")
+    add_agreements(20, start=2)
+    assert count_queries(URL + "?format=csv") == few

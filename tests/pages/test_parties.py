@@ -1,0 +1,65 @@
+"""The party pages: agreements by status, partners, usual procedure."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_party_page_groups_agreements_by_status(client, demo):
+    response = client.get("/parties/JP/")
+    groups = {status: items for status, _, items in response.context["groups"]}
+    assert [p.agreement.slug for p, _ in groups["signed"]] == ["japan-philippines-acsa"]
+    assert "in_force" in groups
+
+
+def test_party_code_is_case_insensitive(client, demo):
+    assert client.get("/parties/jp/").status_code == 200
+
+
+def test_partners_are_counted_busiest_first(client, demo):
+    partners = client.get("/parties/JP/").context["p"].partners
+    assert partners[0].party.code == "PH"
+    assert partners[0].count == 4
+    assert partners[0].percent == 100
+
+
+def test_partner_chart_is_inline_svg_without_style_attributes(client, demo):
+    html = client.get("/parties/JP/").content.decode()
+    assert '<svg class="bars__bar"' in html
+    assert 'width="100"' in html
+    assert "style=" not in html
+
+
+def test_party_procedure_is_its_own(client, demo):
+    html = client.get("/parties/JP/").content.decode()
+    assert "House of Councillors" in html
+    assert "no procedure of its own" not in html
+
+
+def test_party_without_procedure_shows_the_generic_one(client, db):
+    html = client.get("/parties/FR/").content.decode()
+    assert "no procedure of its own on record; this is the generic one" in html
+
+
+def test_unknown_party_is_404(client, db):
+    assert client.get("/parties/ZZZ/").status_code == 404
+
+
+def test_party_list_shows_parties_with_agreements(client, demo):
+    html = client.get("/parties/").content.decode()
+    assert 'href="/parties/JP/"' in html
+
+
+def test_party_pages_render_in_a_fixed_number_of_queries(
+    client, count_queries, add_agreements, django_assert_max_num_queries
+):
+    add_agreements(2)
+    few = count_queries("/parties/JP/")
+    few_list = count_queries("/parties/")
+    add_agreements(15, start=2)
+    assert count_queries("/parties/JP/") == few
+    assert count_queries("/parties/") == few_list
+    with django_assert_max_num_queries(6):
+        client.get("/parties/JP/")
