@@ -3,10 +3,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from ratification.feeds import StatusChangeFeed
+
 admin.site.site_header = "Pact Tracker administration"
 admin.site.site_title = "Pact Tracker"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("feeds/status-changes.atom", StatusChangeFeed(), name="feed_status_changes"),
+    path("feeds/agreements/<slug:slug>.atom", StatusChangeFeed(), name="feed_agreement"),
+    path("feeds/parties/<str:code>.atom", StatusChangeFeed(), name="feed_party"),
     path("", include("ratification.urls")),
 ]
