@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "parties",
     "agreements",
     "ratification",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -204,26 +205,69 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pact Tracker <noreply@localhost>")
 
 # REST framework ----------------------------------------------------------------------------
+# Plumbing shared by every endpoint lives in accounts/ (see its docstring for why there).
 REST_FRAMEWORK = {
+    # Token first: its `WWW-Authenticate` header turns "not signed in" into a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": [
-        "rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly",
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.ReadOpenWriteEditors"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttling.AnonThrottle",
+        "accounts.throttling.TokenThrottle",
+        "accounts.throttling.SessionUserThrottle",
     ],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+    # Read at request time (accounts.throttling), so tests can change them with `settings`.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
+        "token": env_str("API_THROTTLE_TOKEN", "1200/minute"),
+        "user": env_str("API_THROTTLE_USER", "1200/minute"),
+    },
+    "DEFAULT_PARSER_CLASSES": ["accounts.apikit.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "accounts.apikit.StablePageNumberPagination",
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
+    "EXCEPTION_HANDLER": "pacttracker.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "accounts.schema.AutoSchema",
 }
+# The largest JSON body the API parses; a bigger one gets a 413 before any parsing.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1_048_576)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pact Tracker API",
-    "DESCRIPTION": "International agreements, each party's ratification steps, and their status.",
+    "DESCRIPTION": (
+        "International agreements, each party's ratification steps, and their status.\n\n"
+        "Reading is open unless the site requires a login. Writing needs the editor role: a "
+        "session (with the CSRF token) in the browser, or `Authorization: Bearer <token>` for "
+        "tools. Every object carries an `ETag`; `PUT`, `PATCH` and `DELETE` must send it back "
+        "in `If-Match` (428 without it, 412 when it is stale). Errors are JSON: "
+        "`{code, message, errors: {field: [messages]}}`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Request bodies get their own components, so read-only fields never appear as input.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AgreementStatusEnum": "agreements.models.AgreementStatus",
+        "PartyProgressEnum": "agreements.models.PartyProgress",
+        "ProvisionCategoryEnum": "agreements.models.ProvisionCategory",
+        "RelationKindEnum": "agreements.models.RelationKind",
+        "EntryIntoForceRuleEnum": "agreements.models.EntryIntoForceRule",
+        "AgreementKindEnum": "agreements.models.Agreement.Kind",
+        "PartyKindEnum": "parties.models.Party.Kind",
+        "StepKindEnum": "parties.models.StepKind",
+        "StepStatusEnum": "ratification.models.StepStatus",
+        "StatusChangeKindEnum": "ratification.models.StatusChange.Kind",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "pacttracker.api.schema_postprocess",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
