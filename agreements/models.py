@@ -302,7 +302,7 @@ class Agreement(models.Model):
         return f"{self.title} ({self.short_name})" if self.short_name else self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:agreements_agreement_change", args=[self.pk])
+        return reverse("pages:agreement_detail", args=[self.slug])
 
     @property
     def status_explanation(self) -> str:

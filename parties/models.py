@@ -87,7 +87,7 @@ class Party(models.Model):
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 
-        return reverse("admin:parties_party_change", args=[self.pk])
+        return reverse("pages:party_detail", args=[self.code])
 
 
 class ProcedureStep(models.Model):
