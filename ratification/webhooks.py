@@ -101,6 +101,8 @@ def subscription_create(
 def _subscriptions_for(change: StatusChange, subscriptions: list[WebhookSubscription]):
     party_ids = None
     for subscription in subscriptions:
+        if subscription.created_at > change.detected_at:
+            continue  # subscribed after the change: it is history, not news, for this tool
         if subscription.agreement_id and subscription.agreement_id != change.agreement_id:
             continue
         if subscription.kinds and change.kind not in subscription.kinds:
