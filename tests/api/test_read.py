@@ -1,0 +1,292 @@
+"""Reading: lists, filters, search, ordering, pagination, CSV, detail, parties, the change feed,
+vocabularies; fixed query counts."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.utils import timezone
+
+from agreements.models import Agreement
+from agreements.services import ProvisionInput
+
+pytestmark = pytest.mark.django_db
+
+
+def slugs(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [row["slug"] for row in response.json()["results"]]
+
+
+def test_anonymous_reads_list_and_detail(anon, full_agreement):
+    full_agreement(slug="a")
+
+    listed = anon.get("/api/v1/agreements/")
+    detail = anon.get("/api/v1/agreements/a/")
+
+    assert slugs(listed) == ["a"]
+    assert detail.status_code == 200
+    assert detail["ETag"].startswith('"')
+    data = detail.json()
+    for key in (
+        "parties",
+        "signatories",
+        "provisions",
+        "status_history",
+        "expected_entry_into_force",
+        "related",
+        "sources",
+        "status_explanation",
+    ):
+        assert key in data
+    assert data["parties"][0]["next_step"]["kind"] == "legislative_approval"
+    assert data["parties"][0]["steps"][0]["status"] == "completed"
+
+
+def test_read_requires_login_when_configured(anon, viewer_client, full_agreement, settings):
+    full_agreement(slug="a")
+    settings.READ_REQUIRES_LOGIN = True
+
+    assert anon.get("/api/v1/agreements/").status_code == 401
+    assert anon.get("/api/v1/agreements/a/").status_code == 401
+    assert viewer_client.get("/api/v1/agreements/").status_code == 200
+
+
+def test_unknown_agreement_is_json_404(anon):
+    response = anon.get("/api/v1/agreements/nope/")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_party_filter_requires_all_parties(anon, make_agreement):
+    make_agreement(slug="jp-ph", party_codes=["JP", "PH"])
+    make_agreement(slug="jp-us", party_codes=["JP", "US"])
+    make_agreement(slug="multi", kind="multilateral", party_codes=["JP", "PH", "US"])
+
+    assert sorted(slugs(anon.get("/api/v1/agreements/?party=JP"))) == ["jp-ph", "jp-us", "multi"]
+    assert sorted(slugs(anon.get("/api/v1/agreements/?party=JP&party=ph"))) == ["jp-ph", "multi"]
+    assert slugs(anon.get("/api/v1/agreements/?party=PH&party=US")) == ["multi"]
+
+
+def test_unknown_party_code_in_filter_is_400(anon):
+    response = anon.get("/api/v1/agreements/?party=XX")
+
+    assert response.status_code == 400
+    assert "party" in response.json()["errors"]
+
+
+def test_filters(anon, make_agreement):
+    make_agreement(
+        slug="old",
+        signed_on=dt.date(2020, 5, 1),
+        subjects=["defence logistics"],
+        provisions=[ProvisionInput(category="logistics_support", text="Fuel.")],
+    )
+    make_agreement(
+        slug="new",
+        signed_on=dt.date(2025, 5, 1),
+        subjects=["visiting forces"],
+        provisions=[ProvisionInput(category="status_of_forces", text="Jurisdiction.")],
+    )
+    make_agreement(slug="unsigned")
+
+    get = lambda query: sorted(slugs(anon.get(f"/api/v1/agreements/?{query}")))  # noqa: E731
+    assert get("status=signed") == ["new", "old"]
+    assert get("status=under_negotiation") == ["unsigned"]
+    assert get("subject=defence-logistics") == ["old"]
+    assert get("subject=defence-logistics&subject=visiting-forces") == ["new", "old"]
+    assert get("provision_category=status_of_forces") == ["new"]
+    assert get("signed_after=2021-01-01") == ["new"]
+    assert get("signed_before=2021-01-01") == ["old"]
+    assert get("slug=old&slug=unsigned") == ["old", "unsigned"]
+    assert get("q=jurisdiction") == ["new"]
+    assert get("q=test+agreement+1") == ["old"]
+
+
+def test_updated_since_lists_agreements_changed_since(anon, make_agreement):
+    make_agreement(slug="before")
+    cutoff = timezone.now()
+    Agreement.objects.filter(slug="before").update(updated_at=cutoff - dt.timedelta(hours=1))
+    make_agreement(slug="after")
+
+    response = anon.get("/api/v1/agreements/", {"updated_since": cutoff.isoformat()})
+
+    assert slugs(response) == ["after"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "signed_after=2025-13-01",
+        "updated_since=yesterday",
+        "status=nearly",
+        "provision_category=spying",
+        "ordering=colour",
+        "page=99",
+        "page_size=abc",
+    ],
+)
+def test_bad_parameters_are_4xx_json(anon, make_agreement, query):
+    make_agreement(slug="a")
+
+    response = anon.get(f"/api/v1/agreements/?{query}")
+
+    if query == "page_size=abc":  # falls back to the default page size, as DRF does
+        assert response.status_code == 200
+        return
+    assert response.status_code in (400, 404), response.content
+    assert response.json()["code"] in ("invalid", "not_found")
+
+
+def test_ordering_and_pagination_are_stable_when_values_tie(anon, make_agreement):
+    for n in range(7):
+        make_agreement(slug=f"s{n}", title="Same title", signed_on=dt.date(2025, 1, 1))
+
+    seen = []
+    url = "/api/v1/agreements/?ordering=title&page_size=3"
+    while url:
+        page = anon.get(url).json()
+        seen += [row["slug"] for row in page["results"]]
+        url = page["next"]
+
+    assert sorted(seen) == [f"s{n}" for n in range(7)]
+    assert len(seen) == len(set(seen))
+    assert seen == sorted(seen, key=lambda s: Agreement.objects.get(slug=s).pk)
+
+
+def test_list_as_csv(anon, full_agreement):
+    full_agreement(slug="a", title="=HYPERLINK(evil)")
+
+    response = anon.get("/api/v1/agreements/?format=csv")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert rows[0]["slug"] == "a"
+    assert rows[0]["parties"] == "JP (in_progress); PH (in_progress)"
+    assert rows[0]["title"].startswith("'=")  # no formula injection
+
+
+def test_detail_is_not_offered_as_csv(anon, full_agreement):
+    full_agreement(slug="a")
+
+    assert anon.get("/api/v1/agreements/a/?format=csv").status_code == 404
+
+
+def test_list_query_count_does_not_grow_with_rows(
+    anon, full_agreement, django_assert_max_num_queries
+):
+    for n in range(3):
+        full_agreement(slug=f"a{n}")
+    url = "/api/v1/agreements/?page_size=100&party=JP&q=agreement"
+    with django_assert_max_num_queries(6) as few:
+        anon.get(url)
+    for n in range(3, 15):
+        full_agreement(slug=f"a{n}", kind="multilateral", party_codes=["JP", "PH", "US", "AU"])
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = anon.get(url)
+
+    assert response.json()["count"] == 15
+
+
+def test_detail_query_count_does_not_grow_with_parts(
+    editor_client, full_agreement, make_agreement, django_assert_max_num_queries
+):
+    small = full_agreement(slug="small")
+    big = make_agreement(
+        slug="big",
+        kind="multilateral",
+        party_codes=["JP", "PH", "US", "AU", "GB", "FR"],
+        provisions=[ProvisionInput(category="other", text=f"P{n}") for n in range(20)],
+    )
+    from agreements.services import relation_add
+
+    relation_add(from_agreement=big, to_agreement=small, kind="amends")
+    with django_assert_max_num_queries(14) as captured:
+        editor_client.get("/api/v1/agreements/small/")
+    baseline = len(captured.captured_queries)
+
+    with django_assert_max_num_queries(baseline):
+        response = editor_client.get("/api/v1/agreements/big/")
+
+    assert len(response.json()["parties"]) == 6
+    assert len(response.json()["provisions"]) == 20
+
+
+def test_party_detail_lists_its_agreements(anon, make_agreement, django_assert_max_num_queries):
+    make_agreement(slug="a")
+    make_agreement(slug="b", party_codes=["JP", "US"])
+
+    with django_assert_max_num_queries(4):
+        response = anon.get("/api/v1/parties/jp/")
+
+    data = response.json()
+    assert data["code"] == "JP"
+    assert {a["agreement"]["slug"] for a in data["agreements"]} == {"a", "b"}
+    assert data["procedure"][0]["order"] == 1
+    assert anon.get("/api/v1/parties/?kind=organisation").json()["count"] >= 1
+
+
+def test_status_changes_since(anon, full_agreement):
+    full_agreement(slug="a")
+    from ratification.models import StatusChange
+
+    first = StatusChange.objects.order_by("detected_at", "id").first()
+    StatusChange.objects.filter(pk=first.pk).update(
+        detected_at=timezone.now() - dt.timedelta(days=2)
+    )
+
+    everything = anon.get("/api/v1/status-changes/").json()["results"]
+    recent = anon.get(
+        "/api/v1/status-changes/", {"since": (timezone.now() - dt.timedelta(days=1)).isoformat()}
+    ).json()["results"]
+
+    assert everything[0]["id"] == first.pk  # oldest first
+    assert first.pk not in [c["id"] for c in recent]
+    assert len(recent) == len(everything) - 1
+    assert anon.get("/api/v1/status-changes/?since=soon").status_code == 400
+
+
+def test_status_changes_follow_next_without_repeats(anon, full_agreement):
+    for n in range(3):
+        full_agreement(slug=f"a{n}")
+    seen, url = [], "/api/v1/status-changes/?page_size=2"
+    while url:
+        page = anon.get(url).json()
+        seen += [c["id"] for c in page["results"]]
+        url = page["next"]
+
+    assert len(seen) == len(set(seen)) > 2
+
+
+def test_vocabularies_explain_every_code(anon):
+    data = anon.get("/api/v1/vocabularies/").json()
+
+    assert set(data) >= {
+        "agreement_statuses",
+        "party_progress",
+        "step_kinds",
+        "step_statuses",
+        "provision_categories",
+        "relation_kinds",
+    }
+    for terms in data.values():
+        assert all(t["code"] is not None and t["label"] and t["explanation"] for t in terms)
+    assert "ratified" in [t["code"] for t in data["agreement_statuses"]]
+
+
+def test_steps_list_and_step_detail(anon, full_agreement):
+    full_agreement(slug="a")
+
+    steps = anon.get("/api/v1/agreements/a/steps/").json()
+    one = anon.get(steps[0]["url"])
+
+    assert {s["party"] for s in steps} == {"JP", "PH"}
+    assert one.status_code == 200
+    assert one["ETag"]
+    assert one.json()["agreement"] == "a"
