@@ -32,24 +32,16 @@ def test_acsa_ratified_then_in_force(client, editor, source, settings):
     def steps(code):
         return acsa.participations.get(party__code=code).steps.order_by("order")
 
-    for step in steps("JP").filter(status="pending").exclude(kind="exchange_of_notes"):
-        step_record(
-            step=step,
-            status="completed",
-            date=D(2026, 6, 1),
-            source=source,
-            user=editor,
-            today=TODAY,
-        )
-    for step in steps("PH").filter(status="pending").exclude(kind="exchange_of_notes"):
-        step_record(
-            step=step,
-            status="completed",
-            date=D(2026, 6, 1),
-            source=source,
-            user=editor,
-            today=TODAY,
-        )
+    for code in ("JP", "PH"):  # the Diet's two houses; the President's ratification
+        for step in steps(code).filter(status="pending").exclude(kind="exchange_of_notes"):
+            step_record(
+                step=step,
+                status="completed",
+                date=D(2026, 6, 1),
+                source=source,
+                user=editor,
+                today=TODAY,
+            )
     acsa.refresh_from_db()
     assert acsa.status == "signed"
 
