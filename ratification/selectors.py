@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
@@ -68,16 +68,29 @@ def _participations_with_steps() -> Prefetch:
 
 # The agreement list: search, filters, facets, sorting ------------------------------------------
 
-SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+SORTS: dict[str, tuple[str, tuple]] = {
     # key: (label, order_by); the pk at the end keeps pages stable when values tie.
-    "-signed": ("Newest signature first", ("-signed_on", "title", "pk")),
-    "signed": ("Oldest signature first", ("signed_on", "title", "pk")),
+    "-signed": ("Newest signature first", (F("signed_on").desc(nulls_last=True), "title", "pk")),
+    "signed": ("Oldest signature first", (F("signed_on").asc(nulls_last=True), "title", "pk")),
     "title": ("Title A–Z", ("title", "pk")),
-    "status": ("Status", ("status", "-signed_on", "pk")),
-    "eif": ("Expected entry into force", ("expected_entry_into_force_on", "title", "pk")),
+    "status": (
+        "Status, negotiation to in force",
+        ("status_rank", F("signed_on").desc(nulls_last=True), "pk"),
+    ),
+    "eif": (
+        "Expected entry into force",
+        (F("expected_entry_into_force_on").asc(nulls_last=True), "title", "pk"),
+    ),
     "-updated": ("Recently updated", ("-updated_at", "pk")),
 }
 DEFAULT_SORT = "-signed"
+
+# Lifecycle order for sorting by status (alphabetical order of the codes means nothing).
+_STATUS_RANK = Case(
+    *(When(status=code, then=Value(rank)) for rank, code in enumerate(AgreementStatus.values)),
+    default=Value(-1),
+    output_field=IntegerField(),
+)
 
 
 @dataclass(frozen=True)
@@ -182,6 +195,7 @@ def agreements_search(*, filters: AgreementFilters) -> QuerySet[Agreement]:
     """The agreements matching `filters`, sorted, with parties and subjects prefetched."""
     return (
         _filtered(filters)
+        .annotate(status_rank=_STATUS_RANK)
         .prefetch_related(_participations_with_parties(), "subjects")
         .order_by(*SORTS[filters.sort][1])
     )

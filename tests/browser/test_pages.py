@@ -1,0 +1,128 @@
+"""The analyst's path through the pages in a real browser, and axe-core on every page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+# serialized_rollback: each test's flush would otherwise remove the parties and procedures that
+# a data migration put in, and the demo loader needs them.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+PAGES = [
+    "/",
+    "/agreements/",
+    "/agreements/?q=philippines&status=signed",
+    "/agreements/japan-philippines-acsa/",
+    "/agreements/us-philippines-mdt/",
+    "/parties/",
+    "/parties/JP/",
+    "/glossary/",
+]
+
+
+@pytest.fixture
+def demo(django_db_serialized_rollback, transactional_db) -> None:
+    call_command("load_demo", stdout=io.StringIO())
+
+
+def test_find_the_acsa_see_japans_diet_step_and_export_csv(live_server, page, demo):
+    """Home → search → filter → the ACSA → Japan's pending Diet step → CSV of the result."""
+    page.goto(live_server.url + "/")
+    page.get_by_role("searchbox", name="Find an agreement").fill("acsa")
+    page.get_by_role("button", name="Search").last.click()
+    page.wait_for_url("**/agreements/?q=acsa*")
+    assert "3 agreements" in page.locator("#results-title").inner_text()
+
+    page.locator(".facet__option", has_text="Signed").click()
+    page.wait_for_url("**status=signed*")
+    results = page.locator(".result__title a")
+    assert results.all_inner_texts() == ["Japan–Philippines ACSA"]
+
+    results.first.click()
+    page.wait_for_url("**/agreements/japan-philippines-acsa/")
+    assert page.locator("h1").inner_text() == "Japan–Philippines ACSA"
+    japan = page.locator("#party-JP")
+    diet = japan.locator(".tl--next")
+    assert "Submission to the legislature" in diet.inner_text()
+    assert "National Diet" in diet.inner_text()
+    assert "Pending" in diet.locator(".badge").inner_text()
+    assert "no date set yet" in japan.locator(".next-box").inner_text()
+    assert "waiting for JP, PH" in page.locator("#entry-into-force").inner_text()
+
+    page.go_back()
+    page.wait_for_url("**status=signed*")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export CSV").click()
+    download = download_info.value
+    assert download.suggested_filename == "agreements.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    assert [r["slug"] for r in rows] == ["japan-philippines-acsa"]
+    assert rows[0]["status"] == "signed"
+
+
+def test_two_clicks_from_home_to_the_acsa(live_server, page, demo):
+    """The newcomer's path: the ACSA is listed on the home page under 'Awaiting ratification'."""
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="Japan–Philippines ACSA").first.click()
+    page.wait_for_url("**/agreements/japan-philippines-acsa/")
+    assert page.locator("#party-PH .tl--next").inner_text().startswith("Executive ratification")
+
+
+def test_keyboard_user_reaches_the_skip_link_first(live_server, page, demo):
+    page.goto(live_server.url + "/agreements/japan-philippines-acsa/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to main content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
+
+
+def test_sorting_applies_on_change_with_javascript(live_server, page, demo):
+    page.goto(live_server.url + "/agreements/")
+    page.select_option("#sort", "title")
+    page.wait_for_url("**sort=title*")
+    titles = page.locator(".result__full").all_inner_texts()
+    assert titles == sorted(titles)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_serious_accessibility_violations(live_server, page, demo, axe_check, path):
+    page.goto(live_server.url + path)
+    axe_check(page)
+
+
+@pytest.mark.parametrize("path", ["/", "/agreements/", "/agreements/japan-philippines-acsa/"])
+def test_phone_width_has_no_sideways_scroll_and_passes_axe(
+    live_server, chromium, demo, axe_check, path
+):
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(live_server.url + path)
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 360px"
+    axe_check(page)
+    context.close()
+
+
+def test_pages_load_no_third_party_resource(live_server, page, demo):
+    """Everything comes from the app itself: the pages work offline."""
+    foreign = []
+    page.on(
+        "request",
+        lambda request: (
+            foreign.append(request.url) if not request.url.startswith(live_server.url) else None
+        ),
+    )
+    for path in PAGES:
+        page.goto(live_server.url + path)
+    assert foreign == []
