@@ -123,6 +123,11 @@ def error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    request = context.get("request")
+    if getattr(getattr(request, "accepted_renderer", None), "format", None) == "csv":
+        # Errors are JSON whatever format the page was asked in.
+        request.accepted_renderer = renderers.JSONRenderer()
+        request.accepted_media_type = "application/json"
     if isinstance(exc, exceptions.ValidationError):
         response.data = {
             "code": "invalid",

@@ -15,7 +15,7 @@ import django_filters
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -353,9 +353,11 @@ class StepViewSet(
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         step = self.get_object()
-        body = StepRecordSerializer(data=request.data, partial=partial)
+        body = StepRecordSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
+        if not partial and "status" not in data:
+            raise exceptions.ValidationError({"status": ["This field is required."]})
         outcome = ("status", "date", "votes_for", "votes_against", "votes_abstaining")
         for name in outcome:
             data.setdefault(name, getattr(step, name) if partial else None)

@@ -319,7 +319,11 @@ class StepRecordSerializer(StrictFieldsMixin, serializers.Serializer):
     missing ones become empty); PATCH changes only what it sends. `note` and `body` change only
     when sent."""
 
-    status = serializers.ChoiceField(choices=StepStatus.choices)
+    # Not required here: validated without `partial` (which would leak into the nested source
+    # and excuse its title); the view requires `status` for PUT.
+    status = serializers.ChoiceField(
+        choices=StepStatus.choices, required=False, help_text="Required for PUT."
+    )
     date = serializers.DateField(required=False, allow_null=True)
     source = SourceInputSerializer(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True)

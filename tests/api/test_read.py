@@ -290,3 +290,11 @@ def test_steps_list_and_step_detail(anon, full_agreement):
     assert one.status_code == 200
     assert one["ETag"]
     assert one.json()["agreement"] == "a"
+
+
+def test_errors_are_json_even_when_csv_was_asked(anon):
+    response = anon.get("/api/v1/agreements/?format=csv&party=XX")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert "party" in response.json()["errors"]

@@ -555,3 +555,31 @@ def test_done_when_scenario(editor_client):
     assert [a["slug"] for a in by_party["results"]] == ["jp-ph-acsa"]
     assert [a["slug"] for a in since["results"]] == ["jp-ph-acsa"]
     assert stale.status_code == 412
+
+
+def test_patch_step_with_a_source_without_title_is_400(editor_client, full_agreement):
+    """PATCH must not excuse the nested source's required fields (found by schemathesis)."""
+    agreement = full_agreement(slug="a")
+    url = f"/api/v1/steps/{_step_id(agreement, 'JP', 'legislative_approval')}/"
+
+    response = editor_client.patch(
+        url,
+        {"status": "failed", "date": YESTERDAY, "source": {"url": "https://example.org/x"}},
+        format="json",
+        HTTP_IF_MATCH=etag(editor_client, url),
+    )
+
+    assert response.status_code == 400
+    assert "source.title" in response.json()["errors"]
+
+
+def test_put_step_needs_status(editor_client, full_agreement):
+    agreement = full_agreement(slug="a")
+    url = f"/api/v1/steps/{_step_id(agreement, 'JP', 'legislative_approval')}/"
+
+    response = editor_client.put(
+        url, {"note": "x"}, format="json", HTTP_IF_MATCH=etag(editor_client, url)
+    )
+
+    assert response.status_code == 400
+    assert "status" in response.json()["errors"]
