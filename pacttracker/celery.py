@@ -18,6 +18,6 @@ app.autodiscover_tasks()
 def _make_filesystem_broker_folders(sender: Celery, **kwargs: object) -> None:
     """kombu's filesystem transport expects its folders to exist (embedded set-up only)."""
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             os.makedirs(options[key], exist_ok=True)
