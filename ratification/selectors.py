@@ -16,10 +16,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
+from agreements.filters import AgreementFilter
 from agreements.models import (
     Agreement,
     AgreementStatus,
@@ -143,8 +145,20 @@ class AgreementFilters:
 
 
 def _search_q(text: str) -> Q:
-    """Every word must appear somewhere: title, short name, summary, a provision, a party, a
-    subject. Plain `icontains` works on SQLite and PostgreSQL alike and is quick at this size."""
+    """The agreements a free-text search matches.
+
+    On PostgreSQL this is the API's full-text search (agreements.filters: a stored, GIN-indexed
+    vector with stemming), so the pages and the API find the same agreements. Elsewhere (SQLite)
+    every word must appear somewhere: title, short name, summary, a provision, a party's name or
+    code, a subject; plain `icontains` is quick at this size.
+    """
+    if connection.vendor == "postgresql":
+        # One query for the matching ids: the API's raw SQL names the agreement table, so it
+        # cannot run inside the facet subqueries, where Django aliases that table.
+        matched = AgreementFilter(queryset=Agreement.objects.none()).filter_q(
+            Agreement.objects.all(), "q", text
+        )
+        return Q(pk__in=list(matched.values_list("pk", flat=True)))
     condition = Q()
     for word in re.findall(r"[\w'’-]+", text)[:8]:
         condition &= (
@@ -167,11 +181,16 @@ def _search_q(text: str) -> Q:
     return condition
 
 
-def _filtered(filters: AgreementFilters, *, skip: str = "") -> QuerySet[Agreement]:
-    """Agreements matching every filter except the facet named in `skip` (for its counts)."""
+def _filtered(
+    filters: AgreementFilters, *, skip: str = "", search: Q | None = None
+) -> QuerySet[Agreement]:
+    """Agreements matching every filter except the facet named in `skip` (for its counts).
+
+    `search` is `_search_q(filters.q)`, computed once by the caller and shared by its queries.
+    """
     qs = Agreement.objects.all()
     if filters.q:
-        qs = qs.filter(_search_q(filters.q))
+        qs = qs.filter(search if search is not None else _search_q(filters.q))
     if filters.statuses and skip != "status":
         qs = qs.filter(status__in=filters.statuses)
     for code in filters.parties:
@@ -226,8 +245,11 @@ def agreement_facets(*, filters: AgreementFilters) -> Facets:
     Parties combine with AND, so they are counted over the current result: the counts say which
     partners the chosen parties have.
     """
+    search = _search_q(filters.q) if filters.q else None
     status_counts = dict(
-        _filtered(filters, skip="status").values_list("status").annotate(n=Count("pk"))
+        _filtered(filters, skip="status", search=search)
+        .values_list("status")
+        .annotate(n=Count("pk"))
     )
     status = [
         FacetValue(code, label, status_counts.get(code, 0), code in filters.statuses)
@@ -236,7 +258,7 @@ def agreement_facets(*, filters: AgreementFilters) -> Facets:
     ]
 
     party_rows = (
-        Participation.objects.filter(agreement__in=_filtered(filters))
+        Participation.objects.filter(agreement__in=_filtered(filters, search=search))
         .values_list("party__code", "party__name")
         .annotate(n=Count("agreement", distinct=True))
         .order_by("-n", "party__name")
@@ -244,7 +266,7 @@ def agreement_facets(*, filters: AgreementFilters) -> Facets:
     party = [FacetValue(code, name, n, code in filters.parties) for code, name, n in party_rows]
 
     subject_rows = (
-        Subject.objects.filter(agreements__in=_filtered(filters, skip="subject"))
+        Subject.objects.filter(agreements__in=_filtered(filters, skip="subject", search=search))
         .values_list("slug", "name")
         .annotate(n=Count("agreements", distinct=True))
         .order_by("-n", "name")
@@ -254,7 +276,7 @@ def agreement_facets(*, filters: AgreementFilters) -> Facets:
     ]
 
     category_counts = dict(
-        Provision.objects.filter(agreement__in=_filtered(filters, skip="category"))
+        Provision.objects.filter(agreement__in=_filtered(filters, skip="category", search=search))
         .values_list("category")
         .annotate(n=Count("agreement", distinct=True))
         .order_by()
@@ -266,7 +288,7 @@ def agreement_facets(*, filters: AgreementFilters) -> Facets:
     ]
 
     year_rows = (
-        _filtered(filters, skip="year")
+        _filtered(filters, skip="year", search=search)
         .filter(signed_on__isnull=False)
         .annotate(year=ExtractYear("signed_on"))
         .values_list("year")
