@@ -9,6 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from ratification.models import RatificationStep
 from ratification.services import StepInput
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +121,33 @@ def test_detail_renders_in_a_fixed_number_of_queries(
     assert count_queries(agreement_with(12, "large")) == small
     with django_assert_max_num_queries(14):
         client.get("/agreements/large/")
+
+
+def test_overdue_step_is_flagged_in_whats_next(client, make_agreement):
+    make_agreement(
+        slug="late",
+        signed_on=dt.date(2025, 1, 1),
+        steps={
+            "JP": [
+                StepInput(
+                    kind="legislative_approval",
+                    status="scheduled",
+                    date=dt.date(2099, 1, 1),
+                    body="House of Councillors",
+                )
+            ],
+            "PH": [StepInput(kind="executive_ratification")],
+        },
+    )
+    # Time passes; services refuse to schedule in the past, so move the date directly.
+    RatificationStep.objects.filter(status="scheduled").update(date=dt.date(2025, 3, 1))
+    html = client.get("/agreements/late/").content.decode()
+    japan = html[html.index('id="party-JP"') : html.index('id="party-PH"')]
+    assert "next-box--overdue" in japan
+    assert "was scheduled for <time" in japan
+    assert "2025-03-01" in japan
+
+
+def test_completed_party_is_told_nothing_more_is_needed(client, demo):
+    html = client.get("/agreements/us-philippines-vfa/").content.decode()
+    assert "Nothing more is needed: United States consented to be bound on" in html
