@@ -166,6 +166,24 @@ def agreement_update(
     return locked
 
 
+def agreement_source_add(*, agreement: Agreement, source: Source) -> bool:
+    """Cite `source` for the agreement as a whole. Idempotent: False if it was cited already.
+
+    The citation is a many-to-many row, which django-simple-history does not track, so the
+    agreement's version moves on with a change reason: the history shows who added which source,
+    and a form loaded before the change sees it as a conflict like any other edit.
+    """
+    with transaction.atomic():
+        locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        if locked.sources.filter(pk=source.pk).exists():
+            return False
+        locked.sources.add(source)
+        locked.version += 1  # the row is locked above
+        locked._change_reason = f"Source added: {source}"[:100]  # read by django-simple-history
+        locked.save()
+    return True
+
+
 def signatory_add(*, agreement: Agreement, data: SignatoryInput) -> Signatory:
     party = parties_resolve(codes=[data.party_code], field="party")[0]
     if not agreement.participations.filter(party=party).exists():

@@ -11,6 +11,7 @@ admin.site.site_title = "Pact Tracker"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("pacttracker.api")),
+    path("accounts/", include("django.contrib.auth.urls")),  # sign-in pages: templates/registration
     path("feeds/status-changes.atom", StatusChangeFeed(), name="feed_status_changes"),
     path("feeds/agreements/<slug:slug>.atom", StatusChangeFeed(), name="feed_agreement"),
     path("feeds/parties/<str:code>.atom", StatusChangeFeed(), name="feed_party"),

@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from agreements.models import Agreement, Participation, PartyProgress, Source
@@ -627,7 +627,10 @@ def step_add(
         if order is None or order > last:
             order = last + 1
         else:
-            participation.steps.filter(order__gte=order).update(order=F("order") + 1)
+            # One save per step moved, not a queryset update(): each move is a history row.
+            for moved in participation.steps.filter(order__gte=order).order_by("-order"):
+                moved.order += 1
+                moved.save(update_fields=["order", "updated_at"])
         step = _step_create(
             participation=participation, order=order, data=data, user=user, today=today
         )

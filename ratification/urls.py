@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import editing, views
 
 app_name = "pages"
 
@@ -13,4 +13,31 @@ urlpatterns = [
     path("parties/", views.party_list, name="party_list"),
     path("parties/<str:code>/", views.party_detail, name="party_detail"),
     path("glossary/", views.glossary, name="glossary"),
+]
+
+# Editor pages (ratification/editing.py): anonymous visitors are sent to sign in, others need
+# the editor role.
+urlpatterns += [
+    path("agreements/<slug:slug>/edit/", editing.agreement_edit, name="agreement_edit"),
+    path("agreements/<slug:slug>/edit/steps/add/", editing.step_add, name="step_add"),
+    path(
+        "agreements/<slug:slug>/edit/signatories/add/",
+        editing.signatory_add,
+        name="signatory_add",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/provisions/add/", editing.provision_add, name="provision_add"
+    ),
+    path("agreements/<slug:slug>/edit/relations/add/", editing.relation_add, name="relation_add"),
+    path("agreements/<slug:slug>/edit/sources/add/", editing.source_add, name="source_add"),
+    path("agreements/<slug:slug>/history/", editing.agreement_history, name="agreement_history"),
+    path(
+        "agreements/<slug:slug>/history/<str:kind>/<int:history_id>/revert/",
+        editing.history_revert,
+        name="history_revert",
+    ),
+    path("steps/<int:pk>/record/", editing.step_record, name="step_record"),
+    path("new-agreement/", editing.agreement_create_view, name="agreement_create"),
+    path("import/", editing.import_agreements, name="import"),
+    path("export/", editing.export_agreements, name="export"),
 ]
