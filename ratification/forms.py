@@ -28,6 +28,7 @@ from agreements.services import (
     ProvisionInput,
     SignatoryInput,
     parties_resolve,
+    parties_validate_for_kind,
     source_upsert,
 )
 from parties.models import StepKind
@@ -389,6 +390,17 @@ class AgreementCreateForm(forms.Form):
 
     def clean_subjects(self) -> list[str]:
         return [s.strip() for s in self.cleaned_data.get("subjects", "").split(",") if s.strip()]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "parties" in cleaned and cleaned.get("kind"):
+            try:
+                parties_validate_for_kind(
+                    kind=cleaned["kind"], parties=parties_resolve(codes=cleaned["parties"])
+                )
+            except ValidationError as exc:
+                add_service_errors(self, exc)
+        return cleaned
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]

@@ -1,0 +1,222 @@
+"""Import and export: round trips are no-ops, upserts by slug, dry runs, and bad files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from agreements.models import Agreement, Signatory
+from ratification.models import RatificationStep
+from ratification.transfer import agreements_export, agreements_import, rows_from_bytes
+
+from .conftest import DIET, jp_step
+
+pytestmark = pytest.mark.django_db
+
+
+def _import(content: str, name: str = "f.json", dry_run: bool = False):
+    return agreements_import(rows=rows_from_bytes(content.encode(), name=name), dry_run=dry_run)
+
+
+def _state() -> str:
+    return agreements_export(fmt="json")
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_demo", stdout=io.StringIO())
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_export_then_import_is_a_no_op(demo, fmt):
+    """Every demo agreement round-trips: all rows no-op, nothing changes (history included)."""
+    exported = agreements_export(fmt=fmt)
+    before = _state()
+    history = RatificationStep.history.count() + Agreement.history.count()
+    report = _import(exported, name=f"all.{fmt}")
+    assert not report.failed, [r.errors for r in report.rows if r.errors]
+    assert {r.action for r in report.rows} == {"no-op"}
+    assert len(report.rows) == Agreement.objects.count() == 15
+    assert _state() == before
+    assert RatificationStep.history.count() + Agreement.history.count() == history
+
+
+def test_import_into_an_empty_database_recreates_everything(demo):
+    exported = agreements_export(fmt="json")
+    Agreement.objects.all().delete()
+    report = _import(exported)
+    assert not report.failed, [r.errors for r in report.rows if r.errors]
+    assert {r.action for r in report.rows} == {"insert"}
+    assert _state() == exported
+    # And again: nothing to do.
+    assert {r.action for r in _import(exported).rows} == {"no-op"}
+
+
+def test_changed_rows_are_updates_through_the_services(acsa, source):
+    data = json.loads(agreements_export())
+    row = data["agreements"][0]
+    row["signed_at"] = "Manila"
+    row["steps"]["JP"][1].update(
+        status="completed",
+        date=DIET.isoformat(),
+        source={"title": "Diet", "url": "https://x.org/d"},
+    )
+    row["signatories"].append({"party": "JP", "name": "Motegi", "role": "Minister", "source": None})
+    report = _import(json.dumps(data))
+    assert not report.failed, report.rows[0].errors
+    assert report.rows[0].action == "update"
+    assert "signed at" in report.rows[0].changes and "JP step 2 recorded" in report.rows[0].changes
+    acsa.refresh_from_db()
+    assert acsa.signed_at == "Manila"
+    step = jp_step(acsa, 2)
+    assert step.status == "completed" and step.source.url == "https://x.org/d"
+    assert step.history.order_by("-history_id").first().history_change_reason == "Source: Diet"
+    assert Signatory.objects.filter(agreement=acsa, name="Motegi").exists()
+    assert {r.action for r in _import(json.dumps(data)).rows} == {"no-op"}
+
+
+def test_dry_run_writes_nothing(acsa):
+    data = json.loads(agreements_export())
+    data["agreements"][0]["title"] = "Renamed"
+    data["agreements"].append({"slug": "brand-new", "title": "Brand new", "parties": ["JP", "PH"]})
+    before = _state()
+    report = _import(json.dumps(data), dry_run=True)
+    assert [r.action for r in report.rows] == ["update", "insert"]
+    assert not report.written
+    assert _state() == before
+    assert not Agreement.objects.filter(slug="brand-new").exists()
+
+
+def test_bad_rows_are_reported_each_and_nothing_is_written(acsa):
+    """Wrong field, bad date, unknown party: each row says what is wrong; the good row is not
+    written either."""
+    rows = [
+        {"slug": "good-one", "title": "Good", "parties": ["JP", "PH"]},
+        {
+            "slug": "bad-date",
+            "title": "Bad date",
+            "parties": ["JP", "PH"],
+            "signed_on": "2025-13-45",
+        },
+        {"slug": "bad-party", "title": "Bad party", "parties": ["JP", "XX"]},
+        {"slug": "bad-column", "title": "Bad column", "parties": ["JP", "PH"], "colour": "red"},
+        {
+            "slug": "bad-step",
+            "title": "Bad step",
+            "parties": ["JP", "PH"],
+            "steps": {"JP": [{"kind": "signature", "status": "completed", "date": "yesterday"}]},
+        },
+    ]
+    before = _state()
+    report = _import(json.dumps(rows))
+    assert report.failed and not report.written
+    by_slug = {r.slug: r for r in report.rows}
+    assert by_slug["good-one"].action == "insert" or not by_slug["good-one"].errors
+    assert any("signed_on" in e for e in by_slug["bad-date"].errors)
+    assert any("Unknown party code: XX" in e for e in by_slug["bad-party"].errors)
+    assert any("colour" in e for e in by_slug["bad-column"].errors)
+    assert any("date" in e for e in by_slug["bad-step"].errors)
+    assert _state() == before
+    assert not Agreement.objects.filter(slug="good-one").exists()
+    assert "Nothing was written" in report.summary()
+
+
+def test_csv_with_wrong_columns_is_reported_per_row(acsa):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["slug", "title", "parties", "colour"])
+    writer.writerow(["a-one", "One", "JP PH", "red"])
+    writer.writerow(["a-two", "Two", "JP PH", "blue"])
+    report = _import(out.getvalue(), name="f.csv")
+    assert [r.action for r in report.rows] == ["error", "error"]
+    assert all(any("colour" in e for e in r.errors) for r in report.rows)
+    assert not Agreement.objects.filter(slug__startswith="a-").exists()
+
+
+def test_csv_missing_a_required_column(acsa):
+    report = _import("slug,parties\nx,JP PH\n", name="f.csv")
+    assert any("title" in e for e in report.rows[0].errors)
+
+
+def test_unreadable_files_are_refused():
+    from ratification.transfer import FileRefused
+
+    with pytest.raises(FileRefused):
+        rows_from_bytes(b"{not json", name="x.json")
+    with pytest.raises(FileRefused):
+        rows_from_bytes(b'{"agreements": 3}', name="x.json")
+    with pytest.raises(FileRefused):
+        rows_from_bytes(b"\xff\xfe\x00", name="x.csv")
+
+
+def test_changing_parties_by_import_is_refused(acsa):
+    data = json.loads(agreements_export())
+    data["agreements"][0]["parties"] = ["JP", "US"]
+    report = _import(json.dumps(data))
+    assert report.failed
+    assert any("parties" in e for e in report.rows[0].errors)
+
+
+def test_relations_may_point_further_down_the_file(db):
+    rows = [
+        {
+            "slug": "amender",
+            "title": "Amender",
+            "parties": ["JP", "PH"],
+            "relations": [{"kind": "amends", "to_agreement": "base"}],
+        },
+        {"slug": "base", "title": "Base", "parties": ["JP", "PH"]},
+    ]
+    report = _import(json.dumps(rows))
+    assert not report.failed, [r.errors for r in report.rows]
+    assert Agreement.objects.get(slug="amender").relations_from.get().to_agreement.slug == "base"
+
+
+def test_commands_round_trip(demo, tmp_path):
+    path = tmp_path / "all.csv"
+    call_command(
+        "export_agreements", "--format", "csv", "--output", str(path), stderr=io.StringIO()
+    )
+    out = io.StringIO()
+    call_command("import_agreements", str(path), "--dry-run", stdout=out)
+    assert "0 inserted, 0 updated, 15 unchanged" in out.getvalue()
+    out = io.StringIO()
+    call_command("import_agreements", str(path), stdout=out)
+    assert "15 unchanged" in out.getvalue()
+
+
+def test_import_command_fails_loudly_on_a_bad_file(tmp_path, db):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([{"slug": "x", "title": "X", "parties": ["QQ", "JP"]}]))
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="Nothing was written"):
+        call_command("import_agreements", str(path), stdout=out)
+    assert "Unknown party code: QQ" in out.getvalue()
+
+
+def test_import_page_reports_per_row(editor_client, acsa):
+    exported = agreements_export(fmt="json").encode()
+    response = editor_client.post(
+        reverse("pages:import"),
+        {"file": SimpleUploadedFile("all.json", exported), "dry_run": "on"},
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "no-op" in html and acsa.slug in html and "Dry run" in html
+
+
+def test_export_link_gives_the_same_file(editor_client, acsa):
+    response = editor_client.get(reverse("pages:export"), {"format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="agreements.csv"'
+    assert response.content.decode() == agreements_export(fmt="csv")
+
+
+def test_export_needs_sign_in(client, acsa):
+    assert client.get(reverse("pages:export")).status_code == 302
