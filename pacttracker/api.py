@@ -23,6 +23,7 @@ from ratification.api import (
     VocabulariesView,
 )
 from ratification.serializers import VOCABULARIES
+from ratification.webhooks_api import WebhookViewSet
 
 app_name = "api"
 
@@ -34,8 +35,7 @@ router.register("provisions", ProvisionViewSet, basename="provision")
 router.register("sources", SourceViewSet, basename="source")
 router.register("relations", RelationViewSet, basename="relation")
 router.register("status-changes", StatusChangeViewSet, basename="statuschange")
-# Webhooks (a tool's own subscriptions) are registered here as "webhooks" by their author
-# (ratification webhooks); the error handling, auth and schema conventions above apply as is.
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("v1/vocabularies/", VocabulariesView.as_view(), name="vocabularies"),

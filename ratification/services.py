@@ -239,6 +239,7 @@ def agreement_recompute(*, agreement_id: int, today: date | None = None) -> list
             status_since=result.status_since,
             expected_entry_into_force_on=result.expected_entry_into_force_on,
             derived_revision=revision,
+            updated_at=timezone.now(),  # tools syncing with `updated_since` must see it
         )
         if claimed != 1:
             return []
@@ -523,9 +524,15 @@ def step_record(
                 f"{verb} on {current.date.isoformat()}.",
                 dedupe_key=f"step{current.pk}:v{current.version}:{status}",
             )
+        _agreement_touch(current.participation.agreement_id)
         agreement_recompute(agreement_id=current.participation.agreement_id, today=today)
         _queue_fan_out(current.participation.agreement_id)
     return current
+
+
+def _agreement_touch(agreement_id: int) -> None:
+    """A step is part of its agreement: changing one changes the agreement's `updated_at`."""
+    Agreement.objects.filter(pk=agreement_id).update(updated_at=timezone.now())
 
 
 def _change_reason(source: Source | None) -> str:
@@ -650,6 +657,7 @@ def step_add(
                 f"{step.get_kind_display().lower()} {verb} on {step.date.isoformat()}.",
                 dedupe_key=f"step{step.pk}:v{step.version}:{data.status}",
             )
+        _agreement_touch(agreement.pk)
         agreement_recompute(agreement_id=agreement.pk, today=today)
         _queue_fan_out(agreement.pk)
     return step

@@ -81,6 +81,7 @@ def subscription_create(
     agreement: Agreement | None = None,
     party: Party | None = None,
     kinds: list[str] | None = None,
+    is_active: bool = True,
 ) -> WebhookSubscription:
     kinds = sorted(set(kinds or []))
     unknown = [k for k in kinds if k not in StatusChange.Kind.values]
@@ -88,8 +89,31 @@ def subscription_create(
         raise ValidationError({"kinds": f"Unknown change kind: {', '.join(unknown)}."})
     url_check_public(url)
     subscription = WebhookSubscription(
-        owner=owner, url=url, agreement=agreement, party=party, kinds=kinds
+        owner=owner, url=url, agreement=agreement, party=party, kinds=kinds, is_active=is_active
     )
+    subscription.full_clean()
+    subscription.save()
+    return subscription
+
+
+def subscription_update(
+    *, subscription: WebhookSubscription, **changes: object
+) -> WebhookSubscription:
+    """Change a subscription's address, filters or active flag; the address is checked again."""
+    allowed = {"url", "agreement", "party", "kinds", "is_active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Cannot be changed."))
+    if "kinds" in changes:
+        kinds = sorted(set(changes["kinds"] or []))
+        unknown_kinds = [k for k in kinds if k not in StatusChange.Kind.values]
+        if unknown_kinds:
+            raise ValidationError({"kinds": f"Unknown change kind: {', '.join(unknown_kinds)}."})
+        changes["kinds"] = kinds
+    if "url" in changes:
+        url_check_public(str(changes["url"]))
+    for key, value in changes.items():
+        setattr(subscription, key, value)
     subscription.full_clean()
     subscription.save()
     return subscription

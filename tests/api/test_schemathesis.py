@@ -26,8 +26,9 @@ from schemathesis.specs.openapi.checks import (
 from accounts.services import token_create
 from agreements.services import ProvisionInput, relation_add, source_upsert
 from pacttracker.wsgi import application
-from ratification.models import RatificationStep, StatusChange
+from ratification.models import RatificationStep, StatusChange, WebhookSubscription
 from ratification.services import StepInput
+from ratification.webhooks import subscription_create
 
 CHECKS = [
     not_a_server_error,
@@ -58,6 +59,7 @@ def seeded(db, editor, make_agreement) -> None:
     )
     other = make_agreement(slug="jp-ph-raa")
     relation_add(from_agreement=other, to_agreement=agreement, kind="related_to")
+    subscription_create(owner=editor, url="https://93.184.215.14/hook", agreement=agreement)
 
 
 @pytest.fixture
@@ -85,6 +87,8 @@ def _existing_id(path: str) -> int | None:
         "/api/v1/relations/{id}/": Relation,
         "/api/v1/sources/{id}/": Source,
         "/api/v1/status-changes/{id}/": StatusChange,
+        "/api/v1/webhooks/{id}/": WebhookSubscription,
+        "/api/v1/webhooks/{id}/deliveries/": WebhookSubscription,
     }.get(path)
     if model is None:
         return None

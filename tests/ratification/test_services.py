@@ -296,3 +296,13 @@ def test_agreement_update_checks_version_and_recomputes(make_agreement):
     assert "title" in error.value.message_dict
     updated.refresh_from_db()
     assert updated.version == 2
+
+
+def test_recording_a_step_moves_the_agreements_updated_at(make_agreement):
+    """Tools syncing with `updated_since` must see step-driven changes."""
+    agreement = make_agreement()
+    before = agreement.updated_at
+    step = steps_of(agreement, "JP")[0]
+    step_record(step=step, status="scheduled", date=D(2026, 3, 1), today=TODAY)
+    agreement.refresh_from_db()
+    assert agreement.updated_at > before
