@@ -341,6 +341,9 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 # Reading is open to anonymous users unless this is on.
 READ_REQUIRES_LOGIN = env_bool("READ_REQUIRES_LOGIN", False)
+# Agreement list and detail responses are cached for up to this many seconds; any committed write
+# invalidates them at once (ratification.response_cache; PostgreSQL only). 0 turns it off.
+API_RESPONSE_CACHE_SECONDS = env_int("API_RESPONSE_CACHE_SECONDS", 300)
 
 LOGGING = {
     "version": 1,

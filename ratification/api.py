@@ -36,6 +36,7 @@ from agreements.services import ProvisionInput, SignatoryInput
 from parties.models import Party
 
 from .models import RatificationStep, StatusChange
+from .response_cache import CachedReadMixin
 from .serializers import (
     AgreementCreateSerializer,
     AgreementDetailSerializer,
@@ -154,7 +155,7 @@ def _step_input(data: dict[str, Any]) -> StepInput:
     ),
     destroy=extend_schema(summary="Delete an agreement with everything it holds"),
 )
-class AgreementViewSet(ConditionalMixin, viewsets.ModelViewSet):
+class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet):
     """International agreements, looked up by slug."""
 
     lookup_field = "slug"

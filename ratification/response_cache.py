@@ -1,0 +1,117 @@
+"""Cached API read responses, invalidated exactly by a database generation number.
+
+Building an agreement page of the API costs a count over the whole table, a page query, two to
+nine prefetches and serialising every nested row; at 100,000 agreements that is tens of
+milliseconds, while the data changes rarely. So a rendered JSON response is kept in the cache
+under a key that holds the *data generation*: a counter in PostgreSQL that every committed write
+to any table a response is built from moves on (migration 0004_response_cache_generation, by
+trigger, so every writer is covered). A write therefore invalidates every cached response at
+once; nothing is ever served from before the last commit. The generation is read before the
+data, so a response computed from newer data can at worst be stored under an older number, never
+the other way round.
+
+The key also holds what else a response depends on: the address (path, query, host, scheme),
+the negotiated media type, the user (permissions could differ) and today's date (the detail
+shows overdue steps and expected dates relative to today).
+
+Only JSON responses with status 200 are cached, only on PostgreSQL, and only when
+settings.API_RESPONSE_CACHE_SECONDS (default 300; 0 turns it off) allows. The timeout only
+bounds memory: correctness comes from the generation. Configure a shared cache (Redis) in
+production so the processes share their entries; with the default per-process cache each
+gunicorn worker warms its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
+from django.utils import timezone
+
+DEFAULT_SECONDS = 300
+# Headers a cached response keeps; the rest are added again by middleware on the way out.
+KEPT_HEADERS = ("Content-Type", "ETag", "Link", "Allow")
+
+
+def data_generation() -> int | None:
+    """The current data generation, or None when responses must not be cached.
+
+    None on SQLite (no generation), and inside a transaction: what it reads may include its own
+    uncommitted writes, which the generation only counts at commit (and tests run inside one).
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM ratification_cache_generation WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _seconds() -> int:
+    return int(getattr(settings, "API_RESPONSE_CACHE_SECONDS", DEFAULT_SECONDS))
+
+
+class CachedReadMixin:
+    """For DRF viewsets: cache `list` and `retrieve` JSON responses (see the module docstring).
+
+    Runs after authentication, permissions and throttling (DRF's `initial()`), so a cached
+    response is only ever given to a request that would have been allowed to build it.
+    """
+
+    cached_actions = ("list", "retrieve")
+
+    def _response_cache_key(self, request) -> str | None:
+        if request.method != "GET" or self.action not in self.cached_actions:
+            return None
+        if _seconds() <= 0:
+            return None
+        renderer = getattr(request, "accepted_renderer", None)
+        if renderer is None or renderer.format != "json":
+            return None  # the browsable API is HTML with a CSRF token: never shared
+        generation = data_generation()
+        if generation is None:
+            return None
+        user = request.user.pk if request.user and request.user.is_authenticated else 0
+        parts = [
+            str(connection.settings_dict.get("NAME")),
+            str(generation),
+            timezone.localdate().isoformat(),
+            str(user),
+            request.scheme,
+            request.get_host(),
+            request.get_full_path(),
+            getattr(request, "accepted_media_type", ""),
+        ]
+        digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+        return f"api-response:{digest}"
+
+    def _cached(self, request, handler, *args: Any, **kwargs: Any):
+        key = self._response_cache_key(request)
+        if key is None:
+            return handler(request, *args, **kwargs)
+        hit = cache.get(key)
+        if hit is not None:
+            content, headers = hit
+            response = HttpResponse(content, status=200)
+            for name, value in headers:
+                response[name] = value
+            return response
+        response = handler(request, *args, **kwargs)
+        if response.status_code == 200:
+
+            def store(rendered) -> None:
+                headers = [(h, rendered[h]) for h in KEPT_HEADERS if rendered.has_header(h)]
+                cache.set(key, (rendered.content, headers), _seconds())
+
+            response.add_post_render_callback(store)
+        return response
+
+    def list(self, request, *args, **kwargs):
+        return self._cached(request, super().list, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._cached(request, super().retrieve, *args, **kwargs)
