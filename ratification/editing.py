@@ -481,7 +481,9 @@ def _step_conflict(
             "what": f"{step.participation.party.code} {_step_name(step)}",
             "rows": rows,
             "latest": _latest_change(step),
-            "their_changes": _changes_since(step, _posted_version(request)),
+            "their_changes": history.changes_since(
+                kind="step", instance=step, version=_posted_version(request)
+            ),
             "retry_form": retry,
             "retry_action": reverse("pages:step_record", args=[step.pk]),
             "keep_url": f"{step.participation.agreement.get_absolute_url()}"
@@ -501,39 +503,6 @@ def _source_ids(step: RatificationStep, form: Any) -> list[int]:
 
 def _initial_from(data: Any) -> dict[str, Any]:
     return {key: data.get(key) for key in data if key != "csrfmiddlewaretoken"}
-
-
-def _changes_since(
-    instance: Any, version: int | None
-) -> list[tuple[Any, list[tuple[str, str, str]]]]:
-    """The other editors' saves since `version`, newest first, each as (record, diff rows)."""
-    if version is None:
-        return []
-    records = list(
-        instance.history.filter(version__gt=version)
-        .select_related("history_user")
-        .order_by("-history_date", "-history_id")[:10]
-    )
-    previous = (
-        instance.history.filter(version__lte=version)
-        .order_by("-history_date", "-history_id")
-        .first()
-    )
-    out = []
-    for record in reversed(records):
-        if previous is not None:
-            delta = record.diff_against(previous)
-            out.append(
-                (
-                    record,
-                    [
-                        (c.field.replace("_", " "), _show(c.old), _show(c.new))
-                        for c in delta.changes
-                    ],
-                )
-            )
-        previous = record
-    return list(reversed(out))
 
 
 def _agreement_conflict(
@@ -564,7 +533,9 @@ def _agreement_conflict(
             "what": "the agreement's facts",
             "rows": rows,
             "latest": _latest_change(agreement),
-            "their_changes": _changes_since(agreement, _posted_version(request)),
+            "their_changes": history.changes_since(
+                kind="agreement", instance=agreement, version=_posted_version(request)
+            ),
             "retry_form": retry,
             "retry_action": reverse("pages:agreement_edit", args=[agreement.slug]),
             "keep_url": agreement.get_absolute_url(),

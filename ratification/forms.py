@@ -66,7 +66,7 @@ class SourceFieldsMixin(forms.Form):
         queryset=Source.objects.order_by("-published_on", "title"),
         required=False,
         label="Source",
-        help_text="A source already recorded, or enter a new one below.",
+        help_text="A source already recorded, or enter a new one below (which then replaces it).",
     )
     source_title = forms.CharField(label="New source: title", required=False, max_length=400)
     source_url = forms.URLField(
@@ -81,26 +81,22 @@ class SourceFieldsMixin(forms.Form):
 
     def clean_source_fields(self) -> None:
         cleaned = self.cleaned_data
-        new = cleaned.get("source_title") or cleaned.get("source_url")
-        if cleaned.get("source") and new:
-            self.add_error("source", "Pick a recorded source or enter a new one, not both.")
-        elif cleaned.get("source_url") and not cleaned.get("source_title"):
+        if cleaned.get("source_url") and not cleaned.get("source_title"):
             self.add_error("source_title", "A new source needs a title.")
+
+    # A new source, when one is entered, wins over the one picked: the list comes preselected
+    # with the source already cited, and an editor citing a new one should not have to clear it.
 
     def source_for_validation(self) -> Source | None:
         """The cited source without writing it: the services only check that there is one."""
         cleaned = self.cleaned_data
-        if cleaned.get("source"):
-            return cleaned["source"]
         if cleaned.get("source_title"):
             return Source(title=cleaned["source_title"], url=cleaned.get("source_url") or "")
-        return None
+        return cleaned.get("source")
 
     def source_save(self) -> Source | None:
         """The cited source, created or updated (source_upsert) when it is a new one."""
         cleaned = self.cleaned_data
-        if cleaned.get("source"):
-            return cleaned["source"]
         if cleaned.get("source_title"):
             source, _ = source_upsert(
                 title=cleaned["source_title"],
@@ -109,7 +105,7 @@ class SourceFieldsMixin(forms.Form):
                 published_on=cleaned.get("source_published_on"),
             )
             return source
-        return None
+        return cleaned.get("source")
 
 
 # Steps ------------------------------------------------------------------------------------------

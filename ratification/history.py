@@ -14,8 +14,8 @@ them is a StatusChange row (the agreement page's status history). The diffs belo
 
 Query count: the page costs a fixed number of queries, however long the page or the history: a
 count and a page of the UNION of the six tables, then one query per table present on the page
-(every version of the objects on the page, to find each row's predecessor), one for the sources
-the diffs cite and one for the agreement's parties.
+(every version of the objects on the page, to find each row's predecessor), and one each for
+the sources the diffs cite, the agreement's parties and the agreements its relations name.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ STEP_OUTCOME_FIELDS = (
     "votes_abstaining",
 )
 # Fields that identify the object rather than describe it: not shown in diffs.
-HIDDEN_FIELDS = {"participation", "agreement", "from_agreement", "id"}
+HIDDEN_FIELDS = {"participation", "agreement", "from_agreement", "to_agreement", "id"}
 
 KINDS: dict[str, type[models.Model]] = {
     "agreement": Agreement,
@@ -167,6 +167,11 @@ def history_page(*, agreement: Agreement, page_number: Any) -> tuple[Page, list[
         p.pk: p.party.code
         for p in Participation.objects.filter(agreement=agreement).select_related("party")
     }
+    related_ids = set()
+    for (kind, _), record in versions.items():
+        if kind == "relation":
+            related_ids |= {record.from_agreement_id, record.to_agreement_id}
+    slugs = dict(Agreement.objects.filter(pk__in=related_ids).values_list("pk", "slug"))
 
     entries = []
     for kind, history_id, _when, _object_id in rows:
@@ -178,6 +183,7 @@ def history_page(*, agreement: Agreement, page_number: Any) -> tuple[Page, list[
                 before=previous[(kind, history_id)],
                 sources=sources,
                 parties=parties,
+                slugs=slugs,
                 agreement=agreement,
             )
         )
@@ -206,7 +212,9 @@ def _fields(kind: str) -> list[models.Field]:
     ]
 
 
-def _what(kind: str, record: Any, parties: dict[int, str], agreement: Agreement) -> str:
+def _what(
+    kind: str, record: Any, parties: dict[int, str], slugs: dict[int, str], agreement: Agreement
+) -> str:
     if kind == "agreement":
         return "Agreement"
     if kind == "step":
@@ -220,9 +228,52 @@ def _what(kind: str, record: Any, parties: dict[int, str], agreement: Agreement)
     if kind == "provision":
         return f"Provision {record.label or record.order}"
     if kind == "relation":
-        direction = "from" if record.from_agreement_id == agreement.pk else "to"
-        return f"Relation ({record.get_kind_display().lower()}, {direction} another agreement)"
+        verb = record.get_kind_display().lower()
+        if record.from_agreement_id == agreement.pk:
+            other = slugs.get(record.to_agreement_id, "a removed agreement")
+            return f"Relation: this agreement {verb} {other}"
+        other = slugs.get(record.from_agreement_id, "a removed agreement")
+        return f"Relation: {other} {verb} this agreement"
     return kind
+
+
+def record_diff(*, kind: str, record: Any, before: Any, sources: dict[int, str]) -> list[Change]:
+    """The editable fields `record` changed since `before`, readable, in the model's order."""
+    fields = _fields(kind)
+    changed = set(
+        record.diff_against(before, included_fields=[f.name for f in fields]).changed_fields
+    )
+    return [
+        Change(
+            name=f.name,
+            label=str(f.verbose_name),
+            old=_display(f, getattr(before, f.attname), sources),
+            new=_display(f, getattr(record, f.attname), sources),
+        )
+        for f in fields
+        if f.name in changed
+    ]
+
+
+def changes_since(
+    *, kind: str, instance: Any, version: int | None
+) -> list[tuple[Any, list[Change]]]:
+    """The saves of `instance` after `version` (what another editor did), newest first."""
+    if version is None:
+        return []
+    ordered = instance.history.select_related("history_user").order_by("history_date", "history_id")
+    records = list(ordered.filter(version__gt=version)[:10])
+    before = ordered.filter(version__lte=version).last()
+    source_ids = {getattr(r, "source_id", None) for r in [*records, before] if r is not None}
+    sources = {s.pk: str(s) for s in Source.objects.filter(pk__in=source_ids - {None})}
+    out = []
+    for record in records:
+        if before is not None:
+            out.append(
+                (record, record_diff(kind=kind, record=record, before=before, sources=sources))
+            )
+        before = record
+    return out[::-1]
 
 
 def _entry(
@@ -232,25 +283,14 @@ def _entry(
     before: Any,
     sources: dict[int, str],
     parties: dict[int, str],
+    slugs: dict[int, str],
     agreement: Agreement,
 ) -> Entry:
     fields = _fields(kind)
     action = {"+": "created", "~": "changed", "-": "removed"}[record.history_type]
     changes: list[Change] = []
     if action == "changed" and before is not None:
-        delta = record.diff_against(before, included_fields=[f.name for f in fields])
-        changed = set(delta.changed_fields)
-        for f in fields:
-            if f.name in changed:
-                attname = f.attname
-                changes.append(
-                    Change(
-                        name=f.name,
-                        label=str(f.verbose_name),
-                        old=_display(f, getattr(before, attname), sources),
-                        new=_display(f, getattr(record, attname), sources),
-                    )
-                )
+        changes = record_diff(kind=kind, record=record, before=before, sources=sources)
     elif action == "created":
         for f in fields:
             value = getattr(record, f.attname)
@@ -266,7 +306,7 @@ def _entry(
     return Entry(
         kind=kind,
         record=record,
-        what=_what(kind, record, parties, agreement),
+        what=_what(kind, record, parties, slugs, agreement),
         action=action,
         when=record.history_date,
         user=user,

@@ -144,13 +144,22 @@ def test_vote_tally_is_recorded(editor_client, acsa, source):
     assert (step.votes_for, step.votes_against, step.votes_abstaining) == (300, 100, 5)
 
 
-def test_both_a_picked_and_a_new_source_is_an_error(editor_client, acsa, source):
+def test_a_new_source_wins_over_the_one_picked(editor_client, acsa, source):
+    """The list comes preselected with the step's source; typing a new one replaces it."""
     step = jp_step(acsa, 2)
     response = _record(
         editor_client, step, date=DIET.isoformat(), source=source.pk, source_title="Other"
     )
+    assert response.status_code == 302
+    step.refresh_from_db()
+    assert step.source.title == "Other"
+
+
+def test_a_new_source_needs_a_title(editor_client, acsa):
+    step = jp_step(acsa, 2)
+    response = _record(editor_client, step, date=DIET.isoformat(), source_url="https://x.org/a")
     assert response.status_code == 400
-    assert "source" in response.context["form"].errors
+    assert "source_title" in response.context["form"].errors
 
 
 def test_add_a_step_to_a_party(editor_client, acsa):
