@@ -208,3 +208,9 @@ def test_history_is_open_to_read(client, acsa):
     response = client.get(reverse("pages:agreement_history", args=[acsa.slug]))
     assert response.status_code == 200
     assert "Revert this change" not in response.content.decode()
+
+
+def test_403_page_explains_the_editor_role(viewer_client, acsa):
+    response = viewer_client.get(reverse("pages:agreement_edit", args=[acsa.slug]))
+    assert response.status_code == 403
+    assert "editor role" in response.content.decode()
