@@ -148,12 +148,15 @@ class AgreementFilter(django_filters.FilterSet):
 
 
 def _search_postgresql(queryset: QuerySet, value: str) -> QuerySet:
-    """Match the stored, GIN-indexed `search_vector` column (kept current by triggers)."""
+    """Match the stored, GIN-indexed `search_vector` column (kept current by triggers); rank on
+    the small `search_rank_vector` (titles and summary), which ts_rank reads without unpacking
+    every provision's text (migration 0003_search_rank_vector says why)."""
     query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
     column = '"agreements_agreement"."search_vector"'
+    rank_column = '"agreements_agreement"."search_rank_vector"'
     return queryset.annotate(
         search_match=RawSQL(f"{column} @@ {query}", (value,), output_field=BooleanField()),  # noqa: S611
-        search_rank=RawSQL(f"ts_rank({column}, {query})", (value,), output_field=FloatField()),  # noqa: S611
+        search_rank=RawSQL(f"ts_rank({rank_column}, {query})", (value,), output_field=FloatField()),  # noqa: S611
     ).filter(search_match=True)
 
 

@@ -13,8 +13,9 @@ flags (overdue steps, stale data) are recorded as if earlier sweeps had run, so 
 next day sees the steady state rather than years of backlog.
 
 Rows go in with COPY in batches, with triggers off for the session (session_replication_role =
-replica, which needs a superuser; the generator's ids are consistent by construction). The
-full-text vector that the search triggers would have built is built in one UPDATE at the end.
+replica, which needs a superuser; the generator's ids are consistent by construction). At the
+end one UPDATE fires the search triggers once per agreement, so the full-text columns are exactly
+what the migrations' triggers build.
 History tables (django-simple-history) are not filled: nothing on the read paths reads them.
 
 Not for production databases: it refuses to run unless the agreement table is empty or --append.
@@ -935,7 +936,7 @@ class Command(BaseCommand):
         raw.commit()
 
     def _finish(self, raw, gen: Generator) -> None:
-        """Sequences after explicit ids; the search vector the triggers would have built."""
+        """Sequences after explicit ids; the search columns, by the search triggers."""
         started = time.monotonic()
         with raw.cursor() as cur:
             for table in [
@@ -947,24 +948,13 @@ class Command(BaseCommand):
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                     f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
                 )
-            # Rebuilding a GIN index once is far cheaper than updating it row by row.
+            # The search columns are the triggers' to fill (agreements migrations 0002, 0003):
+            # touching every title fires them once per agreement, after its provisions are in.
+            # Rebuilding the GIN index once afterwards is far cheaper than updating it per row.
             cur.execute("DROP INDEX IF EXISTS agreement_search_vector_idx")
             cur.execute(
-                """
-                UPDATE agreements_agreement a
-                   SET search_vector =
-                       setweight(to_tsvector('english', a.title || ' ' || a.short_name), 'A')
-                    || setweight(to_tsvector('english', a.summary), 'B')
-                    || setweight(to_tsvector('english', coalesce(p.body, '')), 'C')
-                  FROM (SELECT agreement_id, string_agg(label || ' ' || text, ' ') AS body
-                          FROM agreements_provision GROUP BY agreement_id) p
-                 WHERE p.agreement_id = a.id AND a.search_vector IS NULL
-                """
-            )
-            cur.execute(
-                "UPDATE agreements_agreement "
-                "SET search_vector = agreements_search_vector(id, title, short_name, summary) "
-                "WHERE search_vector IS NULL"
+                "UPDATE agreements_agreement SET title = title WHERE id BETWEEN %s AND %s",
+                (gen.first_agreement_id, gen.ids["agreement"]),
             )
             cur.execute(
                 "CREATE INDEX agreement_search_vector_idx ON agreements_agreement "
