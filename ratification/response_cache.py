@@ -33,8 +33,9 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 DEFAULT_SECONDS = 300
-# Headers a cached response keeps; the rest are added again by middleware on the way out.
-KEPT_HEADERS = ("Content-Type", "ETag", "Link", "Allow")
+# A cached response keeps every header the view set (ETag, Link, X-Total-Count, Allow, Vary, …):
+# it is stored when DRF renders it, before middleware adds its own on the way out.
+NOT_KEPT = frozenset({"set-cookie"})
 
 
 def data_generation() -> int | None:
@@ -104,7 +105,7 @@ class CachedReadMixin:
         if response.status_code == 200:
 
             def store(rendered) -> None:
-                headers = [(h, rendered[h]) for h in KEPT_HEADERS if rendered.has_header(h)]
+                headers = [(h, v) for h, v in rendered.items() if h.lower() not in NOT_KEPT]
                 cache.set(key, (rendered.content, headers), _seconds())
 
             response.add_post_render_callback(store)

@@ -14,7 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from agreements.models import Agreement
 from ratification.response_cache import data_generation
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +43,7 @@ def test_list_is_served_from_the_cache_until_a_write_commits(anon, make_agreemen
     with CaptureQueriesContext(connection) as queries:
         again = anon.get("/api/v1/agreements/")
     assert again.content == first.content
+    assert again["X-Total-Count"] == first["X-Total-Count"] == "1"
     # A hit reads the generation and nothing else.
     assert [q["sql"] for q in queries] == [
         "SELECT value FROM ratification_cache_generation WHERE id = 1"
