@@ -16,14 +16,17 @@ shows overdue steps and expected dates relative to today).
 
 Only JSON responses with status 200 are cached, only on PostgreSQL, and only when
 settings.API_RESPONSE_CACHE_SECONDS (default 300; 0 turns it off) allows. The timeout only
-bounds memory: correctness comes from the generation. Configure a shared cache (Redis) in
-production so the processes share their entries; with the default per-process cache each
-gunicorn worker warms its own.
+bounds memory: correctness comes from the generation. Entries go to the default cache, which
+CACHE_URL makes shared (Redis), so one process's miss serves the others; and to a small memory in
+each process in front of it, which saves the round trip and the unpickling on a repeated hit.
+Both are keyed by generation, so neither can serve what a write has replaced.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +39,48 @@ DEFAULT_SECONDS = 300
 # A cached response keeps every header the view set (ETag, Link, X-Total-Count, Allow, Vary, …):
 # it is stored when DRF renders it, before middleware adds its own on the way out.
 NOT_KEPT = frozenset({"set-cookie"})
+# Entries kept in each process's own memory (responses are tens of kB: a few MB at most).
+LOCAL_ENTRIES = 200
+
+
+class _LocalResponses:
+    """The most recently used cached responses of this process, as they are (no pickling)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[str, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: Any) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_local = _LocalResponses(LOCAL_ENTRIES)
+
+
+def _get(key: str) -> Any:
+    hit = _local.get(key)
+    if hit is None:
+        hit = cache.get(key)
+        if hit is not None:
+            _local.set(key, hit)
+    return hit
+
+
+def _set(key: str, value: Any) -> None:
+    _local.set(key, value)
+    cache.set(key, value, _seconds())
 
 
 def data_generation() -> int | None:
@@ -94,7 +139,7 @@ class CachedReadMixin:
         key = self._response_cache_key(request)
         if key is None:
             return handler(request, *args, **kwargs)
-        hit = cache.get(key)
+        hit = _get(key)
         if hit is not None:
             content, headers = hit
             response = HttpResponse(content, status=200)
@@ -106,7 +151,7 @@ class CachedReadMixin:
 
             def store(rendered) -> None:
                 headers = [(h, v) for h, v in rendered.items() if h.lower() not in NOT_KEPT]
-                cache.set(key, (rendered.content, headers), _seconds())
+                _set(key, (rendered.content, tuple(headers)))
 
             response.add_post_render_callback(store)
         return response
