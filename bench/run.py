@@ -15,7 +15,9 @@ Steps (each figure is from this one run, on this machine):
 Environment: BENCH_AGREEMENTS, BENCH_SEED, BENCH_SECONDS (per endpoint, default 15),
 BENCH_CONNECTIONS (16), BENCH_WORKERS (gunicorn workers, default 2 × cores), BENCH_CELERY_TASKS
 (2000), BENCH_REGENERATE=1 (rebuild the template), BENCH_PG (server URL, default
-postgres://postgres@127.0.0.1:5432), BENCH_REDIS (default redis://127.0.0.1:6379/14).
+postgres://postgres@127.0.0.1:5432), BENCH_REDIS (Celery broker, default
+redis://127.0.0.1:6379/14), BENCH_CACHE (the web processes' shared cache, CACHE_URL; default
+redis://127.0.0.1:6379/13, emptied at the start of each run).
 It never touches any database but its own (`pacttracker_bench*`).
 """
 
@@ -38,6 +40,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import psycopg
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -47,15 +50,19 @@ RESULTS = BENCH / "results"
 N = int(os.environ.get("BENCH_AGREEMENTS", "100000"))
 SEED = int(os.environ.get("BENCH_SEED", "7"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))
+WARMUP = int(os.environ.get("BENCH_WARMUP", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 CORES = os.cpu_count() or 1
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * CORES)))
 CELERY_TASKS = int(os.environ.get("BENCH_CELERY_TASKS", "2000"))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
+CACHE = os.environ.get("BENCH_CACHE", "redis://127.0.0.1:6379/13")
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 DB = "pacttracker_bench"
 
+# Endpoints measured a second time with API_RESPONSE_CACHE_SECONDS=0: every request a miss.
+COLD = ["list", "list_two_parties", "search", "detail"]
 ENDPOINTS = [
     # name, what, target p95 (ms) or None
     ("bare", "bare Django view (constant JSON): the ceiling", None),
@@ -90,6 +97,7 @@ def env_for(database: str) -> dict[str, str]:
             "API_THROTTLE_TOKEN": "100000000/minute",
             "API_THROTTLE_USER": "100000000/minute",
             "CELERY_BROKER_URL": REDIS,
+            "CACHE_URL": CACHE,
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
         }
@@ -163,6 +171,8 @@ def ensure_template(n: int) -> date:
 
 
 GENERATED: dict[int, float] = {}
+# Load averages (1, 5, 15 min) before and after the HTTP passes: other work on the machine.
+LOAD: list[tuple[float, float, float]] = []
 
 
 def clone(n: int, database: str) -> None:
@@ -170,6 +180,8 @@ def clone(n: int, database: str) -> None:
     with admin_conn() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+        # As docker-compose.yml configures production's PostgreSQL (SSD storage).
+        conn.execute(f'ALTER DATABASE "{database}" SET random_page_cost = 1.1')
     # Migrations newer than the template (e.g. indexes) apply to the clone.
     run([str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"], env_for(database))
 
@@ -252,7 +264,9 @@ def wrk(paths: list[str], seconds: int, workdir: Path) -> dict[str, float]:
     return data
 
 
-def http_bench(env: dict[str, str], paths: dict[str, list[str]]) -> dict[str, dict]:
+def http_bench(
+    env: dict[str, str], paths: dict[str, list[str]], names: list[str]
+) -> dict[str, dict]:
     workdir = Path(tempfile.mkdtemp(prefix="pt-bench-"))
     gunicorn = start(
         [
@@ -271,8 +285,8 @@ def http_bench(env: dict[str, str], paths: dict[str, list[str]]) -> dict[str, di
     results = {}
     try:
         wait_http(f"http://127.0.0.1:{PORT}/bench/bare/")
-        for name, _, _ in ENDPOINTS:
-            wrk(paths[name], 3, workdir)  # warm-up: connections, caches, PostgreSQL buffers
+        for name in names:
+            wrk(paths[name], WARMUP, workdir)  # warm-up: connections, caches, PostgreSQL buffers
             results[name] = wrk(paths[name], SECONDS, workdir)
             r = results[name]
             # Requests wrk gave up on may still occupy workers: let them finish first.
@@ -354,7 +368,7 @@ def ms(us: float) -> str:
     return f"{us / 1000:.1f}"
 
 
-def report(info, http, queries, sweeps, celery, data_today, total_seconds) -> str:
+def report(info, http, cold, queries, sweeps, celery, data_today, total_seconds) -> str:
     bare_rps = http["bare"]["rps"]
     lines = [
         f"# Benchmark results: {N:,} agreements",
@@ -363,9 +377,13 @@ def report(info, http, queries, sweeps, celery, data_today, total_seconds) -> st
         f"PostgreSQL {info['postgresql']} · Python {info['python']} · {info['os']} · "
         f"commit {info['commit']}",
         "",
-        f"gunicorn: {WORKERS} sync workers, DEBUG off; load: wrk, {CONNECTIONS} connections, "
-        f"{SECONDS} s per endpoint after a 3 s warm-up, on the same machine (loopback). "
+        f"gunicorn: {WORKERS} sync workers, DEBUG off, cache in Redis (CACHE_URL); load: wrk, {CONNECTIONS} connections, "
+        f"{SECONDS} s per endpoint after a {WARMUP} s warm-up, on the same machine (loopback). "
         f"Data as of {data_today} (seed {SEED}).",
+        "",
+        "Load average before / after the HTTP passes: "
+        + " / ".join(", ".join(f"{x:.1f}" for x in load) for load in LOAD)
+        + f" (on {CORES} cores; anything above what this run adds is other work on the machine).",
         "",
         "## HTTP",
         "",
@@ -393,7 +411,32 @@ def report(info, http, queries, sweeps, celery, data_today, total_seconds) -> st
         lines.append(
             f"| {name}: {what} | {r['rps']:.0f} | {ms(r['p50_us'])} | {ms(r['p95_us'])} | "
             f"{ms(r['p99_us'])} | {share:.2f} | {q['small']} / {q['large']}"
-            f"{'' if constant else ' (grows)'} | {'; '.join(goals)} | {'yes' if ok else 'NO'} |"
+            f"{'' if constant else ' (differs)'} | {'; '.join(goals)} | {'yes' if ok else 'NO'} |"
+        )
+    lines += [
+        "",
+        "With the response cache (the default, ratification.response_cache) a repeated request "
+        "costs one query (the data generation) and a cache read; the load above repeats a "
+        "fixed set of addresses, so after the warm-up most requests are hits. The same "
+        "endpoints with the cache off (API_RESPONSE_CACHE_SECONDS=0), every request a miss:",
+        "",
+        "| endpoint (cache off) | rps | p50 ms | p95 ms | p99 ms | × bare (same pass) | target | "
+        "holds |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    cold_bare = cold["bare"]["rps"]
+    for name, _what, target in ENDPOINTS:
+        if name not in cold:
+            continue
+        r = cold[name]
+        share = r["rps"] / cold_bare
+        goal = f"p95 < {target} ms" if target else ""
+        ok = (not target or r["p95_us"] / 1000 < target) and (name != "list" or share >= 0.25)
+        if name == "list":
+            goal += "; ≥ 0.25 × bare"
+        lines.append(
+            f"| {name} | {r['rps']:.0f} | {ms(r['p50_us'])} | {ms(r['p95_us'])} | "
+            f"{ms(r['p99_us'])} | {share:.2f} | {goal} | {'yes' if ok else 'NO'} |"
         )
     errors = {
         n: f"{r['non_2xx']} non-2xx, {r['socket_errors']} timeouts (> 10 s) or socket errors"
@@ -447,12 +490,35 @@ def report(info, http, queries, sweeps, celery, data_today, total_seconds) -> st
     return "\n".join(lines) + "\n"
 
 
+README_START = "<!-- latest results: written by bench/run.py -->"
+README_END = "<!-- end of latest results -->"
+
+
+def readme_update(text: str) -> None:
+    """Put the table into bench/README.md between its two markers."""
+    readme = BENCH / "README.md"
+    if not readme.exists():
+        return
+    content = readme.read_text()
+    if README_START not in content or README_END not in content:
+        return
+    head, rest = content.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    body = text.replace("# Benchmark results", "### Benchmark results", 1).replace(
+        "\n## ", "\n#### "
+    )
+    readme.write_text(f"{head}{README_START}\n{body}{README_END}{tail}")
+
+
 def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     started = time.monotonic()
     (ROOT / "var").mkdir(exist_ok=True)
     info = machine()
+    # The clone starts at data generation 1 every run: responses cached by an earlier run
+    # (perhaps of other data) must go. This Redis database is the benchmark's own.
+    redis.Redis.from_url(CACHE).flushdb()
     data_today = ensure_template(N)
     small_n = max(1000, N // 10)
     small_today = ensure_template(small_n)
@@ -464,10 +530,14 @@ def main() -> None:
     try:
         run([str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], env)
         paths = measure(["paths"], env)
-        log("queries per request")
-        queries = measure(["queries"], env)
+        log("queries per request (response cache off: what a miss costs)")
+        queries = measure(["queries"], {**env, "API_RESPONSE_CACHE_SECONDS": "0"})
         log(f"HTTP: {len(ENDPOINTS)} endpoints × {SECONDS} s")
-        http = http_bench(env, paths)
+        LOAD.append(os.getloadavg())
+        http = http_bench(env, paths, [name for name, _, _ in ENDPOINTS])
+        log(f"HTTP without the response cache: {', '.join(COLD)}")
+        cold = http_bench({**env, "API_RESPONSE_CACHE_SECONDS": "0"}, paths, ["bare", *COLD])
+        LOAD.append(os.getloadavg())
         log("calendar sweep")
         sweep_big = measure(["sweep"], env)
         log(f"  {sweep_big}")
@@ -484,6 +554,7 @@ def main() -> None:
     text = report(
         info,
         http,
+        cold,
         queries,
         (sweep_big, sweep_small),
         celery,
@@ -493,6 +564,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     target = RESULTS / ("latest.md" if N == 100_000 else f"latest-{N}.md")
     target.write_text(text)
+    if N == 100_000:
+        readme_update(text)
     print()
     print(text)
     log(f"written to {target.relative_to(ROOT)}")
