@@ -168,9 +168,31 @@ class BoundedJSONParser(parsers.JSONParser):
             raise ValueError(f"{name} is not valid JSON")
 
         try:
-            return json.loads(text, parse_constant=refuse)
+            data = json.loads(text, parse_constant=refuse)
         except ValueError as exc:
             raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+        if _has_unstorable_text(data):
+            # PostgreSQL cannot store NUL in text, and lone surrogates are not text at all.
+            raise exceptions.ParseError(
+                "Strings may not contain NUL characters or lone surrogates."
+            )
+        return data
+
+
+def _has_unstorable_text(value: Any) -> bool:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_unstorable_text(k) or _has_unstorable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unstorable_text(v) for v in value)
+    return False
 
 
 class StrictFieldsMixin:

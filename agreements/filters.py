@@ -8,6 +8,8 @@ primary key, so pages are stable when values tie.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.db import connection
@@ -23,6 +25,27 @@ from .models import Agreement, AgreementStatus, Participation, Provision, Provis
 DEFAULT_ORDERING = ("-signed_on", "title", "pk")
 # The configuration the PostgreSQL trigger (migration 0002_search_vector) builds the vector with.
 SEARCH_CONFIG = "english"
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time, converted to UTC.
+
+    Databases accept a narrower range of UTC offsets than ISO 8601 (PostgreSQL refuses +19:41),
+    and a date near year 1 may not survive the conversion; both are a 400, never a 500.
+    """
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("This date-time is out of range.") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class _AnyValuesField(forms.MultipleChoiceField):
@@ -73,11 +96,11 @@ class AgreementFilter(django_filters.FilterSet):
     signed_before = django_filters.DateFilter(
         field_name="signed_on", lookup_expr="lte", help_text="Signed on or before (YYYY-MM-DD)."
     )
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcIsoDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
-        help_text="Changed at or after this ISO 8601 date-time (for syncing). Only the "
-        "agreement's own fields move it; follow /status-changes/ for step changes.",
+        help_text="Changed at or after this ISO 8601 date-time (for syncing): its own fields, "
+        "its steps or its derived status.",
     )
     slug = MultipleCharFilter(
         method="filter_slug", help_text="Agreement slug; repeat to fetch several at once."

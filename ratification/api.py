@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from accounts.apikit import ConditionalMixin, CSVRenderer, PreconditionFailed, etag_of
 from agreements.api import source_from
-from agreements.filters import AgreementFilter
+from agreements.filters import AgreementFilter, UtcIsoDateTimeFilter
 from agreements.models import Agreement, Participation, Provision, Relation, Signatory
 from agreements.serializers import (
     AgreementCsvSerializer,
@@ -390,7 +390,7 @@ class StatusChangeCursor(CursorPagination):
 
 
 class StatusChangeFilter(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(
+    since = UtcIsoDateTimeFilter(
         field_name="detected_at",
         lookup_expr="gte",
         help_text="Changes recorded at or after this ISO 8601 date-time.",

@@ -94,3 +94,28 @@ def test_delivery_log(editor_client, make_agreement, source, settings):
     changes_fan_out()
     log = editor_client.get(f"{URL}{created.json()['id']}/deliveries/").json()
     assert log["count"] == 1 and log["results"][0]["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    "param", ["/api/v1/status-changes/?since=", "/api/v1/agreements/?updated_since="]
+)
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+05:00", "soon"])
+def test_out_of_range_date_times_are_a_400(anon, param, value):
+    from urllib.parse import quote
+
+    response = anon.get(param + quote(value))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("value", ["2026-01-01T10:00:00%2B09:00", "0166-11-13T01:32:43%2B19:41"])
+def test_offsets_are_converted_to_utc(anon, value):
+    """PostgreSQL refuses offsets beyond ±15:59; they are converted to UTC first."""
+    assert anon.get(f"/api/v1/status-changes/?since={value}").status_code == 200
+    assert anon.get(f"/api/v1/agreements/?updated_since={value}").status_code == 200
+
+
+@pytest.mark.parametrize("body", ['{"url": "https://93.184.215.14/\\u0000"}', '{"url": "\\udc00"}'])
+def test_nul_and_lone_surrogates_are_a_400(editor_client, body):
+    response = editor_client.generic("POST", URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "NUL" in response.json()["message"]
