@@ -28,7 +28,11 @@ from ratification.models import StatusChange, WebhookDelivery
 from ratification.services import step_record
 from ratification.webhooks import subscription_create
 
-pytestmark = [pytest.mark.services, pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date.today()
 
