@@ -33,11 +33,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.db.models import DateTimeField
 from django.utils.text import slugify
 
 from agreements.models import Subject
 from parties.models import Party, ProcedureStep
 from ratification import engine
+from ratification.models import StatusChange
 
 BATCH = 2000
 
@@ -857,6 +859,7 @@ class Command(BaseCommand):
                 cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608
                 gen.ids[key] = cursor.fetchone()[0]
         gen.first_agreement_id = gen.ids["agreement"] + 1
+        gen.first_change_id = gen.ids["change"] + 1
         gen.source_count = max(50, n // 5)
         raw = connection.connection
         with raw.cursor() as cur:
@@ -960,6 +963,22 @@ class Command(BaseCommand):
                 "CREATE INDEX agreement_search_vector_idx ON agreements_agreement "
                 "USING gin (search_vector)"
             )
+            # The history is already delivered: any other outbox marker on StatusChange (a
+            # nullable "…_at" that a relay fills when it has handled the row) is set like
+            # fanned_out_at, or the first worker would relay years of generated history.
+            copied = {c.strip() for c in COLUMNS["change"][1].split(",")}
+            for field in StatusChange._meta.concrete_fields:
+                if (
+                    isinstance(field, DateTimeField)
+                    and field.null
+                    and field.column.endswith("_at")
+                    and field.column not in copied
+                ):
+                    cur.execute(
+                        f"UPDATE ratification_statuschange SET {field.column} = detected_at "  # noqa: S608
+                        f"WHERE {field.column} IS NULL AND id BETWEEN %s AND %s",
+                        (gen.first_change_id, gen.ids["change"]),
+                    )
         raw.commit()
         raw.autocommit = True
         with raw.cursor() as cur:
