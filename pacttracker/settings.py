@@ -233,6 +233,11 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pact Tracker <noreply@localhost>")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds; below the send task's time limit
+# Where the site is served, for the links in emails (there is no request to take it from).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://, got {SITE_URL!r}")
 
 # REST framework ----------------------------------------------------------------------------
 # Plumbing shared by every endpoint lives in accounts/ (see its docstring for why there).
@@ -340,6 +345,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ratification.sweep_calendar",
         "schedule": crontab(minute=env_str("SWEEP_CRON_MINUTE", "5"), hour="*"),
     },
+    # Emails to followers; also triggered after every write, so this is the safety net.
+    "notify-followers": {"task": "accounts.notify_followers", "schedule": timedelta(minutes=1)},
 }
 
 # Pact Tracker ------------------------------------------------------------------------------

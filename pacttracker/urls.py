@@ -1,4 +1,4 @@
-"""URL map: the admin, the pages, the API (v1) and its schema and docs, the feeds."""
+"""URL map: the admin, the pages, the API (v1) and its schema and docs, the feeds, follows."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -15,5 +15,6 @@ urlpatterns = [
     path("feeds/status-changes.atom", StatusChangeFeed(), name="feed_status_changes"),
     path("feeds/agreements/<slug:slug>.atom", StatusChangeFeed(), name="feed_agreement"),
     path("feeds/parties/<str:code>.atom", StatusChangeFeed(), name="feed_party"),
+    path("follows/", include("accounts.urls")),  # follow agreements, parties, searches
     path("", include("ratification.urls")),
 ]

@@ -158,6 +158,14 @@ class StatusChange(models.Model):
         help_text="When deliveries to webhook subscribers were created. Rows still empty here are "
         "the outbox: the worker (or, failing it, the sweep) picks them up.",
     )
+    followers_notified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When emails to the people following the agreement, a party or a search were "
+        "queued. The second outbox, relayed by the `accounts` app (accounts.notify_followers), "
+        "which sits above this one and reads this field; nothing here imports it.",
+    )
 
     class Meta:
         ordering = ["-detected_at", "-id"]
@@ -169,6 +177,11 @@ class StatusChange(models.Model):
                 fields=["id"],
                 condition=Q(fanned_out_at__isnull=True),
                 name="statuschange_outbox_idx",
+            ),
+            models.Index(
+                fields=["id"],
+                condition=Q(followers_notified_at__isnull=True),
+                name="statuschange_follow_outbox_idx",
             ),
         ]
 

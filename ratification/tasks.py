@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import shared_task, signature
 from django.db import OperationalError
 
 from . import sweep, webhooks
@@ -37,7 +37,21 @@ def agreement_changed(agreement_id: int) -> int:
         return 0  # deleted since the write: nothing to do
     changes = agreement_recompute(agreement_id=agreement_id)
     webhooks.changes_fan_out()
+    _notify_followers()
     return len(changes)
+
+
+def _notify_followers() -> None:
+    """Ask the `accounts` app to email the people following this agreement, now.
+
+    By task name, because accounts sits above ratification and may not be imported from here.
+    Only for promptness: the changes are the outbox, and beat runs the same task every minute,
+    so a failure here (the broker down, accounts not installed) costs at most a minute.
+    """
+    try:
+        signature("accounts.notify_followers").delay()
+    except Exception:
+        logger.exception("could not queue accounts.notify_followers")
 
 
 @shared_task(

@@ -144,3 +144,49 @@ def test_pages_need_nothing_the_content_security_policy_blocks(live_server, chro
     assert page.evaluate("document.documentElement.classList.contains('js')")
     context.close()
     assert refused == []
+
+
+def test_sign_in_follow_the_acsa_and_get_an_email_for_its_next_step(
+    live_server, page, demo, axe_check
+):
+    """Anonymous → 'Sign in to follow' → signed in, back on the ACSA → Follow → the follows page;
+    then the Diet step is recorded and the follower gets one email about it."""
+    import datetime as dt
+
+    from django.core import mail
+
+    from agreements.models import Source
+    from ratification.models import RatificationStep
+    from ratification.services import step_record
+    from tests.factories import UserFactory
+
+    UserFactory(username="analyst", email="analyst@example.org")
+    page.goto(live_server.url + "/agreements/japan-philippines-acsa/")
+    page.get_by_role("link", name="Sign in to follow this agreement").click()
+    page.get_by_label("Username").fill("analyst")
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/agreements/japan-philippines-acsa/")
+    page.get_by_role("button", name="Follow this agreement").click()
+    page.wait_for_url("**/agreements/japan-philippines-acsa/")
+    assert "You now follow Japan–Philippines ACSA" in page.locator(".messages").inner_text()
+    assert "You follow this agreement" in page.locator(".follow-form").inner_text()
+    axe_check(page)
+
+    page.get_by_role("link", name="Following").click()
+    page.wait_for_url("**/follows/")
+    assert page.locator(".follow-list a").all_inner_texts() == ["Japan–Philippines ACSA"]
+    axe_check(page)
+
+    step = RatificationStep.objects.get(
+        participation__agreement__slug="japan-philippines-acsa",
+        participation__party__code="JP",
+        kind="submission_to_legislature",
+    )
+    step_record(
+        step=step, status="completed", date=dt.date.today(), source=Source.objects.first()
+    )  # commits: agreement_changed → accounts.notify_followers → the email, all eager here
+    emails = [m for m in mail.outbox if m.to == ["analyst@example.org"]]
+    assert len(emails) >= 1
+    assert all("/agreements/japan-philippines-acsa/" in m.body for m in emails)
+    assert any("submission to the legislature" in m.subject.lower() for m in emails)
