@@ -15,6 +15,7 @@ help:
 	@echo "make bench   benchmarks (needs PostgreSQL; see bench/README.md)"
 
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pact Tracker needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: requirements.txt | $(BIN)/python
@@ -25,6 +26,7 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 venv install: $(VENV)/.installed
 
 migrate: install
+	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate

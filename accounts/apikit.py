@@ -246,13 +246,13 @@ class StablePageNumberPagination(PageNumberPagination):
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return "; ".join(_csv_cell(v) for v in value)
+        return "; ".join(csv_cell(v) for v in value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = str(value)
@@ -284,7 +284,7 @@ class CSVRenderer(renderers.BaseRenderer):
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_csv_cell(row.get(column)) for column in columns])
+            writer.writerow([csv_cell(row.get(column)) for column in columns])
         return buffer.getvalue().encode(self.charset)
 
 

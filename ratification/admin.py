@@ -162,6 +162,7 @@ class StepForm(forms.ModelForm):
             ),
             order=data.get("order"),
             user=request.user,
+            confirm_out_of_order=data.get("confirm_out_of_order", False),
         )
 
 

@@ -203,7 +203,8 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         data = AgreementDetailSerializer(agreement, context=self.get_serializer_context()).data
         response = Response(data, status=code)
         if code == status.HTTP_201_CREATED:
-            response["Location"] = data["url"]
+            # str(): DRF's Hyperlink is a str subclass that WSGI servers may refuse as a header.
+            response["Location"] = str(data["url"])
         return self.with_etag(response, agreement)
 
     def create(self, request, *args, **kwargs):
@@ -304,6 +305,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         party_code, order = data.pop("party"), data.pop("order")
+        confirm = data.pop("confirm_out_of_order", False)
         with transaction.atomic():
             step = step_add(
                 agreement=agreement,
@@ -311,6 +313,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
                 data=_step_input(data),
                 order=order,
                 user=request.user,
+                confirm_out_of_order=confirm,
             )
         step = step_queryset().get(pk=step.pk)
         response = Response(

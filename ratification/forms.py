@@ -254,6 +254,11 @@ class StepAddForm(SourceFieldsMixin):
     votes_against = _votes_field("Votes against")
     votes_abstaining = _votes_field("Abstaining")
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    confirm_out_of_order = forms.BooleanField(
+        required=False,
+        label="Confirm out of order",
+        help_text="Tick to add a completed step although an earlier step is still open.",
+    )
 
     def __init__(self, *args: Any, agreement: Agreement, party_codes: list[str], **kwargs: Any):
         self.agreement = agreement
@@ -288,6 +293,7 @@ class StepAddForm(SourceFieldsMixin):
                 ),
                 order=cleaned.get("order"),
                 user=user,
+                confirm_out_of_order=cleaned.get("confirm_out_of_order", False),
             )
 
 

@@ -312,6 +312,10 @@ class StepCreateSerializer(StepInputSerializer):
         default=None,
         help_text="Position in the party's procedure; later steps move down. Default: last.",
     )
+    confirm_out_of_order = serializers.BooleanField(
+        default=False,
+        help_text="Add a completed step although an earlier step of the party is still open.",
+    )
 
 
 class StepRecordSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -468,6 +468,14 @@ def step_record(
     if status not in StepStatus.values:
         raise ValidationError({"status": f"Unknown step status {status!r}."})
     with transaction.atomic():
+        # Lock order, the same in every writer: the agreement first, then its steps. Taking them
+        # the other way round here would deadlock against an import or an admin save.
+        agreement_id = (
+            RatificationStep.objects.filter(pk=step.pk)
+            .values_list("participation__agreement_id", flat=True)
+            .get()
+        )
+        _agreement_lock(agreement_id)
         current = (
             RatificationStep.objects.select_for_update()
             .select_related("participation__party", "participation__agreement")
@@ -486,7 +494,9 @@ def step_record(
 
         old_status = current.status
         current.status = status
-        current.date = date if status != StepStatus.NOT_REQUIRED else None
+        # Only an outcome or a schedule has a date; pending and not required steps have none.
+        dated = (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SCHEDULED)
+        current.date = date if status in dated else None
         current.source = source
         if note is not None:
             current.note = note
@@ -528,6 +538,12 @@ def step_record(
         agreement_recompute(agreement_id=current.participation.agreement_id, today=today)
         _queue_fan_out(current.participation.agreement_id)
     return current
+
+
+def _agreement_lock(agreement_id: int) -> None:
+    """Lock the agreement's row until the transaction ends (a no-op lock on SQLite, where
+    IMMEDIATE transactions already serialise writers)."""
+    Agreement.objects.select_for_update().filter(pk=agreement_id).values("pk").first()
 
 
 def _agreement_touch(agreement_id: int) -> None:
@@ -622,14 +638,28 @@ def step_add(
     order: int | None = None,
     user: AbstractBaseUser | None = None,
     today: date | None = None,
+    confirm_out_of_order: bool = False,
 ) -> RatificationStep:
     """Add a step to a party's procedure for this agreement (at the end unless `order` is given;
-    later steps move down one). Recomputes the agreement."""
+    later steps move down one). Recomputes the agreement.
+
+    A step added as completed or failed follows step_record's rules: it needs a past date and
+    a source, and completing it while an earlier step is open needs `confirm_out_of_order`.
+    """
     party = parties_resolve(codes=[party_code], field="party")[0]
     participation = agreement.participations.filter(party=party).first()
     if participation is None:
         raise ValidationError({"party": f"{party.code} is not a party to this agreement."})
+    today = today or timezone.localdate()
+    _step_validate_values(
+        status=data.status,
+        step_date=data.date,
+        source=data.source,
+        today=today,
+        require_source=True,
+    )
     with transaction.atomic():
+        _agreement_lock(agreement.pk)  # serialises adds: two cannot take the same position
         last = participation.steps.order_by("-order").values_list("order", flat=True).first() or 0
         if order is None or order > last:
             order = last + 1
@@ -641,6 +671,8 @@ def step_add(
         step = _step_create(
             participation=participation, order=order, data=data, user=user, today=today
         )
+        if data.status == StepStatus.COMPLETED and not confirm_out_of_order:
+            _step_check_order(step=step, step_date=step.date, planned={})  # raising undoes it
         if data.status in (StepStatus.COMPLETED, StepStatus.FAILED):
             verb = "completed" if data.status == StepStatus.COMPLETED else "failed"
             _change_record(

@@ -1,6 +1,7 @@
 """The calendar sweep: recompute what the passing of time changes.
 
-* agreements waiting for an entry-into-force date (`ratified` with an expected date that has come);
+* agreements whose signature, entry-into-force or end date has come (a date recorded ahead of
+  time, or `ratified` with an expected date that has come);
 * agreements with a scheduled step whose date passed with no result (flagged `step_overdue`);
 * agreements whose data nobody has reviewed for STALE_AFTER (flagged `stale`).
 
@@ -49,11 +50,10 @@ def calendar_sweep(*, today: date | None = None) -> dict[str, int]:
 
     due = (
         Agreement.objects.filter(
-            Q(status=AgreementStatus.RATIFIED, expected_entry_into_force_on__lte=today)
-            | Q(
-                status__in=[AgreementStatus.SIGNED, AgreementStatus.RATIFIED],
-                entered_into_force_on__lte=today,
-            )
+            Q(status=AgreementStatus.UNDER_NEGOTIATION, signed_on__lte=today)
+            | Q(status=AgreementStatus.RATIFIED, expected_entry_into_force_on__lte=today)
+            | Q(entered_into_force_on__lte=today)
+            & ~Q(status__in=[AgreementStatus.IN_FORCE, AgreementStatus.TERMINATED])
             | Q(ended_on__lte=today) & ~Q(status=AgreementStatus.TERMINATED)
         )
         .values_list("pk", flat=True)

@@ -726,6 +726,7 @@ def _steps_sync(
             step_add(
                 agreement=agreement,
                 party_code=code,
+                confirm_out_of_order=True,  # a file carries whole procedures, in order
                 data=StepInput(
                     kind=item["kind"],
                     status=item["status"],

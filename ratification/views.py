@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.apikit import csv_cell
 from agreements.models import (
     AGREEMENT_STATUS_EXPLANATIONS,
     PARTY_PROGRESS_EXPLANATIONS,
@@ -182,7 +183,8 @@ def _export_csv(request: HttpRequest, agreements) -> HttpResponse:
     for row in _export_rows(request, agreements):
         row["parties"] = " ".join(row["parties"])
         row["subjects"] = "; ".join(row["subjects"])
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        # csv_cell neutralises =, +, - and @ at the start, so a spreadsheet runs no formula.
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return response
 
 

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from accounts.apikit import ConditionalMixin, StrictFieldsMixin, etag_of
 from accounts.models import ApiToken
@@ -126,6 +127,12 @@ class WebhookViewSet(
         return etag_of(
             "webhook", obj.pk, obj.url, obj.agreement_id, obj.party_id, obj.kinds, obj.is_active
         )
+
+    def get_success_headers(self, data) -> dict[str, str]:
+        # The subscription's own address, not the `url` field (the receiver's address).
+        return {
+            "Location": str(reverse("api:webhook-detail", args=[data["id"]], request=self.request))
+        }
 
     def perform_create(self, serializer) -> None:
         serializer.instance = subscription_create(

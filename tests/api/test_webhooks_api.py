@@ -119,3 +119,8 @@ def test_nul_and_lone_surrogates_are_a_400(editor_client, body):
     response = editor_client.generic("POST", URL, body, content_type="application/json")
     assert response.status_code == 400
     assert "NUL" in response.json()["message"]
+
+
+def test_location_points_at_the_subscription_not_the_receiver(editor_client):
+    response = editor_client.post(URL, {"url": PUBLIC}, format="json")
+    assert response["Location"].endswith(f"{URL}{response.json()['id']}/")

@@ -152,3 +152,10 @@ def test_export_runs_in_a_fixed_number_of_queries(client, count_queries, add_agr
     few = count_queries(URL + "?format=csv")
     add_agreements(20, start=2)
     assert count_queries(URL + "?format=csv") == few
+
+
+def test_csv_export_does_not_hand_spreadsheets_a_formula(client, make_agreement):
+    make_agreement(title='=HYPERLINK("http://evil.example","click")')
+    body = client.get(URL + "?format=csv").content.decode()
+    assert "'=HYPERLINK" in body
+    assert "\n=HYPERLINK" not in body and ",=HYPERLINK" not in body

@@ -306,3 +306,29 @@ def test_recording_a_step_moves_the_agreements_updated_at(make_agreement):
     step_record(step=step, status="scheduled", date=D(2026, 3, 1), today=TODAY)
     agreement.refresh_from_db()
     assert agreement.updated_at > before
+
+
+def test_a_step_set_back_to_pending_loses_its_date(make_agreement, source):
+    step = steps_of(make_agreement(), "JP")[0]
+    step_record(step=step, status="completed", date=D(2025, 1, 1), source=source, today=TODAY)
+    step_record(step=step, status="pending", date=D(2025, 1, 1), today=TODAY)
+    step.refresh_from_db()
+    assert (step.status, step.date) == ("pending", None)
+
+
+def test_a_step_added_as_completed_needs_a_source_and_its_order(make_agreement, source):
+    agreement = make_agreement()
+    done = StepInput(kind="exchange_of_notes", status="completed", date=D(2026, 1, 5))
+    with pytest.raises(ValidationError, match="Cite the source"):
+        step_add(agreement=agreement, party_code="PH", data=done, today=TODAY)
+    sourced = StepInput(
+        kind="exchange_of_notes", status="completed", date=D(2026, 1, 5), source=source
+    )
+    before = RatificationStep.objects.count()
+    with pytest.raises(ValidationError, match="Earlier steps are still open"):
+        step_add(agreement=agreement, party_code="PH", data=sourced, today=TODAY)
+    assert RatificationStep.objects.count() == before
+    step = step_add(
+        agreement=agreement, party_code="PH", data=sourced, today=TODAY, confirm_out_of_order=True
+    )
+    assert step.status == "completed"

@@ -72,3 +72,11 @@ def test_sweep_task_runs_and_reports(make_agreement):
     make_agreement()
     counts = sweep_calendar.delay().get()
     assert set(counts) >= {"recomputed", "overdue", "stale", "deliveries", "redelivered"}
+
+
+def test_a_signature_date_recorded_ahead_of_time_is_picked_up_when_it_comes(make_agreement):
+    agreement = make_agreement(signed_on=D(2026, 3, 1))
+    assert agreement.status == "under_negotiation"
+    calendar_sweep(today=D(2026, 3, 1))
+    agreement.refresh_from_db()
+    assert agreement.status == "signed"

@@ -5,6 +5,7 @@ row fails, nothing is written and the command exits with an error. `--dry-run` r
 would change and writes nothing.
 """
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["file"]
         try:
-            if path == "-":
-                content = self.stdin.buffer.read() if hasattr(self, "stdin") else b""
-            else:
-                content = Path(path).read_bytes()
+            content = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc}") from exc
         try:
