@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pacttracker.middleware.ReadRequiresLoginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -254,6 +255,9 @@ REST_FRAMEWORK = {
         "accounts.throttling.SessionUserThrottle",
     ],
     # Read at request time (accounts.throttling), so tests can change them with `settings`.
+    # Behind N trusted proxies, the client is the Nth address from the right of X-Forwarded-For;
+    # with 0 the header is ignored, so a client cannot pick its own throttling identity.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_THROTTLE_ANON", "120/minute"),
         "token": env_str("API_THROTTLE_TOKEN", "1200/minute"),
@@ -357,7 +361,7 @@ STALE_AFTER = timedelta(days=env_int("STALE_AFTER_DAYS", 180))
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
-# Reading is open to anonymous users unless this is on.
+# Reading (pages, feeds and the API) is open to anonymous users unless this is on.
 READ_REQUIRES_LOGIN = env_bool("READ_REQUIRES_LOGIN", False)
 # Agreement list and detail responses are cached for up to this many seconds; any committed write
 # invalidates them at once (ratification.response_cache; PostgreSQL only). 0 turns it off.

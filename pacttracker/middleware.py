@@ -1,0 +1,29 @@
+"""Site-wide request rules that belong to no single app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+
+# Reachable without signing in even when reading is closed: signing in itself, the static files,
+# and the API, whose own permission (accounts.permissions) answers 401 in JSON and knows tokens.
+OPEN_PREFIXES = ("/accounts/login/", "/admin/login/", "/static/", "/api/")
+
+
+class ReadRequiresLoginMiddleware:
+    """With READ_REQUIRES_LOGIN on, every page and feed needs a signed-in user."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            settings.READ_REQUIRES_LOGIN
+            and not request.user.is_authenticated
+            and not request.path.startswith(OPEN_PREFIXES)
+        ):
+            return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
