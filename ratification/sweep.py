@@ -53,7 +53,14 @@ def calendar_sweep(*, today: date | None = None) -> dict[str, int]:
             Q(status=AgreementStatus.UNDER_NEGOTIATION, signed_on__lte=today)
             | Q(status=AgreementStatus.RATIFIED, expected_entry_into_force_on__lte=today)
             | Q(entered_into_force_on__lte=today)
-            & ~Q(status__in=[AgreementStatus.IN_FORCE, AgreementStatus.TERMINATED])
+            # Suspended stays suspended when the date comes: the engine checks that first.
+            & ~Q(
+                status__in=[
+                    AgreementStatus.IN_FORCE,
+                    AgreementStatus.SUSPENDED,
+                    AgreementStatus.TERMINATED,
+                ]
+            )
             | Q(ended_on__lte=today) & ~Q(status=AgreementStatus.TERMINATED)
         )
         .values_list("pk", flat=True)
