@@ -303,7 +303,7 @@ def followers_notify() -> list[str]:
                 ]
             )
             batch_ids = _relay_batch(batch) if batch else []
-            transaction.on_commit(lambda ids=batch_ids: _queue_sends(ids))
+            transaction.on_commit(lambda ids=batch_ids: queue_sends(ids))
             created.extend(batch_ids)
         if len(batch) < RELAY_BATCH:
             return created
@@ -346,7 +346,8 @@ def _relay_batch(batch: list[StatusChange]) -> list[str]:
     return ids
 
 
-def _queue_sends(notification_ids: list[str]) -> None:
+def queue_sends(notification_ids: list[str]) -> None:
+    """Queue a send task per notification; one that cannot be queued is left to the relay."""
     from .tasks import send_follow_email
 
     for notification_id in notification_ids:

@@ -30,8 +30,7 @@ def notify_followers() -> dict[str, int]:
     task was lost. Idempotent."""
     created = follows.followers_notify()
     due = follows.notifications_due()
-    for notification_id in due:
-        send_follow_email.delay(notification_id)
+    follows.queue_sends(due)
     counts = {"created": len(created), "requeued": len(due)}
     if created or due:
         logger.info("notify followers: %s", counts)
@@ -41,8 +40,10 @@ def notify_followers() -> dict[str, int]:
 @shared_task(
     name="accounts.send_follow_email",
     bind=True,
-    autoretry_for=(OperationalError,),
-    max_retries=None,  # the notification counts attempts and gives up (follows.MAX_ATTEMPTS)
+    # Only the mail server's errors are retried here, and the notification counts them and gives
+    # up (follows.MAX_ATTEMPTS). A database error ends the task: the row stays pending (or its
+    # claim runs out) and the periodic relay queues it again.
+    max_retries=None,
     soft_time_limit=60,
     time_limit=90,  # below follows.SEND_LEASE, so a live worker keeps its claim
 )

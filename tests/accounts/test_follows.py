@@ -281,3 +281,27 @@ def test_the_database_holds_a_follow_to_exactly_one_target(make_agreement, reade
         Follow.objects.create(user=reader, kind="agreement", agreement=agreement, query="x=1")
     with pytest.raises(IntegrityError), transaction.atomic():
         Follow.objects.create(user=reader, kind="search", party=party("JP"))
+
+
+def test_the_send_task_retries_a_mail_server_error_until_it_gives_up(
+    make_agreement, source, reader, monkeypatch
+):
+    from celery.exceptions import Retry
+
+    from accounts.tasks import send_follow_email
+
+    agreement = make_agreement()
+    follow_create(user=reader, kind="agreement", agreement=agreement)
+    complete_first_step(agreement, source)
+    notification_id = followers_notify()[0]
+
+    def down(self, fail_silently=False):
+        raise ConnectionRefusedError("no mail server")
+
+    monkeypatch.setattr(EmailMessage, "send", down)
+    monkeypatch.setattr(follows, "MAX_ATTEMPTS", 2)
+    with pytest.raises(Retry):  # eager here; a worker would run it again in 30 s
+        send_follow_email.delay(notification_id)
+    assert FollowNotification.objects.get(pk=notification_id).status == "pending"
+    assert send_follow_email.delay(notification_id).get() == "failed"
+    assert FollowNotification.objects.get(pk=notification_id).attempts == 2
