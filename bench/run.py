@@ -125,8 +125,17 @@ def measure(command: list[str], env: dict[str, str]) -> object:
 
 
 def template_key(n: int) -> str:
-    source = (ROOT / "ratification/management/commands/generate_agreements.py").read_bytes()
-    return f"n={n} seed={SEED} gen={hashlib.sha256(source).hexdigest()[:12]}"
+    """What the template's rows depend on: N, the seed, the generator, the migrations.
+
+    A template migrated by a migration that has since changed or gone could not be migrated on;
+    regenerating costs a few minutes, so any change to a migration file regenerates it.
+    """
+    digest = hashlib.sha256()
+    files = [ROOT / "ratification/management/commands/generate_agreements.py"]
+    files += sorted(ROOT.glob("*/migrations/0*.py"))
+    for file in files:
+        digest.update(file.name.encode() + file.read_bytes())
+    return f"n={n} seed={SEED} sources={digest.hexdigest()[:12]}"
 
 
 def ensure_template(n: int) -> date:
