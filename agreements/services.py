@@ -15,11 +15,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.text import slugify
 
 from parties.models import Party
 
-from .models import Agreement, Provision, Relation, Signatory, Source, Subject
+from .models import Agreement, Participation, Provision, Relation, Signatory, Source, Subject
 
 
 class ConflictError(Exception):
@@ -221,3 +223,183 @@ def relation_add(
     relation.full_clean()
     relation.save()
     return relation
+
+
+# Correcting and removing parts ------------------------------------------------------------------
+#
+# A part belongs to its agreement: changing one changes the agreement, so each write below locks
+# the agreement's row first (the same order as every other write, so two cannot deadlock), and
+# moves its `version` and `updated_at` on, which keeps the API's ETag and `updated_since` honest
+# and turns a form loaded before the change into a conflict. The part itself is written with
+# .save() / .delete(), so django-simple-history records who changed what; the agreement's bump is
+# a queryset update, because the part's historical row already says what happened and an empty
+# "agreement changed" entry beside it would only be noise.
+
+SIGNATORY_FIELDS = ("party", "name", "role", "source")
+PROVISION_FIELDS = ("label", "category", "text", "order", "source")
+
+
+def _agreement_lock(*, agreement_id: int, expected_version: int | None) -> Agreement:
+    locked = Agreement.objects.select_for_update().get(pk=agreement_id)
+    if expected_version is not None and locked.version != expected_version:
+        raise ConflictError(locked.version)
+    return locked
+
+
+def _agreement_bump(*, agreement_id: int) -> None:
+    Agreement.objects.filter(pk=agreement_id).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
+def _unknown_fields(fields: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), f"Not a field of a {what}."))
+
+
+def signatory_update(
+    *,
+    signatory: Signatory,
+    expected_version_of_agreement: int | None = None,
+    reason: str = "",
+    **fields: Any,
+) -> Signatory:
+    """Correct a signatory's party, name, role or source. Returns the saved row.
+
+    The party must be a party to the agreement. Raises ValidationError (field by field) or
+    ConflictError when the agreement is no longer at `expected_version_of_agreement`; nothing is
+    written then. Saving the same values again is harmless but still counts as a change.
+    """
+    _unknown_fields(fields, SIGNATORY_FIELDS, "signatory")
+    with transaction.atomic():
+        _agreement_lock(
+            agreement_id=signatory.agreement_id, expected_version=expected_version_of_agreement
+        )
+        current = Signatory.objects.select_related("party").get(pk=signatory.pk)
+        for key, value in fields.items():
+            setattr(current, key, value)
+        if not Participation.objects.filter(
+            agreement_id=current.agreement_id, party_id=current.party_id
+        ).exists():
+            raise ValidationError(
+                {
+                    "party": f"{current.party.code} is not a party to this agreement; "
+                    "add the party first."
+                }
+            )
+        current.full_clean()
+        current._change_reason = reason[:100]  # read by django-simple-history
+        current.save()
+        _agreement_bump(agreement_id=current.agreement_id)
+    return current
+
+
+def signatory_remove(
+    *, signatory: Signatory, expected_version_of_agreement: int | None = None, reason: str = ""
+) -> bool:
+    """Remove a signatory from its agreement. Idempotent: False if it was already gone.
+    Raises ConflictError as signatory_update does."""
+    with transaction.atomic():
+        _agreement_lock(
+            agreement_id=signatory.agreement_id, expected_version=expected_version_of_agreement
+        )
+        current = Signatory.objects.filter(pk=signatory.pk).first()
+        if current is None:
+            return False
+        current._change_reason = reason[:100]
+        current.delete()
+        _agreement_bump(agreement_id=current.agreement_id)
+    return True
+
+
+def provision_update(
+    *,
+    provision: Provision,
+    expected_version_of_agreement: int | None = None,
+    reason: str = "",
+    **fields: Any,
+) -> Provision:
+    """Correct a provision's label, category, text, order or source. Returns the saved row.
+
+    Raises ValidationError (field by field: an empty text, an unknown category) or ConflictError;
+    nothing is written then.
+    """
+    _unknown_fields(fields, PROVISION_FIELDS, "provision")
+    with transaction.atomic():
+        _agreement_lock(
+            agreement_id=provision.agreement_id, expected_version=expected_version_of_agreement
+        )
+        current = Provision.objects.get(pk=provision.pk)
+        for key, value in fields.items():
+            setattr(current, key, value)
+        current.full_clean()
+        current._change_reason = reason[:100]
+        current.save()
+        _agreement_bump(agreement_id=current.agreement_id)
+    return current
+
+
+def provision_remove(
+    *, provision: Provision, expected_version_of_agreement: int | None = None, reason: str = ""
+) -> bool:
+    """Remove a provision from its agreement. Idempotent: False if it was already gone.
+    Raises ConflictError as provision_update does."""
+    with transaction.atomic():
+        _agreement_lock(
+            agreement_id=provision.agreement_id, expected_version=expected_version_of_agreement
+        )
+        current = Provision.objects.filter(pk=provision.pk).first()
+        if current is None:
+            return False
+        current._change_reason = reason[:100]
+        current.delete()
+        _agreement_bump(agreement_id=current.agreement_id)
+    return True
+
+
+def relation_remove(
+    *, relation: Relation, expected_version_of_agreement: int | None = None, reason: str = ""
+) -> bool:
+    """Remove a relation (idempotent: False if it was already gone). Both agreements show it, so both are locked (in id order, as any two
+    writers would, so they cannot deadlock) and both move on; `expected_version_of_agreement`
+    is checked against the agreement the relation starts from."""
+    ends = sorted({relation.from_agreement_id, relation.to_agreement_id})
+    with transaction.atomic():
+        for agreement_id in ends:
+            _agreement_lock(
+                agreement_id=agreement_id,
+                expected_version=(
+                    expected_version_of_agreement
+                    if agreement_id == relation.from_agreement_id
+                    else None
+                ),
+            )
+        current = Relation.objects.filter(pk=relation.pk).first()
+        if current is None:
+            return False
+        current._change_reason = reason[:100]
+        current.delete()
+        for agreement_id in ends:
+            _agreement_bump(agreement_id=agreement_id)
+    return True
+
+
+def agreement_source_remove(
+    *, agreement: Agreement, source: Source, expected_version: int | None = None
+) -> bool:
+    """Stop citing `source` for the agreement as a whole; the source itself stays (steps and
+    other agreements may cite it). Idempotent: False if it was not cited.
+
+    As agreement_source_add: the citation is not tracked by django-simple-history, so the
+    agreement is saved with a change reason, which is what the history page shows.
+    """
+    with transaction.atomic():
+        locked = _agreement_lock(agreement_id=agreement.pk, expected_version=expected_version)
+        if not locked.sources.filter(pk=source.pk).exists():
+            return False
+        locked.sources.remove(source)
+        locked.version += 1  # the row is locked above
+        locked._change_reason = f"Source removed: {source}"[:100]  # read by django-simple-history
+        locked.save()
+    return True

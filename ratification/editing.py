@@ -24,7 +24,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agreements.models import Agreement, Participation, Source
+from agreements import services as parts
+from agreements.models import Agreement, Participation, Provision, Relation, Signatory, Source
 from agreements.services import ConflictError
 from parties.models import Party
 
@@ -35,8 +36,10 @@ from .forms import (
     AgreementSourceForm,
     ImportForm,
     ProcedureForm,
+    ProvisionEditForm,
     ProvisionForm,
     RelationForm,
+    SignatoryEditForm,
     SignatoryForm,
     StepAddForm,
     StepRecordForm,
@@ -53,6 +56,11 @@ ADD_AGREEMENT = "agreements.add_agreement"
 ADD_SIGNATORY = "agreements.add_signatory"
 ADD_PROVISION = "agreements.add_provision"
 ADD_RELATION = "agreements.add_relation"
+CHANGE_SIGNATORY = "agreements.change_signatory"
+DELETE_SIGNATORY = "agreements.delete_signatory"
+CHANGE_PROVISION = "agreements.change_provision"
+DELETE_PROVISION = "agreements.delete_provision"
+DELETE_RELATION = "agreements.delete_relation"
 VIEW_AGREEMENT = "agreements.view_agreement"
 
 
@@ -167,11 +175,26 @@ def agreement_edit(request: HttpRequest, slug: str) -> HttpResponse:
         "relation_form": RelationForm(agreement=agreement),
         "source_form": AgreementSourceForm(),
     }
-    _share_source_choices([f for _, pairs in tracks for _, f in pairs] + list(part_forms.values()))
+    signatories = [
+        (s, SignatoryEditForm(signatory=s, party_codes=party_codes))
+        for s in agreement.signatories.all()
+    ]
+    provisions = [(p, ProvisionEditForm(provision=p)) for p in agreement.provisions.all()]
+    _share_source_choices(
+        [f for _, pairs in tracks for _, f in pairs]
+        + list(part_forms.values())
+        + [f for _, f in signatories + provisions]
+    )
     return render(
         request,
         "editing/agreement_edit.html",
-        {"a": agreement, "tracks": tracks, **part_forms},
+        {
+            "a": agreement,
+            "tracks": tracks,
+            "signatories": signatories,
+            "provisions": provisions,
+            **part_forms,
+        },
     )
 
 
@@ -264,8 +287,16 @@ def step_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _render_part(
-    request: HttpRequest, agreement: Agreement, form: Any, title: str, url_name: str
+    request: HttpRequest,
+    agreement: Agreement,
+    form: Any,
+    title: str,
+    url_name: str,
+    *,
+    pk: int | None = None,
+    status: int | None = None,
 ) -> HttpResponse:
+    args = [agreement.slug] if pk is None else [agreement.slug, pk]
     return render(
         request,
         "editing/part_form.html",
@@ -273,9 +304,9 @@ def _render_part(
             "a": agreement,
             "form": form,
             "title": title,
-            "action": reverse(url_name, args=[agreement.slug]),
+            "action": reverse(url_name, args=args),
         },
-        status=400 if form.is_bound else 200,
+        status=status or (400 if form.is_bound else 200),
     )
 
 
@@ -366,6 +397,166 @@ def source_add(request: HttpRequest, slug: str) -> HttpResponse:
         url_name="pages:source_add",
         done="Source added.",
         anchor="sources",
+    )
+
+
+# Correcting and removing parts ------------------------------------------------------------------
+#
+# Each form carries the agreement's version it was loaded with; when someone else changed the
+# agreement in between, the service refuses (ConflictError) and the editor sees the form again
+# with a message to reload, rather than overwriting what they did not see.
+
+STALE_PART_MESSAGE = (
+    "Someone else changed this agreement since you opened the page; nothing was saved. "
+    "Open the edit page again to see their change, then redo yours."
+)
+
+
+def _part_edit(
+    request: HttpRequest,
+    agreement: Agreement,
+    form: Any,
+    *,
+    title: str,
+    url_name: str,
+    pk: int,
+    done: str,
+    anchor: str,
+) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        try:
+            form.save()
+        except ConflictError:
+            form.add_error(None, STALE_PART_MESSAGE)
+            return _render_part(request, agreement, form, title, url_name, pk=pk, status=409)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect(f"{reverse('pages:agreement_edit', args=[agreement.slug])}#{anchor}")
+    return _render_part(request, agreement, form, title, url_name, pk=pk)
+
+
+def _part_remove(
+    request: HttpRequest,
+    agreement: Agreement,
+    remove: Callable[..., Any],
+    *,
+    done: str,
+    anchor: str,
+) -> HttpResponse:
+    try:
+        remove(expected_version=_posted_version(request))
+    except ConflictError:
+        messages.error(request, STALE_PART_MESSAGE)
+    else:
+        messages.success(request, done)
+    return redirect(f"{reverse('pages:agreement_edit', args=[agreement.slug])}#{anchor}")
+
+
+@editor_required(CHANGE_SIGNATORY)
+@require_http_methods(["GET", "POST"])
+def signatory_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    signatory = get_object_or_404(
+        Signatory.objects.select_related("party", "agreement"), pk=pk, agreement=agreement
+    )
+    form = SignatoryEditForm(
+        request.POST or None, signatory=signatory, party_codes=_party_codes(agreement)
+    )
+    return _part_edit(
+        request,
+        agreement,
+        form,
+        title=f"Correct a signatory: {signatory.name}",
+        url_name="pages:signatory_edit",
+        pk=pk,
+        done="Signatory corrected.",
+        anchor="parts",
+    )
+
+
+@editor_required(DELETE_SIGNATORY)
+@require_POST
+def signatory_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    signatory = get_object_or_404(Signatory, pk=pk, agreement=agreement)
+    return _part_remove(
+        request,
+        agreement,
+        lambda expected_version: parts.signatory_remove(
+            signatory=signatory, expected_version_of_agreement=expected_version
+        ),
+        done=f"Signatory removed: {signatory.name}.",
+        anchor="parts",
+    )
+
+
+@editor_required(CHANGE_PROVISION)
+@require_http_methods(["GET", "POST"])
+def provision_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    provision = get_object_or_404(
+        Provision.objects.select_related("agreement"), pk=pk, agreement=agreement
+    )
+    form = ProvisionEditForm(request.POST or None, provision=provision)
+    return _part_edit(
+        request,
+        agreement,
+        form,
+        title=f"Correct a provision: {provision.label or provision.get_category_display()}",
+        url_name="pages:provision_edit",
+        pk=pk,
+        done="Provision corrected.",
+        anchor="parts",
+    )
+
+
+@editor_required(DELETE_PROVISION)
+@require_POST
+def provision_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    provision = get_object_or_404(Provision, pk=pk, agreement=agreement)
+    return _part_remove(
+        request,
+        agreement,
+        lambda expected_version: parts.provision_remove(
+            provision=provision, expected_version_of_agreement=expected_version
+        ),
+        done="Provision removed.",
+        anchor="parts",
+    )
+
+
+@editor_required(DELETE_RELATION)
+@require_POST
+def relation_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    relation = get_object_or_404(Relation, pk=pk, from_agreement=agreement)
+    return _part_remove(
+        request,
+        agreement,
+        lambda expected_version: parts.relation_remove(
+            relation=relation, expected_version_of_agreement=expected_version
+        ),
+        done="Relation removed.",
+        anchor="parts",
+    )
+
+
+@editor_required(CHANGE_AGREEMENT)
+@require_POST
+def source_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    source = get_object_or_404(agreement.sources.all(), pk=pk)
+    return _part_remove(
+        request,
+        agreement,
+        lambda expected_version: parts.agreement_source_remove(
+            agreement=agreement, source=source, expected_version=expected_version
+        ),
+        done=f"No longer cited for the agreement: {source}.",
+        anchor="parts",
     )
 
 

@@ -19,8 +19,10 @@ from django.db import transaction
 from agreements.models import (
     Agreement,
     EntryIntoForceRule,
+    Provision,
     ProvisionCategory,
     RelationKind,
+    Signatory,
     Source,
 )
 from agreements.services import (
@@ -562,6 +564,75 @@ class ProvisionForm(SourceFieldsMixin):
                     source=self.source_save(),
                 ),
                 order=(last or 0) + 1,
+            )
+
+
+class SignatoryEditForm(SignatoryForm):
+    """Correct a recorded signatory; carries the agreement's version it was loaded with."""
+
+    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, signatory: Signatory, party_codes: list[str], **kwargs: Any):
+        kwargs.setdefault("auto_id", f"signatory{signatory.pk}_%s")
+        kwargs.setdefault(
+            "initial",
+            {
+                "party": signatory.party.code,
+                "name": signatory.name,
+                "role": signatory.role,
+                "source": signatory.source_id,
+                "expected_version": signatory.agreement.version,
+            },
+        )
+        super().__init__(*args, party_codes=party_codes, **kwargs)
+        self.signatory = signatory
+
+    def save(self, *, agreement: Agreement | None = None) -> Signatory:  # type: ignore[override]
+        from agreements.services import signatory_update
+
+        with transaction.atomic():
+            party = parties_resolve(codes=[self.cleaned_data["party"]], field="party")[0]
+            return signatory_update(
+                signatory=self.signatory,
+                expected_version_of_agreement=self.cleaned_data.get("expected_version"),
+                party=party,
+                name=self.cleaned_data["name"],
+                role=self.cleaned_data["role"],
+                source=self.source_save(),
+            )
+
+
+class ProvisionEditForm(ProvisionForm):
+    """Correct a recorded provision; carries the agreement's version it was loaded with."""
+
+    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, provision: Provision, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"provision{provision.pk}_%s")
+        kwargs.setdefault(
+            "initial",
+            {
+                "label": provision.label,
+                "category": provision.category,
+                "text": provision.text,
+                "source": provision.source_id,
+                "expected_version": provision.agreement.version,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.provision = provision
+
+    def save(self, *, agreement: Agreement | None = None) -> Provision:  # type: ignore[override]
+        from agreements.services import provision_update
+
+        with transaction.atomic():
+            return provision_update(
+                provision=self.provision,
+                expected_version_of_agreement=self.cleaned_data.get("expected_version"),
+                label=self.cleaned_data.get("label", ""),
+                category=self.cleaned_data["category"],
+                text=self.cleaned_data["text"],
+                source=self.source_save(),
             )
 
 

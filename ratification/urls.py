@@ -30,6 +30,36 @@ urlpatterns += [
     ),
     path("agreements/<slug:slug>/edit/relations/add/", editing.relation_add, name="relation_add"),
     path("agreements/<slug:slug>/edit/sources/add/", editing.source_add, name="source_add"),
+    path(
+        "agreements/<slug:slug>/edit/signatories/<int:pk>/",
+        editing.signatory_edit,
+        name="signatory_edit",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/signatories/<int:pk>/remove/",
+        editing.signatory_remove,
+        name="signatory_remove",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/provisions/<int:pk>/",
+        editing.provision_edit,
+        name="provision_edit",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/provisions/<int:pk>/remove/",
+        editing.provision_remove,
+        name="provision_remove",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/relations/<int:pk>/remove/",
+        editing.relation_remove,
+        name="relation_remove",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/sources/<int:pk>/remove/",
+        editing.source_remove,
+        name="source_remove",
+    ),
     path("agreements/<slug:slug>/history/", editing.agreement_history, name="agreement_history"),
     path(
         "agreements/<slug:slug>/history/<str:kind>/<int:history_id>/revert/",
