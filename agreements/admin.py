@@ -32,14 +32,21 @@ from .models import (
 )
 from .services import (
     AGREEMENT_FACT_FIELDS,
+    PROVISION_FIELDS,
+    SIGNATORY_FIELDS,
     ConflictError,
     ProvisionInput,
     SignatoryInput,
     agreement_update,
     parties_validate_for_kind,
     provision_add,
+    provision_remove,
+    provision_update,
     relation_add,
+    relation_remove,
     signatory_add,
+    signatory_remove,
+    signatory_update,
 )
 
 STALE_FORM_MESSAGE = (
@@ -351,9 +358,9 @@ class AgreementAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
         agreement = form.instance
         formset.save(commit=False)  # sorts the rows into new, changed and deleted
         for obj in formset.deleted_objects:
-            obj.delete()
+            part_remove(obj)
         for obj, _changed in formset.changed_objects:
-            obj.save()  # the form ran the model's full_clean
+            part_update(obj)
         for obj in formset.new_objects:
             created = self._create_part(request, agreement, obj)
             obj.pk = created.pk
@@ -381,6 +388,51 @@ class AgreementAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
         raise TypeError(f"No service creates {type(obj).__name__} rows.")
 
 
+def part_update(obj: models.Model) -> None:
+    """Save a part the admin's form changed (and validated) through its service when it has one.
+
+    A relation and a participation have no update service: their admin forms ran the model's
+    full_clean, and they are saved directly as before.
+    """
+    if isinstance(obj, Signatory):
+        signatory_update(signatory=obj, **{f: getattr(obj, f) for f in SIGNATORY_FIELDS})
+    elif isinstance(obj, Provision):
+        provision_update(provision=obj, **{f: getattr(obj, f) for f in PROVISION_FIELDS})
+    else:
+        obj.save()
+
+
+def part_remove(obj: models.Model) -> None:
+    """Delete a part through its service when it has one (a participation has none)."""
+    if isinstance(obj, Signatory):
+        signatory_remove(signatory=obj)
+    elif isinstance(obj, Provision):
+        provision_remove(provision=obj)
+    elif isinstance(obj, Relation):
+        relation_remove(relation=obj)
+    else:
+        obj.delete()
+
+
+class PartServiceAdminMixin:
+    """Changes and deletions on a part's own admin page go through its service, which locks the
+    agreement and moves its version on. A part cannot move to another agreement here (the
+    services do not move parts), so the agreement is read-only once the part exists."""
+
+    part_agreement_field = "agreement"
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, self.part_agreement_field] if obj is not None else readonly
+
+    def delete_model(self, request, obj) -> None:
+        part_remove(obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            part_remove(obj)
+
+
 # The parts on their own pages, for searching across agreements -----------------------------------
 
 
@@ -391,7 +443,11 @@ class SignatoryForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        agreement, party = cleaned.get("agreement"), cleaned.get("party")
+        # Read-only once the signatory exists (PartServiceAdminMixin), so not in cleaned_data.
+        agreement = cleaned.get("agreement") or (
+            self.instance.agreement if self.instance.pk else None
+        )
+        party = cleaned.get("party")
         if agreement and party and not agreement.participations.filter(party=party).exists():
             self.add_error(
                 "party", f"{party.code} is not a party to this agreement; add the party first."
@@ -400,7 +456,7 @@ class SignatoryForm(forms.ModelForm):
 
 
 @admin.register(Signatory)
-class SignatoryAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
+class SignatoryAdmin(PartServiceAdminMixin, ServiceRefusalAdminMixin, HistoryAdmin):
     form = SignatoryForm
     list_display = ["name", "role", "party", "agreement"]
     list_filter = [("party", admin.RelatedOnlyFieldListFilter)]
@@ -410,7 +466,7 @@ class SignatoryAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
 
     def save_model(self, request, obj: Signatory, form, change: bool) -> None:
         if change:
-            obj.save()  # the form ran the model's full_clean and the party check
+            part_update(obj)  # the form ran the model's full_clean and the party check
             return
         data = SignatoryInput(
             name=obj.name, role=obj.role, party_code=obj.party.code, source=obj.source
@@ -419,7 +475,7 @@ class SignatoryAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
 
 
 @admin.register(Provision)
-class ProvisionAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
+class ProvisionAdmin(PartServiceAdminMixin, ServiceRefusalAdminMixin, HistoryAdmin):
     list_display = ["__str__", "category", "agreement", "order"]
     list_filter = ["category"]
     search_fields = ["label", "text", "agreement__title", "agreement__short_name"]
@@ -428,7 +484,7 @@ class ProvisionAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
 
     def save_model(self, request, obj: Provision, form, change: bool) -> None:
         if change:
-            obj.save()  # the form ran the model's full_clean
+            part_update(obj)  # the form ran the model's full_clean
             return
         data = ProvisionInput(
             category=obj.category, text=obj.text, label=obj.label, source=obj.source
@@ -437,7 +493,7 @@ class ProvisionAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
 
 
 @admin.register(Relation)
-class RelationAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
+class RelationAdmin(PartServiceAdminMixin, ServiceRefusalAdminMixin, HistoryAdmin):
     list_display = ["__str__", "from_agreement", "kind", "to_agreement"]
     list_filter = ["kind"]
     search_fields = [
@@ -449,6 +505,7 @@ class RelationAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
     ]
     list_select_related = ["from_agreement", "to_agreement"]
     autocomplete_fields = ["from_agreement", "to_agreement"]
+    part_agreement_field = "from_agreement"
 
     def save_model(self, request, obj: Relation, form, change: bool) -> None:
         if change:

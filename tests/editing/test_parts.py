@@ -18,6 +18,8 @@ from agreements.models import Agreement, Provision, Relation, Signatory, Source
 from agreements.services import ProvisionInput, SignatoryInput
 from parties.models import Party
 
+from ..test_admin import errors_text, form_data
+
 pytestmark = pytest.mark.django_db
 
 
@@ -286,3 +288,48 @@ def test_removal_needs_a_post(editor_client, parts, index):
     before = _state()
     assert editor_client.get(url).status_code == 405
     assert _state() == before
+
+
+# The admin ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(editor) -> Client:
+    editor.is_staff = True
+    editor.save(update_fields=["is_staff"])
+    client = Client()
+    client.force_login(editor)
+    return client
+
+
+def test_admin_inline_changes_and_deletions_go_through_the_services(staff_client, parts):
+    a = parts["agreement"]
+    url = reverse("admin:agreements_agreement_change", args=[a.pk])
+    data = form_data(staff_client.get(url))
+    data["signatories-0-role"] = "Minister for Foreign Affairs"
+    data["provisions-0-DELETE"] = "on"
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, errors_text(response)
+    assert Signatory.objects.get().role == "Minister for Foreign Affairs"
+    assert not Provision.objects.exists()
+    assert Provision.history.filter(history_type="-").count() == 1
+    # The facts' save moves the version on once, and each part's service once more.
+    assert Agreement.objects.get(pk=a.pk).version == a.version + 3
+
+
+def test_admin_part_page_saves_and_deletes_through_the_services(staff_client, parts):
+    a, signatory = parts["agreement"], parts["signatory"]
+    url = reverse("admin:agreements_signatory_change", args=[signatory.pk])
+    data = form_data(staff_client.get(url))
+    assert "agreement" not in data  # a part does not move to another agreement here
+    data["name"] = "Kamikawa Yoko"
+
+    assert staff_client.post(url, data).status_code == 302
+    assert Agreement.objects.get(pk=a.pk).version == a.version + 1
+
+    delete = reverse("admin:agreements_signatory_delete", args=[signatory.pk])
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not Signatory.objects.exists()
+    assert Agreement.objects.get(pk=a.pk).version == a.version + 2
