@@ -12,13 +12,24 @@ what has already been fetched. Templates therefore never query.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
-from django.db.models.functions import ExtractYear
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import ExtractYear, RowNumber
 from django.utils import timezone
 
 from agreements.filters import AgreementFilter
@@ -361,15 +372,29 @@ def _progress(agreement: Agreement, today: date) -> AgreementProgress:
     return AgreementProgress(agreement=agreement, result=result, tracks=tracks)
 
 
-def agreements_awaiting_ratification(*, today: date | None = None) -> list[AgreementProgress]:
-    """Signed agreements some party has not yet ratified, with each party's progress."""
+class _Progressing:
+    """Signed agreements as AgreementProgress items, evaluated only for the slice taken."""
+
+    def __init__(self, queryset: QuerySet[Agreement], today: date) -> None:
+        self.queryset, self.today = queryset, today
+
+    def __getitem__(self, item: slice) -> list[AgreementProgress]:
+        return [_progress(a, self.today) for a in self.queryset[item]]
+
+    def __iter__(self):
+        return iter(self[:])
+
+
+def agreements_awaiting_ratification(*, today: date | None = None) -> _Progressing:
+    """Signed agreements some party has not yet ratified, with each party's progress, most
+    recently signed first. Slice it: there may be thousands."""
     today = today or timezone.localdate()
     agreements = (
         Agreement.objects.filter(status=AgreementStatus.SIGNED)
         .prefetch_related(_participations_with_steps())
-        .order_by("-signed_on", "title")
+        .order_by(F("signed_on").desc(nulls_last=True), "title", "pk")
     )
-    return [_progress(a, today) for a in agreements]
+    return _Progressing(agreements, today)
 
 
 def agreements_entering_into_force(*, today: date | None = None) -> QuerySet[Agreement]:
@@ -536,19 +561,40 @@ class Partner:
 @dataclass(frozen=True)
 class PartyProfile:
     party: Party
-    agreements_by_status: list[tuple[str, str, list[Participation]]]
+    # (status code, label, the most recent participations, how many in all)
+    agreements_by_status: list[tuple[str, str, list[Participation], int]]
     partners: list[Partner]
     procedure: list[ProcedureStep]
     procedure_is_generic: bool
     total: int
 
 
+# A party may be party to tens of thousands of agreements: the page shows the most recent few of
+# each status and links to the full, paginated list; partners are counted in the database.
+PARTY_AGREEMENTS_PER_STATUS = 20
+PARTY_PARTNERS_SHOWN = 20
+
+
 def party_profile(*, code: str) -> PartyProfile | None:
     party = Party.objects.filter(code=code.upper()).first()
     if party is None:
         return None
-    participations = list(
+    counts = dict(
         Participation.objects.filter(party=party)
+        .values_list("agreement__status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    recent = (
+        Participation.objects.filter(party=party)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("agreement__status")],
+                order_by=[F("agreement__signed_on").desc(nulls_last=True), "agreement__title"],
+            )
+        )
+        .filter(rank__lte=PARTY_AGREEMENTS_PER_STATUS)
         .select_related("agreement")
         .prefetch_related(
             Prefetch(
@@ -556,22 +602,28 @@ def party_profile(*, code: str) -> PartyProfile | None:
                 queryset=Participation.objects.select_related("party"),
             )
         )
-        .order_by("-agreement__signed_on", "agreement__title")
+        .order_by(F("agreement__signed_on").desc(nulls_last=True), "agreement__title")
     )
     grouped: dict[str, list[Participation]] = defaultdict(list)
-    partner_counts: Counter[Party] = Counter()
-    for participation in participations:
+    for participation in recent:
         grouped[participation.agreement.status].append(participation)
-        for other in participation.agreement.participations.all():
-            if other.party_id != party.pk:
-                partner_counts[other.party] += 1
     by_status = [
-        (code, label, grouped[code]) for code, label in AgreementStatus.choices if code in grouped
+        (status, label, grouped[status], counts[status])
+        for status, label in AgreementStatus.choices
+        if counts.get(status)
     ]
-    top = max(partner_counts.values(), default=0)
+    partner_rows = list(
+        Participation.objects.filter(agreement__participations__party=party)
+        .exclude(party=party)
+        .values("party")
+        .annotate(n=Count("agreement"))
+        .order_by("-n", "party__name")[:PARTY_PARTNERS_SHOWN]
+    )
+    partner_parties = Party.objects.in_bulk([row["party"] for row in partner_rows])
+    top = partner_rows[0]["n"] if partner_rows else 0
     partners = [
-        Partner(p, n, round(100 * n / top) if top else 0)
-        for p, n in sorted(partner_counts.items(), key=lambda item: (-item[1], item[0].name))
+        Partner(partner_parties[row["party"]], row["n"], round(100 * row["n"] / top))
+        for row in partner_rows
     ]
     own = list(party.procedure_steps.order_by("order"))
     procedure = own or list(ProcedureStep.objects.filter(party__isnull=True).order_by("order"))
@@ -581,7 +633,7 @@ def party_profile(*, code: str) -> PartyProfile | None:
         partners=partners,
         procedure=procedure,
         procedure_is_generic=not own,
-        total=len(participations),
+        total=sum(counts.values()),
     )
 
 

@@ -54,6 +54,9 @@ def _feed_url(**params: str) -> str:
     return f"{FEED_PATH}?{query}" if query else FEED_PATH
 
 
+HOME_ROWS = 10
+
+
 def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     counts = selectors.status_counts()
@@ -66,9 +69,12 @@ def home(request: HttpRequest) -> HttpResponse:
                 (code, label, counts[code]) for code, label in AgreementStatus.choices
             ],
             "total": sum(counts.values()),
-            "awaiting": selectors.agreements_awaiting_ratification(today=today),
-            "entering": list(selectors.agreements_entering_into_force(today=today)),
-            "overdue": list(selectors.steps_overdue(today=today)),
+            # The dashboard shows the first few of each; the list pages hold the rest.
+            "awaiting": selectors.agreements_awaiting_ratification(today=today)[:HOME_ROWS],
+            "entering": list(selectors.agreements_entering_into_force(today=today)[:HOME_ROWS]),
+            "overdue": list(selectors.steps_overdue(today=today)[:HOME_ROWS]),
+            "home_rows": HOME_ROWS,
+            "signed_count": counts[AgreementStatus.SIGNED],
             "changes": list(selectors.status_changes_recent(limit=12)),
             "feed_url": _feed_url(),
         },
@@ -245,8 +251,14 @@ def party_detail(request: HttpRequest, code: str) -> HttpResponse:
     if profile is None:
         raise Http404("No party with that code.")
     labelled = [
-        (status, label, [(p, selectors.agreement_label(p.agreement)) for p in items])
-        for status, label, items in profile.agreements_by_status
+        (
+            status,
+            label,
+            [(p, selectors.agreement_label(p.agreement)) for p in items],
+            count,
+            f"{reverse('pages:agreement_list')}?party={profile.party.code}&status={status}",
+        )
+        for status, label, items, count in profile.agreements_by_status
     ]
     return render(
         request,

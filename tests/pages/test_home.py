@@ -68,3 +68,17 @@ def test_home_renders_in_a_fixed_number_of_queries(
     assert count_queries("/") == few
     with django_assert_max_num_queries(10):
         client.get("/")
+
+
+def test_home_shows_the_first_few_and_links_to_the_rest(client, make_agreement):
+    import datetime as dt
+
+    from ratification.views import HOME_ROWS
+
+    for _ in range(HOME_ROWS + 2):
+        make_agreement(signed_on=dt.date(2025, 1, 1))
+    response = client.get("/")
+    assert len(response.context["awaiting"]) == HOME_ROWS
+    assert (
+        f"All {HOME_ROWS + 2} signed agreements awaiting ratification" in response.content.decode()
+    )

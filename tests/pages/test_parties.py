@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 def test_party_page_groups_agreements_by_status(client, demo):
     response = client.get("/parties/JP/")
-    groups = {status: items for status, _, items in response.context["groups"]}
+    groups = {status: items for status, _, items, _, _ in response.context["groups"]}
     assert [p.agreement.slug for p, _ in groups["signed"]] == ["japan-philippines-acsa"]
     assert "in_force" in groups
 
@@ -61,5 +61,20 @@ def test_party_pages_render_in_a_fixed_number_of_queries(
     add_agreements(15, start=2)
     assert count_queries("/parties/JP/") == few
     assert count_queries("/parties/") == few_list
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         client.get("/parties/JP/")
+
+
+def test_party_page_shows_the_latest_of_each_status_and_links_to_the_rest(
+    client, make_agreement, monkeypatch
+):
+    from ratification import selectors
+
+    monkeypatch.setattr(selectors, "PARTY_AGREEMENTS_PER_STATUS", 2)
+    for _ in range(3):
+        make_agreement()
+    response = client.get("/parties/PH/")
+    ((status, _, items, count, list_url),) = response.context["groups"]
+    assert (status, len(items), count) == ("under_negotiation", 2, 3)
+    assert list_url == "/agreements/?party=PH&status=under_negotiation"
+    assert "All 3 under negotiation agreements of Philippines" in response.content.decode()
