@@ -300,14 +300,17 @@ def signatory_remove(
 ) -> bool:
     """Remove a signatory from its agreement. Idempotent: False if it was already gone.
     Raises ConflictError as signatory_update does."""
+    return _part_remove(signatory, expected_version_of_agreement, reason)
+
+
+def _part_remove(part: Signatory | Provision, expected_version: int | None, reason: str) -> bool:
+    """Delete one part of an agreement under the agreement's lock, recorded in its history."""
     with transaction.atomic():
-        _agreement_lock(
-            agreement_id=signatory.agreement_id, expected_version=expected_version_of_agreement
-        )
-        current = Signatory.objects.filter(pk=signatory.pk).first()
+        _agreement_lock(agreement_id=part.agreement_id, expected_version=expected_version)
+        current = type(part).objects.filter(pk=part.pk).first()
         if current is None:
             return False
-        current._change_reason = reason[:100]
+        current._change_reason = reason[:100]  # read by django-simple-history
         current.delete()
         _agreement_bump(agreement_id=current.agreement_id)
     return True
@@ -345,17 +348,7 @@ def provision_remove(
 ) -> bool:
     """Remove a provision from its agreement. Idempotent: False if it was already gone.
     Raises ConflictError as provision_update does."""
-    with transaction.atomic():
-        _agreement_lock(
-            agreement_id=provision.agreement_id, expected_version=expected_version_of_agreement
-        )
-        current = Provision.objects.filter(pk=provision.pk).first()
-        if current is None:
-            return False
-        current._change_reason = reason[:100]
-        current.delete()
-        _agreement_bump(agreement_id=current.agreement_id)
-    return True
+    return _part_remove(provision, expected_version_of_agreement, reason)
 
 
 def relation_remove(
