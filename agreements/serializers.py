@@ -23,6 +23,7 @@ from .models import (
     Signatory,
     Source,
 )
+from .services import AGREEMENT_FACT_FIELDS
 
 # Explanations for vocabularies whose models carry none yet (they could move into models.py).
 RELATION_KIND_EXPLANATIONS: dict[str, str] = {
@@ -247,21 +248,6 @@ class AgreementFactsSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Agreement
-        fields = [
-            "slug",
-            "title",
-            "short_name",
-            "kind",
-            "summary",
-            "signed_on",
-            "signed_at",
-            "eif_rule",
-            "eif_days",
-            "eif_fixed_on",
-            "eif_ratifications_required",
-            "entered_into_force_on",
-            "ended_on",
-            "reviewed_on",
-        ]
+        fields = ["slug", *AGREEMENT_FACT_FIELDS]
         # Uniqueness is checked by the service (with the row locked), not twice here.
         extra_kwargs = {"slug": {"validators": []}}
