@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from agreements.models import Agreement, Participation, PartyProgress, Source
+from agreements.models import Agreement, AgreementStatus, Participation, PartyProgress, Source
 from agreements.services import (
     ConflictError,
     ProvisionInput,
@@ -201,7 +201,7 @@ def agreement_recompute(*, agreement_id: int, today: date | None = None) -> list
                     "effective_on": result.status_since,
                     "message": f"{agreement.short_name or agreement.title}: "
                     f"{agreement.get_status_display().lower()} → "
-                    f"{dict(Agreement._meta.get_field('status').choices)[result.status].lower()}.",
+                    f"{AgreementStatus(result.status).label.lower()}.",
                     "dedupe_key": f"a{agreement.pk}:r{revision}:status",
                 }
             )
@@ -514,30 +514,35 @@ def step_record(
         current.version += 1
         current.save()
 
-        if status != old_status and status in (StepStatus.COMPLETED, StepStatus.FAILED):
-            participation = current.participation
-            agreement = participation.agreement
-            verb = "completed" if status == StepStatus.COMPLETED else "failed"
-            body_text = f" ({current.body})" if current.body else ""
-            _change_record(
-                agreement=agreement,
-                party=participation.party,
-                step=current,
-                kind=StatusChange.Kind.STEP_COMPLETED
-                if status == StepStatus.COMPLETED
-                else StatusChange.Kind.STEP_FAILED,
-                from_value=old_status,
-                to_value=status,
-                effective_on=current.date,
-                message=f"{agreement.short_name or agreement.title}: "
-                f"{participation.party.name} {current.get_kind_display().lower()}{body_text} "
-                f"{verb} on {current.date.isoformat()}.",
-                dedupe_key=f"step{current.pk}:v{current.version}:{status}",
-            )
+        if status != old_status:
+            _step_outcome_flag(step=current, from_status=old_status)
         _agreement_touch(current.participation.agreement_id)
         agreement_recompute(agreement_id=current.participation.agreement_id, today=today)
         _queue_fan_out(current.participation.agreement_id)
     return current
+
+
+def _step_outcome_flag(*, step: RatificationStep, from_status: str) -> StatusChange | None:
+    """Flag a step that has just been recorded as completed or failed (once per version)."""
+    if step.status not in (StepStatus.COMPLETED, StepStatus.FAILED):
+        return None
+    participation = step.participation
+    agreement = participation.agreement
+    completed = step.status == StepStatus.COMPLETED
+    body = f" ({step.body})" if step.body else ""
+    return _change_record(
+        agreement=agreement,
+        party=participation.party,
+        step=step,
+        kind=StatusChange.Kind.STEP_COMPLETED if completed else StatusChange.Kind.STEP_FAILED,
+        from_value=from_status,
+        to_value=step.status,
+        effective_on=step.date,
+        message=f"{agreement.short_name or agreement.title}: {participation.party.name} "
+        f"{step.get_kind_display().lower()}{body} {'completed' if completed else 'failed'} "
+        f"on {step.date.isoformat()}.",
+        dedupe_key=f"step{step.pk}:v{step.version}:{step.status}",
+    )
 
 
 def _agreement_lock(agreement_id: int) -> None:
@@ -673,22 +678,7 @@ def step_add(
         )
         if data.status == StepStatus.COMPLETED and not confirm_out_of_order:
             _step_check_order(step=step, step_date=step.date, planned={})  # raising undoes it
-        if data.status in (StepStatus.COMPLETED, StepStatus.FAILED):
-            verb = "completed" if data.status == StepStatus.COMPLETED else "failed"
-            _change_record(
-                agreement=agreement,
-                party=party,
-                step=step,
-                kind=StatusChange.Kind.STEP_COMPLETED
-                if data.status == StepStatus.COMPLETED
-                else StatusChange.Kind.STEP_FAILED,
-                from_value="",
-                to_value=data.status,
-                effective_on=step.date,
-                message=f"{agreement.short_name or agreement.title}: {party.name} "
-                f"{step.get_kind_display().lower()} {verb} on {step.date.isoformat()}.",
-                dedupe_key=f"step{step.pk}:v{step.version}:{data.status}",
-            )
+        _step_outcome_flag(step=step, from_status="")
         _agreement_touch(agreement.pk)
         agreement_recompute(agreement_id=agreement.pk, today=today)
         _queue_fan_out(agreement.pk)
