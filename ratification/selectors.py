@@ -372,29 +372,18 @@ def _progress(agreement: Agreement, today: date) -> AgreementProgress:
     return AgreementProgress(agreement=agreement, result=result, tracks=tracks)
 
 
-class _Progressing:
-    """Signed agreements as AgreementProgress items, evaluated only for the slice taken."""
-
-    def __init__(self, queryset: QuerySet[Agreement], today: date) -> None:
-        self.queryset, self.today = queryset, today
-
-    def __getitem__(self, item: slice) -> list[AgreementProgress]:
-        return [_progress(a, self.today) for a in self.queryset[item]]
-
-    def __iter__(self):
-        return iter(self[:])
-
-
-def agreements_awaiting_ratification(*, today: date | None = None) -> _Progressing:
+def agreements_awaiting_ratification(
+    *, today: date | None = None, limit: int | None = None
+) -> list[AgreementProgress]:
     """Signed agreements some party has not yet ratified, with each party's progress, most
-    recently signed first. Slice it: there may be thousands."""
+    recently signed first; at most `limit` of them (there may be thousands)."""
     today = today or timezone.localdate()
     agreements = (
         Agreement.objects.filter(status=AgreementStatus.SIGNED)
         .prefetch_related(_participations_with_steps())
         .order_by(F("signed_on").desc(nulls_last=True), "title", "pk")
     )
-    return _Progressing(agreements, today)
+    return [_progress(a, today) for a in agreements[:limit]]
 
 
 def agreements_entering_into_force(*, today: date | None = None) -> QuerySet[Agreement]:

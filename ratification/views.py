@@ -70,7 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
             ],
             "total": sum(counts.values()),
             # The dashboard shows the first few of each; the list pages hold the rest.
-            "awaiting": selectors.agreements_awaiting_ratification(today=today)[:HOME_ROWS],
+            "awaiting": selectors.agreements_awaiting_ratification(today=today, limit=HOME_ROWS),
             "entering": list(selectors.agreements_entering_into_force(today=today)[:HOME_ROWS]),
             "overdue": list(selectors.steps_overdue(today=today)[:HOME_ROWS]),
             "home_rows": HOME_ROWS,
