@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -103,8 +103,17 @@ def source_upsert(
     if source is None:
         source = Source(**values)
         source.full_clean()
-        source.save()
-        return source, "insert"
+        try:
+            # A savepoint: two editors citing the same new address at once both get past the
+            # lookup, and the second insert then fails on the unique address. That editor
+            # takes the row the first one wrote instead of failing the whole write.
+            with transaction.atomic():
+                source.save()
+            return source, "insert"
+        except IntegrityError:
+            if not url:
+                raise
+            source = Source.objects.get(url=url)
     changed = [k for k, v in values.items() if getattr(source, k) != v]
     if not changed:
         return source, "no-op"
