@@ -6,17 +6,26 @@ reading its status go through the ratification services and the status engine.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import django_filters
 from django.db import transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Max
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from accounts.apikit import ConditionalMixin, etag_of
 from parties.api import PartyViewSet as BasePartyViewSet
+from parties.models import Party
 
-from .models import Agreement, Participation, Provision, ProvisionCategory, Relation, Source
+from .models import Agreement, Provision, ProvisionCategory, Relation, Source
+from .selectors import (
+    PartyAgreementCounts,
+    party_agreement_counts,
+    party_recent_participations,
+)
 from .serializers import (
     PartyDetailSerializer,
     ProvisionCreateSerializer,
@@ -46,25 +55,40 @@ def source_from(data: dict | None) -> Source | None:
 
 
 class PartyViewSet(BasePartyViewSet):
-    """States and organisations; the detail lists the party's agreements with its progress."""
+    """States and organisations; the detail sums up the party's agreements and links to the
+    agreement list filtered by the party for all of them."""
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if self.action == "retrieve":
-            queryset = queryset.prefetch_related(
-                Prefetch(
-                    "participations",
-                    queryset=Participation.objects.select_related("agreement").order_by(
-                        "-agreement__signed_on", "agreement__title", "pk"
-                    ),
-                ),
-            )
-        return queryset
+    recent_agreements_shown = 20
 
     def get_serializer_class(self):
         return (
             PartyDetailSerializer if self.action == "retrieve" else super().get_serializer_class()
         )
+
+    def retrieve(self, request, *args, **kwargs):
+        party = self.get_object()
+        link = f"{reverse('api:agreement-list')}?{urlencode({'party': party.code})}"
+        counts = self.agreement_counts(party)
+        summary = {
+            "total": counts.total,
+            "by_status": counts.by_status,
+            "recent": party_recent_participations(party=party, limit=self.recent_agreements_shown),
+            "list": request.build_absolute_uri(link),
+        }
+        context = {**self.get_serializer_context(), "party_agreements": summary}
+        return self.with_etag(Response(self.get_serializer(party, context=context).data), party)
+
+    def agreement_counts(self, party: Party) -> PartyAgreementCounts:
+        # Memoised per request: the ETag and the body both need it.
+        if getattr(self, "_counts", None) is None:
+            self._counts = party_agreement_counts(party=party)
+        return self._counts
+
+    def etag_for(self, obj: Party) -> str:
+        # The body holds the party's agreements too: a change to any of them changes the tag.
+        counts = self.agreement_counts(obj)
+        latest = counts.last_updated_at.isoformat() if counts.last_updated_at else ""
+        return etag_of("party", obj.pk, obj.updated_at.isoformat(), counts.total, latest)
 
 
 class SourceFilter(django_filters.FilterSet):

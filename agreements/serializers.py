@@ -7,9 +7,11 @@ ValidationErrors come back to the client as 400s with the same field names.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.apikit import StrictFieldsMixin
+from parties.models import Party
 from parties.serializers import PartyProcedureSerializer
 
 from .models import (
@@ -196,13 +198,41 @@ class PartyAgreementSerializer(serializers.ModelSerializer):
         fields = ["agreement", "progress", "consented_on"]
 
 
-class PartyDetailSerializer(PartyProcedureSerializer):
-    """A party with its default procedure and its agreements."""
+class PartyAgreementsSerializer(serializers.Serializer):
+    """A summary of a party's agreements; `list` pages through all of them.
 
-    agreements = PartyAgreementSerializer(source="participations", many=True, read_only=True)
+    A party can be in tens of thousands of agreements, so they are counted and the most recent
+    shown, not all embedded."""
+
+    total = serializers.IntegerField(help_text="How many agreements the party is in.")
+    by_status = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="How many in each agreement status (statuses with none are left out).",
+    )
+    recent = PartyAgreementSerializer(
+        many=True, help_text="The most recently signed ones (unsigned last), newest first."
+    )
+    list = serializers.URLField(
+        help_text="The agreement list filtered by this party: all of them, paginated."
+    )
+
+
+class PartyDetailSerializer(PartyProcedureSerializer):
+    """A party with its default procedure and a summary of its agreements.
+
+    Needs `party_agreements` in the context: a dict for PartyAgreementsSerializer, which the view
+    builds with agreements.selectors (two queries, however many agreements there are)."""
+
+    agreements = serializers.SerializerMethodField()
 
     class Meta(PartyProcedureSerializer.Meta):
         fields = [*PartyProcedureSerializer.Meta.fields, "agreements"]
+
+    @extend_schema_field(PartyAgreementsSerializer)
+    def get_agreements(self, party: Party) -> dict:
+        return PartyAgreementsSerializer(
+            self.context["party_agreements"], context=self.context
+        ).data
 
 
 # Input ---------------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ ENDPOINTS = [
     ("list_two_parties", "GET /api/v1/agreements/?party=A&party=B", 50),
     ("search", "GET /api/v1/agreements/?q=… (full text)", 100),
     ("detail", "GET /api/v1/agreements/{slug}/", 50),
-    ("party", "GET /api/v1/parties/{code}/ (with its agreements)", None),
+    ("party", "GET /api/v1/parties/{code}/ (with a summary of its agreements)", None),
     ("party_page", "GET /parties/{code}/ (HTML page)", None),
     ("feed", "GET /api/v1/status-changes/?since=…", None),
 ]

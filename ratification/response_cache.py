@@ -27,7 +27,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,6 +37,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 DEFAULT_SECONDS = 300
+T = TypeVar("T")
 # A cached response keeps every header the view set (ETag, Link, X-Total-Count, Allow, Vary, …):
 # it is stored when DRF renders it, before middleware adds its own on the way out.
 NOT_KEPT = frozenset({"set-cookie"})
@@ -99,6 +101,32 @@ def data_generation() -> int | None:
 
 def _seconds() -> int:
     return int(getattr(settings, "API_RESPONSE_CACHE_SECONDS", DEFAULT_SECONDS))
+
+
+def cached_data(name: str, build: Callable[[], T]) -> T:
+    """`build()`, kept under the data generation like a cached response (module docstring).
+
+    For a page's data rather than its HTML: the HTML holds the user's name and a CSRF token, so
+    it is rendered each time from data that is the same for everyone. `build` must depend on
+    nothing but the data and today's date, and return something picklable; None is not kept.
+    """
+    generation = data_generation() if _seconds() > 0 else None
+    if generation is None:
+        return build()
+    parts = [
+        str(connection.settings_dict.get("NAME")),
+        str(generation),
+        timezone.localdate().isoformat(),
+        name,
+    ]
+    key = "page-data:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    hit = _get(key)
+    if hit is not None:
+        return hit
+    value = build()
+    if value is not None:
+        _set(key, value)
+    return value
 
 
 class CachedReadMixin:

@@ -43,6 +43,7 @@ from agreements.models import (
     Signatory,
     Subject,
 )
+from agreements.selectors import party_agreement_counts
 from parties.models import Party, ProcedureStep
 
 from . import engine
@@ -568,12 +569,7 @@ def party_profile(*, code: str) -> PartyProfile | None:
     party = Party.objects.filter(code=code.upper()).first()
     if party is None:
         return None
-    counts = dict(
-        Participation.objects.filter(party=party)
-        .values_list("agreement__status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    counts = party_agreement_counts(party=party).by_status
     recent = (
         Participation.objects.filter(party=party)
         .annotate(

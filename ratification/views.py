@@ -30,6 +30,7 @@ from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 
 from . import selectors
 from .models import STEP_STATUS_EXPLANATIONS, StepStatus
+from .response_cache import cached_data
 
 PAGE_SIZE = 20
 # Served by ratification/feeds.py (another piece of work); it accepts ?agreement=<slug> and
@@ -247,7 +248,10 @@ def party_list(request: HttpRequest) -> HttpResponse:
 
 
 def party_detail(request: HttpRequest, code: str) -> HttpResponse:
-    profile = selectors.party_profile(code=code)
+    # The profile aggregates over all the party's agreements (tens of thousands for a busy
+    # party): kept until the next write to the data, for everyone.
+    code = code.upper()
+    profile = cached_data(f"party-profile:{code}", lambda: selectors.party_profile(code=code))
     if profile is None:
         raise Http404("No party with that code.")
     labelled = [

@@ -218,18 +218,47 @@ def test_detail_query_count_does_not_grow_with_parts(
     assert len(response.json()["provisions"]) == 20
 
 
-def test_party_detail_lists_its_agreements(anon, make_agreement, django_assert_max_num_queries):
-    make_agreement(slug="a")
-    make_agreement(slug="b", party_codes=["JP", "US"])
+def test_party_detail_sums_up_its_agreements_and_links_to_all_of_them(
+    anon, make_agreement, django_assert_max_num_queries
+):
+    """Counts by status, the most recent few, and a link to the full list filtered by the
+    party: the same number of queries however many agreements the party is in."""
+    make_agreement(slug="a", signed_on=dt.date(2024, 1, 5))
+    make_agreement(slug="b", party_codes=["JP", "US"], signed_on=dt.date(2025, 3, 1))
+    make_agreement(slug="c", party_codes=["JP", "AU"])
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(4) as captured:
         response = anon.get("/api/v1/parties/jp/")
+    queries = len(captured.captured_queries)
 
-    data = response.json()
-    assert data["code"] == "JP"
-    assert {a["agreement"]["slug"] for a in data["agreements"]} == {"a", "b"}
-    assert data["procedure"][0]["order"] == 1
-    assert anon.get("/api/v1/parties/?kind=organisation").json()["count"] >= 1
+    data = response.json()["agreements"]
+    assert data["total"] == 3
+    assert data["by_status"] == {"signed": 2, "under_negotiation": 1}
+    assert [a["agreement"]["slug"] for a in data["recent"]] == ["b", "a", "c"]
+    assert data["list"] == "http://testserver/api/v1/agreements/?party=JP"
+    assert {a["slug"] for a in anon.get(data["list"]).json()["results"]} == {"a", "b", "c"}
+    assert response.json()["procedure"][0]["order"] == 1
+
+    for n in range(25):
+        make_agreement(slug=f"more-{n}", party_codes=["JP", "PH"])
+    with django_assert_max_num_queries(queries):
+        data = anon.get("/api/v1/parties/JP/").json()["agreements"]
+    assert data["total"] == 28
+    assert len(data["recent"]) == 20
+
+
+def test_party_detail_etag_changes_when_one_of_its_agreements_does(anon, make_agreement):
+    agreement = make_agreement(slug="a")
+    before = anon.get("/api/v1/parties/PH/")["ETag"]
+    assert anon.get("/api/v1/parties/PH/")["ETag"] == before
+    Agreement.objects.filter(pk=agreement.pk).update(updated_at=timezone.now())
+    assert anon.get("/api/v1/parties/PH/")["ETag"] != before
+
+
+def test_party_list_filters_by_kind(anon):
+    results = anon.get("/api/v1/parties/?kind=organisation").json()["results"]
+    assert {party["code"] for party in results} >= {"EU", "ASEAN"}
+    assert {party["kind"] for party in results} == {"organisation"}
 
 
 def test_status_changes_since(anon, full_agreement):

@@ -77,3 +77,20 @@ def test_other_queries_and_formats_are_cached_apart(anon, make_agreement):
     ] == ["beta"]
     csv = anon.get("/api/v1/agreements/", {"format": "csv"})
     assert csv["Content-Type"].startswith("text/csv")
+
+
+def test_party_page_data_is_kept_until_a_write_commits(client, make_agreement):
+    """The party page's aggregations are built once per data generation, for every visitor;
+    the page itself (user, CSRF token) is still rendered on each request."""
+    make_agreement(slug="first", short_name="ALPHA")
+    assert "Philippines ALPHA" in client.get("/parties/JP/").content.decode()
+
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/parties/jp/")
+    assert "Philippines ALPHA" in again.content.decode()
+    assert not [q for q in queries if "agreements_participation" in q["sql"]]
+
+    Agreement.objects.filter(slug="first").update(short_name="OMEGA")
+    page = client.get("/parties/JP/").content.decode()
+    assert "Philippines OMEGA" in page
+    assert "Philippines ALPHA" not in page
