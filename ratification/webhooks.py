@@ -24,9 +24,10 @@ import socket
 import time
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -52,19 +53,34 @@ def url_check_public(url: str) -> None:
 
     Every address the host name resolves to must be public (not loopback, private, link-local,
     multicast, reserved or unspecified), unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on. Checked at
-    registration and again before every delivery, since DNS answers can change.
+    registration, and again before every delivery, which then connects to an address it vetted.
     """
+    if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        url_addresses(url)
+    else:
+        _url_check_scheme(url)
+
+
+def _url_check_scheme(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError({"url": "Use an http:// or https:// address with a host name."})
-    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return
+
+
+def url_addresses(url: str) -> list[str]:
+    """Resolve the URL's host once and return its addresses, each checked as url_check_public
+    says (all of them, or none: a name with one private answer is refused)."""
+    _url_check_scheme(url)
+    parts = urlsplit(url)
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         raise ValidationError({"url": f"Cannot resolve the host {parts.hostname!r}."}) from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+    addresses = list(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
+    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        return addresses
+    for text in addresses:
+        address = ipaddress.ip_address(text)
         if not address.is_global or address.is_multicast:
             raise ValidationError(
                 {
@@ -72,6 +88,51 @@ def url_check_public(url: str) -> None:
                     "link-local address; webhooks must target a public address."
                 }
             )
+    return addresses
+
+
+def _post_pinned(url: str, *, body: bytes, headers: dict[str, str]) -> int:
+    """POST to `url`, connecting only to addresses its host resolved to when vetted.
+
+    Letting the HTTP client resolve the name again would open a DNS-rebinding hole: a hostile
+    name server answers the check with a public address and the connection with an internal
+    one. So the name is resolved once, here; the connection goes to a vetted address, while the
+    Host header, TLS SNI and certificate check still use the name. Returns the HTTP status.
+    Raises ValidationError for a refused address and urllib3's HTTPError when nothing answers.
+    """
+    addresses = url_addresses(url)
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = {**headers, "Host": parts.netloc.rpartition("@")[2]}
+    if parts.username:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers.update(urllib3.make_headers(basic_auth=credentials))
+    timeout = urllib3.Timeout(total=settings.WEBHOOK_TIMEOUT_SECONDS)
+    last_error: urllib3.exceptions.HTTPError | None = None
+    for address in addresses:
+        if https:
+            pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
+                address,
+                port,
+                timeout=timeout,
+                retries=False,
+                server_hostname=parts.hostname,
+                assert_hostname=parts.hostname,
+                cert_reqs="CERT_REQUIRED",
+                ca_certs=certifi.where(),
+            )
+        else:
+            pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+        try:
+            with pool:
+                response = pool.urlopen("POST", target, body=body, headers=headers, redirect=False)
+                return response.status
+        except urllib3.exceptions.NewConnectionError as exc:
+            last_error = exc  # this address refuses; the name may have others, as browsers try
+    assert last_error is not None  # url_addresses returns at least one address or raises
+    raise last_error
 
 
 def subscription_create(
@@ -253,10 +314,9 @@ def delivery_attempt(*, delivery_id: str) -> str:
     timestamp = int(time.time())
     response_status, error = None, ""
     try:
-        url_check_public(delivery.subscription.url)
-        response = requests.post(
+        response_status = _post_pinned(
             delivery.subscription.url,
-            data=body,
+            body=body,
             headers={
                 "Content-Type": "application/json",
                 "User-Agent": "PactTracker-Webhooks/1",
@@ -266,16 +326,13 @@ def delivery_attempt(*, delivery_id: str) -> str:
                     secret=delivery.subscription.secret, timestamp=timestamp, body=body
                 ),
             },
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,  # a redirect could point inside the network
-        )
-        response_status = response.status_code
-        ok = 200 <= response.status_code < 300
+        )  # redirects are not followed: one could point inside the network
+        ok = 200 <= response_status < 300
         if not ok:
-            error = f"HTTP {response.status_code}"
+            error = f"HTTP {response_status}"
     except ValidationError as exc:
         ok, error = False, "; ".join(exc.messages)
-    except requests.RequestException as exc:
+    except urllib3.exceptions.HTTPError as exc:
         ok, error = False, f"{type(exc).__name__}: {exc}"[:500]
 
     if ok:

@@ -6,13 +6,14 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
 
-from ratification.models import WebhookDelivery
+from ratification.models import WebhookDelivery, WebhookSubscription
 from ratification.services import step_record
 from ratification.webhooks import (
     backoff_seconds,
@@ -37,7 +38,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"headers": dict(self.headers), "body": body})
+                receiver.received.append(
+                    {"headers": dict(self.headers), "body": body, "path": self.path}
+                )
                 self.send_response(receiver.status)
                 self.end_headers()
 
@@ -165,3 +168,70 @@ def test_delivery_to_a_private_address_is_refused_at_send_time(
     delivery.refresh_from_db()
     assert "public address" in delivery.error
     assert receiver.received == []
+
+
+def test_delivery_connects_to_the_address_it_vetted_not_a_second_answer(
+    make_agreement, source, editor, receiver, monkeypatch
+):
+    """DNS rebinding: a name server could answer the check with one address and the
+    connection with another. The name is resolved once per attempt, and the connection goes
+    to that answer; the Host header still carries the name."""
+    port = receiver.server.server_port
+    real_getaddrinfo = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding_dns(host, *args, **kwargs):
+        if host != "hooks.example.test":
+            return real_getaddrinfo(host, *args, **kwargs)
+        lookups.append(host)
+        # First answer: the receiver. Any later answer: an address nothing listens on.
+        address = "127.0.0.1" if len(lookups) == 1 else "127.0.0.2"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    agreement = make_agreement()
+    subscription_create(owner=editor, url=receiver.url, kinds=["step_completed"])
+    WebhookSubscription.objects.update(url=f"http://hooks.example.test:{port}/hook?via=dns")
+    complete_first_step(agreement, source)
+    changes_fan_out()
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery_attempt(delivery_id=str(delivery.pk)) == "succeeded"
+    assert lookups == ["hooks.example.test"]
+    [received] = receiver.received
+    assert received["headers"]["Host"] == f"hooks.example.test:{port}"
+    assert received["path"] == "/hook?via=dns"
+
+
+def test_a_name_rebound_to_an_internal_address_after_the_check_gets_nothing(
+    make_agreement, source, editor, receiver, settings, monkeypatch
+):
+    """The check sees a public address; a second lookup would say 127.0.0.1. The attempt
+    connects to the public one (unreachable here, so it fails and is retried later) and the
+    internal receiver never hears of it."""
+    port = receiver.server.server_port
+    real_getaddrinfo = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding_dns(host, *args, **kwargs):
+        if host != "hooks.example.test":
+            return real_getaddrinfo(host, *args, **kwargs)
+        lookups.append(host)
+        address = "93.184.215.14" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    agreement = make_agreement()
+    subscription_create(owner=editor, url=receiver.url, kinds=["step_completed"])
+    WebhookSubscription.objects.update(url=f"http://hooks.example.test:{port}/hook")
+    complete_first_step(agreement, source)
+    changes_fan_out()
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery_attempt(delivery_id=str(delivery.pk)) == "pending"
+    assert lookups == ["hooks.example.test"]
+    assert receiver.received == []
+    delivery.refresh_from_db()
+    assert delivery.error
