@@ -8,7 +8,8 @@ create or change ratification steps live in `ratification.services`, which calls
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -195,7 +196,13 @@ def agreement_source_add(*, agreement: Agreement, source: Source) -> bool:
     return True
 
 
-def signatory_add(*, agreement: Agreement, data: SignatoryInput) -> Signatory:
+def signatory_add(
+    *, agreement: Agreement, data: SignatoryInput, first_version: bool = False
+) -> Signatory:
+    """Add a signatory; the agreement's version moves on (see _part_added).
+
+    `first_version`: the agreement is being created in this transaction, and its parts belong to
+    its first version, so nothing is bumped."""
     party = parties_resolve(codes=[data.party_code], field="party")[0]
     if not agreement.participations.filter(party=party).exists():
         raise ValidationError(
@@ -205,11 +212,15 @@ def signatory_add(*, agreement: Agreement, data: SignatoryInput) -> Signatory:
         agreement=agreement, party=party, name=data.name, role=data.role, source=data.source
     )
     signatory.full_clean()
-    signatory.save()
+    with _part_added(agreement_ids=[agreement.pk], first_version=first_version):
+        signatory.save()
     return signatory
 
 
-def provision_add(*, agreement: Agreement, data: ProvisionInput, order: int) -> Provision:
+def provision_add(
+    *, agreement: Agreement, data: ProvisionInput, order: int, first_version: bool = False
+) -> Provision:
+    """Add a provision at `order`; the agreement's version moves on, as for signatory_add."""
     provision = Provision(
         agreement=agreement,
         category=data.category,
@@ -219,7 +230,8 @@ def provision_add(*, agreement: Agreement, data: ProvisionInput, order: int) -> 
         order=order,
     )
     provision.full_clean()
-    provision.save()
+    with _part_added(agreement_ids=[agreement.pk], first_version=first_version):
+        provision.save()
     return provision
 
 
@@ -230,8 +242,27 @@ def relation_add(
         from_agreement=from_agreement, to_agreement=to_agreement, kind=kind, note=note
     )
     relation.full_clean()
-    relation.save()
+    # Listed on both agreements' pages and in both API details: both change.
+    with _part_added(agreement_ids=[from_agreement.pk, to_agreement.pk]):
+        relation.save()
     return relation
+
+
+@contextmanager
+def _part_added(*, agreement_ids: Iterable[int], first_version: bool = False) -> Iterator[None]:
+    """Around a part's insert: lock its agreements (in id order, so that two writers cannot
+    deadlock), then move their version and `updated_at` on, like the corrections below (their
+    comment says why). Nothing to bump when the agreement is new in this transaction."""
+    if first_version:
+        yield
+        return
+    ids = sorted(set(agreement_ids))
+    with transaction.atomic():
+        for agreement_id in ids:
+            _agreement_lock(agreement_id=agreement_id, expected_version=None)
+        yield
+        for agreement_id in ids:
+            _agreement_bump(agreement_id=agreement_id)
 
 
 # Correcting and removing parts ------------------------------------------------------------------

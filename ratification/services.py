@@ -395,9 +395,9 @@ def agreement_create(
                 user=user,
             )
         for signatory in signatories or []:
-            signatory_add(agreement=agreement, data=signatory)
+            signatory_add(agreement=agreement, data=signatory, first_version=True)
         for order, provision in enumerate(provisions or [], start=1):
-            provision_add(agreement=agreement, data=provision, order=order)
+            provision_add(agreement=agreement, data=provision, order=order, first_version=True)
         agreement_recompute(agreement_id=agreement.pk, today=today)
         _queue_fan_out(agreement.pk)
     agreement.refresh_from_db()
