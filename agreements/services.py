@@ -199,7 +199,7 @@ def agreement_source_add(*, agreement: Agreement, source: Source) -> bool:
 def signatory_add(
     *, agreement: Agreement, data: SignatoryInput, first_version: bool = False
 ) -> Signatory:
-    """Add a signatory; the agreement's version moves on (see _part_added).
+    """Add a signatory; the agreement's version moves on (see _agreements_changing).
 
     `first_version`: the agreement is being created in this transaction, and its parts belong to
     its first version, so nothing is bumped."""
@@ -212,7 +212,7 @@ def signatory_add(
         agreement=agreement, party=party, name=data.name, role=data.role, source=data.source
     )
     signatory.full_clean()
-    with _part_added(agreement_ids=[agreement.pk], first_version=first_version):
+    with _agreements_changing(agreement_ids=[agreement.pk], first_version=first_version):
         signatory.save()
     return signatory
 
@@ -230,7 +230,7 @@ def provision_add(
         order=order,
     )
     provision.full_clean()
-    with _part_added(agreement_ids=[agreement.pk], first_version=first_version):
+    with _agreements_changing(agreement_ids=[agreement.pk], first_version=first_version):
         provision.save()
     return provision
 
@@ -243,26 +243,46 @@ def relation_add(
     )
     relation.full_clean()
     # Listed on both agreements' pages and in both API details: both change.
-    with _part_added(agreement_ids=[from_agreement.pk, to_agreement.pk]):
+    with _agreements_changing(agreement_ids=[from_agreement.pk, to_agreement.pk]):
         relation.save()
     return relation
 
 
+class _AgreementsChange:
+    """What a block inside _agreements_changing can say: `nothing()` when it wrote nothing
+    (e.g. removing a part that is already gone), so the agreements do not move on."""
+
+    bump = True
+
+    def nothing(self) -> None:
+        self.bump = False
+
+
 @contextmanager
-def _part_added(*, agreement_ids: Iterable[int], first_version: bool = False) -> Iterator[None]:
-    """Around a part's insert: lock its agreements (in id order, so that two writers cannot
-    deadlock), then move their version and `updated_at` on, like the corrections below (their
-    comment says why). Nothing to bump when the agreement is new in this transaction."""
+def _agreements_changing(
+    *,
+    agreement_ids: Iterable[int],
+    expected: tuple[int, int | None] | None = None,
+    first_version: bool = False,
+) -> Iterator[_AgreementsChange]:
+    """Around a write to an agreement's parts: lock the agreements (in id order, as every
+    writer does, so that two cannot deadlock), then move their version and `updated_at` on
+    (the comment below says why). `expected` is (agreement id, version) for a form or ETag
+    loaded earlier: ConflictError if that agreement has moved since. With `first_version`, the
+    agreement is new in this transaction and its parts belong to its first version."""
+    change = _AgreementsChange()
     if first_version:
-        yield
+        yield change
         return
     ids = sorted(set(agreement_ids))
     with transaction.atomic():
         for agreement_id in ids:
-            _agreement_lock(agreement_id=agreement_id, expected_version=None)
-        yield
-        for agreement_id in ids:
-            _agreement_bump(agreement_id=agreement_id)
+            version = expected[1] if expected and expected[0] == agreement_id else None
+            _agreement_lock(agreement_id=agreement_id, expected_version=version)
+        yield change
+        if change.bump:
+            for agreement_id in ids:
+                _agreement_bump(agreement_id=agreement_id)
 
 
 # Correcting and removing parts ------------------------------------------------------------------
@@ -277,6 +297,7 @@ def _part_added(*, agreement_ids: Iterable[int], first_version: bool = False) ->
 
 SIGNATORY_FIELDS = ("party", "name", "role", "source")
 PROVISION_FIELDS = ("label", "category", "text", "order", "source")
+RELATION_FIELDS = ("kind", "note")
 
 
 def _agreement_lock(*, agreement_id: int, expected_version: int | None) -> Agreement:
@@ -312,10 +333,10 @@ def signatory_update(
     written then. Saving the same values again is harmless but still counts as a change.
     """
     _unknown_fields(fields, SIGNATORY_FIELDS, "signatory")
-    with transaction.atomic():
-        _agreement_lock(
-            agreement_id=signatory.agreement_id, expected_version=expected_version_of_agreement
-        )
+    with _agreements_changing(
+        agreement_ids=[signatory.agreement_id],
+        expected=(signatory.agreement_id, expected_version_of_agreement),
+    ):
         current = Signatory.objects.select_related("party").get(pk=signatory.pk)
         for key, value in fields.items():
             setattr(current, key, value)
@@ -331,7 +352,6 @@ def signatory_update(
         current.full_clean()
         current._change_reason = reason[:100]  # read by django-simple-history
         current.save()
-        _agreement_bump(agreement_id=current.agreement_id)
     return current
 
 
@@ -345,14 +365,15 @@ def signatory_remove(
 
 def _part_remove(part: Signatory | Provision, expected_version: int | None, reason: str) -> bool:
     """Delete one part of an agreement under the agreement's lock, recorded in its history."""
-    with transaction.atomic():
-        _agreement_lock(agreement_id=part.agreement_id, expected_version=expected_version)
+    with _agreements_changing(
+        agreement_ids=[part.agreement_id], expected=(part.agreement_id, expected_version)
+    ) as change:
         current = type(part).objects.filter(pk=part.pk).first()
         if current is None:
+            change.nothing()
             return False
         current._change_reason = reason[:100]  # read by django-simple-history
         current.delete()
-        _agreement_bump(agreement_id=current.agreement_id)
     return True
 
 
@@ -369,17 +390,16 @@ def provision_update(
     nothing is written then.
     """
     _unknown_fields(fields, PROVISION_FIELDS, "provision")
-    with transaction.atomic():
-        _agreement_lock(
-            agreement_id=provision.agreement_id, expected_version=expected_version_of_agreement
-        )
+    with _agreements_changing(
+        agreement_ids=[provision.agreement_id],
+        expected=(provision.agreement_id, expected_version_of_agreement),
+    ):
         current = Provision.objects.get(pk=provision.pk)
         for key, value in fields.items():
             setattr(current, key, value)
         current.full_clean()
         current._change_reason = reason[:100]
         current.save()
-        _agreement_bump(agreement_id=current.agreement_id)
     return current
 
 
@@ -394,28 +414,50 @@ def provision_remove(
 def relation_remove(
     *, relation: Relation, expected_version_of_agreement: int | None = None, reason: str = ""
 ) -> bool:
-    """Remove a relation (idempotent: False if it was already gone). Both agreements show it, so both are locked (in id order, as any two
-    writers would, so they cannot deadlock) and both move on; `expected_version_of_agreement`
-    is checked against the agreement the relation starts from."""
-    ends = sorted({relation.from_agreement_id, relation.to_agreement_id})
-    with transaction.atomic():
-        for agreement_id in ends:
-            _agreement_lock(
-                agreement_id=agreement_id,
-                expected_version=(
-                    expected_version_of_agreement
-                    if agreement_id == relation.from_agreement_id
-                    else None
-                ),
-            )
+    """Remove a relation (idempotent: False if it was already gone).
+
+    Both agreements show it, so both move on; `expected_version_of_agreement` is checked
+    against the agreement the relation starts from (ConflictError)."""
+    with _agreements_changing(
+        agreement_ids=[relation.from_agreement_id, relation.to_agreement_id],
+        expected=(relation.from_agreement_id, expected_version_of_agreement),
+    ) as change:
         current = Relation.objects.filter(pk=relation.pk).first()
         if current is None:
+            change.nothing()
             return False
         current._change_reason = reason[:100]
         current.delete()
-        for agreement_id in ends:
-            _agreement_bump(agreement_id=agreement_id)
     return True
+
+
+def relation_update(
+    *,
+    relation: Relation,
+    expected_version_of_agreement: int | None = None,
+    reason: str = "",
+    **fields: Any,
+) -> Relation:
+    """Correct a relation's kind or note. Returns the saved row.
+
+    Raises ValidationError (e.g. the same link of that kind exists already) or ConflictError
+    when the agreement it starts from is no longer at `expected_version_of_agreement`; nothing
+    is written then. Both agreements move on, as for relation_remove.
+    """
+    _unknown_fields(fields, RELATION_FIELDS, "relation")
+    with _agreements_changing(
+        agreement_ids=[relation.from_agreement_id, relation.to_agreement_id],
+        expected=(relation.from_agreement_id, expected_version_of_agreement),
+    ):
+        current = Relation.objects.select_related("from_agreement", "to_agreement").get(
+            pk=relation.pk
+        )
+        for key, value in fields.items():
+            setattr(current, key, value)
+        current.full_clean()
+        current._change_reason = reason[:100]  # read by django-simple-history
+        current.save()
+    return current
 
 
 def agreement_source_remove(

@@ -38,6 +38,7 @@ from .forms import (
     ProcedureForm,
     ProvisionEditForm,
     ProvisionForm,
+    RelationEditForm,
     RelationForm,
     SignatoryEditForm,
     SignatoryForm,
@@ -60,6 +61,7 @@ CHANGE_SIGNATORY = "agreements.change_signatory"
 DELETE_SIGNATORY = "agreements.delete_signatory"
 CHANGE_PROVISION = "agreements.change_provision"
 DELETE_PROVISION = "agreements.delete_provision"
+CHANGE_RELATION = "agreements.change_relation"
 DELETE_RELATION = "agreements.delete_relation"
 VIEW_AGREEMENT = "agreements.view_agreement"
 
@@ -180,6 +182,7 @@ def agreement_edit(request: HttpRequest, slug: str) -> HttpResponse:
         for s in agreement.signatories.all()
     ]
     provisions = [(p, ProvisionEditForm(provision=p)) for p in agreement.provisions.all()]
+    relations = [(r, RelationEditForm(relation=r)) for r in agreement.relations_from.all()]
     _share_source_choices(
         [f for _, pairs in tracks for _, f in pairs]
         + list(part_forms.values())
@@ -193,6 +196,7 @@ def agreement_edit(request: HttpRequest, slug: str) -> HttpResponse:
             "tracks": tracks,
             "signatories": signatories,
             "provisions": provisions,
+            "relations": relations,
             **part_forms,
         },
     )
@@ -525,6 +529,29 @@ def provision_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         ),
         done="Provision removed.",
         anchor="parts",
+    )
+
+
+@editor_required(CHANGE_RELATION)
+@require_http_methods(["GET", "POST"])
+def relation_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    relation = get_object_or_404(
+        Relation.objects.select_related("from_agreement", "to_agreement"),
+        pk=pk,
+        from_agreement=agreement,
+    )
+    form = RelationEditForm(request.POST or None, relation=relation)
+    other = relation.to_agreement.short_name or relation.to_agreement.title
+    return _part_edit(
+        request,
+        agreement,
+        form,
+        title=f"Correct a relation to {other}",
+        url_name="pages:relation_edit",
+        pk=pk,
+        done="Relation corrected.",
+        anchor="parts-relations",
     )
 
 

@@ -21,6 +21,7 @@ from agreements.models import (
     EntryIntoForceRule,
     Provision,
     ProvisionCategory,
+    Relation,
     RelationKind,
     Signatory,
     Source,
@@ -662,6 +663,39 @@ class RelationForm(forms.Form):
             return relation_add(
                 from_agreement=self.agreement,
                 to_agreement=self.cleaned_data["to_agreement"],
+                kind=self.cleaned_data["kind"],
+                note=self.cleaned_data.get("note", ""),
+            )
+
+
+class RelationEditForm(forms.Form):
+    """Correct a relation's kind or note (to point it at another agreement, remove it and add
+    another); carries the agreement's version it was loaded with."""
+
+    kind = RelationForm.base_fields["kind"]
+    note = RelationForm.base_fields["note"]
+    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, relation: Relation, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"relation{relation.pk}_%s")
+        kwargs.setdefault(
+            "initial",
+            {
+                "kind": relation.kind,
+                "note": relation.note,
+                "expected_version": relation.from_agreement.version,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.relation = relation
+
+    def save(self) -> Relation:
+        from agreements.services import relation_update
+
+        with transaction.atomic():
+            return relation_update(
+                relation=self.relation,
+                expected_version_of_agreement=self.cleaned_data.get("expected_version"),
                 kind=self.cleaned_data["kind"],
                 note=self.cleaned_data.get("note", ""),
             )

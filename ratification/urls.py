@@ -51,6 +51,11 @@ urlpatterns += [
         name="provision_remove",
     ),
     path(
+        "agreements/<slug:slug>/edit/relations/<int:pk>/",
+        editing.relation_edit,
+        name="relation_edit",
+    ),
+    path(
         "agreements/<slug:slug>/edit/relations/<int:pk>/remove/",
         editing.relation_remove,
         name="relation_remove",

@@ -54,7 +54,7 @@ def _state() -> tuple:
         list(Agreement.objects.order_by("pk").values_list("version", "title")),
         list(Signatory.objects.order_by("pk").values_list("party__code", "name", "role")),
         list(Provision.objects.order_by("pk").values_list("label", "category", "text")),
-        list(Relation.objects.order_by("pk").values_list("kind", "to_agreement")),
+        list(Relation.objects.order_by("pk").values_list("kind", "to_agreement", "note")),
         list(Agreement.sources.through.objects.order_by("pk").values_list("source_id")),
         Source.objects.count(),
         Signatory.history.count(),
@@ -108,10 +108,15 @@ def _writes(p):
             reverse("pages:source_remove", args=[a.slug, p["source"].pk]),
             {"expected_version": a.version},
         ),
+        (
+            "relation_edit",
+            reverse("pages:relation_edit", args=[a.slug, p["relation"].pk]),
+            {"kind": "implements", "note": "Article 3", "expected_version": a.version},
+        ),
     ]
 
 
-WRITES = range(6)
+WRITES = range(7)
 
 
 # The editor ---------------------------------------------------------------------------------
@@ -172,6 +177,34 @@ def test_editor_stops_citing_a_source_which_stays_recorded(editor_client, parts)
     assert a.history.first().history_change_reason.startswith("Source removed")
 
 
+def test_editor_corrects_a_relation_and_both_agreements_move_on(editor_client, parts):
+    a, relation = parts["agreement"], parts["relation"]
+    other_version = Agreement.objects.get(pk=relation.to_agreement_id).version
+    _, url, data = _writes(parts)[6]
+    response = editor_client.post(url, data)
+    assert response.status_code == 302
+    relation.refresh_from_db()
+    assert (relation.kind, relation.note) == ("implements", "Article 3")
+    assert relation.history.first().history_type == "~"
+    assert Agreement.objects.get(pk=a.pk).version == a.version + 1
+    assert Agreement.objects.get(pk=relation.to_agreement_id).version == other_version + 1
+
+
+def test_correcting_a_relation_into_one_recorded_already_is_a_form_error(editor_client, parts):
+    """The same link of the same kind exists: the page says so, and nothing is written."""
+    relation = parts["relation"]
+    services.relation_add(
+        from_agreement=parts["agreement"], to_agreement=relation.to_agreement, kind="implements"
+    )
+    parts["agreement"].refresh_from_db()
+    _, url, data = _writes(parts)[6]
+    before = _state()
+    response = editor_client.post(url, data)
+    assert response.status_code == 400
+    assert "already exists" in str(response.context["form"].errors)
+    assert _state() == before
+
+
 def test_removing_a_relation_moves_both_agreements_on(parts):
     relation = parts["relation"]
     other_version = Agreement.objects.get(pk=relation.to_agreement_id).version
@@ -222,6 +255,8 @@ def test_a_stale_correction_is_refused(editor_client, parts):
         (0, {"party": "JP", "name": "", "role": "Y"}, "name"),
         (1, {"category": "logistics_support", "text": ""}, "text"),
         (1, {"category": "no_such_category", "text": "Fuel."}, "category"),
+        (6, {"kind": "befriends", "note": ""}, "kind"),
+        (6, {"kind": "amends", "note": "x" * 301}, "note"),
     ],
 )
 def test_bad_input_is_a_form_error_and_nothing_is_written(editor_client, parts, index, data, field):
