@@ -180,6 +180,7 @@ def start_web(db, subprocess_env, collected_static, tmp_path) -> Iterator[Callab
                 "2",
                 "--timeout",
                 "30",
+                "--no-control-socket",  # its default path is shared by every gunicorn here
             ],
             cwd=ROOT,
             env={
@@ -203,8 +204,8 @@ def start_web(db, subprocess_env, collected_static, tmp_path) -> Iterator[Callab
 
         def answers() -> bool:
             try:
-                return requests.get(f"{url}/glossary/", timeout=2).status_code == 200
-            except requests.ConnectionError:
+                return requests.get(f"{url}/glossary/", timeout=5).status_code == 200
+            except requests.RequestException:  # refused, or too slow while the workers boot
                 return False
 
         assert wait_for(answers, 30), (tmp_path / "gunicorn.log").read_text()[-3000:]
