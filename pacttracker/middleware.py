@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+
+from .errors import is_unavailable, unavailable_response
+
+logger = logging.getLogger(__name__)
 
 # Reachable without signing in even when reading is closed: signing in itself, the static files,
 # and the API, whose own permission (accounts.permissions) answers 401 in JSON and knows tokens.
@@ -27,3 +32,23 @@ class ReadRequiresLoginMiddleware:
         ):
             return redirect_to_login(request.get_full_path())
         return self.get_response(request)
+
+
+class ServiceUnavailableMiddleware:
+    """A database outage during a view becomes a 503 (page or JSON) instead of a 500.
+
+    Only the view's exceptions reach `process_exception`; pacttracker.errors.server_error
+    (handler500) catches the rest. See pacttracker/errors.py.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_unavailable(exception):
+            return None
+        logger.warning("database unavailable (%s %s): %s", request.method, request.path, exception)
+        return unavailable_response(request)

@@ -83,6 +83,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database outage in a view: 503 with Retry-After, not a 500 (pacttracker/errors.py).
+    "pacttracker.middleware.ServiceUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,7 +150,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        "default": {
+            # Redis down: reads miss and writes are dropped, with a warning, instead of a 500 on
+            # every request (pacttracker/cache.py). Short timeouts keep a dead Redis from
+            # holding each request for long.
+            "BACKEND": "pacttracker.cache.DegradingRedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": env_int("CACHE_TIMEOUT_SECONDS", 1),
+                "socket_timeout": env_int("CACHE_TIMEOUT_SECONDS", 1),
+            },
+        }
     }
 elif CACHE_URL:
     raise ImproperlyConfigured(f"CACHE_URL must be a redis:// address, got {CACHE_URL!r}")

@@ -18,3 +18,6 @@ urlpatterns = [
     path("follows/", include("accounts.urls")),  # follow agreements, parties, searches
     path("", include("ratification.urls")),
 ]
+
+# Any uncaught exception: 503 for a database outage, else a plain 500; never a traceback.
+handler500 = "pacttracker.errors.server_error"

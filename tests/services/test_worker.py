@@ -12,120 +12,22 @@ import hashlib
 import hmac
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 
 from ratification.models import StatusChange, WebhookDelivery
 from ratification.services import step_record
 from ratification.webhooks import subscription_create
+
+from .conftest import Receiver, wait_for
 
 pytestmark = [
     pytest.mark.services,
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date.today()
-
-
-class Receiver:
-    """Records deliveries; the first `hold_first` requests are held open for `hold_seconds`."""
-
-    def __init__(self, hold_first: int = 0, hold_seconds: float = 0) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.first_arrived = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                receiver.first_arrived.set()
-                if len(receiver.received) <= hold_first:
-                    time.sleep(hold_seconds)
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
-@pytest.fixture
-def start_worker(db, settings) -> Iterator[Callable[[], subprocess.Popen]]:
-    """Start Celery worker processes on this test's database and broker; stop them afterwards."""
-    import redis
-
-    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the receiver is on 127.0.0.1
-
-    redis.Redis.from_url(django_settings.CELERY_BROKER_URL).flushdb()
-    db_settings = connection.settings_dict
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": f"postgres://{db_settings['USER']}@{db_settings['HOST']}:"
-        f"{db_settings['PORT']}/{db_settings['NAME']}",
-        "CELERY_BROKER_URL": django_settings.CELERY_BROKER_URL,
-        "CELERY_VISIBILITY_TIMEOUT": "5",
-        "CELERY_UNACKED_RESTORE_INTERVAL": "1",
-        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "1",
-        "DB_CONN_MAX_AGE": "0",
-    }
-    workers: list[subprocess.Popen] = []
-
-    def start() -> subprocess.Popen:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "pacttracker",
-                "worker",
-                "--concurrency=1",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        workers.append(worker)
-        return worker
-
-    yield start
-    for worker in workers:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
 
 
 def first_jp_step(agreement):
