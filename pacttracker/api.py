@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from accounts.apikit import PreconditionFailed, api_exception, error_response
-from agreements.api import PartyViewSet, ProvisionViewSet, RelationViewSet, SourceViewSet
+from agreements.api import ProvisionViewSet, RelationViewSet, SourceViewSet
 from agreements.services import ConflictError
 from ratification.api import (
     AgreementViewSet,
+    PartyViewSet,
     StatusChangeViewSet,
     StepViewSet,
     VocabulariesView,

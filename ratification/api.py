@@ -24,6 +24,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from accounts.apikit import ConditionalMixin, CSVRenderer, PreconditionFailed, etag_of
+from agreements.api import PartyViewSet as AgreementsPartyViewSet
 from agreements.api import source_from
 from agreements.filters import AgreementFilter, UtcIsoDateTimeFilter
 from agreements.models import Agreement, Participation, Provision, Relation, Signatory
@@ -379,6 +380,11 @@ class StepViewSet(
             )
         step = step_queryset().get(pk=step.pk)
         return self.with_etag(Response(self.get_serializer(step).data), step)
+
+
+class PartyViewSet(CachedReadMixin, AgreementsPartyViewSet):
+    """agreements.api's parties, with responses cached like the agreements' (a party's summary
+    aggregates over all its agreements: tens of thousands for a busy one)."""
 
 
 # The change feed -----------------------------------------------------------------------------

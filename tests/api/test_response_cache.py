@@ -94,3 +94,17 @@ def test_party_page_data_is_kept_until_a_write_commits(client, make_agreement):
     page = client.get("/parties/JP/").content.decode()
     assert "Philippines OMEGA" in page
     assert "Philippines ALPHA" not in page
+
+
+def test_party_detail_is_cached_with_its_etag_until_a_write_commits(anon, make_agreement):
+    make_agreement(slug="first")
+    first = anon.get("/api/v1/parties/PH/")
+    with CaptureQueriesContext(connection) as queries:
+        again = anon.get("/api/v1/parties/PH/")
+    assert len(queries) == 1  # the generation
+    assert (again.content, again["ETag"]) == (first.content, first["ETag"])
+
+    make_agreement(slug="second")
+    after = anon.get("/api/v1/parties/PH/")
+    assert after.json()["agreements"]["total"] == 2
+    assert after["ETag"] != first["ETag"]
