@@ -209,6 +209,27 @@ def test_api_accepts_extreme_dates_without_a_server_error(api, date, status):
     assert api.get("/api/v1/agreements/hostile/").status_code == 200
 
 
+@pytest.mark.parametrize("days", [999_999_999, 2_000_000_000])
+def test_api_takes_an_entry_into_force_delay_beyond_the_calendar(api, client, days):
+    """Both notifications are in, and N days after them is past 9999-12-31 (a timedelta that
+    large cannot even be built from 2,000,000,000 days): no date is expected, and it says so."""
+    notes = {"kind": "exchange_of_notes", "status": "completed", "date": "2025-02-01"}
+    body = new_agreement(
+        signed_on="2025-01-10",
+        eif_rule="days_after_last_notification",
+        eif_days=days,
+        steps={code: [{**notes, "source": {"title": "Notes"}}] for code in ("JP", "PH")},
+    )
+
+    response = api.post("/api/v1/agreements/", body, format="json")
+
+    assert response.status_code == 201, response.content
+    expected = api.get("/api/v1/agreements/hostile/").json()["expected_entry_into_force"]
+    assert expected["date"] is None
+    assert "after 9999-12-31" in expected["explanation"]
+    assert client.get("/agreements/hostile/").status_code == 200
+
+
 def test_api_refuses_a_completed_step_dated_9999_12_31(api, unchanged):
     unchanged.start()
     step = {"kind": "signature", "status": "completed", "date": "9999-12-31"}
