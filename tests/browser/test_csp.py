@@ -21,7 +21,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 (a test user's)
+PASSWORD = "correct horse battery staple"
 
 # Counts the violations the page reports to itself; added before any script of the page runs.
 COUNT_VIOLATIONS = """
