@@ -112,6 +112,8 @@ def test_editor_follows_admin_and_api_docs_need_nothing_the_policy_blocks(
         "/admin/agreements/agreement/",
         f"/admin/agreements/agreement/{acsa.pk}/change/",
         "/api/docs/",
+        "/api/v1/agreements/",  # the browsable API
+        "/api/v1/agreements/japan-philippines-acsa/",
     ]:
         recorder.visit(path)
     # Swagger UI drew the operations: its script and styles were allowed.

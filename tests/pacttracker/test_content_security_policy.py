@@ -82,3 +82,22 @@ def test_policy_allows_nothing_inline_and_nothing_from_elsewhere(client):
     assert directives["frame-ancestors"] == ["'none'"]
     everything = " ".join(" ".join(values) for values in directives.values())
     assert "unsafe-" not in everything and "*" not in everything
+
+
+@pytest.mark.parametrize("path", ["/api/v1/agreements/", "/api/v1/agreements/{slug}/"])
+def test_browsable_api_has_no_inline_style_or_script(editor, make_agreement, path):
+    """REST framework's page, as templates/rest_framework/api.html changes it, still renders
+    (with its buttons and the delete confirmation) and needs nothing the policy refuses."""
+    agreement = make_agreement()
+    browser = Client()
+    browser.force_login(editor)
+
+    response = browser.get(path.format(slug=agreement.slug), HTTP_ACCEPT="text/html")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<style" not in html and "style=" not in html
+    assert "<script>" not in html and "onclick" not in html
+    assert "api-float-right" in html  # the filters button
+    if "{slug}" in path:
+        assert 'id="deleteModal"' in html
