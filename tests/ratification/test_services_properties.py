@@ -1,4 +1,5 @@
-"""Property tests for the write services: whatever text, dates, kinds, statuses and numbers
+"""Property tests for the write services (step_record, step_add, agreement_create,
+agreement_update): whatever text, dates, kinds, statuses and numbers
 they are given, they either write or raise Django's ValidationError (ConflictError for a stale
 version), and a refused call leaves every table as it was.
 
@@ -17,11 +18,25 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agreements.models import Agreement, Participation, Provision, Signatory, Source, Subject
+from agreements.models import (
+    Agreement,
+    EntryIntoForceRule,
+    Participation,
+    Provision,
+    Signatory,
+    Source,
+    Subject,
+)
 from agreements.services import ConflictError, ProvisionInput
 from parties.models import StepKind
 from ratification.models import RatificationStep, StatusChange, StepStatus
-from ratification.services import StepInput, agreement_create, step_add, step_record
+from ratification.services import (
+    StepInput,
+    agreement_create,
+    agreement_update,
+    step_add,
+    step_record,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +228,38 @@ def test_agreement_create_writes_or_refuses_cleanly(
         assert snapshot() == before
     else:
         assert Agreement.objects.filter(pk=created.pk, slug=slug).exists()
+
+
+@PROPERTY_SETTINGS
+@given(
+    title=long_text,
+    summary=long_text,
+    kind=st.one_of(st.sampled_from(Agreement.Kind.values), text),
+    signed_on=dates,
+    ended_on=dates,
+    eif_rule=st.one_of(st.sampled_from(EntryIntoForceRule.values), text),
+    eif_days=st.one_of(st.none(), st.integers(min_value=-(10**12), max_value=10**12)),
+    stale=st.booleans(),
+)
+def test_agreement_update_writes_or_refuses_cleanly(
+    agreement, title, summary, kind, signed_on, ended_on, eif_rule, eif_days, stale
+):
+    agreement.refresh_from_db()
+    before = snapshot()
+    try:
+        agreement_update(
+            agreement=agreement,
+            expected_version=agreement.version - 1 if stale else agreement.version,
+            title=title,
+            summary=summary,
+            kind=kind,
+            signed_on=signed_on,
+            ended_on=ended_on,
+            eif_rule=eif_rule,
+            eif_days=eif_days,
+            today=TODAY,
+        )
+    except (ValidationError, ConflictError):
+        assert snapshot() == before
+    else:
+        assert Agreement.objects.get(pk=agreement.pk).version == agreement.version + 1
