@@ -1,7 +1,7 @@
 """Property tests for the write services (step_record, step_add, agreement_create,
-agreement_update): whatever text, dates, kinds, statuses and numbers
-they are given, they either write or raise Django's ValidationError (ConflictError for a stale
-version), and a refused call leaves every table as it was.
+agreement_update): whatever text, dates, kinds, statuses and numbers they are given, they either
+write or raise Django's ValidationError (ConflictError for a stale version), and a refused call
+leaves every table as it was.
 
 Text excludes NUL and lone surrogates: the edges refuse those before any service sees them (the
 API's parser, Django's form fields; see tests/security/test_hostile_inputs.py), and PostgreSQL
