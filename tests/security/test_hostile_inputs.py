@@ -305,7 +305,6 @@ def test_api_step_record_takes_extreme_dates(api, acsa, date, status):
         ("q=%25_%5C", 200),
         (f"q={SCRIPT}", 200),
         ("q=" + "x" * 10_000, 400),
-        ("q=%00", 400),
         ("q=%FF%FE", 200),
         ("signed_after=0001-01-01", 200),
         ("signed_before=9999-12-31", 200),
@@ -358,12 +357,11 @@ def anon_api() -> APIClient:
     "path",
     [
         "/api/v1/agreements/%FF%FE/",
-        "/api/v1/agreements/%00/",
         "/api/v1/agreements/' OR 1=1 --/",
         "/api/v1/steps/99999999999999999999999999/",
         "/api/v1/parties/%3Cscript%3E/",
         "/agreements/%FF/",
-        "/parties/%00/",
+        "/parties/%FF/",
     ],
 )
 def test_hostile_paths_are_404(anon_api, path):
@@ -372,12 +370,37 @@ def test_hostile_paths_are_404(anon_api, path):
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("url", "json"),
+    [
+        ("/parties/%00/", False),
+        ("/agreements/?q=%00", False),
+        ("/agreements/?status=%00", False),
+        ("/feeds/status-changes.atom?agreement=%00", False),
+        ("/api/v1/parties/%00/", True),
+        ("/api/v1/agreements/%00/", True),
+        ("/api/v1/agreements/?q=a%00b", True),
+        ("/api/v1/status-changes/?agreement=%00", True),
+    ],
+)
+def test_nul_in_the_address_is_a_400_before_any_lookup(anon_api, acsa, url, json):
+    """PostgreSQL cannot compare text containing NUL: without this, a 500 there."""
+    response = anon_api.get(url)
+
+    assert response.status_code == 400
+    assert "Content-Security-Policy" in response
+    if json:
+        assert response.json()["message"] == "The address may not contain NUL characters (%00)."
+    else:
+        assert response.content.decode() == "The address may not contain NUL characters (%00)."
+
+
 # Pages -------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "query",
-    [f"q={SCRIPT}", f"q={SQL}", "q=%25_%5C", "q=%FF", "q=%00", "page=-1", "page=999999999999"],
+    [f"q={SCRIPT}", f"q={SQL}", "q=%25_%5C", "q=%FF", "page=-1", "page=999999999999"],
 )
 def test_search_page_answers_hostile_queries(client, acsa, query):
     response = client.get("/agreements/?" + query)
