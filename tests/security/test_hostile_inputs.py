@@ -485,7 +485,17 @@ def _import(pages, content: bytes, name: str = "agreements.json"):
         (b"\xff\xfe\x00garbage", "a.json", "not UTF-8"),
         (b'{"agreements": "' + ONE_MB.encode() + b'"}', "a.json", "Expected a list"),
         (b"slug,title\n" + b"x" * 200_000 + b",t\n", "a.csv", "Not valid CSV"),
-        (json.dumps([{"slug": SCRIPT, "title": SQL}]).encode(), "a.json", "slug"),
+        (json.dumps([{"slug": SCRIPT, "title": SQL}]).encode(), "a.json", "slug: Enter a valid"),
+        (
+            b'[{"slug": "nul", "title": "a\\u0000b", "parties": ["JP", "PH"]}]',
+            "a.json",
+            "title: Null characters are not allowed.",
+        ),
+        (
+            b'[{"slug": "sur", "title": "a\\ud800b", "parties": ["JP", "PH"]}]',
+            "a.json",
+            "title: Surrogate characters are not allowed: U+D800.",
+        ),
     ],
 )
 def test_import_refuses_hostile_files_with_a_message(pages, unchanged, content, name, message):
