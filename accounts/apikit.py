@@ -171,6 +171,9 @@ class BoundedJSONParser(parsers.JSONParser):
             data = json.loads(text, parse_constant=refuse)
         except ValueError as exc:
             raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+        except RecursionError:
+            # Python's parser recurses once per nesting level; no body of ours nests past ten.
+            raise exceptions.ParseError("The JSON is nested too deeply.") from None
         if _has_unstorable_text(data):
             # PostgreSQL cannot store NUL in text, and lone surrogates are not text at all.
             raise exceptions.ParseError(
@@ -180,18 +183,23 @@ class BoundedJSONParser(parsers.JSONParser):
 
 
 def _has_unstorable_text(value: Any) -> bool:
-    if isinstance(value, str):
-        if "\x00" in value:
-            return True
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_unstorable_text(k) or _has_unstorable_text(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_unstorable_text(v) for v in value)
+    # A loop over a stack, not recursion: the parser accepts nesting deeper than Python's
+    # recursion limit allows a recursive walk to go.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
 
 

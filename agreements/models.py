@@ -12,6 +12,23 @@ from simple_history.models import HistoricalRecords
 
 from parties.models import Party
 
+# Longest free text the forms and the API accept. The columns are TextFields with no limit of
+# their own: these caps stop one request from storing megabytes that every page would then
+# render, and give the editor a message saying how long is too long.
+SUMMARY_MAX_LENGTH = 10_000
+PROVISION_TEXT_MAX_LENGTH = 20_000
+NOTE_MAX_LENGTH = 5_000
+# For the editor's forms (ratification.richtext renders these texts on the pages)...
+MARKDOWN_FORM_HELP = (
+    "Markdown is accepted: *emphasis*, **bold**, lists, [links](https://example.org). "
+    "HTML is shown as typed, not run."
+)
+# ...and for the API, which gives and takes the source text, never HTML.
+MARKDOWN_API_HELP = (
+    "Markdown source text as the editor typed it (not HTML); the pages show it rendered and "
+    "sanitised. Clients that display it should escape it or render it with their own sanitiser."
+)
+
 
 class AgreementStatus(models.TextChoices):
     UNDER_NEGOTIATION = "under_negotiation", "Under negotiation"

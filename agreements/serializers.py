@@ -15,6 +15,9 @@ from parties.models import Party
 from parties.serializers import PartyProcedureSerializer
 
 from .models import (
+    MARKDOWN_API_HELP,
+    PROVISION_TEXT_MAX_LENGTH,
+    SUMMARY_MAX_LENGTH,
     Agreement,
     EntryIntoForceRule,
     Participation,
@@ -73,6 +76,7 @@ class ProvisionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Provision
         fields = ["id", "label", "category", "text", "order", "source"]
+        extra_kwargs = {"text": {"help_text": MARKDOWN_API_HELP}}
 
 
 class ProvisionListSerializer(ProvisionSerializer):
@@ -256,7 +260,7 @@ class SignatoryInputSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class ProvisionInputSerializer(StrictFieldsMixin, serializers.Serializer):
     category = serializers.ChoiceField(choices=ProvisionCategory.choices)
-    text = serializers.CharField()
+    text = serializers.CharField(max_length=PROVISION_TEXT_MAX_LENGTH, help_text=MARKDOWN_API_HELP)
     label = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
     source = SourceInputSerializer(required=False, allow_null=True, default=None)
 
@@ -280,4 +284,7 @@ class AgreementFactsSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         model = Agreement
         fields = ["slug", *AGREEMENT_FACT_FIELDS]
         # Uniqueness is checked by the service (with the row locked), not twice here.
-        extra_kwargs = {"slug": {"validators": []}}
+        extra_kwargs = {
+            "slug": {"validators": []},
+            "summary": {"max_length": SUMMARY_MAX_LENGTH, "help_text": MARKDOWN_API_HELP},
+        }

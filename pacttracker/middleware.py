@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from .errors import is_unavailable, unavailable_response
 
@@ -52,3 +52,29 @@ class ServiceUnavailableMiddleware:
             return None
         logger.warning("database unavailable (%s %s): %s", request.method, request.path, exception)
         return unavailable_response(request)
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the path or the query string gets a 400 before any view runs.
+
+    PostgreSQL cannot compare text with NUL in it (a DataError, so a 500 from any lookup or
+    search given one), and no slug, code or search of ours contains one. Bodies are covered
+    already: Django's form fields and the API's JSON parser refuse NUL themselves.
+    """
+
+    MESSAGE = "The address may not contain NUL characters (%00)."
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            if request.path.startswith("/api/"):
+                # The API's error format (accounts.apikit).
+                body = {"code": "invalid", "message": self.MESSAGE, "errors": {}}
+                return JsonResponse(body, status=400)
+            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

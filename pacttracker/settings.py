@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After the CSP middleware, so that its 400 carries the policy too.
+    "pacttracker.middleware.RefuseNulMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -236,7 +238,18 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Request sizes (docs/security.md) -----------------------------------------------------------
+# A form body (files aside) larger than this gets a 400 before it is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# The largest form is the new agreement's procedure (about five fields per step per party):
+# room for a multilateral agreement of fifty parties, refusing anything far beyond.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 2000)
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("DATA_UPLOAD_MAX_NUMBER_FILES", 5)
+# Uploaded files above this size are streamed to a temporary file instead of held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# The import page refuses a larger file with a form error, judged on its size before it is read.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 5_242_880)
 
 # Email: the console by default; EMAIL_URL-style pieces select SMTP.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

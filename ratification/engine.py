@@ -153,6 +153,18 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def _days_after(start: date, days: int) -> date | None:
+    """`days` after `start`, or None when that is past the last date a calendar can hold
+    (9999-12-31): an absurd delay is data to show, not a reason to fail."""
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+BEYOND_THE_CALENDAR = "after 9999-12-31, so no date is expected"
+
+
 def _expected_entry_into_force(
     facts: AgreementFacts, parties: dict[str, PartyResult]
 ) -> tuple[date | None, str]:
@@ -183,10 +195,10 @@ def _expected_entry_into_force(
             return None, f"{days} days after the last notification; waiting for {who}."
         last_on = bound[-1].consented_on
         last_codes = ", ".join(p.code for p in bound if p.consented_on == last_on)
-        expected = last_on + timedelta(days=days)
+        expected = _days_after(last_on, days)
         return expected, (
-            f"{days} days after the last notification, "
-            f"{last_on.isoformat()} ({last_codes}) → {expected.isoformat()}."
+            f"{days} days after the last notification, {last_on.isoformat()} ({last_codes}) → "
+            f"{expected.isoformat() if expected else BEYOND_THE_CALENDAR}."
         )
     if rule == "days_after_nth_ratification" and days is not None:
         needed = facts.eif_ratifications_required or len(active)
@@ -196,10 +208,11 @@ def _expected_entry_into_force(
                 f"{len(bound)} of {needed} so far."
             )
         nth = bound[needed - 1]
-        expected = nth.consented_on + timedelta(days=days)
+        expected = _days_after(nth.consented_on, days)
         return expected, (
             f"{days} days after the {_ordinal(needed)} ratification, "
-            f"{nth.consented_on.isoformat()} ({nth.code}) → {expected.isoformat()}."
+            f"{nth.consented_on.isoformat()} ({nth.code}) → "
+            f"{expected.isoformat() if expected else BEYOND_THE_CALENDAR}."
         )
     return None, "No entry-into-force rule recorded."
 

@@ -13,10 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 
 from agreements.models import (
+    MARKDOWN_FORM_HELP,
+    NOTE_MAX_LENGTH,
+    PROVISION_TEXT_MAX_LENGTH,
+    SUMMARY_MAX_LENGTH,
     Agreement,
     EntryIntoForceRule,
     Provision,
@@ -53,6 +59,24 @@ def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
             if target is None and field not in ("__all__", ""):
                 message = f"{field.replace('_', ' ')}: {message}"
             form.add_error(target, message)
+
+
+def _note_field() -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=MARKDOWN_FORM_HELP,
+    )
+
+
+def _summary_field(*, rows: int) -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=SUMMARY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        help_text=MARKDOWN_FORM_HELP,
+    )
 
 
 def _votes_field(label: str) -> forms.IntegerField:
@@ -149,7 +173,7 @@ class StepRecordForm(SourceFieldsMixin):
     votes_for = _votes_field("Votes for")
     votes_against = _votes_field("Votes against")
     votes_abstaining = _votes_field("Abstaining")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = _note_field()
     confirm_out_of_order = forms.BooleanField(
         required=False,
         label="Confirm out of order",
@@ -256,7 +280,7 @@ class StepAddForm(SourceFieldsMixin):
     votes_for = _votes_field("Votes for")
     votes_against = _votes_field("Votes against")
     votes_abstaining = _votes_field("Abstaining")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = _note_field()
     confirm_out_of_order = forms.BooleanField(
         required=False,
         label="Confirm out of order",
@@ -307,6 +331,7 @@ class AgreementFactsForm(forms.ModelForm):
     """The agreement's own fields. Saved through ratification.services.agreement_update."""
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
+    summary = _summary_field(rows=4)
 
     class Meta:
         model = Agreement
@@ -317,7 +342,6 @@ class AgreementFactsForm(forms.ModelForm):
             "entered_into_force_on": DATE_WIDGET,
             "ended_on": DATE_WIDGET,
             "reviewed_on": DATE_WIDGET,
-            "summary": forms.Textarea(attrs={"rows": 4}),
             "title": forms.TextInput(),
         }
 
@@ -359,7 +383,7 @@ class AgreementCreateForm(forms.Form):
     subjects = forms.CharField(
         required=False, max_length=1000, help_text="Separated by commas, e.g. 'defence logistics'."
     )
-    summary = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    summary = _summary_field(rows=3)
     signed_on = forms.DateField(required=False, widget=DATE_WIDGET)
     signed_at = forms.CharField(required=False, max_length=200, label="Signed at (place)")
     eif_rule = forms.ChoiceField(
@@ -539,7 +563,11 @@ class SignatoryForm(SourceFieldsMixin):
 class ProvisionForm(SourceFieldsMixin):
     label = forms.CharField(max_length=80, required=False, help_text="e.g. 'Article 7'.")
     category = forms.ChoiceField(choices=ProvisionCategory.choices)
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Text or summary.")
+    text = forms.CharField(
+        max_length=PROVISION_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"Text or summary. {MARKDOWN_FORM_HELP}",
+    )
     field_order = ["label", "category", "text", "source"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -738,3 +766,16 @@ class ImportForm(forms.Form):
         label="Dry run",
         help_text="Check the file and report what would change, without writing anything.",
     )
+
+    def clean_file(self) -> Any:
+        # Judged on the size the upload handler counted, before the view reads the file: a file
+        # above FILE_UPLOAD_MAX_MEMORY_SIZE sits in a temporary file until then, not in memory.
+        upload = self.cleaned_data["file"]
+        limit = settings.IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise ValidationError(
+                f"The file is {filesizeformat(upload.size)}; import at most "
+                f"{filesizeformat(limit)} at a time (split it into several files).",
+                code="too_large",
+            )
+        return upload

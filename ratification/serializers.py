@@ -15,6 +15,8 @@ from rest_framework import serializers
 from accounts.apikit import StrictFieldsMixin
 from agreements.models import (
     AGREEMENT_STATUS_EXPLANATIONS,
+    MARKDOWN_API_HELP,
+    NOTE_MAX_LENGTH,
     PARTY_PROGRESS_EXPLANATIONS,
     PROVISION_CATEGORY_EXPLANATIONS,
     Agreement,
@@ -86,6 +88,7 @@ class StepBriefSerializer(serializers.ModelSerializer):
             "version",
             "updated_at",
         ]
+        extra_kwargs = {"note": {"help_text": MARKDOWN_API_HELP}}
 
 
 class StepSerializer(StepBriefSerializer):
@@ -258,6 +261,7 @@ class AgreementDetailSerializer(AgreementListSerializer):
             "created_at",
             "updated_at",
         ]
+        extra_kwargs = {"summary": {"help_text": MARKDOWN_API_HELP}}
 
     @extend_schema_field(ExpectedEntryIntoForceSerializer)
     def get_expected_entry_into_force(self, obj: Agreement) -> dict[str, Any]:
@@ -289,7 +293,13 @@ class StepInputSerializer(StrictFieldsMixin, serializers.Serializer):
     )
     date = serializers.DateField(required=False, allow_null=True, default=None)
     body = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=MARKDOWN_API_HELP,
+    )
     votes_for = serializers.IntegerField(
         min_value=0, max_value=MAX_VOTES, required=False, allow_null=True, default=None
     )
@@ -330,7 +340,9 @@ class StepRecordSerializer(StrictFieldsMixin, serializers.Serializer):
     )
     date = serializers.DateField(required=False, allow_null=True)
     source = SourceInputSerializer(required=False, allow_null=True)
-    note = serializers.CharField(required=False, allow_blank=True)
+    note = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, help_text=MARKDOWN_API_HELP
+    )
     body = serializers.CharField(max_length=200, required=False, allow_blank=True)
     votes_for = serializers.IntegerField(
         min_value=0, max_value=MAX_VOTES, required=False, allow_null=True

@@ -332,10 +332,17 @@ def rows_from_bytes(content: bytes, *, name: str = "") -> list[Any]:
     if name.lower().endswith(".json") or stripped.startswith(("{", "[")):
         rows = _rows_from_json(text)
     else:
-        rows = _rows_from_csv(text)
+        try:
+            rows = _rows_from_csv(text)
+        except csv.Error as exc:  # e.g. a cell longer than csv.field_size_limit()
+            raise FileRefused(f"Not valid CSV: {exc}.") from None
     if len(rows) > MAX_ROWS:
         raise FileRefused(f"{len(rows)} rows; import at most {MAX_ROWS} at a time.")
     return rows
+
+
+# Python's json parser recurses once per level of nesting and gives up with RecursionError.
+TOO_DEEP = "The JSON is nested too deeply."
 
 
 def _rows_from_json(text: str) -> list[Any]:
@@ -343,6 +350,8 @@ def _rows_from_json(text: str) -> list[Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileRefused(f"Not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise FileRefused(TOO_DEEP) from None
     if isinstance(data, dict):
         if data.get("format", FORMAT) != FORMAT:
             raise FileRefused(f"Unknown format {data.get('format')!r}; expected {FORMAT!r}.")
@@ -382,6 +391,8 @@ def _rows_from_csv(text: str) -> list[Any]:
                     row[column] = json.loads(cell)
                 except json.JSONDecodeError:
                     problems.append(f"{column}: not valid JSON")
+                except RecursionError:
+                    problems.append(f"{column}: {TOO_DEEP}")
             elif column in _NULLABLE and cell == "":
                 row[column] = None
             else:

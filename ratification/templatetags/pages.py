@@ -22,6 +22,7 @@ from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 
 from .. import selectors
 from ..models import STEP_STATUS_EXPLANATIONS, StepStatus
+from ..richtext import markdown_to_html
 
 register = template.Library()
 
@@ -111,3 +112,9 @@ def agreement_label(agreement) -> str:
 @register.filter
 def status_explanation(code: str) -> str:
     return AGREEMENT_STATUS_EXPLANATIONS.get(code, "")
+
+
+@register.filter
+def markdown(source: str) -> str:
+    """User-entered text (summary, provision text, step note) as sanitised Markdown HTML."""
+    return markdown_to_html(source or "")

@@ -4,14 +4,16 @@ schemathesis generates requests from /api/schema/ and sends them to the Django W
 process (SQLite is enough), with an editor's token so that writes run too. Path parameters are
 pointed at objects that exist, and writes carry the current ETag, so that the examples reach
 the services instead of stopping at 404 or 412. Every response must be free of 5xx and match
-the schema (status code, content type, body, headers). Bounded to a few examples per
-operation so the whole run takes a minute or two on two cores.
+the schema (status code, content type, body, headers). FUZZ_EXAMPLES sets the examples per
+operation: a few by default, so `make test` takes a minute or two on two cores; more in CI
+(.ci/run).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 
 import pytest
 import schemathesis
@@ -116,7 +118,7 @@ def _existing_id(path: str) -> int | None:
 
 @schema.parametrize()
 @settings(
-    max_examples=12,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "12")),
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),

@@ -128,24 +128,6 @@ def test_pages_load_no_third_party_resource(live_server, page, demo):
     assert foreign == []
 
 
-def test_pages_need_nothing_the_content_security_policy_blocks(live_server, chromium, demo):
-    """With the CSP enforced (no bypass), no script, style or image is refused."""
-    context = chromium.new_context()
-    page = context.new_page()
-    refused = []
-    page.on(
-        "console",
-        lambda message: (
-            refused.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    for path in PAGES:
-        page.goto(live_server.url + path)
-    assert page.evaluate("document.documentElement.classList.contains('js')")
-    context.close()
-    assert refused == []
-
-
 def test_sign_in_follow_the_acsa_and_get_an_email_for_its_next_step(
     live_server, page, demo, axe_check
 ):
