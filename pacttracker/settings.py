@@ -88,6 +88,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records 403s, rejected tokens and 429s in the audit log (accounts.audit); placed after
+    # authentication so it knows the user, before the rest so it sees their refusals too.
+    "accounts.audit.AuditDenialsMiddleware",
     "pacttracker.middleware.ReadRequiresLoginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -351,6 +354,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Emails to followers; also triggered after every write, so this is the safety net.
     "notify-followers": {"task": "accounts.notify_followers", "schedule": timedelta(minutes=1)},
+    # The audit log keeps AUDIT_RETENTION_DAYS; older events are deleted once a day.
+    "audit-prune": {"task": "accounts.audit_prune", "schedule": crontab(minute=17, hour=3)},
 }
 
 # Pact Tracker ------------------------------------------------------------------------------
@@ -363,6 +368,8 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 # Reading (pages, feeds and the API) is open to anonymous users unless this is on.
 READ_REQUIRES_LOGIN = env_bool("READ_REQUIRES_LOGIN", False)
+# Audit events (sign-ins, failures, lockouts, refusals) older than this are pruned daily.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 # Agreement list and detail responses are cached for up to this many seconds; any committed write
 # invalidates them at once (ratification.response_cache; PostgreSQL only). 0 turns it off.
 API_RESPONSE_CACHE_SECONDS = env_int("API_RESPONSE_CACHE_SECONDS", 300)
