@@ -13,6 +13,7 @@ help:
 	@echo "make test    run the test suite on the embedded default (SQLite)"
 	@echo "make lint    ruff check, ruff format --check, makemigrations --check, bandit"
 	@echo "make audit   pip-audit of requirements.txt (needs the vulnerability service)"
+	@echo "make backup-check  back up and restore the demo data and compare (scripts/backup-roundtrip.sh)"
 	@echo "make bench   benchmarks (needs PostgreSQL; see bench/README.md)"
 
 $(BIN)/python:
@@ -54,6 +55,10 @@ lint: install
 # Known vulnerabilities in the pinned packages; says NOT AUDITED when the service is unreachable.
 audit: install
 	$(BIN)/python scripts/dependency_audit.py
+
+# SQLite only by default; with DATABASE_URL=postgres://… set, PostgreSQL too.
+backup-check: install
+	scripts/backup-roundtrip.sh $(if $(DATABASE_URL),all,sqlite)
 
 format: install
 	$(BIN)/ruff check --fix .
