@@ -91,6 +91,8 @@ MIDDLEWARE = [
     # Records 403s, rejected tokens and 429s in the audit log (accounts.audit); placed after
     # authentication so it knows the user, before the rest so it sees their refusals too.
     "accounts.audit.AuditDenialsMiddleware",
+    # Sign-in POSTs per address (LOGIN_THROTTLE_RATE), after the audit log so it records them.
+    "accounts.throttling.LoginRateLimitMiddleware",
     "pacttracker.middleware.ReadRequiresLoginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -183,6 +185,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Sign-in attempts from one address, whatever the usernames, beyond which it gets a 429 (the
+# lockout above is per username); counted in the default cache like the API's throttles.
+LOGIN_THROTTLE_RATE = env_str("LOGIN_THROTTLE_RATE", "30/minute")
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
