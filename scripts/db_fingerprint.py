@@ -40,8 +40,7 @@ def main() -> None:
             print(f"{table} {count} {digest.hexdigest()}")
         if connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences "
-                "ORDER BY 1"
+                "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences ORDER BY 1"
             )
             for name, last_value in cursor.fetchall():
                 print(f"sequence {name} {last_value}")
