@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 Kind = AuditEvent.Kind
 _FIELD_MAX = {"username": 150, "path": 500, "detail": 500, "method": 10}
+THROTTLED_EVENT_SECONDS = 60
 
 
 def _client_ip(request: HttpRequest | None) -> str | None:
@@ -132,7 +134,8 @@ def _token_prefix(request: HttpRequest) -> str:
 
 
 class AuditDenialsMiddleware:
-    """Records the refusals: every 403, a 401 that answers a token, and every 429.
+    """Records the refusals: every 403, a 401 that answers a token, and 429s (at most one a
+    minute per address and path).
 
     A 401 without a token is the API's ordinary "sign in first" and is not recorded, nor is the
     sign-in redirect pages send to anonymous visitors. A refused sign-in is already recorded by
@@ -158,5 +161,11 @@ class AuditDenialsMiddleware:
                 detail=f"{message} (token pt_{prefix}…)" if prefix else message,
             )
         elif status == 429 and not getattr(request, "axes_locked_out", False):
-            audit_record(kind=Kind.THROTTLED, request=request, detail=_response_message(response))
+            # A client hammering past its limit would cost an insert per refused request; one
+            # event per address and path per THROTTLED_EVENT_SECONDS tells the story.
+            key = f"audit:throttled:{_client_ip(request)}:{request.path}"
+            if cache.add(key, True, THROTTLED_EVENT_SECONDS):
+                audit_record(
+                    kind=Kind.THROTTLED, request=request, detail=_response_message(response)
+                )
         return response
