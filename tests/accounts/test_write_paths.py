@@ -20,18 +20,21 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from accounts.models import AuditEvent, Follow, FollowNotification
 from accounts.services import token_create
 from agreements import services as part_services
 from agreements.models import Subject
 from agreements.services import ProvisionInput, SignatoryInput
-from ratification.models import RatificationStep
+from ratification.models import RatificationStep, StatusChange
 from ratification.services import step_record
 
 from ..factories import EditorFactory, UserFactory, ViewerFactory
 
 pytestmark = pytest.mark.django_db
 
-DOMAIN_APPS = {"parties", "agreements", "ratification"}
+# The admin of every app but django-axes (its own records of sign-in attempts, which only a
+# superuser reaches: no group holds a permission on them).
+ADMIN_APPS = {"parties", "agreements", "ratification", "accounts", "auth"}
 WRITE_METHODS = ("post", "put", "patch", "delete")
 HOOK = "https://93.184.215.14/hooks/"  # a public address: no name to resolve, not refused
 
@@ -111,8 +114,19 @@ ADMIN_EDITOR_MODELS = {
     "agreements.subject",
     "ratification.ratificationstep",
 }
-ADMIN_SUPERUSER_MODELS = {"parties.party", "parties.procedurestep"}
-ADMIN_NOBODY_MODELS = {"ratification.statuschange"}
+ADMIN_SUPERUSER_MODELS = {
+    "parties.party",
+    "parties.procedurestep",
+    "accounts.apitoken",
+    "accounts.follow",
+    "auth.user",
+    "auth.group",
+}
+ADMIN_NOBODY_MODELS = {
+    "ratification.statuschange",
+    "accounts.follownotification",
+    "accounts.auditevent",
+}
 
 
 def _routes() -> tuple[set[str], set[tuple[str, str]]]:
@@ -148,7 +162,7 @@ def _admin_models() -> set[str]:
     return {
         model._meta.label_lower
         for model in admin.site._registry
-        if model._meta.app_label in DOMAIN_APPS
+        if model._meta.app_label in ADMIN_APPS
     }
 
 
@@ -185,6 +199,13 @@ def scene(make_agreement, source) -> dict[str, Any]:
     )
     part_services.agreement_source_add(agreement=agreement, source=source)
     Subject.objects.get_or_create(slug="defence", defaults={"name": "Defence"})
+    owner = UserFactory(username="owner")
+    token_create(user=owner)
+    follow = Follow.objects.create(user=owner, kind=Follow.Kind.AGREEMENT, agreement=agreement)
+    FollowNotification.objects.create(
+        user=owner, change=StatusChange.objects.first(), follow=follow
+    )
+    AuditEvent.objects.create(kind=AuditEvent.Kind.SIGN_IN, user=owner)
     agreement.refresh_from_db()
     return {
         "agreement": agreement,
