@@ -6,12 +6,14 @@ PORT ?= 8000
 # The embedded set-up: SQLite, Celery over the filesystem transport, DEBUG on (local only).
 export DEBUG ?= 1
 
-.PHONY: help venv install migrate demo run test test-all lint format bench clean
+.PHONY: help venv install migrate demo run test test-all lint format bench clean audit backup-check
 
 help:
 	@echo "make run     set up everything and serve http://127.0.0.1:$(PORT)/ with a Celery worker"
 	@echo "make test    run the test suite on the embedded default (SQLite)"
-	@echo "make lint    ruff check, ruff format --check, makemigrations --check"
+	@echo "make lint    ruff check, ruff format --check, makemigrations --check, bandit"
+	@echo "make audit   pip-audit of requirements.txt (needs the vulnerability service)"
+	@echo "make backup-check  back up and restore the demo data and compare (scripts/backup-roundtrip.sh)"
 	@echo "make bench   benchmarks (needs PostgreSQL; see bench/README.md)"
 
 $(BIN)/python:
@@ -48,6 +50,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/bandit -q -c pyproject.toml -r accounts agreements parties ratification pacttracker
+
+# Known vulnerabilities in the pinned packages; says NOT AUDITED when the service is unreachable.
+audit: install
+	$(BIN)/python scripts/dependency_audit.py
+
+# SQLite only by default; with DATABASE_URL=postgres://… set, PostgreSQL too.
+backup-check: install
+	scripts/backup-roundtrip.sh $(if $(DATABASE_URL),all,sqlite)
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .models import ApiToken, Follow, FollowNotification
+from .models import ApiToken, AuditEvent, Follow, FollowNotification
 from .services import token_create, token_revoke
 
 
@@ -100,3 +100,24 @@ class FollowNotificationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The security log: read-only; only a superuser may delete (e.g. events about a test)."""
+
+    list_display = ["at", "kind", "username", "user", "ip", "method", "path", "detail"]
+    list_filter = ["kind", ("at", admin.DateFieldListFilter)]
+    search_fields = ["username", "ip"]
+    date_hierarchy = "at"
+    list_select_related = ["user"]
+    readonly_fields = ["at", "kind", "user", "username", "ip", "method", "path", "detail"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser

@@ -219,3 +219,60 @@ class FollowNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.change} → {self.user}: {self.get_status_display()}"
+
+
+class AuditEvent(models.Model):
+    """One sign-in, sign-out, failed or refused attempt: the security log an administrator reads.
+
+    Written by accounts.audit only, one insert per event; never holds a password or a token's
+    secret (a token is named by its public prefix). Pruned after AUDIT_RETENTION_DAYS by the
+    `audit_prune` command and the daily beat task.
+    """
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SIGN_OUT = "sign_out", "Signed out"
+        LOCKED_OUT = "locked_out", "Locked out (too many failures)"
+        PERMISSION_DENIED = "permission_denied", "Permission denied (403)"
+        TOKEN_REJECTED = "token_rejected", "API token rejected (401)"
+        THROTTLED = "throttled", "Rate limited (429)"
+
+    at = models.DateTimeField(default=timezone.now, help_text="When it happened.")
+    kind = models.CharField(max_length=20, choices=Kind.choices, help_text="What happened.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,  # the log outlives the account it mentions
+        related_name="audit_events",
+        help_text="The signed-in user, if any.",
+    )
+    username = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="The username given (for a failed sign-in, the one tried; it may not exist).",
+    )
+    ip = models.GenericIPAddressField(
+        null=True, blank=True, help_text="The client's address (REMOTE_ADDR)."
+    )
+    method = models.CharField(max_length=10, blank=True, help_text="The HTTP method.")
+    path = models.CharField(max_length=500, blank=True, help_text="The requested path.")
+    detail = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Why, when known: the refusal's message, or the token's public prefix.",
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "audit event"
+        indexes = [
+            # The admin lists newest first, filtered by kind; pruning deletes by `at`.
+            models.Index(fields=["kind", "-at"], name="audit_event_kind_at_idx"),
+            models.Index(fields=["-at"], name="audit_event_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.username or (self.user and str(self.user)) or "anonymous"
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {who}"

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from .models import ApiToken
 
-TOKEN_PREFIX = "pt_"  # noqa: S105  (a public marker, not a secret)
+TOKEN_PREFIX = "pt_"  # noqa: S105  # nosec B105  # a public marker, not a secret
 # Touch `last_used_at` at most this often, so reading the API does not mean a write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 

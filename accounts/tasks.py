@@ -12,7 +12,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from . import follows
+from . import audit, follows
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +62,19 @@ def send_follow_email(self, notification_id: str) -> str:
         )
         raise self.retry(countdown=follows.backoff_seconds(attempts))
     return status
+
+
+@shared_task(
+    name="accounts.audit_prune",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=300,
+    time_limit=330,
+)
+def audit_prune() -> int:
+    """Delete audit events past AUDIT_RETENTION_DAYS (Celery beat, daily). Idempotent."""
+    deleted = audit.audit_prune()
+    if deleted:
+        logger.info("audit prune: %d old event(s) deleted", deleted)
+    return deleted

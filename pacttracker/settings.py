@@ -53,7 +53,7 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off (see .env.example).")
     # Only reachable with DEBUG on: a fixed key keeps sessions across dev-server restarts.
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105  # nosec B105  # DEBUG only
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -90,6 +90,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records 403s, rejected tokens and 429s in the audit log (accounts.audit); placed after
+    # authentication so it knows the user, before the rest so it sees their refusals too.
+    "accounts.audit.AuditDenialsMiddleware",
+    # Sign-in POSTs per address (LOGIN_THROTTLE_RATE), after the audit log so it records them.
+    "accounts.throttling.LoginRateLimitMiddleware",
     "pacttracker.middleware.ReadRequiresLoginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -194,6 +199,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Sign-in attempts from one address, whatever the usernames, beyond which it gets a 429 (the
+# lockout above is per username); counted in the default cache like the API's throttles.
+LOGIN_THROTTLE_RATE = env_str("LOGIN_THROTTLE_RATE", "30/minute")
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -376,6 +384,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Emails to followers; also triggered after every write, so this is the safety net.
     "notify-followers": {"task": "accounts.notify_followers", "schedule": timedelta(minutes=1)},
+    # The audit log keeps AUDIT_RETENTION_DAYS; older events are deleted once a day.
+    "audit-prune": {"task": "accounts.audit_prune", "schedule": crontab(minute=17, hour=3)},
 }
 
 # Pact Tracker ------------------------------------------------------------------------------
@@ -388,6 +398,8 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 # Reading (pages, feeds and the API) is open to anonymous users unless this is on.
 READ_REQUIRES_LOGIN = env_bool("READ_REQUIRES_LOGIN", False)
+# Audit events (sign-ins, failures, lockouts, refusals) older than this are pruned daily.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 # Agreement list and detail responses are cached for up to this many seconds; any committed write
 # invalidates them at once (ratification.response_cache; PostgreSQL only). 0 turns it off.
 API_RESPONSE_CACHE_SECONDS = env_int("API_RESPONSE_CACHE_SECONDS", 300)

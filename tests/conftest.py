@@ -29,6 +29,12 @@ def _eager_celery(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_login_rate_limit(settings) -> None:
+    """Sign-ins from 127.0.0.1 add up across the suite; the login throttle tests set a rate."""
+    settings.LOGIN_THROTTLE_RATE = ""
+
+
+@pytest.fixture(autouse=True)
 def _required_services(request) -> None:
     """A test that needs a service fails when it is missing; it never skips."""
     from django.db import connection

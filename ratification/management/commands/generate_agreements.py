@@ -292,7 +292,7 @@ class Generator:
         self.out = stdout
         parties = list(Party.objects.order_by("code"))
         majors = ["US", "JP", "GB", "FR", "DE", "AU", "PH", "KR", "IN", "CN", "EU", "CA", "IT"]
-        rng = random.Random(seed)
+        rng = random.Random(seed)  # nosec B311  # seeded synthetic data, no secret
         rest = [p for p in parties if p.code not in majors]
         rng.shuffle(rest)
         by_code = {p.code: p for p in parties}
@@ -337,7 +337,7 @@ class Generator:
     # One agreement -----------------------------------------------------------------------------
 
     def agreement(self, index: int, rows: dict[str, list[tuple]]) -> None:
-        rng = random.Random(self.seed * 1_000_003 + index)
+        rng = random.Random(self.seed * 1_000_003 + index)  # nosec B311  # seeded synthetic data
         today = self.today
         agreement_id = self.next_id("agreement")
         multilateral = rng.random() < 0.08
@@ -856,7 +856,7 @@ class Command(BaseCommand):
         gen = Generator(seed=options["seed"], today=today, stdout=self.stdout)
         with connection.cursor() as cursor:
             for key, table in TABLES_WITH_IDS.items():
-                cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608
+                cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608  # nosec B608  # table names are the constants above
                 gen.ids[key] = cursor.fetchone()[0]
         gen.first_agreement_id = gen.ids["agreement"] + 1
         gen.first_change_id = gen.ids["change"] + 1
@@ -899,7 +899,7 @@ class Command(BaseCommand):
         )
 
     def _load_sources(self, raw, gen: Generator, today: date) -> None:
-        rng = random.Random(gen.seed)
+        rng = random.Random(gen.seed)  # nosec B311  # seeded synthetic data
         publishers = [
             "Ministry of Foreign Affairs",
             "Department of Defense",
@@ -948,7 +948,7 @@ class Command(BaseCommand):
                 "agreements_agreement_sources",
             ]:
                 cur.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608  # nosec B608  # constant table names
                     f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
                 )
             # The search columns are the triggers' to fill (agreements migrations 0002, 0003):
@@ -975,7 +975,7 @@ class Command(BaseCommand):
                     and field.column not in copied
                 ):
                     cur.execute(
-                        f"UPDATE ratification_statuschange SET {field.column} = detected_at "  # noqa: S608
+                        f"UPDATE ratification_statuschange SET {field.column} = detected_at "  # noqa: S608  # nosec B608  # a model column name
                         f"WHERE {field.column} IS NULL AND id BETWEEN %s AND %s",
                         (gen.first_change_id, gen.ids["change"]),
                     )
