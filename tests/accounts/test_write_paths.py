@@ -51,6 +51,7 @@ PAGE_EDITOR_WRITES = {
     "pages:provision_edit",
     "pages:provision_remove",
     "pages:relation_add",
+    "pages:relation_edit",
     "pages:relation_remove",
     "pages:source_add",
     "pages:source_remove",
@@ -229,6 +230,7 @@ def _page_url(name: str, s: dict[str, Any]) -> str:
         "pages:signatory_remove": [slug, s["signatory"].pk],
         "pages:provision_edit": [slug, s["provision"].pk],
         "pages:provision_remove": [slug, s["provision"].pk],
+        "pages:relation_edit": [slug, s["relation"].pk],
         "pages:relation_remove": [slug, s["relation"].pk],
         "pages:source_remove": [slug, s["source"].pk],
     }
