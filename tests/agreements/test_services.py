@@ -28,7 +28,7 @@ def test_source_upsert_inserts_then_updates_then_does_nothing():
     assert source_upsert(title="Press release (updated)", url=URL)[1] == "no-op"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_source_upsert_that_loses_an_insert_race_takes_the_winners_row():
     """Another editor inserts the same address after our checks but before our insert: the
     unique address refuses our row, and the upsert carries on with theirs instead of failing."""
