@@ -131,7 +131,8 @@ def _post_pinned(url: str, *, body: bytes, headers: dict[str, str]) -> int:
                 return response.status
         except urllib3.exceptions.NewConnectionError as exc:
             last_error = exc  # this address refuses; the name may have others, as browsers try
-    assert last_error is not None  # url_addresses returns at least one address or raises
+    if last_error is None:  # getaddrinfo answered with no address at all
+        raise ValidationError({"url": f"{parts.hostname} resolves to no address."})
     raise last_error
 
 
