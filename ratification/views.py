@@ -9,13 +9,16 @@ that never query.
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from accounts.apikit import csv_cell
 from agreements.models import (
@@ -26,7 +29,7 @@ from agreements.models import (
     PartyProgress,
     ProvisionCategory,
 )
-from parties.models import STEP_KIND_EXPLANATIONS, StepKind
+from parties.models import STEP_KIND_EXPLANATIONS, Party, StepKind
 
 from . import selectors
 from .models import STEP_STATUS_EXPLANATIONS, StepStatus
@@ -247,13 +250,17 @@ def party_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def party_detail(request: HttpRequest, code: str) -> HttpResponse:
-    # The profile aggregates over all the party's agreements (tens of thousands for a busy
-    # party): kept until the next write to the data, for everyone.
-    code = code.upper()
-    profile = cached_data(f"party-profile:{code}", lambda: selectors.party_profile(code=code))
+@dataclass(frozen=True)
+class _PartyPage:
+    party: Party
+    total: int
+    body: str  # the page's columns, rendered: the same for every visitor
+
+
+def _party_page(code: str) -> _PartyPage | None:
+    profile = selectors.party_profile(code=code)
     if profile is None:
-        raise Http404("No party with that code.")
+        return None
     labelled = [
         (
             status,
@@ -264,15 +271,30 @@ def party_detail(request: HttpRequest, code: str) -> HttpResponse:
         )
         for status, label, items, count in profile.agreements_by_status
     ]
+    body = render_to_string(
+        "parties/detail.html#columns",
+        {"p": profile, "party": profile.party, "groups": labelled},
+    )
+    return _PartyPage(party=profile.party, total=profile.total, body=body)
+
+
+def party_detail(request: HttpRequest, code: str) -> HttpResponse:
+    # The profile aggregates over all the party's agreements (tens of thousands for a busy
+    # party) and its columns list a hundred of them: built once per data generation for
+    # everyone (ratification.response_cache); the header, with the user's follow button, is
+    # rendered on each request.
+    code = code.upper()
+    page = cached_data(f"party-page:{code}", lambda: _party_page(code))
+    if page is None:
+        raise Http404("No party with that code.")
     return render(
         request,
         "parties/detail.html",
         {
-            "p": profile,
-            "party": profile.party,
-            "groups": labelled,
-            "chart_height": 28 * len(profile.partners) + 8,
-            "feed_url": _feed_url(party=profile.party.code),
+            "party": page.party,
+            "total": page.total,
+            "body": mark_safe(page.body),  # noqa: S308  # nosec B308 B703  # our own template's output
+            "feed_url": _feed_url(party=page.party.code),
         },
     )
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from ratification import selectors
+
 pytestmark = pytest.mark.django_db
 
 
 def test_party_page_groups_agreements_by_status(client, demo):
-    response = client.get("/parties/JP/")
-    groups = {status: items for status, _, items, _, _ in response.context["groups"]}
-    assert [p.agreement.slug for p, _ in groups["signed"]] == ["japan-philippines-acsa"]
+    profile = selectors.party_profile(code="JP")
+    groups = {status: items for status, _, items, _ in profile.agreements_by_status}
+    assert [p.agreement.slug for p in groups["signed"]] == ["japan-philippines-acsa"]
     assert "in_force" in groups
+    html = client.get("/parties/JP/").content.decode()
+    assert 'href="/agreements/japan-philippines-acsa/"' in html
 
 
 def test_party_code_is_case_insensitive(client, demo):
@@ -19,7 +23,7 @@ def test_party_code_is_case_insensitive(client, demo):
 
 
 def test_partners_are_counted_busiest_first(client, demo):
-    partners = client.get("/parties/JP/").context["p"].partners
+    partners = selectors.party_profile(code="JP").partners
     assert partners[0].party.code == "PH"
     assert partners[0].count == 4
     assert partners[0].percent == 100
@@ -68,13 +72,12 @@ def test_party_pages_render_in_a_fixed_number_of_queries(
 def test_party_page_shows_the_latest_of_each_status_and_links_to_the_rest(
     client, make_agreement, monkeypatch
 ):
-    from ratification import selectors
-
     monkeypatch.setattr(selectors, "PARTY_AGREEMENTS_PER_STATUS", 2)
     for _ in range(3):
         make_agreement()
-    response = client.get("/parties/PH/")
-    ((status, _, items, count, list_url),) = response.context["groups"]
+    ((status, _, items, count),) = selectors.party_profile(code="PH").agreements_by_status
     assert (status, len(items), count) == ("under_negotiation", 2, 3)
-    assert list_url == "/agreements/?party=PH&status=under_negotiation"
-    assert "All 3 under negotiation agreements of Philippines" in response.content.decode()
+    html = client.get("/parties/PH/").content.decode()
+    assert html.count('href="/agreements/test-agreement-') == 2
+    assert '<a href="/agreements/?party=PH&amp;status=under_negotiation">' in html
+    assert "All 3 under negotiation agreements of Philippines" in html
