@@ -170,32 +170,40 @@ def test_delivery_to_a_private_address_is_refused_at_send_time(
     assert receiver.received == []
 
 
-def test_delivery_connects_to_the_address_it_vetted_not_a_second_answer(
-    make_agreement, source, editor, receiver, monkeypatch
-):
-    """DNS rebinding: a name server could answer the check with one address and the
-    connection with another. The name is resolved once per attempt, and the connection goes
-    to that answer; the Host header still carries the name."""
+@pytest.fixture
+def rebinding_name(make_agreement, source, editor, receiver, monkeypatch):
+    """A subscription to `hooks.example.test`, with one change waiting for delivery, whose name
+    server answers the first lookup with `first` and every later one with `then`. Returns
+    (delivery, lookups made, receiver port)."""
     port = receiver.server.server_port
     real_getaddrinfo = socket.getaddrinfo
     lookups: list[str] = []
 
-    def rebinding_dns(host, *args, **kwargs):
-        if host != "hooks.example.test":
-            return real_getaddrinfo(host, *args, **kwargs)
-        lookups.append(host)
-        # First answer: the receiver. Any later answer: an address nothing listens on.
-        address = "127.0.0.1" if len(lookups) == 1 else "127.0.0.2"
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+    def arrange(first: str, then: str, path: str = "/hook"):
+        def rebinding_dns(host, *args, **kwargs):
+            if host != "hooks.example.test":
+                return real_getaddrinfo(host, *args, **kwargs)
+            lookups.append(host)
+            address = first if len(lookups) == 1 else then
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
-    agreement = make_agreement()
-    subscription_create(owner=editor, url=receiver.url, kinds=["step_completed"])
-    WebhookSubscription.objects.update(url=f"http://hooks.example.test:{port}/hook?via=dns")
-    complete_first_step(agreement, source)
-    changes_fan_out()
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+        agreement = make_agreement()
+        subscription_create(owner=editor, url=receiver.url, kinds=["step_completed"])
+        WebhookSubscription.objects.update(url=f"http://hooks.example.test:{port}{path}")
+        complete_first_step(agreement, source)
+        changes_fan_out()
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+        return WebhookDelivery.objects.get(), lookups, port
 
-    delivery = WebhookDelivery.objects.get()
+    return arrange
+
+
+def test_delivery_connects_to_the_address_it_vetted_not_a_second_answer(rebinding_name, receiver):
+    """DNS rebinding: a name server could answer the check with one address and the
+    connection with another. The name is resolved once per attempt, and the connection goes
+    to that answer (the receiver; a later answer points where nothing listens); the Host header
+    still carries the name."""
+    delivery, lookups, port = rebinding_name("127.0.0.1", "127.0.0.2", path="/hook?via=dns")
     assert delivery_attempt(delivery_id=str(delivery.pk)) == "succeeded"
     assert lookups == ["hooks.example.test"]
     [received] = receiver.received
@@ -204,32 +212,14 @@ def test_delivery_connects_to_the_address_it_vetted_not_a_second_answer(
 
 
 def test_a_name_rebound_to_an_internal_address_after_the_check_gets_nothing(
-    make_agreement, source, editor, receiver, settings, monkeypatch
+    rebinding_name, receiver, settings
 ):
     """The check sees a public address; a second lookup would say 127.0.0.1. The attempt
     connects to the public one (unreachable here, so it fails and is retried later) and the
     internal receiver never hears of it."""
-    port = receiver.server.server_port
-    real_getaddrinfo = socket.getaddrinfo
-    lookups: list[str] = []
-
-    def rebinding_dns(host, *args, **kwargs):
-        if host != "hooks.example.test":
-            return real_getaddrinfo(host, *args, **kwargs)
-        lookups.append(host)
-        address = "93.184.215.14" if len(lookups) == 1 else "127.0.0.1"
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-
-    agreement = make_agreement()
-    subscription_create(owner=editor, url=receiver.url, kinds=["step_completed"])
-    WebhookSubscription.objects.update(url=f"http://hooks.example.test:{port}/hook")
-    complete_first_step(agreement, source)
-    changes_fan_out()
+    delivery, lookups, _ = rebinding_name("93.184.215.14", "127.0.0.1")
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
     settings.WEBHOOK_TIMEOUT_SECONDS = 1
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
-
-    delivery = WebhookDelivery.objects.get()
     assert delivery_attempt(delivery_id=str(delivery.pk)) == "pending"
     assert lookups == ["hooks.example.test"]
     assert receiver.received == []
