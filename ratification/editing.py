@@ -11,6 +11,7 @@ someone else saved in between, the editor sees the conflict page and chooses.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agreements import services as parts
@@ -177,29 +179,75 @@ def agreement_edit(request: HttpRequest, slug: str) -> HttpResponse:
         "relation_form": RelationForm(agreement=agreement),
         "source_form": AgreementSourceForm(),
     }
-    signatories = [
-        (s, SignatoryEditForm(signatory=s, party_codes=party_codes))
-        for s in agreement.signatories.all()
-    ]
-    provisions = [(p, ProvisionEditForm(provision=p)) for p in agreement.provisions.all()]
-    relations = [(r, RelationEditForm(relation=r)) for r in agreement.relations_from.all()]
+    part_sections = _part_sections(agreement, party_codes)
     _share_source_choices(
         [f for _, pairs in tracks for _, f in pairs]
         + list(part_forms.values())
-        + [f for _, f in signatories + provisions]
+        + [row.form for _, _, rows in part_sections for row in rows]
     )
     return render(
         request,
         "editing/agreement_edit.html",
-        {
-            "a": agreement,
-            "tracks": tracks,
-            "signatories": signatories,
-            "provisions": provisions,
-            "relations": relations,
-            **part_forms,
-        },
+        {"a": agreement, "tracks": tracks, "part_sections": part_sections, **part_forms},
     )
+
+
+@dataclass(frozen=True)
+class _PartRow:
+    """One recorded part on the edit page: what it says, its correction form, its remove button
+    (templates/editing/_part_row.html)."""
+
+    summary: str
+    form: Any
+    edit_url: str
+    remove_url: str
+    link: tuple[str, str] | None = None  # (address, text) of a page to open beside it
+
+
+def _part_sections(agreement: Agreement, party_codes: list[str]) -> list[tuple]:
+    """(anchor, heading, rows) for the signatories, provisions and relations."""
+    slug = agreement.slug
+
+    def urls(kind: str, pk: int) -> dict[str, str]:
+        return {
+            "edit_url": reverse(f"pages:{kind}_edit", args=[slug, pk]),
+            "remove_url": reverse(f"pages:{kind}_remove", args=[slug, pk]),
+        }
+
+    signatories = [
+        _PartRow(
+            summary=f"{s.name}, {s.role} ({s.party.code})",
+            form=SignatoryEditForm(signatory=s, party_codes=party_codes),
+            **urls("signatory", s.pk),
+        )
+        for s in agreement.signatories.all()
+    ]
+    provisions = [
+        _PartRow(
+            summary=(f"{p.label}: " if p.label else "")
+            + f"{p.get_category_display()} — {Truncator(p.text).chars(80)}",
+            form=ProvisionEditForm(provision=p),
+            **urls("provision", p.pk),
+        )
+        for p in agreement.provisions.all()
+    ]
+    relations = []
+    for r in agreement.relations_from.all():
+        other = r.to_agreement.short_name or r.to_agreement.title
+        note = f" ({r.note})" if r.note else ""
+        relations.append(
+            _PartRow(
+                summary=f"This agreement {r.get_kind_display().lower()} {other}{note}",
+                form=RelationEditForm(relation=r),
+                link=(r.to_agreement.get_absolute_url(), f"Open {other}"),
+                **urls("relation", r.pk),
+            )
+        )
+    return [
+        ("parts-signatories", "Signatories", signatories),
+        ("parts-provisions", "Provisions", provisions),
+        ("parts-relations", "Relations to other agreements", relations),
+    ]
 
 
 def _posted_version(request: HttpRequest) -> int | None:
