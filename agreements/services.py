@@ -8,7 +8,7 @@ create or change ratification steps live in `ratification.services`, which calls
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -319,6 +319,67 @@ def _unknown_fields(fields: dict[str, Any], allowed: tuple[str, ...], what: str)
         raise ValidationError(dict.fromkeys(sorted(unknown), f"Not a field of a {what}."))
 
 
+Part = Signatory | Provision | Relation
+
+
+def _part_ends(part: Part) -> tuple[int, list[int]]:
+    """The agreement whose edit page (and version) the part is written from, and every
+    agreement that shows it: a relation is listed on both of its agreements."""
+    if isinstance(part, Relation):
+        return part.from_agreement_id, [part.from_agreement_id, part.to_agreement_id]
+    return part.agreement_id, [part.agreement_id]
+
+
+def _part_update(
+    part: Part,
+    *,
+    allowed: tuple[str, ...],
+    expected_version: int | None,
+    reason: str,
+    fields: dict[str, Any],
+    check: Callable[[Any], None] | None = None,
+) -> Any:
+    """Correct one part of an agreement under its agreements' locks, recorded in its history;
+    `check(part)` runs a rule that spans rows before the field rules (full_clean)."""
+    _unknown_fields(fields, allowed, type(part)._meta.verbose_name)
+    owner, ids = _part_ends(part)
+    with _agreements_changing(agreement_ids=ids, expected=(owner, expected_version)):
+        current = type(part).objects.get(pk=part.pk)
+        for key, value in fields.items():
+            setattr(current, key, value)
+        if check is not None:
+            check(current)
+        current.full_clean()
+        current._change_reason = reason[:100]  # read by django-simple-history
+        current.save()
+    return current
+
+
+def _part_remove(part: Part, expected_version: int | None, reason: str) -> bool:
+    """Delete one part of an agreement under its agreements' locks, recorded in its history.
+    Idempotent: False (and nothing moves on) if it was already gone."""
+    owner, ids = _part_ends(part)
+    with _agreements_changing(agreement_ids=ids, expected=(owner, expected_version)) as change:
+        current = type(part).objects.filter(pk=part.pk).first()
+        if current is None:
+            change.nothing()
+            return False
+        current._change_reason = reason[:100]  # read by django-simple-history
+        current.delete()
+    return True
+
+
+def _signatory_party_check(signatory: Signatory) -> None:
+    if not Participation.objects.filter(
+        agreement_id=signatory.agreement_id, party_id=signatory.party_id
+    ).exists():
+        raise ValidationError(
+            {
+                "party": f"{signatory.party.code} is not a party to this agreement; add the party first."
+            }
+        )
+
+
 def signatory_update(
     *,
     signatory: Signatory,
@@ -332,27 +393,14 @@ def signatory_update(
     ConflictError when the agreement is no longer at `expected_version_of_agreement`; nothing is
     written then. Saving the same values again is harmless but still counts as a change.
     """
-    _unknown_fields(fields, SIGNATORY_FIELDS, "signatory")
-    with _agreements_changing(
-        agreement_ids=[signatory.agreement_id],
-        expected=(signatory.agreement_id, expected_version_of_agreement),
-    ):
-        current = Signatory.objects.select_related("party").get(pk=signatory.pk)
-        for key, value in fields.items():
-            setattr(current, key, value)
-        if not Participation.objects.filter(
-            agreement_id=current.agreement_id, party_id=current.party_id
-        ).exists():
-            raise ValidationError(
-                {
-                    "party": f"{current.party.code} is not a party to this agreement; "
-                    "add the party first."
-                }
-            )
-        current.full_clean()
-        current._change_reason = reason[:100]  # read by django-simple-history
-        current.save()
-    return current
+    return _part_update(
+        signatory,
+        allowed=SIGNATORY_FIELDS,
+        expected_version=expected_version_of_agreement,
+        reason=reason,
+        fields=fields,
+        check=_signatory_party_check,
+    )
 
 
 def signatory_remove(
@@ -361,20 +409,6 @@ def signatory_remove(
     """Remove a signatory from its agreement. Idempotent: False if it was already gone.
     Raises ConflictError as signatory_update does."""
     return _part_remove(signatory, expected_version_of_agreement, reason)
-
-
-def _part_remove(part: Signatory | Provision, expected_version: int | None, reason: str) -> bool:
-    """Delete one part of an agreement under the agreement's lock, recorded in its history."""
-    with _agreements_changing(
-        agreement_ids=[part.agreement_id], expected=(part.agreement_id, expected_version)
-    ) as change:
-        current = type(part).objects.filter(pk=part.pk).first()
-        if current is None:
-            change.nothing()
-            return False
-        current._change_reason = reason[:100]  # read by django-simple-history
-        current.delete()
-    return True
 
 
 def provision_update(
@@ -389,18 +423,13 @@ def provision_update(
     Raises ValidationError (field by field: an empty text, an unknown category) or ConflictError;
     nothing is written then.
     """
-    _unknown_fields(fields, PROVISION_FIELDS, "provision")
-    with _agreements_changing(
-        agreement_ids=[provision.agreement_id],
-        expected=(provision.agreement_id, expected_version_of_agreement),
-    ):
-        current = Provision.objects.get(pk=provision.pk)
-        for key, value in fields.items():
-            setattr(current, key, value)
-        current.full_clean()
-        current._change_reason = reason[:100]
-        current.save()
-    return current
+    return _part_update(
+        provision,
+        allowed=PROVISION_FIELDS,
+        expected_version=expected_version_of_agreement,
+        reason=reason,
+        fields=fields,
+    )
 
 
 def provision_remove(
@@ -409,26 +438,6 @@ def provision_remove(
     """Remove a provision from its agreement. Idempotent: False if it was already gone.
     Raises ConflictError as provision_update does."""
     return _part_remove(provision, expected_version_of_agreement, reason)
-
-
-def relation_remove(
-    *, relation: Relation, expected_version_of_agreement: int | None = None, reason: str = ""
-) -> bool:
-    """Remove a relation (idempotent: False if it was already gone).
-
-    Both agreements show it, so both move on; `expected_version_of_agreement` is checked
-    against the agreement the relation starts from (ConflictError)."""
-    with _agreements_changing(
-        agreement_ids=[relation.from_agreement_id, relation.to_agreement_id],
-        expected=(relation.from_agreement_id, expected_version_of_agreement),
-    ) as change:
-        current = Relation.objects.filter(pk=relation.pk).first()
-        if current is None:
-            change.nothing()
-            return False
-        current._change_reason = reason[:100]
-        current.delete()
-    return True
 
 
 def relation_update(
@@ -442,22 +451,23 @@ def relation_update(
 
     Raises ValidationError (e.g. the same link of that kind exists already) or ConflictError
     when the agreement it starts from is no longer at `expected_version_of_agreement`; nothing
-    is written then. Both agreements move on, as for relation_remove.
+    is written then. Both agreements move on.
     """
-    _unknown_fields(fields, RELATION_FIELDS, "relation")
-    with _agreements_changing(
-        agreement_ids=[relation.from_agreement_id, relation.to_agreement_id],
-        expected=(relation.from_agreement_id, expected_version_of_agreement),
-    ):
-        current = Relation.objects.select_related("from_agreement", "to_agreement").get(
-            pk=relation.pk
-        )
-        for key, value in fields.items():
-            setattr(current, key, value)
-        current.full_clean()
-        current._change_reason = reason[:100]  # read by django-simple-history
-        current.save()
-    return current
+    return _part_update(
+        relation,
+        allowed=RELATION_FIELDS,
+        expected_version=expected_version_of_agreement,
+        reason=reason,
+        fields=fields,
+    )
+
+
+def relation_remove(
+    *, relation: Relation, expected_version_of_agreement: int | None = None, reason: str = ""
+) -> bool:
+    """Remove a relation (idempotent: False if it was already gone). Both agreements move on;
+    `expected_version_of_agreement` is checked against the one it starts from (ConflictError)."""
+    return _part_remove(relation, expected_version_of_agreement, reason)
 
 
 def agreement_source_remove(
