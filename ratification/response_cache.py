@@ -103,6 +103,15 @@ def _seconds() -> int:
     return int(getattr(settings, "API_RESPONSE_CACHE_SECONDS", DEFAULT_SECONDS))
 
 
+def _key(prefix: str, generation: int, *parts: str) -> str:
+    """A cache key for what depends on the database, its data generation, today's date (pages
+    show overdue steps and expected dates relative to it) and `parts`."""
+    whole = [str(connection.settings_dict.get("NAME")), str(generation)]
+    whole += [timezone.localdate().isoformat(), *parts]
+    digest = hashlib.sha256("\x1f".join(whole).encode()).hexdigest()
+    return f"{prefix}:{digest}"
+
+
 def cached_data(name: str, build: Callable[[], T]) -> T:
     """`build()`, kept under the data generation like a cached response (module docstring).
 
@@ -113,13 +122,7 @@ def cached_data(name: str, build: Callable[[], T]) -> T:
     generation = data_generation() if _seconds() > 0 else None
     if generation is None:
         return build()
-    parts = [
-        str(connection.settings_dict.get("NAME")),
-        str(generation),
-        timezone.localdate().isoformat(),
-        name,
-    ]
-    key = "page-data:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    key = _key("page-data", generation, name)
     hit = _get(key)
     if hit is not None:
         return hit
@@ -150,18 +153,15 @@ class CachedReadMixin:
         if generation is None:
             return None
         user = request.user.pk if request.user and request.user.is_authenticated else 0
-        parts = [
-            str(connection.settings_dict.get("NAME")),
-            str(generation),
-            timezone.localdate().isoformat(),
+        return _key(
+            "api-response",
+            generation,
             str(user),
             request.scheme,
             request.get_host(),
             request.get_full_path(),
             getattr(request, "accepted_media_type", ""),
-        ]
-        digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-        return f"api-response:{digest}"
+        )
 
     def _cached(self, request, handler, *args: Any, **kwargs: Any):
         key = self._response_cache_key(request)

@@ -68,8 +68,7 @@ def sweep_calendar() -> dict[str, int]:
     counts["deliveries"] = len(webhooks.changes_fan_out())
     # Deliveries whose queued retry was lost (a worker restarted with it in memory).
     due = webhooks.deliveries_due()
-    for delivery_id in due:
-        deliver_webhook.delay(delivery_id)
+    webhooks.deliveries_queue(due)
     counts["redelivered"] = len(due)
     logger.info("calendar sweep: %s", counts)
     return counts

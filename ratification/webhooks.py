@@ -231,13 +231,14 @@ def changes_fan_out() -> list[str]:
                 ]
                 WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
                 batch_ids.extend(str(d.pk) for d in deliveries)
-            transaction.on_commit(lambda ids=batch_ids: _queue_deliveries(ids))
+            transaction.on_commit(lambda ids=batch_ids: deliveries_queue(ids))
             created.extend(batch_ids)
         if len(batch) < FAN_OUT_BATCH:
             return created
 
 
-def _queue_deliveries(delivery_ids: list[str]) -> None:
+def deliveries_queue(delivery_ids: list[str]) -> None:
+    """Queue a delivery task per id; one that cannot be queued is left to the sweep."""
     from .tasks import deliver_webhook
 
     for delivery_id in delivery_ids:

@@ -88,6 +88,7 @@ def test_party_page_data_is_kept_until_a_write_commits(client, make_agreement):
     with CaptureQueriesContext(connection) as queries:
         again = client.get("/parties/jp/")
     assert "Philippines ALPHA" in again.content.decode()
+    assert '<div class="columns">' in again.content.decode()  # kept as HTML, not escaped
     assert not [q for q in queries if "agreements_participation" in q["sql"]]
 
     Agreement.objects.filter(slug="first").update(short_name="OMEGA")
