@@ -11,7 +11,7 @@ export DEBUG ?= 1
 help:
 	@echo "make run     set up everything and serve http://127.0.0.1:$(PORT)/ with a Celery worker"
 	@echo "make test    run the test suite on the embedded default (SQLite)"
-	@echo "make lint    ruff check, ruff format --check, makemigrations --check, bandit"
+	@echo "make lint    ruff check and format, lint-imports (layering), makemigrations --check, bandit"
 	@echo "make audit   pip-audit of requirements.txt (needs the vulnerability service)"
 	@echo "make backup-check  back up and restore the demo data and compare (scripts/backup-roundtrip.sh)"
 	@echo "make bench   benchmarks (needs PostgreSQL; see bench/README.md)"
@@ -49,8 +49,9 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/bandit -q -c pyproject.toml -r accounts agreements parties ratification pacttracker
+	$(BIN)/bandit -q -c pyproject.toml -r apikit accounts parties agreements ratification notify web pacttracker
 
 # Known vulnerabilities in the pinned packages; says NOT AUDITED when the service is unreachable.
 audit: install

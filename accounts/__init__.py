@@ -1,10 +1,6 @@
-"""Accounts: API tokens, and the plumbing every API endpoint shares.
+"""Accounts: who may call the site and the API, and what they did.
 
-This app departs from DESIGN.md's three apps (parties, agreements, ratification). It holds what
-is about *who calls the API and how*, not about the domain: hashed API tokens (model, admin,
-`create_token` command), token authentication, the editor permission, throttles, and the shared
-API conventions in `apikit` (error format, pagination, JSON body limits, CSV, ETag / If-Match).
-
-It deliberately imports none of the domain apps, so that they can import it: the dependency
-order is accounts ← parties ← agreements ← ratification ← pacttracker.
+Hashed API tokens (model, admin, `create_token` command) and their authentication class, the
+sign-in cap per address, and the audit log. It imports no other app of ours; the API conventions
+every endpoint shares are in `apikit`, and follows (with their emails) in `notify`.
 """

@@ -1,4 +1,4 @@
-"""API tokens in the admin (create one, shown once; revoke; last use), and follows with their email log."""
+"""API tokens in the admin (create one, shown once; revoke; last use), and the audit log."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .models import ApiToken, AuditEvent, Follow, FollowNotification
+from .models import ApiToken, AuditEvent
 from .services import token_create, token_revoke
 
 
@@ -75,31 +75,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = sum(token_revoke(token=token) for token in queryset)
         self.message_user(request, f"{count} token(s) revoked at {timezone.now():%Y-%m-%d %H:%M}.")
-
-
-@admin.register(Follow)
-class FollowAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "agreement", "party", "query", "created_at"]
-    list_filter = ["kind"]
-    search_fields = ["user__username", "agreement__slug", "party__code", "query"]
-    raw_id_fields = ["user", "agreement", "party"]
-    readonly_fields = ["created_at"]
-
-
-@admin.register(FollowNotification)
-class FollowNotificationAdmin(admin.ModelAdmin):
-    """The log of follow emails; written by the relay and the send task only."""
-
-    list_display = ["change", "user", "status", "attempts", "sent_at", "error"]
-    list_filter = ["status"]
-    search_fields = ["user__username", "change__message"]
-    list_select_related = ["change", "user"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(AuditEvent)

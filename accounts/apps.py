@@ -4,16 +4,15 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
-    verbose_name = "Accounts, API tokens and follows"
+    verbose_name = "Accounts, API tokens and the audit log"
 
     def ready(self) -> None:
-        # `schema` registers the token scheme with drf-spectacular (extensions register on
-        # import). `tasks` registers the follow tasks in every process, so that ratification,
-        # which may not import this app, can start them by name (eagerly too, in tests).
+        # `authentication` registers the token scheme with drf-spectacular (extensions register
+        # on import); `tasks` registers the audit log's pruning.
         from axes.signals import user_locked_out
         from django.contrib.auth import signals as auth_signals
 
-        from . import audit, schema, tasks  # noqa: F401
+        from . import audit, authentication, tasks  # noqa: F401
 
         # The audit log's receivers; dispatch_uid keeps a second ready() from doubling them.
         auth_signals.user_logged_in.connect(audit.on_logged_in, dispatch_uid="audit_sign_in")

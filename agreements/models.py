@@ -18,7 +18,7 @@ from parties.models import Party
 SUMMARY_MAX_LENGTH = 10_000
 PROVISION_TEXT_MAX_LENGTH = 20_000
 NOTE_MAX_LENGTH = 5_000
-# For the editor's forms (ratification.richtext renders these texts on the pages)...
+# For the editor's forms (web.richtext renders these texts on the pages)...
 MARKDOWN_FORM_HELP = (
     "Markdown is accepted: *emphasis*, **bold**, lists, [links](https://example.org). "
     "HTML is shown as typed, not run."

@@ -131,7 +131,7 @@ def template_key(n: int) -> str:
     regenerating costs a few minutes, so any change to a migration file regenerates it.
     """
     digest = hashlib.sha256()
-    files = [ROOT / "ratification/management/commands/generate_agreements.py"]
+    files = [ROOT / "bench/management/commands/generate_agreements.py"]
     files += sorted(ROOT.glob("*/migrations/0*.py"))
     for file in files:
         digest.update(file.name.encode() + file.read_bytes())
@@ -424,7 +424,7 @@ def report(info, http, cold, queries, sweeps, celery, data_today, total_seconds)
         )
     lines += [
         "",
-        "With the response cache (the default, ratification.response_cache) a repeated request "
+        "With the response cache (the default, apikit.response_cache) a repeated request "
         "costs one query (the data generation) and a cache read; the load above repeats a "
         "fixed set of addresses, so after the warm-up most requests are hits. The same "
         "endpoints with the cache off (API_RESPONSE_CACHE_SECONDS=0), every request a miss:",

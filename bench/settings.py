@@ -14,3 +14,6 @@ STATIC_ROOT = BASE_DIR / "var" / "bench-static"
 # The bench worker listens on its own queue, so it never takes another worker's tasks from a
 # shared Redis, nor they its own.
 CELERY_TASK_DEFAULT_QUEUE = "bench"
+# The benchmark data generator (`manage.py generate_agreements`) ships with the benchmarks, not
+# with the product: it is a command of this app, installed only under these settings.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405

@@ -13,33 +13,35 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from accounts.apikit import PreconditionFailed, api_exception, error_response
-from agreements.api import ProvisionViewSet, RelationViewSet, SourceViewSet
+from agreements.api import urls as agreements_api
 from agreements.services import ConflictError
-from ratification.api import (
-    AgreementViewSet,
-    PartyViewSet,
-    StatusChangeViewSet,
-    StepViewSet,
-    VocabulariesView,
-)
-from ratification.serializers import VOCABULARIES
-from ratification.webhooks_api import WebhookViewSet
+from apikit.errors import PreconditionFailed, api_exception, error_response
+from notify.api import urls as notify_api
+from ratification.api import urls as ratification_api
+from ratification.api.serializers import VOCABULARIES
 
 app_name = "api"
 
+# The API root lists the collections in this order, as it has since v1.
+ROOT_ORDER = [
+    "agreements",
+    "steps",
+    "parties",
+    "provisions",
+    "sources",
+    "relations",
+    "status-changes",
+    "webhooks",
+]
 router = DefaultRouter()
-router.register("agreements", AgreementViewSet, basename="agreement")
-router.register("steps", StepViewSet, basename="step")
-router.register("parties", PartyViewSet, basename="party")
-router.register("provisions", ProvisionViewSet, basename="provision")
-router.register("sources", SourceViewSet, basename="source")
-router.register("relations", RelationViewSet, basename="relation")
-router.register("status-changes", StatusChangeViewSet, basename="statuschange")
-router.register("webhooks", WebhookViewSet, basename="webhook")
+for prefix, viewset, basename in sorted(
+    [*ratification_api.routes, *agreements_api.routes, *notify_api.routes],
+    key=lambda route: ROOT_ORDER.index(route[0]),
+):
+    router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [
-    path("v1/vocabularies/", VocabulariesView.as_view(), name="vocabularies"),
+    path("v1/", include(ratification_api.urlpatterns)),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
@@ -47,7 +49,7 @@ urlpatterns = [
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """The one place where what services raise becomes an HTTP error (see accounts.apikit)."""
+    """The one place where what services raise becomes an HTTP error (see apikit)."""
     if isinstance(exc, ConflictError):
         exc = PreconditionFailed(
             f"The object was changed by someone else (now version {exc.current_version}); "

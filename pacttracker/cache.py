@@ -1,7 +1,7 @@
 """The Redis cache, made to degrade instead of fail while Redis is down.
 
 What the site keeps in the cache is only ever a copy or a counter: API responses (rebuilt from
-the database on a miss, ratification.response_cache) and the API's throttle counters. So when
+the database on a miss, apikit.response_cache) and the API's throttle counters. So when
 Redis does not answer, a read is a miss and a write is dropped, with a warning in the log, and
 the request goes on; reads and writes keep working from the database. The price, for the length
 of the outage: throttles count nothing (they fail open) and every API read is built afresh.

@@ -14,7 +14,7 @@ from .errors import is_unavailable, unavailable_response
 logger = logging.getLogger(__name__)
 
 # Reachable without signing in even when reading is closed: signing in itself, the static files,
-# and the API, whose own permission (accounts.permissions) answers 401 in JSON and knows tokens.
+# and the API, whose own permission (apikit.permissions) answers 401 in JSON and knows tokens.
 OPEN_PREFIXES = ("/accounts/login/", "/admin/login/", "/static/", "/api/")
 
 
@@ -73,7 +73,7 @@ class RefuseNulMiddleware:
             for key, values in request.GET.lists()
         ):
             if request.path.startswith("/api/"):
-                # The API's error format (accounts.apikit).
+                # The API's error format (apikit).
                 body = {"code": "invalid", "message": self.MESSAGE, "errors": {}}
                 return JsonResponse(body, status=400)
             return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "agreements",
     "ratification",
     "accounts",
+    "notify",
+    "web",
     "axes",
 ]
 
@@ -274,20 +276,20 @@ if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://, got {SITE_URL!r}")
 
 # REST framework ----------------------------------------------------------------------------
-# Plumbing shared by every endpoint lives in accounts/ (see its docstring for why there).
+# Plumbing shared by every endpoint lives in apikit/; token authentication in accounts/.
 REST_FRAMEWORK = {
     # Token first: its `WWW-Authenticate` header turns "not signed in" into a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.ReadOpenWriteEditors"],
+    "DEFAULT_PERMISSION_CLASSES": ["apikit.permissions.ReadOpenWriteEditors"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "accounts.throttling.AnonThrottle",
-        "accounts.throttling.TokenThrottle",
-        "accounts.throttling.SessionUserThrottle",
+        "apikit.throttling.AnonThrottle",
+        "apikit.throttling.TokenThrottle",
+        "apikit.throttling.SessionUserThrottle",
     ],
-    # Read at request time (accounts.throttling), so tests can change them with `settings`.
+    # Read at request time (apikit.throttling), so tests can change them with `settings`.
     # Behind N trusted proxies, the client is the Nth address from the right of X-Forwarded-For;
     # with 0 the header is ignored, so a client cannot pick its own throttling identity.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
@@ -296,16 +298,16 @@ REST_FRAMEWORK = {
         "token": env_str("API_THROTTLE_TOKEN", "1200/minute"),
         "user": env_str("API_THROTTLE_USER", "1200/minute"),
     },
-    "DEFAULT_PARSER_CLASSES": ["accounts.apikit.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apikit.bodies.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "accounts.apikit.StablePageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apikit.pagination.StablePageNumberPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
     "EXCEPTION_HANDLER": "pacttracker.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "accounts.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apikit.schema.AutoSchema",
 }
 # The largest JSON body the API parses; a bigger one gets a 413 before any parsing.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1_048_576)
@@ -401,7 +403,7 @@ READ_REQUIRES_LOGIN = env_bool("READ_REQUIRES_LOGIN", False)
 # Audit events (sign-ins, failures, lockouts, refusals) older than this are pruned daily.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 # Agreement list and detail responses are cached for up to this many seconds; any committed write
-# invalidates them at once (ratification.response_cache; PostgreSQL only). 0 turns it off.
+# invalidates them at once (apikit.response_cache; PostgreSQL only). 0 turns it off.
 API_RESPONSE_CACHE_SECONDS = env_int("API_RESPONSE_CACHE_SECONDS", 300)
 
 LOGGING = {

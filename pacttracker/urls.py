@@ -1,22 +1,29 @@
 """URL map: the admin, the pages, the API (v1) and its schema and docs, the feeds, follows."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
-from ratification.feeds import StatusChangeFeed
+from notify.feeds import StatusChangeFeed
 
 admin.site.site_header = "Pact Tracker administration"
 admin.site.site_title = "Pact Tracker"
 
 urlpatterns = [
+    # Follows moved from the accounts app to notify; old admin bookmarks still land.
+    re_path(
+        r"^admin/accounts/(?P<rest>(follow|follownotification)/.*)$",
+        RedirectView.as_view(url="/admin/notify/%(rest)s", permanent=True, query_string=True),
+        name="admin_moved",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("pacttracker.api")),
     path("accounts/", include("django.contrib.auth.urls")),  # sign-in pages: templates/registration
     path("feeds/status-changes.atom", StatusChangeFeed(), name="feed_status_changes"),
     path("feeds/agreements/<slug:slug>.atom", StatusChangeFeed(), name="feed_agreement"),
     path("feeds/parties/<str:code>.atom", StatusChangeFeed(), name="feed_party"),
-    path("follows/", include("accounts.urls")),  # follow agreements, parties, searches
-    path("", include("ratification.urls")),
+    path("follows/", include("notify.urls")),  # follow agreements, parties, searches
+    path("", include("web.urls")),
 ]
 
 # Any uncaught exception: 503 for a database outage, else a plain 500; never a traceback.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from celery import signature
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -39,6 +40,9 @@ from parties.models import Party, ProcedureStep
 
 from . import engine
 from .models import RatificationStep, StatusChange, StepStatus
+
+# ratification.tasks.agreement_changed, queued after every write.
+AGREEMENT_CHANGED_TASK = "ratification.agreement_changed"
 
 logger = logging.getLogger(__name__)
 
@@ -730,11 +734,11 @@ def _queue_fan_out(agreement_id: int) -> None:
     The changes themselves are already committed (they are the outbox), so a broker that is
     down costs only latency: the periodic sweep delivers whatever is still undelivered.
     """
-    from .tasks import agreement_changed  # tasks import services; import here to avoid a cycle
 
     def send() -> None:
         try:
-            agreement_changed.delay(agreement_id)
+            # By name: tasks call these services, so the services do not import them back.
+            signature(AGREEMENT_CHANGED_TASK, args=(agreement_id,)).delay()
         except Exception:  # the broker is unreachable; the write has committed regardless
             logger.exception("could not queue agreement_changed(%s)", agreement_id)
 

@@ -1,4 +1,8 @@
-"""Celery tasks. Each takes ids, loads the rows and calls a service; each is idempotent.
+"""Celery tasks of the domain: recompute an agreement after a write, and the calendar sweep.
+
+Each takes ids, loads the rows and calls a service; each is idempotent. Telling people and tools
+about the changes is the `notify` app's work, above this one: the changes are committed rows (the
+outbox), and these tasks start notify's relays by task name, never by import.
 
 Tasks are acknowledged late and re-queued if their worker dies (settings: CELERY_TASK_ACKS_LATE,
 CELERY_TASK_REJECT_ON_WORKER_LOST), which is safe because running one twice changes nothing.
@@ -7,18 +11,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST), which is safe because running one twice chan
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task, signature
+from celery import current_app, shared_task, signature
 from django.db import OperationalError
 
-from . import sweep, webhooks
-from .services import agreement_recompute
+from . import sweep
+from .services import AGREEMENT_CHANGED_TASK, agreement_recompute
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="ratification.agreement_changed",
+    name=AGREEMENT_CHANGED_TASK,
     autoretry_for=(OperationalError,),  # a locked SQLite file or a dropped connection: transient
     retry_backoff=True,
     max_retries=5,
@@ -36,22 +41,37 @@ def agreement_changed(agreement_id: int) -> int:
     if not Agreement.objects.filter(pk=agreement_id).exists():
         return 0  # deleted since the write: nothing to do
     changes = agreement_recompute(agreement_id=agreement_id)
-    webhooks.changes_fan_out()
-    _notify_followers()
+    for relay in (FAN_OUT_TASK, NOTIFY_FOLLOWERS_TASK):
+        _queue(relay)
     return len(changes)
 
 
-def _notify_followers() -> None:
-    """Ask the `accounts` app to email the people following this agreement, now.
+# notify's relays (notify/tasks.py), named as when they were first queued.
+FAN_OUT_TASK = "ratification.fan_out_changes"
+NOTIFY_FOLLOWERS_TASK = "accounts.notify_followers"
+REDELIVER_TASK = "notify.redeliver_due"
 
-    By task name, because accounts sits above ratification and may not be imported from here.
-    Only for promptness: the changes are the outbox, and beat runs the same task every minute,
-    so a failure here (the broker down, accounts not installed) costs at most a minute.
+
+def _queue(name: str) -> None:
+    """Queue a relay of the notify app by name, for promptness only.
+
+    The changes are the outbox and beat runs the relays periodically, so a failure here (the
+    broker down, notify not installed) costs at most a minute.
     """
     try:
-        signature("accounts.notify_followers").delay()
+        signature(name).delay()
     except Exception:
-        logger.exception("could not queue accounts.notify_followers")
+        logger.exception("could not queue %s", name)
+
+
+def _run_here(name: str) -> Any:
+    """Run a relay of the notify app by name, in this worker, and return its result (None when
+    notify is not installed)."""
+    task = current_app.tasks.get(name)
+    if task is None:
+        logger.warning("task %s is not registered; is the notify app installed?", name)
+        return None
+    return task()  # called, not queued: it runs here and now, inside this task
 
 
 @shared_task(
@@ -65,50 +85,9 @@ def _notify_followers() -> None:
 def sweep_calendar() -> dict[str, int]:
     """The periodic sweep (Celery beat): what the passing of time changes. Idempotent."""
     counts = sweep.calendar_sweep()
-    counts["deliveries"] = len(webhooks.changes_fan_out())
-    # Deliveries whose queued retry was lost (a worker restarted with it in memory).
-    due = webhooks.deliveries_due()
-    webhooks.deliveries_queue(due)
-    counts["redelivered"] = len(due)
+    # What the sweep flagged reaches subscribers in the same pass, and deliveries whose queued
+    # retry was lost (a worker restarted with it in memory) are queued again.
+    counts["deliveries"] = _run_here(FAN_OUT_TASK) or 0
+    counts["redelivered"] = _run_here(REDELIVER_TASK) or 0
     logger.info("calendar sweep: %s", counts)
     return counts
-
-
-@shared_task(
-    name="ratification.fan_out_changes",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    soft_time_limit=120,
-    time_limit=150,
-)
-def fan_out_changes() -> int:
-    """Turn undelivered status changes (the outbox) into webhook deliveries. Idempotent."""
-    return len(webhooks.changes_fan_out())
-
-
-@shared_task(
-    name="ratification.deliver_webhook",
-    bind=True,
-    max_retries=None,  # the delivery row counts attempts and gives up (WEBHOOK_MAX_ATTEMPTS)
-    soft_time_limit=60,
-    time_limit=90,
-)
-def deliver_webhook(self, delivery_id: str) -> str:
-    """One attempt at one delivery; schedules the next attempt with back-off if it failed.
-
-    Idempotent for the receiver: a delivery already succeeded is not sent again, and the receiver
-    gets the same delivery id on every attempt.
-    """
-    from .models import WebhookDelivery
-
-    status = webhooks.delivery_attempt(delivery_id=delivery_id)
-    if status == WebhookDelivery.Status.PENDING:
-        attempts = (
-            WebhookDelivery.objects.filter(pk=delivery_id)
-            .values_list("attempts", flat=True)
-            .first()
-            or 1
-        )
-        raise self.retry(countdown=webhooks.backoff_seconds(attempts))
-    return status

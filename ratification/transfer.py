@@ -1,6 +1,6 @@
 """Import and export of agreements, in the API's format, as JSON or CSV.
 
-The format is the body of `POST /api/v1/agreements/` (ratification.serializers.
+The format is the body of `POST /api/v1/agreements/` (ratification.api.serializers.
 AgreementCreateSerializer) plus `relations`, one object per agreement:
 
     {"slug", "title", "short_name", "kind", "summary", "signed_on", "signed_at", "eif_rule",
@@ -47,7 +47,6 @@ from django.db import models, transaction
 from django.db.models import Prefetch
 from rest_framework import serializers
 
-from accounts.apikit import StrictFieldsMixin
 from agreements.models import (
     Agreement,
     Participation,
@@ -68,9 +67,10 @@ from agreements.services import (
     source_upsert,
     subjects_resolve,
 )
+from apikit.bodies import StrictFieldsMixin
 
+from .api.serializers import AgreementCreateSerializer
 from .models import RatificationStep, StepStatus
-from .serializers import AgreementCreateSerializer
 from .services import (
     StepInput,
     agreement_create,

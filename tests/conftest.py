@@ -14,6 +14,8 @@ from .factories import EditorFactory, SourceFactory, UserFactory, ViewerFactory
 
 TODAY = dt.date(2026, 1, 20)
 
+pytest_plugins = ["tests.api_clients"]
+
 
 @pytest.fixture(autouse=True)
 def _eager_celery(request, settings):

@@ -20,11 +20,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from accounts.models import AuditEvent, Follow, FollowNotification
+from accounts.models import AuditEvent
 from accounts.services import token_create
 from agreements import services as part_services
 from agreements.models import Subject
 from agreements.services import ProvisionInput, SignatoryInput
+from notify.models import Follow, FollowNotification
 from ratification.models import RatificationStep, StatusChange
 from ratification.services import step_record
 
@@ -34,11 +35,11 @@ pytestmark = pytest.mark.django_db
 
 # The admin of every app but django-axes (its own records of sign-in attempts, which only a
 # superuser reaches: no group holds a permission on them).
-ADMIN_APPS = {"parties", "agreements", "ratification", "accounts", "auth"}
+ADMIN_APPS = {"parties", "agreements", "ratification", "accounts", "notify", "auth"}
 WRITE_METHODS = ("post", "put", "patch", "delete")
 HOOK = "https://93.184.215.14/hooks/"  # a public address: no name to resolve, not refused
 
-# Pages only an editor may POST to (ratification/editing.py).
+# Pages only an editor may POST to (web/editing.py).
 PAGE_EDITOR_WRITES = {
     "pages:agreement_create",
     "pages:agreement_edit",
@@ -74,6 +75,7 @@ PAGE_READS = {
     "feed_status_changes",
     "feed_agreement",
     "feed_party",
+    "admin_moved",  # a redirect to the admin, which checks its own permissions
     "login",
     "logout",
     "password_change",
@@ -119,13 +121,13 @@ ADMIN_SUPERUSER_MODELS = {
     "parties.party",
     "parties.procedurestep",
     "accounts.apitoken",
-    "accounts.follow",
+    "notify.follow",
     "auth.user",
     "auth.group",
 }
 ADMIN_NOBODY_MODELS = {
     "ratification.statuschange",
-    "accounts.follownotification",
+    "notify.follownotification",
     "accounts.auditevent",
 }
 

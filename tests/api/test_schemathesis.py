@@ -28,10 +28,11 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.services import token_create
 from agreements.services import ProvisionInput, relation_add, source_upsert
+from notify.models import WebhookSubscription
+from notify.webhooks import subscription_create
 from pacttracker.wsgi import application
-from ratification.models import RatificationStep, StatusChange, WebhookSubscription
+from ratification.models import RatificationStep, StatusChange
 from ratification.services import StepInput
-from ratification.webhooks import subscription_create
 
 CHECKS = [
     not_a_server_error,

@@ -260,7 +260,7 @@ def test_service_conflict_between_check_and_write_is_412(
 ):
     """If someone writes after the If-Match check, the service's version check still holds."""
     from agreements.services import ConflictError
-    from ratification import api
+    from ratification.api import views as api
 
     make_agreement(slug="a")
     tag = etag(editor_client, "/api/v1/agreements/a/")

@@ -50,7 +50,7 @@ def test_the_outage_page_is_rendered_without_a_single_query(client, django_asser
     """Rendering 503.html needs no database: no user, no session, no messages."""
     with (
         mock.patch(
-            "ratification.views.selectors.status_counts",
+            "web.views.selectors.status_counts",
             side_effect=InterfaceError("connection already closed"),
         ),
         django_assert_num_queries(0),
@@ -122,9 +122,9 @@ def test_other_errors_are_a_plain_500_without_a_traceback(settings):
     client = Client(raise_request_exception=False)
     failure = RuntimeError("secret internals")
 
-    with mock.patch("ratification.views.selectors.status_counts", side_effect=failure):
+    with mock.patch("web.views.selectors.status_counts", side_effect=failure):
         page = client.get("/")
-    with mock.patch("ratification.api.VocabulariesView.get", side_effect=failure):
+    with mock.patch("ratification.api.views.VocabulariesView.get", side_effect=failure):
         api = client.get("/api/v1/vocabularies/")
 
     assert page.status_code == 500

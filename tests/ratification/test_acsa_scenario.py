@@ -10,11 +10,12 @@ import pytest
 from django.core.management import call_command
 
 from agreements.models import Agreement
-from ratification.models import StatusChange, WebhookDelivery
+from notify.models import WebhookDelivery
+from notify.webhooks import changes_fan_out, subscription_create
+from ratification.models import StatusChange
 from ratification.services import step_record
 from ratification.sweep import calendar_sweep
-from ratification.webhooks import changes_fan_out, subscription_create
-from tests.ratification.test_webhooks import Receiver
+from tests.notify.test_webhooks import Receiver
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -76,7 +77,7 @@ def test_acsa_ratified_then_in_force(client, editor, source, settings):
     assert "ACSA: signed → ratified." in feed and "ACSA: ratified → in force." in feed
 
     changes_fan_out()
-    from ratification.webhooks import delivery_attempt
+    from notify.webhooks import delivery_attempt
 
     for delivery in WebhookDelivery.objects.all():
         delivery_attempt(delivery_id=str(delivery.pk))

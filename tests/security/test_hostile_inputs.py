@@ -19,9 +19,9 @@ from rest_framework.test import APIClient
 
 from accounts.services import token_create
 from agreements.models import Agreement, Provision, Source
-from ratification.forms import AgreementFactsForm
 from ratification.models import RatificationStep, StatusChange
 from ratification.services import StepInput
+from web.forms import AgreementFactsForm
 
 pytestmark = pytest.mark.django_db
 

@@ -25,9 +25,9 @@ import redis
 import requests
 
 from accounts.services import token_create
+from notify.webhooks import subscription_create
 from pacttracker.celery import app as celery_app
 from ratification.models import RatificationStep, StatusChange, StepStatus
-from ratification.webhooks import subscription_create
 
 from .conftest import Receiver, free_port, this_database_url, wait_for
 

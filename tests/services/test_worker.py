@@ -16,9 +16,10 @@ import time
 
 import pytest
 
-from ratification.models import StatusChange, WebhookDelivery
+from notify.models import WebhookDelivery
+from notify.webhooks import subscription_create
+from ratification.models import StatusChange
 from ratification.services import step_record
-from ratification.webhooks import subscription_create
 
 from .conftest import Receiver, wait_for
 

@@ -1,0 +1,198 @@
+"""Filters, search and ordering for the agreement list (`/api/v1/agreements/`).
+
+Every multi-valued filter takes repeated parameters (`?party=JP&party=PH`); `party` requires
+all of them, the others any. Filters on related rows use `EXISTS` rather than joins, so an
+agreement never appears twice and no `DISTINCT` is needed. The ordering always ends with the
+primary key, so pages are stable when values tie.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.db import connection
+from django.db.models import BooleanField, Exists, FloatField, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from parties.models import Party
+
+from ..models import Agreement, AgreementStatus, Participation, Provision, ProvisionCategory
+
+DEFAULT_ORDERING = ("-signed_on", "title", "pk")
+# The configuration the PostgreSQL trigger (migration 0002_search_vector) builds the vector with.
+SEARCH_CONFIG = "english"
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time, converted to UTC.
+
+    Databases accept a narrower range of UTC offsets than ISO 8601 (PostgreSQL refuses +19:41),
+    and a date near year 1 may not survive the conversion; both are a 400, never a 500.
+    """
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError("This date-time is out of range.") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+class _AnyValuesField(forms.MultipleChoiceField):
+    """A repeatable parameter whose values are free text (validated by the filter)."""
+
+    def valid_value(self, value: str) -> bool:
+        return True
+
+
+class _UpperModelMultipleChoiceField(django_filters.fields.ModelMultipleChoiceField):
+    def clean(self, value):
+        return super().clean([v.strip().upper() for v in value] if value else value)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MultipleCharFilter(django_filters.MultipleChoiceFilter):
+    field_class = _AnyValuesField
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class PartyCodesFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = _UpperModelMultipleChoiceField
+
+
+class AgreementFilter(django_filters.FilterSet):
+    party = PartyCodesFilter(
+        queryset=Party.objects.all(),
+        to_field_name="code",
+        method="filter_party",
+        help_text="Party code; repeat it (`party=JP&party=PH`): the agreement must have ALL of "
+        "them as parties. An unknown code is a 400.",
+    )
+    status = django_filters.MultipleChoiceFilter(
+        choices=AgreementStatus.choices, help_text="Status; repeat for any of several."
+    )
+    subject = MultipleCharFilter(
+        method="filter_subject",
+        help_text="Subject slug (e.g. `defence-logistics`); repeat for any of several.",
+    )
+    provision_category = django_filters.MultipleChoiceFilter(
+        choices=ProvisionCategory.choices,
+        method="filter_provision_category",
+        help_text="Has a provision of this category; repeat for any of several.",
+    )
+    signed_after = django_filters.DateFilter(
+        field_name="signed_on", lookup_expr="gte", help_text="Signed on or after (YYYY-MM-DD)."
+    )
+    signed_before = django_filters.DateFilter(
+        field_name="signed_on", lookup_expr="lte", help_text="Signed on or before (YYYY-MM-DD)."
+    )
+    updated_since = UtcIsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Changed at or after this ISO 8601 date-time (for syncing): its own fields, "
+        "its steps or its derived status.",
+    )
+    slug = MultipleCharFilter(
+        method="filter_slug", help_text="Agreement slug; repeat to fetch several at once."
+    )
+    q = django_filters.CharFilter(
+        method="filter_q",
+        max_length=200,
+        help_text="Full-text search over titles, summary and provision text. Without `ordering`, "
+        "the best matches come first (on PostgreSQL).",
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("signed_on", "signed_on"),
+            ("title", "title"),
+            ("status", "status"),
+            ("updated_at", "updated_at"),
+            ("created_at", "created_at"),
+            ("expected_entry_into_force_on", "expected_entry_into_force_on"),
+        ),
+        help_text="Sort key, `-` for descending; default `-signed_on,title`. Ties are broken "
+        "by id.",
+    )
+
+    class Meta:
+        model = Agreement
+        fields: list[str] = []
+
+    def filter_party(self, queryset: QuerySet, name: str, parties: list[Party]) -> QuerySet:
+        for party in parties:
+            queryset = queryset.filter(
+                Exists(Participation.objects.filter(agreement=OuterRef("pk"), party=party))
+            )
+        return queryset
+
+    def filter_subject(self, queryset: QuerySet, name: str, slugs: list[str]) -> QuerySet:
+        through = Agreement.subjects.through
+        return queryset.filter(
+            Exists(through.objects.filter(agreement=OuterRef("pk"), subject__slug__in=slugs))
+        )
+
+    def filter_provision_category(
+        self, queryset: QuerySet, name: str, categories: list[str]
+    ) -> QuerySet:
+        return queryset.filter(
+            Exists(Provision.objects.filter(agreement=OuterRef("pk"), category__in=categories))
+        )
+
+    def filter_slug(self, queryset: QuerySet, name: str, slugs: list[str]) -> QuerySet:
+        return queryset.filter(slug__in=slugs)
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = " ".join(value.split())
+        if not value:
+            return queryset
+        if connection.vendor == "postgresql":
+            return _search_postgresql(queryset, value)
+        return _search_simple(queryset, value)
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        chosen = list(queryset.query.order_by)
+        if not self.form.cleaned_data.get("ordering"):
+            ranked = "search_rank" in queryset.query.annotations
+            chosen = ["-search_rank", *DEFAULT_ORDERING] if ranked else list(DEFAULT_ORDERING)
+        if chosen[-1] not in ("pk", "id", "-pk", "-id"):
+            chosen.append("pk")
+        return queryset.order_by(*chosen)
+
+
+def _search_postgresql(queryset: QuerySet, value: str) -> QuerySet:
+    """Match the stored, GIN-indexed `search_vector` column (kept current by triggers); rank on
+    the small `search_rank_vector` (titles and summary), which ts_rank reads without unpacking
+    every provision's text (migration 0003_search_rank_vector says why)."""
+    query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
+    column = '"agreements_agreement"."search_vector"'
+    rank_column = '"agreements_agreement"."search_rank_vector"'
+    return queryset.annotate(
+        search_match=RawSQL(f"{column} @@ {query}", (value,), output_field=BooleanField()),  # noqa: S611  # nosec B611  # constant SQL, the value is a parameter
+        search_rank=RawSQL(f"ts_rank({rank_column}, {query})", (value,), output_field=FloatField()),  # noqa: S611  # nosec B611  # constant SQL, the value is a parameter
+    ).filter(search_match=True)
+
+
+def _search_simple(queryset: QuerySet, value: str) -> QuerySet:
+    """SQLite: every word must appear in a title, the summary or a provision (any case)."""
+    for word in value.split()[:10]:
+        in_provisions = Provision.objects.filter(agreement=OuterRef("pk")).filter(
+            Q(text__icontains=word) | Q(label__icontains=word)
+        )
+        queryset = queryset.filter(
+            Q(title__icontains=word)
+            | Q(short_name__icontains=word)
+            | Q(summary__icontains=word)
+            | Exists(in_provisions)
+        )
+    return queryset

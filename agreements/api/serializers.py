@@ -1,0 +1,290 @@
+"""Agreements and their parts, as the API shows them and accepts them.
+
+Input serializers check shapes and types only (and refuse unknown fields); the rules between
+fields and rows are the services' (agreements.services, ratification.services), whose
+ValidationErrors come back to the client as 400s with the same field names.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apikit.bodies import StrictFieldsMixin
+from parties.api.serializers import PartyProcedureSerializer
+from parties.models import Party
+
+from ..models import (
+    MARKDOWN_API_HELP,
+    PROVISION_TEXT_MAX_LENGTH,
+    SUMMARY_MAX_LENGTH,
+    Agreement,
+    EntryIntoForceRule,
+    Participation,
+    Provision,
+    ProvisionCategory,
+    Relation,
+    RelationKind,
+    Signatory,
+    Source,
+)
+from ..services import AGREEMENT_FACT_FIELDS
+
+# Explanations for vocabularies whose models carry none yet (they could move into models.py).
+RELATION_KIND_EXPLANATIONS: dict[str, str] = {
+    RelationKind.AMENDS: "Changes some provisions of the other agreement, which stays in force.",
+    RelationKind.SUPERSEDES: "Replaces the other agreement, which ceases to apply.",
+    RelationKind.IMPLEMENTS: "Carries out or details the other agreement (e.g. an arrangement "
+    "under a framework).",
+    RelationKind.RELATED_TO: "Connected in subject or negotiation, without a legal link.",
+}
+ENTRY_INTO_FORCE_RULE_EXPLANATIONS: dict[str, str] = {
+    EntryIntoForceRule.UNKNOWN: "The agreement's entry-into-force clause is not recorded.",
+    EntryIntoForceRule.ON_SIGNATURE: "Enters into force when it is signed.",
+    EntryIntoForceRule.ON_DATE: "Enters into force on a date the agreement fixes.",
+    EntryIntoForceRule.DAYS_AFTER_LAST_NOTIFICATION: "Enters into force N days after the last "
+    "party notifies that its domestic procedures are complete.",
+    EntryIntoForceRule.DAYS_AFTER_NTH_RATIFICATION: "Enters into force N days after the Nth "
+    "party ratifies (multilateral agreements).",
+}
+
+# Bounds on list sizes in one body: generous for real agreements, small enough to refuse abuse.
+MAX_ITEMS = 500
+
+
+# Output --------------------------------------------------------------------------------------
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["id", "title", "url", "publisher", "published_on"]
+
+
+class SignatorySerializer(serializers.ModelSerializer):
+    party = serializers.CharField(source="party.code", read_only=True, help_text="Party code.")
+    source = SourceSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Signatory
+        fields = ["party", "name", "role", "source"]
+
+
+class ProvisionSerializer(serializers.ModelSerializer):
+    source = SourceSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Provision
+        fields = ["id", "label", "category", "text", "order", "source"]
+        extra_kwargs = {"text": {"help_text": MARKDOWN_API_HELP}}
+
+
+class ProvisionListSerializer(ProvisionSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:provision-detail")
+    agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta(ProvisionSerializer.Meta):
+        fields = ["url", "agreement", *ProvisionSerializer.Meta.fields]
+
+
+class RelationSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:relation-detail")
+    from_agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    to_agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Relation
+        fields = ["url", "id", "from_agreement", "kind", "to_agreement", "note"]
+
+
+class AgreementRefSerializer(serializers.ModelSerializer):
+    """Just enough to name and link an agreement from another one."""
+
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:agreement-detail", lookup_field="slug"
+    )
+
+    class Meta:
+        model = Agreement
+        fields = ["url", "slug", "title", "short_name", "status"]
+
+
+class RelatedSerializer(serializers.Serializer):
+    """A relation seen from one agreement: `direction` says which end this agreement is."""
+
+    kind = serializers.ChoiceField(choices=RelationKind.choices)
+    direction = serializers.ChoiceField(
+        choices=[("outgoing", "outgoing"), ("incoming", "incoming")],
+        help_text="outgoing: this agreement <kind> the other; incoming: the other <kind> this one.",
+    )
+    agreement = AgreementRefSerializer()
+    note = serializers.CharField()
+
+
+class ParticipationSummarySerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="party.code", read_only=True)
+    name = serializers.CharField(source="party.name", read_only=True)
+
+    class Meta:
+        model = Participation
+        fields = ["code", "name", "progress", "consented_on"]
+
+
+class AgreementListSerializer(serializers.ModelSerializer):
+    """One row of the list: what an analyst scans for. Needs participations (with party) and
+    subjects prefetched."""
+
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:agreement-detail", lookup_field="slug"
+    )
+    parties = ParticipationSummarySerializer(source="participations", many=True, read_only=True)
+    subjects = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "url",
+            "slug",
+            "title",
+            "short_name",
+            "kind",
+            "status",
+            "status_since",
+            "signed_on",
+            "expected_entry_into_force_on",
+            "entered_into_force_on",
+            "ended_on",
+            "parties",
+            "subjects",
+            "version",
+            "updated_at",
+        ]
+
+
+class AgreementCsvSerializer(serializers.ModelSerializer):
+    """The list as flat CSV columns."""
+
+    parties = serializers.SerializerMethodField()
+    subjects = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "slug",
+            "title",
+            "short_name",
+            "kind",
+            "status",
+            "signed_on",
+            "signed_at",
+            "expected_entry_into_force_on",
+            "entered_into_force_on",
+            "ended_on",
+            "parties",
+            "subjects",
+            "updated_at",
+        ]
+
+    def get_parties(self, obj: Agreement) -> str:
+        return "; ".join(f"{p.party.code} ({p.progress})" for p in obj.participations.all())
+
+    def get_subjects(self, obj: Agreement) -> str:
+        return "; ".join(s.name for s in obj.subjects.all())
+
+
+class PartyAgreementSerializer(serializers.ModelSerializer):
+    """One of a party's agreements, with the party's own progress in it."""
+
+    agreement = AgreementRefSerializer(read_only=True)
+
+    class Meta:
+        model = Participation
+        fields = ["agreement", "progress", "consented_on"]
+
+
+class PartyAgreementsSerializer(serializers.Serializer):
+    """A summary of a party's agreements; `list` pages through all of them.
+
+    A party can be in tens of thousands of agreements, so they are counted and the most recent
+    shown, not all embedded."""
+
+    total = serializers.IntegerField(help_text="How many agreements the party is in.")
+    by_status = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="How many in each agreement status (statuses with none are left out).",
+    )
+    recent = PartyAgreementSerializer(
+        many=True, help_text="The most recently signed ones (unsigned last), newest first."
+    )
+    list = serializers.URLField(
+        help_text="The agreement list filtered by this party: all of them, paginated."
+    )
+
+
+class PartyDetailSerializer(PartyProcedureSerializer):
+    """A party with its default procedure and a summary of its agreements.
+
+    Needs `party_agreements` in the context: a dict for PartyAgreementsSerializer, which the view
+    builds with agreements.selectors (two queries, however many agreements there are)."""
+
+    agreements = serializers.SerializerMethodField()
+
+    class Meta(PartyProcedureSerializer.Meta):
+        fields = [*PartyProcedureSerializer.Meta.fields, "agreements"]
+
+    @extend_schema_field(PartyAgreementsSerializer)
+    def get_agreements(self, party: Party) -> dict:
+        return PartyAgreementsSerializer(
+            self.context["party_agreements"], context=self.context
+        ).data
+
+
+# Input ---------------------------------------------------------------------------------------
+
+
+class SourceInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A source, found by its address (or title) and created or updated (source_upsert)."""
+
+    title = serializers.CharField(max_length=400)
+    url = serializers.URLField(max_length=600, required=False, allow_blank=True, default="")
+    publisher = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    published_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class SignatoryInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    party = serializers.CharField(max_length=10, help_text="Code of the party they signed for.")
+    name = serializers.CharField(max_length=200)
+    role = serializers.CharField(max_length=200)
+    source = SourceInputSerializer(required=False, allow_null=True, default=None)
+
+
+class ProvisionInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    category = serializers.ChoiceField(choices=ProvisionCategory.choices)
+    text = serializers.CharField(max_length=PROVISION_TEXT_MAX_LENGTH, help_text=MARKDOWN_API_HELP)
+    label = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    source = SourceInputSerializer(required=False, allow_null=True, default=None)
+
+
+class ProvisionCreateSerializer(ProvisionInputSerializer):
+    agreement = serializers.SlugField(max_length=120, help_text="Slug of the agreement.")
+
+
+class RelationInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    from_agreement = serializers.SlugField(max_length=120)
+    kind = serializers.ChoiceField(choices=RelationKind.choices)
+    to_agreement = serializers.SlugField(max_length=120)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AgreementFactsSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """The agreement's own fields (PUT / PATCH). Parties, signatories, provisions and sources
+    are not changed here; steps are changed through /steps/."""
+
+    class Meta:
+        model = Agreement
+        fields = ["slug", *AGREEMENT_FACT_FIELDS]
+        # Uniqueness is checked by the service (with the row locked), not twice here.
+        extra_kwargs = {
+            "slug": {"validators": []},
+            "summary": {"max_length": SUMMARY_MAX_LENGTH, "help_text": MARKDOWN_API_HELP},
+        }

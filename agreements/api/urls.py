@@ -1,0 +1,10 @@
+"""The agreements app's routes in the one API router (pacttracker/api.py registers them)."""
+
+from .views import ProvisionViewSet, RelationViewSet, SourceViewSet
+
+# (prefix under /api/v1/, viewset, basename of the URL names `api:<basename>-<action>`)
+routes = [
+    ("provisions", ProvisionViewSet, "provision"),
+    ("sources", SourceViewSet, "source"),
+    ("relations", RelationViewSet, "relation"),
+]

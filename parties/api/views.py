@@ -1,0 +1,56 @@
+"""Parties: `/api/v1/parties/` and `/api/v1/parties/{code}/`.
+
+The detail with the party's agreements is agreements.api.views.PartyViewSet, which extends this one:
+agreements sit above parties, so only that layer may show them.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Prefetch
+from rest_framework import viewsets
+
+from apikit.conditional import ConditionalMixin, etag_of
+
+from ..models import Party, ProcedureStep
+from .serializers import PartyProcedureSerializer, PartySerializer
+
+
+class PartyFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(
+        choices=Party.Kind.choices, help_text="State or organisation."
+    )
+    code = django_filters.BaseInFilter(
+        field_name="code", help_text="Several codes, comma-separated: `JP,PH`."
+    )
+
+    class Meta:
+        model = Party
+        fields = ["kind", "code"]
+
+
+class PartyViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
+    """States and organisations, by code (ISO 3166-1 alpha-2 for states)."""
+
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z0-9]{1,10}"
+    filterset_class = PartyFilter
+
+    def get_queryset(self):
+        queryset = Party.objects.order_by("name", "pk")
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related(
+                Prefetch("procedure_steps", queryset=ProcedureStep.objects.order_by("order"))
+            )
+        return queryset
+
+    def get_object(self):
+        # Codes are upper case; accept `/parties/jp/` too.
+        self.kwargs[self.lookup_field] = self.kwargs[self.lookup_field].upper()
+        return super().get_object()
+
+    def get_serializer_class(self):
+        return PartyProcedureSerializer if self.action == "retrieve" else PartySerializer
+
+    def etag_for(self, obj: Party) -> str:
+        return etag_of("party", obj.pk, obj.updated_at.isoformat())

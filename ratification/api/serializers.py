@@ -1,0 +1,466 @@
+"""Agreements in full (with steps, progress and the engine's reasoning), steps, status changes
+and the vocabularies, as the API shows and accepts them.
+
+Input serializers check shapes and types only and refuse unknown fields; the rules (allowed
+transitions, dates, bilateral means two parties, …) are ratification.services'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from agreements.api.serializers import (
+    ENTRY_INTO_FORCE_RULE_EXPLANATIONS,
+    MAX_ITEMS,
+    RELATION_KIND_EXPLANATIONS,
+    AgreementFactsSerializer,
+    AgreementListSerializer,
+    ProvisionInputSerializer,
+    ProvisionSerializer,
+    RelatedSerializer,
+    SignatoryInputSerializer,
+    SignatorySerializer,
+    SourceInputSerializer,
+    SourceSerializer,
+)
+from agreements.models import (
+    AGREEMENT_STATUS_EXPLANATIONS,
+    MARKDOWN_API_HELP,
+    NOTE_MAX_LENGTH,
+    PARTY_PROGRESS_EXPLANATIONS,
+    PROVISION_CATEGORY_EXPLANATIONS,
+    Agreement,
+    AgreementStatus,
+    EntryIntoForceRule,
+    Participation,
+    PartyProgress,
+    ProvisionCategory,
+    RelationKind,
+)
+from apikit.bodies import StrictFieldsMixin
+from parties.models import STEP_KIND_EXPLANATIONS, StepKind
+
+from .. import engine
+from ..models import STEP_STATUS_EXPLANATIONS, RatificationStep, StatusChange, StepStatus
+from ..services import agreement_evaluate
+
+STATUS_CHANGE_KIND_EXPLANATIONS: dict[str, str] = {
+    StatusChange.Kind.STATUS_CHANGED: "The agreement's status changed (from → to).",
+    StatusChange.Kind.STEP_COMPLETED: "A party completed a step of its procedure.",
+    StatusChange.Kind.STEP_FAILED: "A step failed, e.g. a chamber voted against.",
+    StatusChange.Kind.STEP_OVERDUE: "A scheduled step's date passed with no result recorded.",
+    StatusChange.Kind.PARTY_COMPLETED: "A party consented to be bound.",
+    StatusChange.Kind.PARTY_PROGRESS: "A party's progress changed.",
+    StatusChange.Kind.ENTRY_INTO_FORCE_DUE: "The expected entry-into-force date was set or moved.",
+    StatusChange.Kind.STALE: "Nobody has checked the agreement against its sources for a while.",
+}
+
+MAX_VOTES = 1_000_000
+
+
+# Steps ---------------------------------------------------------------------------------------
+
+
+class StepBriefSerializer(serializers.ModelSerializer):
+    """A step within its party (inside the agreement detail)."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:step-detail")
+    source = SourceSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = RatificationStep
+        fields = [
+            "url",
+            "id",
+            "order",
+            "kind",
+            "body",
+            "status",
+            "date",
+            "votes_for",
+            "votes_against",
+            "votes_abstaining",
+            "note",
+            "source",
+            "version",
+            "updated_at",
+        ]
+        extra_kwargs = {"note": {"help_text": MARKDOWN_API_HELP}}
+
+
+class StepSerializer(StepBriefSerializer):
+    """A step on its own: which agreement and party it belongs to. Needs
+    participation__agreement, participation__party, source and recorded_by loaded."""
+
+    agreement = serializers.CharField(source="participation.agreement.slug", read_only=True)
+    party = serializers.CharField(source="participation.party.code", read_only=True)
+    recorded_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta(StepBriefSerializer.Meta):
+        fields = [
+            *StepBriefSerializer.Meta.fields[:2],
+            "agreement",
+            "party",
+            *StepBriefSerializer.Meta.fields[2:],
+            "recorded_by",
+        ]
+
+
+class NextStepSerializer(serializers.Serializer):
+    """What happens next for a party: its first pending or scheduled step."""
+
+    id = serializers.IntegerField()
+    order = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=StepKind.choices)
+    body = serializers.CharField()
+    status = serializers.ChoiceField(choices=StepStatus.choices)
+    date = serializers.DateField(allow_null=True)
+
+
+def _evaluation(context: dict[str, Any], agreement: Agreement) -> engine.Result:
+    """The engine's result for `agreement`, computed once per response."""
+    cache = context.setdefault("evaluations", {})
+    if agreement.pk not in cache:
+        cache[agreement.pk] = agreement_evaluate(agreement=agreement)
+    return cache[agreement.pk]
+
+
+class PartyProgressSerializer(serializers.ModelSerializer):
+    """A party within an agreement: its progress, what comes next, and all its steps."""
+
+    code = serializers.CharField(source="party.code", read_only=True)
+    name = serializers.CharField(source="party.name", read_only=True)
+    progress_explanation = serializers.SerializerMethodField()
+    steps_done = serializers.SerializerMethodField()
+    steps_required = serializers.SerializerMethodField()
+    next_step = serializers.SerializerMethodField()
+    overdue_steps = serializers.SerializerMethodField()
+    steps = StepBriefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Participation
+        fields = [
+            "code",
+            "name",
+            "needs_legislative_approval",
+            "progress",
+            "progress_explanation",
+            "consented_on",
+            "steps_done",
+            "steps_required",
+            "next_step",
+            "overdue_steps",
+            "note",
+            "steps",
+        ]
+
+    def _result(self, obj: Participation) -> engine.PartyResult:
+        return _evaluation(self.context, obj.agreement).parties[obj.party.code]
+
+    def get_progress_explanation(self, obj: Participation) -> str:
+        return PARTY_PROGRESS_EXPLANATIONS[obj.progress]
+
+    def get_steps_done(self, obj: Participation) -> int:
+        return self._result(obj).steps_done
+
+    def get_steps_required(self, obj: Participation) -> int:
+        return self._result(obj).steps_required
+
+    @extend_schema_field(NextStepSerializer(allow_null=True))
+    def get_next_step(self, obj: Participation) -> dict[str, Any] | None:
+        step = self._result(obj).next_step
+        return NextStepSerializer(step).data if step else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_overdue_steps(self, obj: Participation) -> list[int]:
+        """Ids of scheduled steps whose date has passed with no result."""
+        return [s.id for s in self._result(obj).overdue_steps if s.id is not None]
+
+
+# Status changes ------------------------------------------------------------------------------
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    party = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    step = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = StatusChange
+        fields = [
+            "id",
+            "agreement",
+            "party",
+            "step",
+            "kind",
+            "from_value",
+            "to_value",
+            "effective_on",
+            "detected_at",
+            "message",
+        ]
+
+
+# The agreement in full -----------------------------------------------------------------------
+
+
+class ExpectedEntryIntoForceSerializer(serializers.Serializer):
+    date = serializers.DateField(allow_null=True, help_text="Empty until the rule gives a date.")
+    explanation = serializers.CharField(help_text="How the date follows from the rule and steps.")
+
+
+class AgreementDetailSerializer(AgreementListSerializer):
+    """Everything an analyst needs on one agreement, in one response. Needs the queryset of
+    ratification.api.views.agreement_detail_queryset()."""
+
+    status_explanation = serializers.CharField(read_only=True)
+    expected_entry_into_force = serializers.SerializerMethodField()
+    parties = PartyProgressSerializer(source="participations", many=True, read_only=True)
+    signatories = SignatorySerializer(many=True, read_only=True)
+    provisions = ProvisionSerializer(many=True, read_only=True)
+    status_history = StatusChangeSerializer(source="status_changes", many=True, read_only=True)
+    related = serializers.SerializerMethodField()
+    sources = SourceSerializer(many=True, read_only=True)
+
+    class Meta(AgreementListSerializer.Meta):
+        fields = [
+            "url",
+            "slug",
+            "title",
+            "short_name",
+            "kind",
+            "subjects",
+            "summary",
+            "status",
+            "status_explanation",
+            "status_since",
+            "signed_on",
+            "signed_at",
+            "eif_rule",
+            "eif_days",
+            "eif_fixed_on",
+            "eif_ratifications_required",
+            "entered_into_force_on",
+            "expected_entry_into_force_on",
+            "expected_entry_into_force",
+            "ended_on",
+            "reviewed_on",
+            "parties",
+            "signatories",
+            "provisions",
+            "status_history",
+            "related",
+            "sources",
+            "version",
+            "derived_revision",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {"summary": {"help_text": MARKDOWN_API_HELP}}
+
+    @extend_schema_field(ExpectedEntryIntoForceSerializer)
+    def get_expected_entry_into_force(self, obj: Agreement) -> dict[str, Any]:
+        result = _evaluation(self.context, obj)
+        return {
+            "date": result.expected_entry_into_force_on,
+            "explanation": result.entry_into_force_explanation,
+        }
+
+    @extend_schema_field(RelatedSerializer(many=True))
+    def get_related(self, obj: Agreement) -> list[dict[str, Any]]:
+        rows = [
+            {"kind": r.kind, "direction": "outgoing", "agreement": r.to_agreement, "note": r.note}
+            for r in obj.relations_from.all()
+        ] + [
+            {"kind": r.kind, "direction": "incoming", "agreement": r.from_agreement, "note": r.note}
+            for r in obj.relations_to.all()
+        ]
+        return RelatedSerializer(rows, many=True, context=self.context).data
+
+
+# Input ---------------------------------------------------------------------------------------
+
+
+class StepInputSerializer(StrictFieldsMixin, serializers.Serializer):
+    kind = serializers.ChoiceField(choices=StepKind.choices)
+    status = serializers.ChoiceField(
+        choices=StepStatus.choices, required=False, default=StepStatus.PENDING
+    )
+    date = serializers.DateField(required=False, allow_null=True, default=None)
+    body = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=MARKDOWN_API_HELP,
+    )
+    votes_for = serializers.IntegerField(
+        min_value=0, max_value=MAX_VOTES, required=False, allow_null=True, default=None
+    )
+    votes_against = serializers.IntegerField(
+        min_value=0, max_value=MAX_VOTES, required=False, allow_null=True, default=None
+    )
+    votes_abstaining = serializers.IntegerField(
+        min_value=0, max_value=MAX_VOTES, required=False, allow_null=True, default=None
+    )
+    source = SourceInputSerializer(required=False, allow_null=True, default=None)
+
+
+class StepCreateSerializer(StepInputSerializer):
+    party = serializers.CharField(max_length=10, help_text="Code of a party to the agreement.")
+    order = serializers.IntegerField(
+        min_value=1,
+        max_value=1000,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Position in the party's procedure; later steps move down. Default: last.",
+    )
+    confirm_out_of_order = serializers.BooleanField(
+        default=False,
+        help_text="Add a completed step although an earlier step of the party is still open.",
+    )
+
+
+class StepRecordSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Record what happened to a step. PUT replaces the outcome (status, date, votes, source:
+    missing ones become empty); PATCH changes only what it sends. `note` and `body` change only
+    when sent."""
+
+    # Not required here: validated without `partial` (which would leak into the nested source
+    # and excuse its title); the view requires `status` for PUT.
+    status = serializers.ChoiceField(
+        choices=StepStatus.choices, required=False, help_text="Required for PUT."
+    )
+    date = serializers.DateField(required=False, allow_null=True)
+    source = SourceInputSerializer(required=False, allow_null=True)
+    note = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, help_text=MARKDOWN_API_HELP
+    )
+    body = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    votes_for = serializers.IntegerField(
+        min_value=0, max_value=MAX_VOTES, required=False, allow_null=True
+    )
+    votes_against = serializers.IntegerField(
+        min_value=0, max_value=MAX_VOTES, required=False, allow_null=True
+    )
+    votes_abstaining = serializers.IntegerField(
+        min_value=0, max_value=MAX_VOTES, required=False, allow_null=True
+    )
+    confirm_out_of_order = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Confirm completing a step while an earlier one is still open.",
+    )
+
+
+class AgreementCreateSerializer(AgreementFactsSerializer):
+    """One call creates the agreement with its parties, signatories, provisions and sources.
+
+    Each party's steps are `steps[code]` when given, else its default procedure.
+    """
+
+    parties = serializers.ListField(
+        child=serializers.CharField(max_length=10),
+        min_length=1,
+        max_length=MAX_ITEMS,
+        help_text="Party codes, e.g. ['JP', 'PH'].",
+    )
+    subjects = serializers.ListField(
+        child=serializers.CharField(max_length=120),
+        required=False,
+        default=list,
+        max_length=MAX_ITEMS,
+        help_text="Subject names, e.g. ['defence logistics']; created when new.",
+    )
+    sources = serializers.ListField(
+        child=SourceInputSerializer(), required=False, default=list, max_length=MAX_ITEMS
+    )
+    signatories = serializers.ListField(
+        child=SignatoryInputSerializer(), required=False, default=list, max_length=MAX_ITEMS
+    )
+    provisions = serializers.ListField(
+        child=ProvisionInputSerializer(), required=False, default=list, max_length=MAX_ITEMS
+    )
+    steps = serializers.DictField(
+        child=serializers.ListField(child=StepInputSerializer(), max_length=MAX_ITEMS),
+        required=False,
+        default=dict,
+        help_text="Steps by party code, replacing that party's default procedure.",
+    )
+    legislative_approval = serializers.DictField(
+        child=serializers.BooleanField(),
+        required=False,
+        default=dict,
+        help_text="By party code: whether its legislature must approve (default true). When "
+        "false, its legislative procedure steps are created as not required.",
+    )
+
+    class Meta(AgreementFactsSerializer.Meta):
+        fields = [
+            *AgreementFactsSerializer.Meta.fields,
+            "parties",
+            "subjects",
+            "sources",
+            "signatories",
+            "provisions",
+            "steps",
+            "legislative_approval",
+        ]
+
+
+# Vocabularies --------------------------------------------------------------------------------
+
+
+def _term_serializer(name: str, choices: list[tuple[str, str]]) -> type[serializers.Serializer]:
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "code": serializers.ChoiceField(choices=choices),
+            "label": serializers.CharField(),
+            "explanation": serializers.CharField(),
+            "__doc__": "A code, its label, and what it means.",
+        },
+    )
+
+
+VOCABULARIES: dict[str, tuple[type, dict[str, str]]] = {
+    "agreement_statuses": (AgreementStatus, AGREEMENT_STATUS_EXPLANATIONS),
+    "party_progress": (PartyProgress, PARTY_PROGRESS_EXPLANATIONS),
+    "step_kinds": (StepKind, STEP_KIND_EXPLANATIONS),
+    "step_statuses": (StepStatus, STEP_STATUS_EXPLANATIONS),
+    "provision_categories": (ProvisionCategory, PROVISION_CATEGORY_EXPLANATIONS),
+    "relation_kinds": (RelationKind, RELATION_KIND_EXPLANATIONS),
+    "entry_into_force_rules": (EntryIntoForceRule, ENTRY_INTO_FORCE_RULE_EXPLANATIONS),
+    "status_change_kinds": (StatusChange.Kind, STATUS_CHANGE_KIND_EXPLANATIONS),
+}
+
+
+def vocabularies() -> dict[str, list[dict[str, str]]]:
+    return {
+        name: [
+            {"code": code, "label": str(label), "explanation": explanations[code]}
+            for code, label in choices.choices
+        ]
+        for name, (choices, explanations) in VOCABULARIES.items()
+    }
+
+
+VocabulariesSerializer = type(
+    "VocabulariesSerializer",
+    (serializers.Serializer,),
+    {
+        name: _term_serializer(
+            "".join(part.title() for part in name.split("_")) + "Term", choices.choices
+        )(many=True)
+        for name, (choices, _) in VOCABULARIES.items()
+    }
+    | {"__doc__": "Every code the API uses, with its label and explanation."},
+)

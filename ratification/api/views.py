@@ -1,0 +1,449 @@
+"""API for agreements (list, detail, one-call create, update, delete), their steps, the
+status-change feed and the vocabularies.
+
+Agreements live here rather than in agreements.api.views because writing one and reading its status
+go through ratification.services and the status engine. Views are thin: they check shapes
+(serializers), call one service inside one transaction, and read back through the querysets
+below, which run a fixed number of queries whatever the number of parties, steps or rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from agreements.api.filters import AgreementFilter, UtcIsoDateTimeFilter
+from agreements.api.serializers import (
+    AgreementCsvSerializer,
+    AgreementFactsSerializer,
+    AgreementListSerializer,
+)
+from agreements.api.views import PartyViewSet as AgreementsPartyViewSet
+from agreements.api.views import source_from
+from agreements.models import Agreement, Participation, Provision, Relation, Signatory
+from agreements.services import ProvisionInput, SignatoryInput
+from apikit.conditional import ConditionalMixin, etag_of
+from apikit.errors import PreconditionFailed
+from apikit.renderers import CSVRenderer
+from apikit.response_cache import CachedReadMixin
+from parties.models import Party
+
+from ..models import RatificationStep, StatusChange
+from ..services import StepInput, agreement_create, agreement_update, step_add, step_record
+from .serializers import (
+    AgreementCreateSerializer,
+    AgreementDetailSerializer,
+    StatusChangeSerializer,
+    StepCreateSerializer,
+    StepRecordSerializer,
+    StepSerializer,
+    VocabulariesSerializer,
+    vocabularies,
+)
+
+# Querysets -----------------------------------------------------------------------------------
+
+
+def agreement_list_queryset() -> QuerySet[Agreement]:
+    return Agreement.objects.prefetch_related(
+        Prefetch(
+            "participations",
+            queryset=Participation.objects.select_related("party").order_by("party__name", "pk"),
+        ),
+        "subjects",
+    )
+
+
+def agreement_detail_queryset() -> QuerySet[Agreement]:
+    """Everything AgreementDetailSerializer shows, in ten queries."""
+    steps = RatificationStep.objects.select_related("source").order_by("order", "pk")
+    return Agreement.objects.prefetch_related(
+        "subjects",
+        "sources",
+        Prefetch(
+            "participations",
+            queryset=Participation.objects.select_related("party")
+            .prefetch_related(Prefetch("steps", queryset=steps))
+            .order_by("party__name", "pk"),
+        ),
+        Prefetch(
+            "signatories",
+            queryset=Signatory.objects.select_related("party", "source").order_by(
+                "party__name", "name", "pk"
+            ),
+        ),
+        Prefetch("provisions", queryset=Provision.objects.select_related("source")),
+        Prefetch(
+            "status_changes",
+            queryset=StatusChange.objects.select_related("party").order_by("-detected_at", "-pk"),
+        ),
+        Prefetch(
+            "relations_from",
+            queryset=Relation.objects.select_related("to_agreement").order_by("pk"),
+        ),
+        Prefetch(
+            "relations_to",
+            queryset=Relation.objects.select_related("from_agreement").order_by("pk"),
+        ),
+    )
+
+
+def step_queryset() -> QuerySet[RatificationStep]:
+    return RatificationStep.objects.select_related(
+        "participation__agreement", "participation__party", "source", "recorded_by"
+    )
+
+
+def agreement_etag(agreement: Agreement) -> str:
+    # version: its own fields; derived_revision: status, progress and dates the engine derives.
+    return etag_of(
+        "agreement",
+        agreement.pk,
+        agreement.version,
+        agreement.derived_revision,
+        agreement.updated_at.isoformat(),
+    )
+
+
+def step_etag(step: RatificationStep) -> str:
+    return etag_of("step", step.pk, step.version, step.updated_at.isoformat())
+
+
+def _step_input(data: dict[str, Any]) -> StepInput:
+    data = dict(data)
+    return StepInput(source=source_from(data.pop("source", None)), **data)
+
+
+# Agreements ----------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List agreements",
+        description="Filter, search and sort agreements. `?format=csv` gives the page as CSV.",
+    ),
+    retrieve=extend_schema(
+        summary="One agreement in full",
+        description="Parties with progress and next step, signatories, provisions, steps, "
+        "status history, expected entry into force with its arithmetic, related agreements "
+        "and sources. The `ETag` header is what If-Match needs for a write.",
+    ),
+    create=extend_schema(
+        summary="Create an agreement in one call",
+        request=AgreementCreateSerializer,
+        responses={201: AgreementDetailSerializer},
+    ),
+    update=extend_schema(
+        summary="Replace the agreement's own fields",
+        description="Fields not sent return to their defaults. Parties, signatories, "
+        "provisions and sources are not changed here; steps through /steps/.",
+        request=AgreementFactsSerializer,
+        responses={200: AgreementDetailSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of the agreement's own fields",
+        request=AgreementFactsSerializer,
+        responses={200: AgreementDetailSerializer},
+    ),
+    destroy=extend_schema(summary="Delete an agreement with everything it holds"),
+)
+class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet):
+    """International agreements, looked up by slug."""
+
+    lookup_field = "slug"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    filterset_class = AgreementFilter
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+
+    @property
+    def write_model(self) -> type:
+        # Adding a step needs the step permission, not the agreement one.
+        return RatificationStep if self.action == "steps" else Agreement
+
+    def get_renderers(self):
+        renderers = super().get_renderers()
+        if self.action != "list":
+            renderers = [r for r in renderers if not isinstance(r, CSVRenderer)]
+        return renderers
+
+    def get_queryset(self):
+        if self.action == "list":
+            return agreement_list_queryset()
+        if self.action in ("steps", "destroy"):
+            return Agreement.objects.all()
+        return agreement_detail_queryset()
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            renderer = getattr(self.request, "accepted_renderer", None)
+            if renderer is not None and renderer.format == "csv":
+                return AgreementCsvSerializer
+            return AgreementListSerializer
+        if self.action == "create":
+            return AgreementCreateSerializer
+        if self.action in ("update", "partial_update"):
+            return AgreementFactsSerializer
+        if self.action == "steps":
+            return StepCreateSerializer if self.request.method == "POST" else StepSerializer
+        return AgreementDetailSerializer
+
+    def etag_for(self, obj: Agreement) -> str:
+        return agreement_etag(obj)
+
+    def _detail_response(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
+        agreement = agreement_detail_queryset().get(pk=pk)
+        data = AgreementDetailSerializer(agreement, context=self.get_serializer_context()).data
+        response = Response(data, status=code)
+        if code == status.HTTP_201_CREATED:
+            # str(): DRF's Hyperlink is a str subclass that WSGI servers may refuse as a header.
+            response["Location"] = str(data["url"])
+        return self.with_etag(response, agreement)
+
+    def create(self, request, *args, **kwargs):
+        body = AgreementCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        with transaction.atomic():
+            sources = [source_from(s) for s in data.pop("sources")]
+            signatories = [
+                SignatoryInput(
+                    name=s["name"],
+                    role=s["role"],
+                    party_code=s["party"],
+                    source=source_from(s["source"]),
+                )
+                for s in data.pop("signatories")
+            ]
+            provisions = [
+                ProvisionInput(
+                    category=p["category"],
+                    text=p["text"],
+                    label=p["label"],
+                    source=source_from(p["source"]),
+                )
+                for p in data.pop("provisions")
+            ]
+            steps = {
+                code.strip().upper(): [_step_input(s) for s in items]
+                for code, items in data.pop("steps").items()
+            }
+            agreement = agreement_create(
+                slug=data.pop("slug"),
+                party_codes=data.pop("parties"),
+                subjects=data.pop("subjects"),
+                sources=sources,
+                signatories=signatories,
+                provisions=provisions,
+                steps=steps,
+                legislative_approval={
+                    code.strip().upper(): value
+                    for code, value in data.pop("legislative_approval").items()
+                },
+                user=request.user,
+                **data,
+            )
+        return self._detail_response(agreement.pk, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        agreement = self.get_object()
+        body = AgreementFactsSerializer(agreement, data=request.data, partial=partial)
+        body.is_valid(raise_exception=True)
+        facts = dict(body.validated_data)
+        if not partial:
+            for name in AgreementFactsSerializer.Meta.fields:
+                facts.setdefault(name, Agreement._meta.get_field(name).get_default())
+        updated = agreement_update(agreement=agreement, expected_version=agreement.version, **facts)
+        return self._detail_response(updated.pk)
+
+    def destroy(self, request, *args, **kwargs):
+        agreement = self.get_object()
+        with transaction.atomic():
+            # The same guard as the services' expected_version: the row as read, locked.
+            locked = (
+                Agreement.objects.select_for_update()
+                .filter(pk=agreement.pk, version=agreement.version)
+                .first()
+            )
+            if locked is None:
+                raise PreconditionFailed()
+            locked.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The agreement's steps, every party",
+        responses={200: StepSerializer(many=True)},
+        filters=False,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a step to a party's procedure",
+        request=StepCreateSerializer,
+        responses={201: StepSerializer},
+        filters=False,
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
+    def steps(self, request, slug: str | None = None) -> Response:
+        agreement = self.get_object()
+        if request.method == "GET":
+            steps = (
+                step_queryset()
+                .filter(participation__agreement=agreement)
+                .order_by("participation__party__name", "order", "pk")
+            )
+            return Response(StepSerializer(steps, many=True, context={"request": request}).data)
+        body = StepCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        party_code, order = data.pop("party"), data.pop("order")
+        confirm = data.pop("confirm_out_of_order", False)
+        with transaction.atomic():
+            step = step_add(
+                agreement=agreement,
+                party_code=party_code,
+                data=_step_input(data),
+                order=order,
+                user=request.user,
+                confirm_out_of_order=confirm,
+            )
+        step = step_queryset().get(pk=step.pk)
+        response = Response(
+            StepSerializer(step, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+        response["Location"] = reverse("api:step-detail", args=[step.pk], request=request)
+        response["ETag"] = step_etag(step)
+        return response
+
+
+# Steps ---------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="One ratification step"),
+    update=extend_schema(
+        summary="Record a step's outcome",
+        request=StepRecordSerializer,
+        responses={200: StepSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Record part of a step's outcome",
+        request=StepRecordSerializer,
+        responses={200: StepSerializer},
+    ),
+)
+class StepViewSet(
+    ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
+    """A party's ratification step for one agreement. Recording one recomputes the agreement's
+    status (read it back from the agreement)."""
+
+    serializer_class = StepSerializer
+
+    def get_queryset(self):
+        return step_queryset()
+
+    def etag_for(self, obj: RatificationStep) -> str:
+        return step_etag(obj)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        step = self.get_object()
+        body = StepRecordSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        if not partial and "status" not in data:
+            raise exceptions.ValidationError({"status": ["This field is required."]})
+        outcome = ("status", "date", "votes_for", "votes_against", "votes_abstaining")
+        for name in outcome:
+            data.setdefault(name, getattr(step, name) if partial else None)
+        with transaction.atomic():
+            if "source" in data:
+                source = source_from(data.pop("source"))
+            else:
+                source = step.source if partial else None
+            step_record(
+                step=step,
+                source=source,
+                user=request.user,
+                expected_version=step.version,
+                **data,
+            )
+        step = step_queryset().get(pk=step.pk)
+        return self.with_etag(Response(self.get_serializer(step).data), step)
+
+
+class PartyViewSet(CachedReadMixin, AgreementsPartyViewSet):
+    """agreements.api.views's parties, with responses cached like the agreements' (a party's summary
+    aggregates over all its agreements: tens of thousands for a busy one)."""
+
+
+# The change feed -----------------------------------------------------------------------------
+
+
+class StatusChangeCursor(CursorPagination):
+    """Oldest first, by (detected_at, id): a client follows `next` and never sees a row twice."""
+
+    ordering = ("detected_at", "id")
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class StatusChangeFilter(django_filters.FilterSet):
+    since = UtcIsoDateTimeFilter(
+        field_name="detected_at",
+        lookup_expr="gte",
+        help_text="Changes recorded at or after this ISO 8601 date-time.",
+    )
+    agreement = django_filters.CharFilter(field_name="agreement__slug", help_text="Agreement slug.")
+    party = django_filters.ModelChoiceFilter(
+        queryset=Party.objects.all(), to_field_name="code", help_text="Party code."
+    )
+    kind = django_filters.MultipleChoiceFilter(
+        choices=StatusChange.Kind.choices, help_text="Kind; repeat for any of several."
+    )
+
+    class Meta:
+        model = StatusChange
+        fields = ["since", "agreement", "party", "kind"]
+
+
+class StatusChangeViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
+    """The change feed: every status change, oldest first. Poll with `?since=` (or follow
+    `next`) instead of re-reading agreements."""
+
+    serializer_class = StatusChangeSerializer
+    filterset_class = StatusChangeFilter
+    pagination_class = StatusChangeCursor
+
+    def get_queryset(self):
+        return StatusChange.objects.select_related("agreement", "party")
+
+    def etag_for(self, obj: StatusChange) -> str:
+        return etag_of("change", obj.pk)  # status changes never change
+
+
+# Vocabularies --------------------------------------------------------------------------------
+
+
+class VocabulariesView(APIView):
+    """Every code the API uses (statuses, progress, step kinds, categories, …) with its label
+    and a one-line explanation."""
+
+    @extend_schema(responses={200: VocabulariesSerializer}, summary="Codes and what they mean")
+    def get(self, request) -> Response:
+        return Response(vocabularies())
+
+
+__all__ = ["AgreementViewSet", "StatusChangeViewSet", "StepViewSet", "VocabulariesView"]

@@ -1,0 +1,908 @@
+"""The editor's pages: record a step, correct an agreement, add its parts, create one, see and
+revert its history, import and export.
+
+Views are thin: a form checks the shape, a service (ratification.services, agreements.services,
+ratification.transfer, and web.history for reverts) validates, writes in one transaction and recomputes
+the status. Anonymous visitors are sent to the sign-in page; signed-in users without the editor
+role get a 403. Forms that edit a versioned row carry the version they were loaded with; when
+someone else saved in between, the editor sees the conflict page and chooses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
+from django.views.decorators.http import require_http_methods, require_POST
+
+from agreements import services as parts
+from agreements.models import Agreement, Participation, Provision, Relation, Signatory, Source
+from agreements.services import ConflictError
+from parties.models import Party
+from ratification import transfer
+from ratification.models import RatificationStep
+from ratification.services import agreement_create, procedure_for_party
+
+from . import history
+from .forms import (
+    AgreementCreateForm,
+    AgreementFactsForm,
+    AgreementSourceForm,
+    ImportForm,
+    ProcedureForm,
+    ProvisionEditForm,
+    ProvisionForm,
+    RelationEditForm,
+    RelationForm,
+    SignatoryEditForm,
+    SignatoryForm,
+    StepAddForm,
+    StepRecordForm,
+    add_service_errors,
+)
+
+# Permissions (ratification/0002_roles gives them to the `editors` group).
+CHANGE_STEP = "ratification.change_ratificationstep"
+ADD_STEP = "ratification.add_ratificationstep"
+CHANGE_AGREEMENT = "agreements.change_agreement"
+ADD_AGREEMENT = "agreements.add_agreement"
+ADD_SIGNATORY = "agreements.add_signatory"
+ADD_PROVISION = "agreements.add_provision"
+ADD_RELATION = "agreements.add_relation"
+CHANGE_SIGNATORY = "agreements.change_signatory"
+DELETE_SIGNATORY = "agreements.delete_signatory"
+CHANGE_PROVISION = "agreements.change_provision"
+DELETE_PROVISION = "agreements.delete_provision"
+CHANGE_RELATION = "agreements.change_relation"
+DELETE_RELATION = "agreements.delete_relation"
+VIEW_AGREEMENT = "agreements.view_agreement"
+
+
+def editor_required(*perms: str) -> Callable:
+    """Anonymous: to the sign-in page (and back). Signed in without `perms`: 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not request.user.has_perms(perms):
+                raise PermissionDenied("This page needs the editor role.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _agreement(slug: str) -> Agreement:
+    return get_object_or_404(Agreement, slug=slug)
+
+
+def _party_codes(agreement: Agreement) -> list[str]:
+    return list(
+        agreement.participations.order_by("party__name").values_list("party__code", flat=True)
+    )
+
+
+def _back_to(request: HttpRequest, default: str) -> str:
+    """`next` when it is a safe address on this site, else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _share_source_choices(forms: Iterable[Any]) -> None:
+    """Many forms on one page cite sources: read the list once, not once per form."""
+    choices = None
+    for form in forms:
+        if "source" not in form.fields:
+            continue
+        if choices is None:
+            choices = list(form.fields["source"].choices)
+        form.fields["source"].choices = choices
+
+
+# The editor's agreement page ----------------------------------------------------------------
+
+
+def _agreement_for_editing(slug: str) -> Agreement:
+    steps = RatificationStep.objects.select_related("source").order_by("order", "pk")
+    queryset = Agreement.objects.prefetch_related(
+        Prefetch(
+            "participations",
+            queryset=Participation.objects.select_related("party").prefetch_related(
+                Prefetch("steps", queryset=steps)
+            ),
+        ),
+        "signatories__party",
+        "provisions",
+        "relations_from__to_agreement",
+        "sources",
+    )
+    return get_object_or_404(queryset, slug=slug)
+
+
+@editor_required(CHANGE_AGREEMENT)
+@require_http_methods(["GET", "POST"])
+def agreement_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """The agreement's facts (POST saves them), and every part's quick-edit form (GET)."""
+    agreement = _agreement_for_editing(slug)
+    if request.method == "POST":
+        form = AgreementFactsForm(request.POST, instance=_agreement(slug))
+        stale = _posted_version(request) not in (None, agreement.version)
+        if stale:
+            return _agreement_conflict(request, agreement, form)
+        if form.is_valid():
+            try:
+                form.save()
+            except ConflictError:
+                return _agreement_conflict(request, _agreement(slug), form)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "The agreement's facts are saved.")
+                return redirect(agreement.get_absolute_url())
+        return render(
+            request,
+            "editing/agreement_facts.html",
+            {"a": agreement, "form": form},
+            status=400,
+        )
+
+    party_codes = [p.party.code for p in agreement.participations.all()]
+    tracks = [
+        (
+            participation,
+            [(step, StepRecordForm(step=step)) for step in participation.steps.all()],
+        )
+        for participation in agreement.participations.all()
+    ]
+    part_forms = {
+        "facts_form": AgreementFactsForm(instance=agreement),
+        "step_add_form": StepAddForm(agreement=agreement, party_codes=party_codes),
+        "signatory_form": SignatoryForm(party_codes=party_codes),
+        "provision_form": ProvisionForm(),
+        "relation_form": RelationForm(agreement=agreement),
+        "source_form": AgreementSourceForm(),
+    }
+    part_sections = _part_sections(agreement, party_codes)
+    _share_source_choices(
+        [f for _, pairs in tracks for _, f in pairs]
+        + list(part_forms.values())
+        + [row.form for _, _, rows in part_sections for row in rows]
+    )
+    return render(
+        request,
+        "editing/agreement_edit.html",
+        {"a": agreement, "tracks": tracks, "part_sections": part_sections, **part_forms},
+    )
+
+
+@dataclass(frozen=True)
+class _PartRow:
+    """One recorded part on the edit page: what it says, its correction form, its remove button
+    (templates/editing/_part_row.html)."""
+
+    summary: str
+    form: Any
+    edit_url: str
+    remove_url: str
+    link: tuple[str, str] | None = None  # (address, text) of a page to open beside it
+
+
+def _part_sections(agreement: Agreement, party_codes: list[str]) -> list[tuple]:
+    """(anchor, heading, rows) for the signatories, provisions and relations."""
+    slug = agreement.slug
+
+    def urls(kind: str, pk: int) -> dict[str, str]:
+        return {
+            "edit_url": reverse(f"pages:{kind}_edit", args=[slug, pk]),
+            "remove_url": reverse(f"pages:{kind}_remove", args=[slug, pk]),
+        }
+
+    signatories = [
+        _PartRow(
+            summary=f"{s.name}, {s.role} ({s.party.code})",
+            form=SignatoryEditForm(signatory=s, party_codes=party_codes),
+            **urls("signatory", s.pk),
+        )
+        for s in agreement.signatories.all()
+    ]
+    provisions = [
+        _PartRow(
+            summary=(f"{p.label}: " if p.label else "")
+            + f"{p.get_category_display()} — {Truncator(p.text).chars(80)}",
+            form=ProvisionEditForm(provision=p),
+            **urls("provision", p.pk),
+        )
+        for p in agreement.provisions.all()
+    ]
+    relations = []
+    for r in agreement.relations_from.all():
+        other = r.to_agreement.short_name or r.to_agreement.title
+        note = f" ({r.note})" if r.note else ""
+        relations.append(
+            _PartRow(
+                summary=f"This agreement {r.get_kind_display().lower()} {other}{note}",
+                form=RelationEditForm(relation=r),
+                link=(r.to_agreement.get_absolute_url(), f"Open {other}"),
+                **urls("relation", r.pk),
+            )
+        )
+    return [
+        ("parts-signatories", "Signatories", signatories),
+        ("parts-provisions", "Provisions", provisions),
+        ("parts-relations", "Relations to other agreements", relations),
+    ]
+
+
+def _posted_version(request: HttpRequest) -> int | None:
+    try:
+        return int(request.POST.get("expected_version", ""))
+    except ValueError:
+        return None
+
+
+# Steps ----------------------------------------------------------------------------------------
+
+
+@editor_required(CHANGE_STEP)
+@require_http_methods(["GET", "POST"])
+def step_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record what happened to one step (completed, failed, scheduled, …)."""
+    step = get_object_or_404(
+        RatificationStep.objects.select_related(
+            "participation__agreement", "participation__party", "source"
+        ),
+        pk=pk,
+    )
+    agreement = step.participation.agreement
+    done_url = f"{agreement.get_absolute_url()}#party-{step.participation.party.code}"
+    if request.method == "GET":
+        form = StepRecordForm(step=step)
+        return _render_step(request, step, form)
+
+    form = StepRecordForm(request.POST, step=step)
+    posted = _posted_version(request)
+    if posted is not None and posted != step.version:
+        return _step_conflict(request, step, form)
+    if form.is_valid():
+        try:
+            form.save(user=request.user)
+        except ConflictError:
+            step.refresh_from_db()
+            return _step_conflict(request, step, form)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, f"Recorded: {step.participation.party.code} {_step_name(step)}."
+            )
+            return redirect(_back_to(request, done_url))
+    return _render_step(request, step, form, status=400)
+
+
+def _step_name(step: RatificationStep) -> str:
+    body = f" ({step.body})" if step.body else ""
+    return f"step {step.order}, {step.get_kind_display().lower()}{body}"
+
+
+def _render_step(
+    request: HttpRequest, step: RatificationStep, form: StepRecordForm, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "editing/step_record.html",
+        {
+            "a": step.participation.agreement,
+            "step": step,
+            "party": step.participation.party,
+            "form": form,
+            "next": _back_to(request, ""),
+        },
+        status=status,
+    )
+
+
+@editor_required(ADD_STEP)
+@require_http_methods(["GET", "POST"])
+def step_add(request: HttpRequest, slug: str) -> HttpResponse:
+    agreement = _agreement(slug)
+    codes = _party_codes(agreement)
+    form = StepAddForm(request.POST or None, agreement=agreement, party_codes=codes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            form.save(user=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Step added to {form.cleaned_data['party']}'s procedure.")
+            return redirect(f"{agreement.get_absolute_url()}#party-{form.cleaned_data['party']}")
+    return _render_part(request, agreement, form, "Add a step", "pages:step_add")
+
+
+# The agreement's parts --------------------------------------------------------------------------
+
+
+def _render_part(
+    request: HttpRequest,
+    agreement: Agreement,
+    form: Any,
+    title: str,
+    url_name: str,
+    *,
+    pk: int | None = None,
+    status: int | None = None,
+) -> HttpResponse:
+    args = [agreement.slug] if pk is None else [agreement.slug, pk]
+    return render(
+        request,
+        "editing/part_form.html",
+        {
+            "a": agreement,
+            "form": form,
+            "title": title,
+            "action": reverse(url_name, args=args),
+        },
+        status=status or (400 if form.is_bound else 200),
+    )
+
+
+def _part_view(
+    request: HttpRequest,
+    agreement: Agreement,
+    form: Any,
+    save: Callable[[], Any],
+    *,
+    title: str,
+    url_name: str,
+    done: str,
+    anchor: str,
+) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        try:
+            save()
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect(f"{agreement.get_absolute_url()}#{anchor}")
+    return _render_part(request, agreement, form, title, url_name)
+
+
+@editor_required(ADD_SIGNATORY)
+@require_http_methods(["GET", "POST"])
+def signatory_add(request: HttpRequest, slug: str) -> HttpResponse:
+    agreement = _agreement(slug)
+    form = SignatoryForm(request.POST or None, party_codes=_party_codes(agreement))
+    return _part_view(
+        request,
+        agreement,
+        form,
+        lambda: form.save(agreement=agreement),
+        title="Add a signatory",
+        url_name="pages:signatory_add",
+        done="Signatory added.",
+        anchor="signatories",
+    )
+
+
+@editor_required(ADD_PROVISION)
+@require_http_methods(["GET", "POST"])
+def provision_add(request: HttpRequest, slug: str) -> HttpResponse:
+    agreement = _agreement(slug)
+    form = ProvisionForm(request.POST or None)
+    return _part_view(
+        request,
+        agreement,
+        form,
+        lambda: form.save(agreement=agreement),
+        title="Add a provision",
+        url_name="pages:provision_add",
+        done="Provision added.",
+        anchor="provisions",
+    )
+
+
+@editor_required(ADD_RELATION)
+@require_http_methods(["GET", "POST"])
+def relation_add(request: HttpRequest, slug: str) -> HttpResponse:
+    agreement = _agreement(slug)
+    form = RelationForm(request.POST or None, agreement=agreement)
+    return _part_view(
+        request,
+        agreement,
+        form,
+        form.save,
+        title="Relate to another agreement",
+        url_name="pages:relation_add",
+        done="Relation added.",
+        anchor="related",
+    )
+
+
+@editor_required(CHANGE_AGREEMENT)
+@require_http_methods(["GET", "POST"])
+def source_add(request: HttpRequest, slug: str) -> HttpResponse:
+    agreement = _agreement(slug)
+    form = AgreementSourceForm(request.POST or None)
+    return _part_view(
+        request,
+        agreement,
+        form,
+        lambda: form.save(agreement=agreement, user=request.user),
+        title="Cite a source for the agreement",
+        url_name="pages:source_add",
+        done="Source added.",
+        anchor="sources",
+    )
+
+
+# Correcting and removing parts ------------------------------------------------------------------
+#
+# Each form carries the agreement's version it was loaded with; when someone else changed the
+# agreement in between, the service refuses (ConflictError) and the editor sees the form again
+# with a message to reload, rather than overwriting what they did not see.
+
+STALE_PART_MESSAGE = (
+    "Someone else changed this agreement since you opened the page; nothing was saved. "
+    "Open the edit page again to see their change, then redo yours."
+)
+
+
+def _part_edit(
+    request: HttpRequest,
+    agreement: Agreement,
+    form: Any,
+    *,
+    title: str,
+    url_name: str,
+    pk: int,
+    done: str,
+    anchor: str,
+) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        try:
+            form.save()
+        except ConflictError:
+            form.add_error(None, STALE_PART_MESSAGE)
+            return _render_part(request, agreement, form, title, url_name, pk=pk, status=409)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect(f"{reverse('pages:agreement_edit', args=[agreement.slug])}#{anchor}")
+    return _render_part(request, agreement, form, title, url_name, pk=pk)
+
+
+def _part_remove(
+    request: HttpRequest,
+    agreement: Agreement,
+    remove: Callable[..., Any],
+    *,
+    done: str,
+    anchor: str,
+) -> HttpResponse:
+    try:
+        remove(expected_version=_posted_version(request))
+    except ConflictError:
+        messages.error(request, STALE_PART_MESSAGE)
+    else:
+        messages.success(request, done)
+    return redirect(f"{reverse('pages:agreement_edit', args=[agreement.slug])}#{anchor}")
+
+
+@editor_required(CHANGE_SIGNATORY)
+@require_http_methods(["GET", "POST"])
+def signatory_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    signatory = get_object_or_404(
+        Signatory.objects.select_related("party", "agreement"), pk=pk, agreement=agreement
+    )
+    form = SignatoryEditForm(
+        request.POST or None, signatory=signatory, party_codes=_party_codes(agreement)
+    )
+    return _part_edit(
+        request,
+        agreement,
+        form,
+        title=f"Correct a signatory: {signatory.name}",
+        url_name="pages:signatory_edit",
+        pk=pk,
+        done="Signatory corrected.",
+        anchor="parts",
+    )
+
+
+@editor_required(DELETE_SIGNATORY)
+@require_POST
+def signatory_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    signatory = get_object_or_404(Signatory, pk=pk, agreement=agreement)
+    return _part_remove(
+        request,
+        agreement,
+        lambda expected_version: parts.signatory_remove(
+            signatory=signatory, expected_version_of_agreement=expected_version
+        ),
+        done=f"Signatory removed: {signatory.name}.",
+        anchor="parts",
+    )
+
+
+@editor_required(CHANGE_PROVISION)
+@require_http_methods(["GET", "POST"])
+def provision_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    provision = get_object_or_404(
+        Provision.objects.select_related("agreement"), pk=pk, agreement=agreement
+    )
+    form = ProvisionEditForm(request.POST or None, provision=provision)
+    return _part_edit(
+        request,
+        agreement,
+        form,
+        title=f"Correct a provision: {provision.label or provision.get_category_display()}",
+        url_name="pages:provision_edit",
+        pk=pk,
+        done="Provision corrected.",
+        anchor="parts",
+    )
+
+
+@editor_required(DELETE_PROVISION)
+@require_POST
+def provision_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    provision = get_object_or_404(Provision, pk=pk, agreement=agreement)
+    return _part_remove(
+        request,
+        agreement,
+        lambda expected_version: parts.provision_remove(
+            provision=provision, expected_version_of_agreement=expected_version
+        ),
+        done="Provision removed.",
+        anchor="parts",
+    )
+
+
+@editor_required(CHANGE_RELATION)
+@require_http_methods(["GET", "POST"])
+def relation_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    relation = get_object_or_404(
+        Relation.objects.select_related("from_agreement", "to_agreement"),
+        pk=pk,
+        from_agreement=agreement,
+    )
+    form = RelationEditForm(request.POST or None, relation=relation)
+    other = relation.to_agreement.short_name or relation.to_agreement.title
+    return _part_edit(
+        request,
+        agreement,
+        form,
+        title=f"Correct a relation to {other}",
+        url_name="pages:relation_edit",
+        pk=pk,
+        done="Relation corrected.",
+        anchor="parts-relations",
+    )
+
+
+@editor_required(DELETE_RELATION)
+@require_POST
+def relation_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    relation = get_object_or_404(Relation, pk=pk, from_agreement=agreement)
+    return _part_remove(
+        request,
+        agreement,
+        lambda expected_version: parts.relation_remove(
+            relation=relation, expected_version_of_agreement=expected_version
+        ),
+        done="Relation removed.",
+        anchor="parts",
+    )
+
+
+@editor_required(CHANGE_AGREEMENT)
+@require_POST
+def source_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    source = get_object_or_404(agreement.sources.all(), pk=pk)
+    return _part_remove(
+        request,
+        agreement,
+        lambda expected_version: parts.agreement_source_remove(
+            agreement=agreement, source=source, expected_version=expected_version
+        ),
+        done=f"No longer cited for the agreement: {source}.",
+        anchor="parts",
+    )
+
+
+# A new agreement --------------------------------------------------------------------------------
+
+
+@editor_required(ADD_AGREEMENT)
+@require_http_methods(["GET", "POST"])
+def agreement_create_view(request: HttpRequest) -> HttpResponse:
+    """Two passes, both without JavaScript: the facts and the parties first; then each party's
+    procedure, prefilled from its default, to adjust before creating."""
+    form = AgreementCreateForm(request.POST or None)
+    procedure_form = None
+    if request.method == "POST" and form.is_valid():
+        codes = form.cleaned_data["parties"]
+        parties = {p.code: p for p in Party.objects.filter(code__in=codes)}
+        procedures = {code: procedure_for_party(party=parties[code]) for code in codes}
+        with_procedures = request.POST.get("stage") == "procedure"
+        procedure_form = ProcedureForm(
+            request.POST if with_procedures else None, procedures=procedures
+        )
+        if with_procedures and procedure_form.is_valid():
+            steps, legislative = procedure_form.steps()
+            try:
+                agreement = agreement_create(
+                    slug=form.cleaned_data["slug"],
+                    party_codes=codes,
+                    subjects=form.cleaned_data["subjects"],
+                    steps=steps,
+                    legislative_approval=legislative,
+                    user=request.user,
+                    **form.facts(),
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Agreement created.")
+                return redirect(agreement.get_absolute_url())
+    return render(
+        request,
+        "editing/agreement_create.html",
+        {"form": form, "procedure_form": procedure_form},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+# Conflicts --------------------------------------------------------------------------------------
+
+
+def _latest_change(instance: Any) -> Any:
+    return (
+        instance.history.select_related("history_user")
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+
+
+def _mine(form: Any, name: str) -> Any:
+    if form.is_bound and name in getattr(form, "cleaned_data", {}):
+        return form.cleaned_data[name]
+    field = form[name]
+    return field.value()
+
+
+def _show(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _step_conflict(
+    request: HttpRequest, step: RatificationStep, form: StepRecordForm
+) -> HttpResponse:
+    """Someone recorded this step after the editor opened the form: show both, let them choose."""
+    step.refresh_from_db()
+    form.is_valid()  # for the cleaned values of "mine"; errors are shown after re-submitting
+    sources = {s.pk: str(s) for s in Source.objects.filter(pk__in=_source_ids(step, form))}
+    rows = []
+    for name in StepRecordForm.COMPARED:
+        theirs = getattr(step, name)
+        mine = _mine(form, name)
+        if name == "source":
+            theirs = str(theirs) if theirs else None
+            if isinstance(mine, Source):
+                mine = str(mine)
+            elif mine:
+                mine = sources.get(int(mine), mine) if str(mine).isdigit() else mine
+            if not mine and form.data.get("source_title"):
+                mine = f"new: {form.data.get('source_title')}"
+        if name == "status":
+            theirs = step.get_status_display()
+            mine = dict(form.fields["status"].choices).get(mine, mine)
+        rows.append(
+            (
+                form.fields[name].label or name.replace("_", " ").capitalize(),
+                _show(theirs),
+                _show(mine),
+            )
+        )
+    # The editor's own values, on the current version, ready to apply (or to adjust first).
+    data = form.data.copy()
+    data["expected_version"] = str(step.version)
+    retry = StepRecordForm(
+        step=step, initial={**_initial_from(data), "expected_version": step.version}
+    )
+    return render(
+        request,
+        "editing/conflict.html",
+        {
+            "a": step.participation.agreement,
+            "what": f"{step.participation.party.code} {_step_name(step)}",
+            "rows": rows,
+            "latest": _latest_change(step),
+            "their_changes": history.changes_since(
+                kind="step", instance=step, version=_posted_version(request)
+            ),
+            "retry_form": retry,
+            "retry_action": reverse("pages:step_record", args=[step.pk]),
+            "keep_url": f"{step.participation.agreement.get_absolute_url()}"
+            f"#party-{step.participation.party.code}",
+        },
+        status=409,
+    )
+
+
+def _source_ids(step: RatificationStep, form: Any) -> list[int]:
+    ids = [step.source_id] if step.source_id else []
+    raw = form.data.get("source")
+    if raw and str(raw).isdigit():
+        ids.append(int(raw))
+    return ids
+
+
+def _initial_from(data: Any) -> dict[str, Any]:
+    return {key: data.get(key) for key in data if key != "csrfmiddlewaretoken"}
+
+
+def _agreement_conflict(
+    request: HttpRequest, agreement: Agreement, form: AgreementFactsForm
+) -> HttpResponse:
+    agreement.refresh_from_db()
+    form.is_valid()
+    rows = []
+    for name in AgreementFactsForm.Meta.fields:
+        model_field = Agreement._meta.get_field(name)
+        theirs = getattr(agreement, name)
+        mine = _mine(form, name)
+        if model_field.choices:
+            labels = dict(model_field.flatchoices)
+            theirs, mine = labels.get(theirs, theirs), labels.get(mine, mine)
+        rows.append((str(model_field.verbose_name).capitalize(), _show(theirs), _show(mine)))
+    retry_data = form.data.copy()
+    retry_data["expected_version"] = str(agreement.version)
+    retry = AgreementFactsForm(
+        instance=agreement,
+        initial={**_initial_from(retry_data), "expected_version": agreement.version},
+    )
+    return render(
+        request,
+        "editing/conflict.html",
+        {
+            "a": agreement,
+            "what": "the agreement's facts",
+            "rows": rows,
+            "latest": _latest_change(agreement),
+            "their_changes": history.changes_since(
+                kind="agreement", instance=agreement, version=_posted_version(request)
+            ),
+            "retry_form": retry,
+            "retry_action": reverse("pages:agreement_edit", args=[agreement.slug]),
+            "keep_url": agreement.get_absolute_url(),
+        },
+        status=409,
+    )
+
+
+# History ----------------------------------------------------------------------------------------
+
+
+def agreement_history(request: HttpRequest, slug: str) -> HttpResponse:
+    """Who changed what and when, on which source: the agreement and all its parts, merged."""
+    agreement = _agreement(slug)
+    page, entries = history.history_page(agreement=agreement, page_number=request.GET.get("page"))
+    can_revert = request.user.has_perms([CHANGE_AGREEMENT, CHANGE_STEP])
+    versions = {}
+    if can_revert:
+        step_ids = {e.record.id for e in entries if e.kind == "step" and e.revertable}
+        versions = {
+            ("step", pk): version
+            for pk, version in RatificationStep.objects.filter(pk__in=step_ids).values_list(
+                "pk", "version"
+            )
+        }
+        versions[("agreement", agreement.pk)] = agreement.version
+    rows = [(e, versions.get((e.kind, e.record.id))) for e in entries]
+    return render(
+        request,
+        "editing/history.html",
+        {"a": agreement, "page": page, "rows": rows, "can_revert": can_revert},
+    )
+
+
+@editor_required(CHANGE_AGREEMENT, CHANGE_STEP)
+@require_POST
+def history_revert(request: HttpRequest, slug: str, kind: str, history_id: int) -> HttpResponse:
+    agreement = _agreement(slug)
+    if kind not in ("agreement", "step"):
+        raise Http404("Only changes to the agreement and its steps can be reverted.")
+    back = reverse("pages:agreement_history", args=[agreement.slug])
+    try:
+        history.change_revert(
+            agreement=agreement,
+            kind=kind,
+            history_id=history_id,
+            expected_version=_posted_version(request),
+            user=request.user,
+        )
+    except history.RevertRefused as exc:
+        messages.error(request, str(exc))
+    except ConflictError:
+        messages.error(
+            request,
+            "Not reverted: it was changed again since you opened this page. Look at the newest "
+            "change below, then revert again if you still want to.",
+        )
+    except ValidationError as exc:
+        text = "; ".join(m for msgs in exc.message_dict.values() for m in msgs)
+        messages.error(request, f"Not reverted: {text}")
+    else:
+        messages.success(request, f"Change #{history_id} reverted; the revert is recorded below.")
+    return redirect(back)
+
+
+# Import and export ------------------------------------------------------------------------------
+
+
+@editor_required(ADD_AGREEMENT, CHANGE_AGREEMENT, CHANGE_STEP, ADD_STEP)
+@require_http_methods(["GET", "POST"])
+def import_agreements(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            rows = transfer.rows_from_bytes(upload.read(), name=upload.name)
+        except transfer.FileRefused as exc:
+            form.add_error("file", str(exc))
+        else:
+            report = transfer.agreements_import(
+                rows=rows, dry_run=form.cleaned_data["dry_run"], user=request.user
+            )
+    return render(
+        request,
+        "editing/import.html",
+        {"form": form, "report": report},
+        status=400 if (form.is_bound and form.errors) or (report and report.failed) else 200,
+    )
+
+
+@editor_required(VIEW_AGREEMENT)
+def export_agreements(request: HttpRequest) -> HttpResponse:
+    fmt = request.GET.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise Http404("Export as json or csv.")
+    content = transfer.agreements_export(fmt=fmt)
+    response = HttpResponse(
+        content,
+        content_type="text/csv; charset=utf-8" if fmt == "csv" else "application/json",
+    )
+    response["Content-Disposition"] = f'attachment; filename="agreements.{fmt}"'
+    return response

@@ -1,0 +1,120 @@
+"""Badges and links shared by the page templates.
+
+Every badge says its meaning in words (never colour alone), carries the plain-language
+explanation as a tooltip and links to its entry in the glossary.
+"""
+
+from __future__ import annotations
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+
+from agreements.models import (
+    AGREEMENT_STATUS_EXPLANATIONS,
+    PARTY_PROGRESS_EXPLANATIONS,
+    PROVISION_CATEGORY_EXPLANATIONS,
+    AgreementStatus,
+    PartyProgress,
+    ProvisionCategory,
+)
+from parties.models import STEP_KIND_EXPLANATIONS, StepKind
+from ratification import selectors as search
+from ratification.models import STEP_STATUS_EXPLANATIONS, StepStatus
+
+from ..richtext import markdown_to_html
+
+register = template.Library()
+
+# A glyph beside each step status, so the status reads in greyscale and to colour-blind eyes;
+# the word is always there too.
+STEP_GLYPHS = {
+    StepStatus.COMPLETED: "✓",
+    StepStatus.SCHEDULED: "◷",
+    StepStatus.PENDING: "○",
+    StepStatus.FAILED: "✕",
+    StepStatus.NOT_REQUIRED: "–",
+}
+
+
+def _badge(kind: str, code: str, label: str, explanation: str, glyph: str = "") -> str:
+    href = f"{reverse('pages:glossary')}#{kind}-{code}"
+    if glyph:
+        return format_html(
+            '<a class="badge badge-{}-{}" href="{}" title="{}">'
+            '<span class="glyph" aria-hidden="true">{}</span> {}</a>',
+            kind,
+            code,
+            href,
+            explanation,
+            glyph,
+            label,
+        )
+    return format_html(
+        '<a class="badge badge-{}-{}" href="{}" title="{}">{}</a>',
+        kind,
+        code,
+        href,
+        explanation,
+        label,
+    )
+
+
+@register.simple_tag
+def status_badge(code: str) -> str:
+    return _badge("status", code, AgreementStatus(code).label, AGREEMENT_STATUS_EXPLANATIONS[code])
+
+
+@register.simple_tag
+def progress_badge(code: str) -> str:
+    return _badge("progress", code, PartyProgress(code).label, PARTY_PROGRESS_EXPLANATIONS[code])
+
+
+@register.simple_tag
+def step_status_badge(code: str) -> str:
+    return _badge(
+        "step-status",
+        code,
+        StepStatus(code).label,
+        STEP_STATUS_EXPLANATIONS[code],
+        STEP_GLYPHS[code],
+    )
+
+
+@register.simple_tag
+def step_kind_link(code: str) -> str:
+    return format_html(
+        '<a class="term" href="{}#step-kind-{}" title="{}">{}</a>',
+        reverse("pages:glossary"),
+        code,
+        STEP_KIND_EXPLANATIONS[code],
+        StepKind(code).label,
+    )
+
+
+@register.simple_tag
+def category_link(code: str) -> str:
+    return format_html(
+        '<a class="term" href="{}#category-{}" title="{}">{}</a>',
+        reverse("pages:glossary"),
+        code,
+        PROVISION_CATEGORY_EXPLANATIONS[code],
+        ProvisionCategory(code).label,
+    )
+
+
+@register.filter
+def agreement_label(agreement) -> str:
+    """'Japan–Philippines ACSA'; needs the agreement's participations prefetched."""
+    return search.agreement_label(agreement)
+
+
+@register.filter
+def status_explanation(code: str) -> str:
+    return AGREEMENT_STATUS_EXPLANATIONS.get(code, "")
+
+
+@register.filter
+def markdown(source: str) -> str:
+    """User-entered text (summary, provision text, step note) as sanitised Markdown HTML."""
+    return markdown_to_html(source or "")

@@ -1,0 +1,78 @@
+"""Addresses of the analyst's pages, all under the `pages` namespace (e.g. `pages:agreement_detail`)."""
+
+from django.urls import path
+
+from . import editing, views
+
+app_name = "pages"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("agreements/", views.agreement_list, name="agreement_list"),
+    path("agreements/<slug:slug>/", views.agreement_detail, name="agreement_detail"),
+    path("parties/", views.party_list, name="party_list"),
+    path("parties/<str:code>/", views.party_detail, name="party_detail"),
+    path("glossary/", views.glossary, name="glossary"),
+]
+
+# Editor pages (web/editing.py): anonymous visitors are sent to sign in, others need
+# the editor role.
+urlpatterns += [
+    path("agreements/<slug:slug>/edit/", editing.agreement_edit, name="agreement_edit"),
+    path("agreements/<slug:slug>/edit/steps/add/", editing.step_add, name="step_add"),
+    path(
+        "agreements/<slug:slug>/edit/signatories/add/",
+        editing.signatory_add,
+        name="signatory_add",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/provisions/add/", editing.provision_add, name="provision_add"
+    ),
+    path("agreements/<slug:slug>/edit/relations/add/", editing.relation_add, name="relation_add"),
+    path("agreements/<slug:slug>/edit/sources/add/", editing.source_add, name="source_add"),
+    path(
+        "agreements/<slug:slug>/edit/signatories/<int:pk>/",
+        editing.signatory_edit,
+        name="signatory_edit",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/signatories/<int:pk>/remove/",
+        editing.signatory_remove,
+        name="signatory_remove",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/provisions/<int:pk>/",
+        editing.provision_edit,
+        name="provision_edit",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/provisions/<int:pk>/remove/",
+        editing.provision_remove,
+        name="provision_remove",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/relations/<int:pk>/",
+        editing.relation_edit,
+        name="relation_edit",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/relations/<int:pk>/remove/",
+        editing.relation_remove,
+        name="relation_remove",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/sources/<int:pk>/remove/",
+        editing.source_remove,
+        name="source_remove",
+    ),
+    path("agreements/<slug:slug>/history/", editing.agreement_history, name="agreement_history"),
+    path(
+        "agreements/<slug:slug>/history/<str:kind>/<int:history_id>/revert/",
+        editing.history_revert,
+        name="history_revert",
+    ),
+    path("steps/<int:pk>/record/", editing.step_record, name="step_record"),
+    path("new-agreement/", editing.agreement_create_view, name="agreement_create"),
+    path("import/", editing.import_agreements, name="import"),
+    path("export/", editing.export_agreements, name="export"),
+]

@@ -1,0 +1,346 @@
+"""The analyst's pages: home, agreement list and page, party pages, glossary.
+
+Views stay thin: they read through the search selectors (`ratification.selectors`, shared with
+the follows of saved searches) and the pages' own (`web.selectors`), and hand plain objects to
+templates that never query.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from agreements.models import (
+    AGREEMENT_STATUS_EXPLANATIONS,
+    PARTY_PROGRESS_EXPLANATIONS,
+    PROVISION_CATEGORY_EXPLANATIONS,
+    AgreementStatus,
+    PartyProgress,
+    ProvisionCategory,
+)
+from apikit.renderers import csv_cell
+from apikit.response_cache import cached_data
+from parties.models import STEP_KIND_EXPLANATIONS, Party, StepKind
+from ratification import selectors as search
+from ratification.models import STEP_STATUS_EXPLANATIONS, StepStatus
+
+from . import selectors
+
+PAGE_SIZE = 20
+# The Atom feed (notify/feeds.py); it accepts ?agreement=<slug> and ?party=<CODE>.
+FEED_PATH = "/feeds/status-changes.atom"
+EXPORT_COLUMNS = (
+    "slug",
+    "title",
+    "short_name",
+    "status",
+    "parties",
+    "subjects",
+    "signed_on",
+    "expected_entry_into_force_on",
+    "entered_into_force_on",
+    "url",
+)
+
+
+def _feed_url(**params: str) -> str:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return f"{FEED_PATH}?{query}" if query else FEED_PATH
+
+
+HOME_ROWS = 10
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    counts = selectors.status_counts()
+    return render(
+        request,
+        "ratification/home.html",
+        {
+            "today": today,
+            "status_counts": [
+                (code, label, counts[code]) for code, label in AgreementStatus.choices
+            ],
+            "total": sum(counts.values()),
+            # The dashboard shows the first few of each; the list pages hold the rest.
+            "awaiting": selectors.agreements_awaiting_ratification(today=today, limit=HOME_ROWS),
+            "entering": list(selectors.agreements_entering_into_force(today=today)[:HOME_ROWS]),
+            "overdue": list(selectors.steps_overdue(today=today)[:HOME_ROWS]),
+            "home_rows": HOME_ROWS,
+            "signed_count": counts[AgreementStatus.SIGNED],
+            "changes": list(selectors.status_changes_recent(limit=12)),
+            "feed_url": _feed_url(),
+        },
+    )
+
+
+# The agreement list ----------------------------------------------------------------------------
+
+FACET_TITLES = (
+    ("status", "status", "Status"),
+    ("party", "party", "Party"),
+    ("subject", "subject", "Subject"),
+    ("category", "category", "Provision"),
+    ("year", "year", "Year signed"),
+)
+
+
+def _toggle_url(request: HttpRequest, name: str, value: str) -> str:
+    """The current address with `name=value` added, or removed if present; back to page 1."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("format", None)
+    values = params.getlist(name)
+    if value in values:
+        values.remove(value)
+    else:
+        values.append(value)
+    params.setlist(name, values)
+    query = params.urlencode()
+    return f"?{query}" if query else "?"
+
+
+def agreement_list(request: HttpRequest) -> HttpResponse:
+    filters = search.AgreementFilters.from_query(request.GET)
+    agreements = search.agreements_search(filters=filters)
+
+    export = request.GET.get("format", "")
+    if export == "csv":
+        return _export_csv(request, agreements)
+    if export == "json":
+        return _export_json(request, agreements, filters)
+
+    page = Paginator(agreements, PAGE_SIZE).get_page(request.GET.get("page"))
+    facets = search.agreement_facets(filters=filters)
+    facet_groups = [
+        {
+            "name": name,
+            "title": title,
+            "values": [(fv, _toggle_url(request, param, fv.value)) for fv in getattr(facets, name)],
+        }
+        for name, param, title in FACET_TITLES
+    ]
+    chosen = [
+        (title, fv.label, href)
+        for group in facet_groups
+        for title in [group["title"]]
+        for fv, href in group["values"]
+        if fv.selected
+    ]
+    party_codes = filters.parties
+    feed_url = _feed_url(party=party_codes[0]) if len(party_codes) == 1 else _feed_url()
+    export_params = request.GET.copy()
+    export_params.pop("page", None)
+    return render(
+        request,
+        "agreements/list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "rows": [(a, search.agreement_label(a)) for a in page.object_list],
+            "facet_groups": facet_groups,
+            "chosen": chosen,
+            "sorts": [(key, label) for key, (label, _) in search.SORTS.items()],
+            "feed_url": feed_url,
+            "feed_is_filtered": len(party_codes) == 1,
+            "export_query": export_params.urlencode(),
+        },
+    )
+
+
+def _export_rows(request: HttpRequest, agreements) -> list[dict]:
+    rows = []
+    for a in agreements:
+        rows.append(
+            {
+                "slug": a.slug,
+                "title": a.title,
+                "short_name": a.short_name,
+                "status": a.status,
+                "parties": [p.party.code for p in a.participations.all()],
+                "subjects": [s.name for s in a.subjects.all()],
+                "signed_on": a.signed_on.isoformat() if a.signed_on else None,
+                "expected_entry_into_force_on": a.expected_entry_into_force_on.isoformat()
+                if a.expected_entry_into_force_on
+                else None,
+                "entered_into_force_on": a.entered_into_force_on.isoformat()
+                if a.entered_into_force_on
+                else None,
+                "url": request.build_absolute_uri(
+                    reverse("pages:agreement_detail", kwargs={"slug": a.slug})
+                ),
+            }
+        )
+    return rows
+
+
+def _export_csv(request: HttpRequest, agreements) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="agreements.csv"'
+    writer = csv.DictWriter(response, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    for row in _export_rows(request, agreements):
+        row["parties"] = " ".join(row["parties"])
+        row["subjects"] = "; ".join(row["subjects"])
+        # csv_cell neutralises =, +, - and @ at the start, so a spreadsheet runs no formula.
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
+    return response
+
+
+def _export_json(request: HttpRequest, agreements, filters) -> HttpResponse:
+    rows = _export_rows(request, agreements)
+    response = JsonResponse(
+        {
+            "count": len(rows),
+            "filters": {
+                "q": filters.q,
+                "status": list(filters.statuses),
+                "party": list(filters.parties),
+                "subject": list(filters.subjects),
+                "category": list(filters.categories),
+                "year": list(filters.years),
+                "sort": filters.sort,
+            },
+            "results": rows,
+        },
+        json_dumps_params={"ensure_ascii": False, "indent": 2},
+    )
+    response["Content-Disposition"] = 'attachment; filename="agreements.json"'
+    return response
+
+
+# One agreement ---------------------------------------------------------------------------------
+
+
+def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    today = timezone.localdate()
+    dossier = selectors.agreement_dossier(slug=slug, today=today)
+    if dossier is None:
+        raise Http404("No agreement with that address.")
+    return render(
+        request,
+        "agreements/detail.html",
+        {
+            "today": today,
+            "d": dossier,
+            "a": dossier.agreement,
+            "label": dossier.progress.label,
+            "feed_url": _feed_url(agreement=dossier.agreement.slug),
+        },
+    )
+
+
+# Parties ---------------------------------------------------------------------------------------
+
+
+def party_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "parties/list.html", {"parties": list(selectors.parties_with_agreements())}
+    )
+
+
+@dataclass(frozen=True)
+class _PartyPage:
+    party: Party
+    total: int
+    body: SafeString  # the page's columns, rendered: the same for every visitor (and kept safe
+    # through the cache: pickling keeps the SafeString type)
+
+
+def _party_page(code: str) -> _PartyPage | None:
+    profile = selectors.party_profile(code=code)
+    if profile is None:
+        return None
+    labelled = [
+        (
+            status,
+            label,
+            [(p, search.agreement_label(p.agreement)) for p in items],
+            count,
+            f"{reverse('pages:agreement_list')}?party={profile.party.code}&status={status}",
+        )
+        for status, label, items, count in profile.agreements_by_status
+    ]
+    body = render_to_string(
+        "parties/detail.html#columns",
+        {"p": profile, "party": profile.party, "groups": labelled},
+    )
+    return _PartyPage(party=profile.party, total=profile.total, body=body)
+
+
+def party_detail(request: HttpRequest, code: str) -> HttpResponse:
+    # The profile aggregates over all the party's agreements (tens of thousands for a busy
+    # party) and its columns list a hundred of them: built once per data generation for
+    # everyone (apikit.response_cache); the header, with the user's follow button, is
+    # rendered on each request.
+    code = code.upper()
+    page = cached_data(f"party-page:{code}", lambda: _party_page(code))
+    if page is None:
+        raise Http404("No party with that code.")
+    return render(
+        request,
+        "parties/detail.html",
+        {
+            "party": page.party,
+            "total": page.total,
+            "body": page.body,
+            "feed_url": _feed_url(party=page.party.code),
+        },
+    )
+
+
+# The glossary ----------------------------------------------------------------------------------
+
+
+def glossary(request: HttpRequest) -> HttpResponse:
+    def entries(choices, explanations):
+        return [(code, label, explanations[code]) for code, label in choices]
+
+    return render(
+        request,
+        "ratification/glossary.html",
+        {
+            "sections": [
+                (
+                    "status",
+                    "Agreement status",
+                    "Derived from the steps and dates; in the order an agreement usually moves.",
+                    entries(AgreementStatus.choices, AGREEMENT_STATUS_EXPLANATIONS),
+                ),
+                (
+                    "progress",
+                    "A party's progress",
+                    "Where one party stands in its own domestic procedure.",
+                    entries(PartyProgress.choices, PARTY_PROGRESS_EXPLANATIONS),
+                ),
+                (
+                    "step-status",
+                    "Step status",
+                    "The state of one step of a party's procedure.",
+                    entries(StepStatus.choices, STEP_STATUS_EXPLANATIONS),
+                ),
+                (
+                    "step-kind",
+                    "Step kinds",
+                    "What each step of a domestic procedure is.",
+                    entries(StepKind.choices, STEP_KIND_EXPLANATIONS),
+                ),
+                (
+                    "category",
+                    "Provision categories",
+                    "After the ATOP alliance codebook, extended.",
+                    entries(ProvisionCategory.choices, PROVISION_CATEGORY_EXPLANATIONS),
+                ),
+            ]
+        },
+    )
