@@ -70,7 +70,7 @@ ALLOWED_DIFFERENCES: dict[str, Allowance] = {
     ),
     "auth_permission": Allowance(
         "models the new code adds get their permissions; the existing ones keep their id, "
-        "codename and content type (a moved model's follow its content type's rename)"
+        "codename and content type, so a moved model's permissions follow its content type"
     ),
 }
 
