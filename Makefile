@@ -6,7 +6,8 @@ PORT ?= 8000
 # The embedded set-up: SQLite, Celery over the filesystem transport, DEBUG on (local only).
 export DEBUG ?= 1
 
-.PHONY: help venv install migrate demo run test test-all lint format bench clean audit backup-check
+.PHONY: help venv install migrate demo run test test-all lint format bench clean audit backup-check \
+	migration-proof
 
 help:
 	@echo "make run     set up everything and serve http://127.0.0.1:$(PORT)/ with a Celery worker"
@@ -14,6 +15,7 @@ help:
 	@echo "make lint    ruff check and format, lint-imports (layering), makemigrations --check, bandit"
 	@echo "make audit   pip-audit of requirements.txt (needs the vulnerability service)"
 	@echo "make backup-check  back up and restore the demo data and compare (scripts/backup-roundtrip.sh)"
+	@echo "make migration-proof BASE=<ref>  migrate a filled database from <ref> to this code, compare"
 	@echo "make bench   benchmarks (needs PostgreSQL; see bench/README.md)"
 
 $(BIN)/python:
@@ -60,6 +62,10 @@ audit: install
 # SQLite only by default; with DATABASE_URL=postgres://… set, PostgreSQL too.
 backup-check: install
 	scripts/backup-roundtrip.sh $(if $(DATABASE_URL),all,sqlite)
+
+# The database a BASE commit made, migrated to this code, must keep every row (README "Upgrading").
+migration-proof: install
+	$(BIN)/python scripts/migration_proof.py --base $(or $(BASE),$(error set BASE=<git ref>)) --database sqlite
 
 format: install
 	$(BIN)/ruff check --fix .
