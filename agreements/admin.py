@@ -37,6 +37,7 @@ from .services import (
     ConflictError,
     ProvisionInput,
     SignatoryInput,
+    agreement_delete,
     agreement_update,
     parties_validate_for_kind,
     provision_add,
@@ -353,6 +354,13 @@ class AgreementAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         self.agreement_saved(request, form.instance)
+
+    def delete_model(self, request, obj: Agreement) -> None:
+        agreement_delete(agreement=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for agreement in queryset:
+            agreement_delete(agreement=agreement)
 
     def save_formset(self, request, form, formset, change) -> None:
         agreement = form.instance

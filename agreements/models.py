@@ -267,8 +267,22 @@ class Agreement(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)  # `updated_since` syncing
+    listing = models.JSONField(
+        default=dict,
+        editable=False,
+        help_text="Kept: what a list row shows beyond the columns (each party's code, progress "
+        "and consent date; the subjects' slugs), so a page of rows is one query. Written by "
+        "agreements.listing in the writer's transaction.",
+    )
+    facet_keys = models.JSONField(
+        default=list,
+        editable=False,
+        help_text="Kept: the facet values the agreement counts under ('status:signed', "
+        "'party:JP', 'subject:…', 'category:…', 'year:2025'), for facet counts in one pass "
+        "and, on PostgreSQL, GIN-indexed filters. Written with `listing`.",
+    )
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "listing", "facet_keys"])
 
     class Meta:
         ordering = ["-signed_on", "title"]
@@ -467,3 +481,26 @@ class Relation(models.Model):
         return (
             f"{self.from_agreement.slug} {self.get_kind_display().lower()} {self.to_agreement.slug}"
         )
+
+
+class FacetCount(models.Model):
+    """How many agreements count under a facet key, as of the last compaction
+    (agreements.listing.facet_counts_compact); FacetDelta rows hold the changes since."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    count = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"
+
+
+class FacetDelta(models.Model):
+    """One +1 or -1 to a facet key's count, appended by the writer that changed an agreement's
+    facet keys. Appending instead of updating a shared counter row means writers never wait for
+    (or deadlock on) each other's counters; compaction folds these into FacetCount."""
+
+    key = models.CharField(max_length=200)
+    delta = models.SmallIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.delta:+d}"

@@ -22,6 +22,7 @@ from django.utils.text import slugify
 
 from parties.models import Party
 
+from .listing import listing_forget, listing_refresh
 from .models import Agreement, Participation, Provision, Relation, Signatory, Source, Subject
 
 
@@ -175,7 +176,19 @@ def agreement_update(
         locked.full_clean(exclude=["subjects", "sources"])
         locked.version += 1  # the row is locked above; see ratification.services.step_record
         locked.save()
+        listing_refresh(agreement_ids=[locked.pk])  # the signature year is a facet
     return locked
+
+
+def agreement_delete(*, agreement: Agreement, expected_version: int | None = None) -> None:
+    """Delete an agreement with its parts and steps, taking it out of the facet counts.
+
+    Raises ConflictError when it changed since `expected_version` (a stale ETag or form).
+    """
+    with transaction.atomic():
+        _agreement_lock(agreement_id=agreement.pk, expected_version=expected_version)
+        listing_forget(agreement_ids=[agreement.pk])
+        Agreement.objects.filter(pk=agreement.pk).delete()
 
 
 def agreement_source_add(*, agreement: Agreement, source: Source) -> bool:
@@ -283,6 +296,7 @@ def _agreements_changing(
         if change.bump:
             for agreement_id in ids:
                 _agreement_bump(agreement_id=agreement_id)
+            listing_refresh(agreement_ids=ids)  # provisions' categories are a facet
 
 
 # Correcting and removing parts ------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
@@ -376,6 +377,18 @@ class ParticipationAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         agreement_refresh(agreement_id=form.instance.agreement_id)
+
+    def delete_model(self, request, obj: Participation) -> None:
+        with transaction.atomic():
+            obj.delete()
+            agreement_refresh(agreement_id=obj.agreement_id)
+
+    def delete_queryset(self, request, queryset) -> None:
+        with transaction.atomic():
+            agreement_ids = set(queryset.values_list("agreement_id", flat=True))
+            queryset.delete()
+            for agreement_id in sorted(agreement_ids):
+                agreement_refresh(agreement_id=agreement_id)
 
 
 # The agreement, with its parties' progress and steps -------------------------------------------

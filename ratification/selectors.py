@@ -8,13 +8,17 @@ in web/selectors.py, built on these.
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import reduce
+from operator import and_, or_
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import (
     Case,
-    Count,
     F,
     IntegerField,
     Prefetch,
@@ -23,9 +27,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import ExtractYear
 
 from agreements.api.filters import AgreementFilter
+from agreements.listing import facet_counts, facet_key
 from agreements.models import (
     Agreement,
     AgreementStatus,
@@ -34,6 +38,7 @@ from agreements.models import (
     ProvisionCategory,
     Subject,
 )
+from parties.models import Party
 
 from .models import RatificationStep
 
@@ -46,12 +51,52 @@ def agreement_label(agreement: Agreement) -> str:
     Short names repeat across agreements (several ACSAs, several RAAs), so the parties come first.
     Needs `participations` (with `party`) prefetched, as every selector here does.
     """
-    names = [p.party.name for p in agreement.participations.all()]
+    return _label(agreement, [p.party.name for p in agreement.participations.all()])
+
+
+def _label(agreement: Agreement, party_names: list[str]) -> str:
     if not agreement.short_name:
         return agreement.title
-    if 2 <= len(names) <= 3:
-        return f"{'–'.join(names)} {agreement.short_name}"
+    if 2 <= len(party_names) <= 3:
+        return f"{'–'.join(party_names)} {agreement.short_name}"
     return agreement.short_name
+
+
+@dataclass(frozen=True)
+class ListedAgreement:
+    """One row of a list, from the agreement's kept listing (agreements.listing)."""
+
+    agreement: Agreement
+    label: str
+    parties: list[tuple[str, str]]  # (code, name), in the order of the names
+    subjects: list[str]  # names
+
+
+def agreements_listed(agreements: Iterable[Agreement]) -> list[ListedAgreement]:
+    """Rows for these agreements, read from their kept listings: two small queries (the names of
+    the parties and subjects they mention) however many rows."""
+    agreements = list(agreements)
+    codes = {p["code"] for a in agreements for p in a.listing.get("parties", [])}
+    slugs = {slug for a in agreements for slug in a.listing.get("subjects", [])}
+    party_names = dict(Party.objects.filter(code__in=codes).values_list("code", "name"))
+    subject_names = dict(Subject.objects.filter(slug__in=slugs).values_list("slug", "name"))
+    rows = []
+    for agreement in agreements:
+        parties = sorted(
+            (party_names.get(p["code"], p["code"]), p["code"])
+            for p in agreement.listing.get("parties", [])
+        )
+        rows.append(
+            ListedAgreement(
+                agreement=agreement,
+                label=_label(agreement, [name for name, _ in parties]),
+                parties=[(code, name) for name, code in parties],
+                subjects=sorted(
+                    subject_names.get(slug, slug) for slug in agreement.listing.get("subjects", [])
+                ),
+            )
+        )
+    return rows
 
 
 def participations_with_parties() -> Prefetch:
@@ -143,21 +188,16 @@ class AgreementFilters:
         )
 
 
-def _search_q(text: str) -> Q:
-    """The agreements a free-text search matches.
+def _search(queryset: QuerySet[Agreement], text: str) -> QuerySet[Agreement]:
+    """The agreements a free-text search matches, as a condition of the same query.
 
-    On PostgreSQL this is the API's full-text search (agreements.api.filters: a stored, GIN-indexed
-    vector with stemming), so the pages and the API find the same agreements. Elsewhere (SQLite)
-    every word must appear somewhere: title, short name, summary, a provision, a party's name or
-    code, a subject; plain `icontains` is quick at this size.
+    On PostgreSQL this is the API's full-text search (agreements.api.filters: a stored,
+    GIN-indexed vector with stemming), so the pages and the API find the same agreements.
+    Elsewhere (SQLite) every word must appear somewhere: title, short name, summary, a
+    provision, a party's name or code, a subject; plain `icontains` is quick at that size.
     """
     if connection.vendor == "postgresql":
-        # One query for the matching ids: the API's raw SQL names the agreement table, so it
-        # cannot run inside the facet subqueries, where Django aliases that table.
-        matched = AgreementFilter(queryset=Agreement.objects.none()).filter_q(
-            Agreement.objects.all(), "q", text
-        )
-        return Q(pk__in=list(matched.values_list("pk", flat=True)))
+        return AgreementFilter(queryset=Agreement.objects.none()).filter_q(queryset, "q", text)
     condition = Q()
     for word in re.findall(r"[\w'’-]+", text)[:8]:
         condition &= (
@@ -177,44 +217,57 @@ def _search_q(text: str) -> Q:
                 ).values("agreement")
             )
         )
-    return condition
+    return queryset.filter(condition)
 
 
-def _filtered(
-    filters: AgreementFilters, *, skip: str = "", search: Q | None = None
-) -> QuerySet[Agreement]:
-    """Agreements matching every filter except the facet named in `skip` (for its counts).
+def _with_keys(facet: str, values: Iterable[object], *, every: bool) -> Q:
+    """Agreements counted under every (or any) of these facet values.
 
-    `search` is `_search_q(filters.q)`, computed once by the caller and shared by its queries.
+    On PostgreSQL through the kept facet keys (`@>`, GIN-indexed); elsewhere through the
+    relations they are kept from.
     """
+    values = list(values)
+    if connection.vendor == "postgresql":
+        keys = [[facet_key(facet, value)] for value in values]
+        if every:
+            return Q(facet_keys__contains=[key for [key] in keys])
+        return reduce(or_, (Q(facet_keys__contains=key) for key in keys))
+    related = {
+        "party": lambda v: Participation.objects.filter(party__code=v).values("agreement"),
+        "subject": lambda v: Subject.agreements.through.objects.filter(subject__slug=v).values(
+            "agreement"
+        ),
+        "category": lambda v: Provision.objects.filter(category=v).values("agreement"),
+    }[facet]
+    conditions = [Q(pk__in=related(value)) for value in values]
+    return reduce(and_ if every else or_, conditions)
+
+
+def _filtered(filters: AgreementFilters, *, skip: str = "") -> QuerySet[Agreement]:
+    """Agreements matching every filter except the facet named in `skip` (for its counts)."""
     qs = Agreement.objects.all()
     if filters.q:
-        qs = qs.filter(search if search is not None else _search_q(filters.q))
+        qs = _search(qs, filters.q)
     if filters.statuses and skip != "status":
         qs = qs.filter(status__in=filters.statuses)
-    for code in filters.parties:
-        qs = qs.filter(pk__in=Participation.objects.filter(party__code=code).values("agreement"))
+    if filters.parties:
+        qs = qs.filter(_with_keys("party", filters.parties, every=True))
     if filters.subjects and skip != "subject":
-        qs = qs.filter(
-            pk__in=Subject.agreements.through.objects.filter(
-                subject__slug__in=filters.subjects
-            ).values("agreement")
-        )
+        qs = qs.filter(_with_keys("subject", filters.subjects, every=False))
     if filters.categories and skip != "category":
-        qs = qs.filter(
-            pk__in=Provision.objects.filter(category__in=filters.categories).values("agreement")
-        )
+        qs = qs.filter(_with_keys("category", filters.categories, every=False))
     if filters.years and skip != "year":
         qs = qs.filter(signed_on__year__in=filters.years)
     return qs
 
 
 def agreements_search(*, filters: AgreementFilters) -> QuerySet[Agreement]:
-    """The agreements matching `filters`, sorted, with parties and subjects prefetched."""
+    """The agreements matching `filters`, sorted; `agreements_listed` turns a page of them into
+    rows without further queries per row."""
     return (
         _filtered(filters)
         .annotate(status_rank=_STATUS_RANK)
-        .prefetch_related(participations_with_parties(), "subjects")
+        .defer("summary", "signed_at")
         .order_by(*SORTS[filters.sort][1])
     )
 
@@ -236,63 +289,153 @@ class Facets:
     year: list[FacetValue]
 
 
-def agreement_facets(*, filters: AgreementFilters) -> Facets:
-    """Counts for each facet value, in five queries.
+# Past this many matches (as the planner estimates them) a filtered list's count is given as an
+# estimate, and its facets are not counted unless asked (`?facets=all`): an exact count or a
+# facet pass would read every matching row, hundreds of milliseconds for a common word.
+ESTIMATE_ABOVE = 10_000
+
+
+def result_count(*, filters: AgreementFilters) -> tuple[int, bool]:
+    """How many agreements match, and whether that number is an estimate.
+
+    The unfiltered list's count is kept (the status facet's counts add up to it). A filtered
+    one is counted exactly, unless PostgreSQL's planner expects more than ESTIMATE_ABOVE rows:
+    then its estimate, rounded, is returned with True.
+    """
+    if not filters.active:
+        return sum(n for key, n in facet_counts().items() if key.startswith("status:")), False
+    queryset = _filtered(filters)
+    estimate = planner_estimate(queryset)
+    if estimate is not None and estimate > ESTIMATE_ABOVE:
+        return round(estimate, -2), True
+    return queryset.count(), False
+
+
+def planner_estimate(queryset: QuerySet) -> int | None:
+    """PostgreSQL's estimate of how many rows `queryset` returns (None elsewhere): one EXPLAIN,
+    a millisecond, however many rows match."""
+    if connection.vendor != "postgresql":
+        return None
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class FacetsTooSlow(Exception):
+    """Counting the facets of this result would take longer than the time allowed."""
+
+
+# How long the counts of a filtered list may take (each pass), on PostgreSQL: past it the page
+# leaves them out and offers to count them (`?facets=all`, with FACET_FULL_BUDGET_MS).
+FACET_BUDGET_MS = 250
+FACET_FULL_BUDGET_MS = 10_000
+
+
+def agreement_facets(*, filters: AgreementFilters, budget_ms: int = FACET_BUDGET_MS) -> Facets:
+    """Counts for each facet value.
 
     A facet whose values are alternatives (status, subject, category, year) is counted over the
     result *without* its own filter, so choosing 'signed' still shows how many are 'in force'.
     Parties combine with AND, so they are counted over the current result: the counts say which
     partners the chosen parties have.
+
+    The unfiltered list reads the kept counts (agreements.listing.facet_counts). A filtered one
+    is counted in one pass over the matching agreements' kept facet keys, plus one pass for each
+    alternative facet with a choice; on PostgreSQL each pass may take `budget_ms` at most, past
+    which FacetsTooSlow is raised; it is raised at once when the planner expects more than
+    ESTIMATE_ABOVE matches.
     """
-    search = _search_q(filters.q) if filters.q else None
-    status_counts = dict(
-        _filtered(filters, skip="status", search=search)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-    )
+    if not filters.active:
+        counts = facet_counts()
+        passes = {}
+    else:
+        if budget_ms < FACET_FULL_BUDGET_MS:
+            estimate = planner_estimate(_filtered(filters))
+            if estimate is not None and estimate > ESTIMATE_ABOVE:
+                raise FacetsTooSlow(f"about {estimate} agreements to count")
+        counts = _facet_pass(_filtered(filters), budget_ms)
+        chosen = {
+            "status": filters.statuses,
+            "subject": filters.subjects,
+            "category": filters.categories,
+            "year": filters.years,
+        }
+        passes = {
+            facet: _facet_pass(_filtered(filters, skip=facet), budget_ms)
+            for facet, values in chosen.items()
+            if values
+        }
+
+    def counted(facet: str) -> dict[str, int]:
+        prefix = f"{facet}:"
+        source = passes.get(facet, counts)
+        return {key[len(prefix) :]: n for key, n in source.items() if key.startswith(prefix)}
+
+    status_counts = counted("status")
     status = [
         FacetValue(code, label, status_counts.get(code, 0), code in filters.statuses)
         for code, label in AgreementStatus.choices
         if status_counts.get(code) or code in filters.statuses
     ]
-
-    party_rows = (
-        Participation.objects.filter(agreement__in=_filtered(filters, search=search))
-        .values_list("party__code", "party__name")
-        .annotate(n=Count("agreement", distinct=True))
-        .order_by("-n", "party__name")
-    )
-    party = [FacetValue(code, name, n, code in filters.parties) for code, name, n in party_rows]
-
-    subject_rows = (
-        Subject.objects.filter(agreements__in=_filtered(filters, skip="subject", search=search))
-        .values_list("slug", "name")
-        .annotate(n=Count("agreements", distinct=True))
-        .order_by("-n", "name")
+    party_counts = counted("party")
+    party_names = dict(Party.objects.filter(code__in=party_counts).values_list("code", "name"))
+    party = [
+        FacetValue(code, party_names.get(code, code), n, code in filters.parties)
+        for code, n in sorted(
+            party_counts.items(), key=lambda c: (-c[1], party_names.get(c[0], ""))
+        )
+    ]
+    subject_counts = counted("subject")
+    subject_names = dict(
+        Subject.objects.filter(slug__in=subject_counts).values_list("slug", "name")
     )
     subject = [
-        FacetValue(slug, name, n, slug in filters.subjects) for slug, name, n in subject_rows
+        FacetValue(slug, subject_names.get(slug, slug), n, slug in filters.subjects)
+        for slug, n in sorted(
+            subject_counts.items(), key=lambda c: (-c[1], subject_names.get(c[0], ""))
+        )
     ]
-
-    category_counts = dict(
-        Provision.objects.filter(agreement__in=_filtered(filters, skip="category", search=search))
-        .values_list("category")
-        .annotate(n=Count("agreement", distinct=True))
-        .order_by()
-    )
+    category_counts = counted("category")
     category = [
         FacetValue(code, label, category_counts.get(code, 0), code in filters.categories)
         for code, label in ProvisionCategory.choices
         if category_counts.get(code) or code in filters.categories
     ]
-
-    year_rows = (
-        _filtered(filters, skip="year", search=search)
-        .filter(signed_on__isnull=False)
-        .annotate(year=ExtractYear("signed_on"))
-        .values_list("year")
-        .annotate(n=Count("pk"))
-        .order_by("-year")
-    )
-    year = [FacetValue(str(y), str(y), n, y in filters.years) for y, n in year_rows]
+    year_counts = {int(y): n for y, n in counted("year").items()}
+    year = [
+        FacetValue(str(y), str(y), n, y in filters.years)
+        for y, n in sorted(year_counts.items(), reverse=True)
+    ]
     return Facets(status=status, party=party, subject=subject, category=category, year=year)
+
+
+def _facet_pass(queryset: QuerySet[Agreement], budget_ms: int) -> Counter[str]:
+    """How many of these agreements count under each facet key: one query over their kept keys."""
+    sql, params = queryset.values("facet_keys").order_by().query.sql_with_params()
+    if connection.vendor == "postgresql":
+        counting = (
+            "SELECT k, count(*) FROM ({}) AS matched "
+            "CROSS JOIN LATERAL jsonb_array_elements_text(matched.facet_keys) AS k GROUP BY k"
+        )
+    else:
+        counting = (
+            "SELECT k.value, count(*) FROM ({}) AS matched, json_each(matched.facet_keys) AS k "
+            "GROUP BY k.value"
+        )
+    # The inner query is Django's own SQL with its parameters kept apart: nothing is spliced in.
+    statement = counting.format(sql)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"SET LOCAL statement_timeout = {int(budget_ms)}")
+            cursor.execute(statement, params)
+            rows = cursor.fetchall()
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+    except OperationalError as exc:  # QueryCanceled: over the budget
+        raise FacetsTooSlow from exc
+    return Counter(dict(rows))

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from agreements.listing import listing_refresh
 from agreements.models import Agreement, AgreementStatus, Participation, PartyProgress, Source
 from agreements.services import (
     ConflictError,
@@ -155,104 +156,112 @@ def agreement_recompute(*, agreement_id: int, today: date | None = None) -> list
     today = today or timezone.localdate()
     with transaction.atomic():
         Agreement.objects.select_for_update().filter(pk=agreement_id).values("pk").first()
-        agreement = _with_steps(Agreement.objects.filter(pk=agreement_id)).get()
-        result = engine.evaluate(agreement_facts(agreement=agreement), today)
-        revision = agreement.derived_revision + 1
-        pending: list[dict[str, Any]] = []
+        changes = _derived_store(agreement_id=agreement_id, today=today)
+        # The list row and facet keys show the status and each party's progress, and whatever
+        # the write that led here changed (subjects, signature date): keep them in step.
+        listing_refresh(agreement_ids=[agreement_id])
+    return changes
 
-        for participation in agreement.participations.all():
-            party_result = result.parties[participation.party.code]
-            if (
-                participation.progress == party_result.progress
-                and participation.consented_on == party_result.consented_on
-            ):
-                continue
-            old = participation.progress
-            Participation.objects.filter(pk=participation.pk).update(
-                progress=party_result.progress, consented_on=party_result.consented_on
-            )
-            if old == party_result.progress:
-                continue
-            completed = party_result.progress == PartyProgress.COMPLETED
-            pending.append(
-                {
-                    "party": participation.party,
-                    "kind": StatusChange.Kind.PARTY_COMPLETED
-                    if completed
-                    else StatusChange.Kind.PARTY_PROGRESS,
-                    "from_value": old,
-                    "to_value": party_result.progress,
-                    "effective_on": party_result.consented_on,
-                    "message": f"{agreement.short_name or agreement.title}: "
-                    f"{participation.party.name} "
-                    + (
-                        "has consented to be bound."
-                        if completed
-                        else f"{PartyProgress(old).label.lower()} → "
-                        f"{PartyProgress(party_result.progress).label.lower()}."
-                    ),
-                    "dedupe_key": f"a{agreement.pk}:r{revision}:party:{participation.party.code}",
-                }
-            )
 
-        if result.status != agreement.status:
-            pending.append(
-                {
-                    "party": None,
-                    "kind": StatusChange.Kind.STATUS_CHANGED,
-                    "from_value": agreement.status,
-                    "to_value": result.status,
-                    "effective_on": result.status_since,
-                    "message": f"{agreement.short_name or agreement.title}: "
-                    f"{agreement.get_status_display().lower()} → "
-                    f"{AgreementStatus(result.status).label.lower()}.",
-                    "dedupe_key": f"a{agreement.pk}:r{revision}:status",
-                }
-            )
+def _derived_store(*, agreement_id: int, today: date) -> list[StatusChange]:
+    """agreement_recompute's work, under its lock: evaluate, store what changed, flag it."""
+    agreement = _with_steps(Agreement.objects.filter(pk=agreement_id)).get()
+    result = engine.evaluate(agreement_facts(agreement=agreement), today)
+    revision = agreement.derived_revision + 1
+    pending: list[dict[str, Any]] = []
+
+    for participation in agreement.participations.all():
+        party_result = result.parties[participation.party.code]
         if (
-            result.expected_entry_into_force_on
-            and result.expected_entry_into_force_on != agreement.expected_entry_into_force_on
-            and not agreement.entered_into_force_on
+            participation.progress == party_result.progress
+            and participation.consented_on == party_result.consented_on
         ):
-            pending.append(
-                {
-                    "party": None,
-                    "kind": StatusChange.Kind.ENTRY_INTO_FORCE_DUE,
-                    "from_value": str(agreement.expected_entry_into_force_on or ""),
-                    "to_value": result.expected_entry_into_force_on.isoformat(),
-                    "effective_on": result.expected_entry_into_force_on,
-                    "message": f"{agreement.short_name or agreement.title}: expected to enter "
-                    f"into force on {result.expected_entry_into_force_on.isoformat()}. "
-                    f"{result.entry_into_force_explanation}",
-                    "dedupe_key": f"a{agreement.pk}:r{revision}:eif",
-                }
-            )
+            continue
+        old = participation.progress
+        Participation.objects.filter(pk=participation.pk).update(
+            progress=party_result.progress, consented_on=party_result.consented_on
+        )
+        if old == party_result.progress:
+            continue
+        completed = party_result.progress == PartyProgress.COMPLETED
+        pending.append(
+            {
+                "party": participation.party,
+                "kind": StatusChange.Kind.PARTY_COMPLETED
+                if completed
+                else StatusChange.Kind.PARTY_PROGRESS,
+                "from_value": old,
+                "to_value": party_result.progress,
+                "effective_on": party_result.consented_on,
+                "message": f"{agreement.short_name or agreement.title}: "
+                f"{participation.party.name} "
+                + (
+                    "has consented to be bound."
+                    if completed
+                    else f"{PartyProgress(old).label.lower()} → "
+                    f"{PartyProgress(party_result.progress).label.lower()}."
+                ),
+                "dedupe_key": f"a{agreement.pk}:r{revision}:party:{participation.party.code}",
+            }
+        )
 
-        derived_changed = (
-            pending
-            or result.status_since != agreement.status_since
-            or result.expected_entry_into_force_on != agreement.expected_entry_into_force_on
+    if result.status != agreement.status:
+        pending.append(
+            {
+                "party": None,
+                "kind": StatusChange.Kind.STATUS_CHANGED,
+                "from_value": agreement.status,
+                "to_value": result.status,
+                "effective_on": result.status_since,
+                "message": f"{agreement.short_name or agreement.title}: "
+                f"{agreement.get_status_display().lower()} → "
+                f"{AgreementStatus(result.status).label.lower()}.",
+                "dedupe_key": f"a{agreement.pk}:r{revision}:status",
+            }
         )
-        if not derived_changed:
-            return []
-        # Claim the revision: only the writer that still sees the old revision may move it on.
-        claimed = Agreement.objects.filter(
-            pk=agreement.pk, derived_revision=agreement.derived_revision
-        ).update(
-            status=result.status,
-            status_since=result.status_since,
-            expected_entry_into_force_on=result.expected_entry_into_force_on,
-            derived_revision=revision,
-            updated_at=timezone.now(),  # tools syncing with `updated_since` must see it
+    if (
+        result.expected_entry_into_force_on
+        and result.expected_entry_into_force_on != agreement.expected_entry_into_force_on
+        and not agreement.entered_into_force_on
+    ):
+        pending.append(
+            {
+                "party": None,
+                "kind": StatusChange.Kind.ENTRY_INTO_FORCE_DUE,
+                "from_value": str(agreement.expected_entry_into_force_on or ""),
+                "to_value": result.expected_entry_into_force_on.isoformat(),
+                "effective_on": result.expected_entry_into_force_on,
+                "message": f"{agreement.short_name or agreement.title}: expected to enter "
+                f"into force on {result.expected_entry_into_force_on.isoformat()}. "
+                f"{result.entry_into_force_explanation}",
+                "dedupe_key": f"a{agreement.pk}:r{revision}:eif",
+            }
         )
-        if claimed != 1:
-            return []
-        recorded = [
-            change
-            for fields in pending
-            if (change := _change_record(agreement=agreement, **fields)) is not None
-        ]
-    return recorded
+
+    derived_changed = (
+        pending
+        or result.status_since != agreement.status_since
+        or result.expected_entry_into_force_on != agreement.expected_entry_into_force_on
+    )
+    if not derived_changed:
+        return []
+    # Claim the revision: only the writer that still sees the old revision may move it on.
+    claimed = Agreement.objects.filter(
+        pk=agreement.pk, derived_revision=agreement.derived_revision
+    ).update(
+        status=result.status,
+        status_since=result.status_since,
+        expected_entry_into_force_on=result.expected_entry_into_force_on,
+        derived_revision=revision,
+        updated_at=timezone.now(),  # tools syncing with `updated_since` must see it
+    )
+    if claimed != 1:
+        return []
+    return [
+        change
+        for fields in pending
+        if (change := _change_record(agreement=agreement, **fields)) is not None
+    ]
 
 
 # Creating --------------------------------------------------------------------------------------
@@ -292,6 +301,7 @@ def participation_add(
         ]
     for order, data in enumerate(steps, start=1):
         _step_create(participation=participation, order=order, data=data, user=user)
+    listing_refresh(agreement_ids=[agreement.pk])  # a new party is a new row and facet value
     return participation
 
 

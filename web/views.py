@@ -86,6 +86,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 # The agreement list ----------------------------------------------------------------------------
 
+# The AgreementFilters field behind each facet.
+FILTER_FIELDS = {
+    "status": "statuses",
+    "party": "parties",
+    "subject": "subjects",
+    "category": "categories",
+    "year": "years",
+}
 FACET_TITLES = (
     ("status", "status", "Status"),
     ("party", "party", "Party"),
@@ -93,6 +101,26 @@ FACET_TITLES = (
     ("category", "category", "Provision"),
     ("year", "year", "Year signed"),
 )
+
+
+class _KnownCountPaginator(Paginator):
+    """A paginator told its count (kept, or estimated past selectors.ESTIMATE_ABOVE) instead of
+    counting the rows itself."""
+
+    def __init__(self, *args, known_count: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.known_count = known_count
+
+    @property
+    def count(self) -> int:
+        return self.known_count
+
+
+def _with_param(request: HttpRequest, name: str, value: str) -> str:
+    """The current address with `name` set to `value`."""
+    params = request.GET.copy()
+    params[name] = value
+    return f"?{params.urlencode()}"
 
 
 def _toggle_url(request: HttpRequest, name: str, value: str) -> str:
@@ -120,8 +148,18 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     if export == "json":
         return _export_json(request, agreements, filters)
 
-    page = Paginator(agreements, PAGE_SIZE).get_page(request.GET.get("page"))
-    facets = search.agreement_facets(filters=filters)
+    count, estimated = search.result_count(filters=filters)
+    page = _KnownCountPaginator(agreements, PAGE_SIZE, known_count=count).get_page(
+        request.GET.get("page")
+    )
+    count_all = request.GET.get("facets") == "all"
+    try:
+        facets = search.agreement_facets(
+            filters=filters,
+            budget_ms=search.FACET_FULL_BUDGET_MS if count_all else search.FACET_BUDGET_MS,
+        )
+    except search.FacetsTooSlow:
+        facets = None
     facet_groups = [
         {
             "name": name,
@@ -129,6 +167,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
             "values": [(fv, _toggle_url(request, param, fv.value)) for fv in getattr(facets, name)],
         }
         for name, param, title in FACET_TITLES
+        if facets is not None
     ]
     chosen = [
         (title, fv.label, href)
@@ -137,6 +176,12 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
         for fv, href in group["values"]
         if fv.selected
     ]
+    if facets is None:  # the chosen filters still show, by their codes, and can be removed
+        chosen = [
+            (title, str(value), _toggle_url(request, param, str(value)))
+            for name, param, title in FACET_TITLES
+            for value in getattr(filters, FILTER_FIELDS[name])
+        ]
     party_codes = filters.parties
     feed_url = _feed_url(party=party_codes[0]) if len(party_codes) == 1 else _feed_url()
     export_params = request.GET.copy()
@@ -147,7 +192,10 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
         {
             "filters": filters,
             "page": page,
-            "rows": [(a, search.agreement_label(a)) for a in page.object_list],
+            "rows": search.agreements_listed(page.object_list),
+            "facets_skipped": facets is None,
+            "count_estimated": estimated,
+            "count_facets_query": _with_param(request, "facets", "all"),
             "facet_groups": facet_groups,
             "chosen": chosen,
             "sorts": [(key, label) for key, (label, _) in search.SORTS.items()],
@@ -160,15 +208,16 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 
 def _export_rows(request: HttpRequest, agreements) -> list[dict]:
     rows = []
-    for a in agreements:
+    for row in search.agreements_listed(agreements):
+        a = row.agreement
         rows.append(
             {
                 "slug": a.slug,
                 "title": a.title,
                 "short_name": a.short_name,
                 "status": a.status,
-                "parties": [p.party.code for p in a.participations.all()],
-                "subjects": [s.name for s in a.subjects.all()],
+                "parties": [code for code, _ in row.parties],
+                "subjects": row.subjects,
                 "signed_on": a.signed_on.isoformat() if a.signed_on else None,
                 "expected_entry_into_force_on": a.expected_entry_into_force_on.isoformat()
                 if a.expected_entry_into_force_on

@@ -32,9 +32,8 @@ from agreements.api.serializers import (
 from agreements.api.views import PartyViewSet as AgreementsPartyViewSet
 from agreements.api.views import source_from
 from agreements.models import Agreement, Participation, Provision, Relation, Signatory
-from agreements.services import ProvisionInput, SignatoryInput
+from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
-from apikit.errors import PreconditionFailed
 from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin
 from parties.models import Party
@@ -269,16 +268,8 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
 
     def destroy(self, request, *args, **kwargs):
         agreement = self.get_object()
-        with transaction.atomic():
-            # The same guard as the services' expected_version: the row as read, locked.
-            locked = (
-                Agreement.objects.select_for_update()
-                .filter(pk=agreement.pk, version=agreement.version)
-                .first()
-            )
-            if locked is None:
-                raise PreconditionFailed()
-            locked.delete()
+        # The version as read (and checked against If-Match) is the one deleted, or a 412.
+        agreement_delete(agreement=agreement, expected_version=agreement.version)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

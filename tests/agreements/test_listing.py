@@ -1,0 +1,231 @@
+"""The kept list rows, facet keys and facet counts (agreements.listing) always equal what the models
+give when computed afresh, whatever sequence of writes the services, the admin and the API make."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agreements.listing import (
+    facet_counts,
+    facet_counts_compact,
+    listing_build,
+    listing_rebuild,
+    listings_compute,
+)
+from agreements.models import Agreement, FacetDelta, Participation, ProvisionCategory, Source
+from agreements.services import (
+    ProvisionInput,
+    agreement_delete,
+    provision_add,
+    provision_remove,
+    subjects_resolve,
+)
+from parties.models import Party
+from ratification.models import StepStatus
+from ratification.services import (
+    agreement_refresh,
+    agreement_update,
+    participation_add,
+    step_record,
+)
+from tests.conftest import TODAY
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+
+
+def assert_kept_equals_fresh() -> None:
+    """Every agreement's kept row and keys, and the counts, as a fresh computation gives them."""
+    stored = {
+        pk: (listing, keys)
+        for pk, listing, keys in Agreement.objects.values_list("pk", "listing", "facet_keys")
+    }
+    assert stored == listings_compute(agreement_ids=list(stored))
+    fresh_counts = Counter(key for _, keys in stored.values() for key in keys)
+    assert facet_counts() == fresh_counts
+
+
+def test_listing_build_gives_sorted_rows_and_one_key_per_facet_value():
+    row, keys = listing_build(
+        status="signed",
+        signed_on=dt.date(2025, 11, 2),
+        parties=[("PH", "in_progress", None), ("JP", "completed", dt.date(2025, 12, 1))],
+        subjects=["defence-logistics", "defence-logistics"],
+        categories=["logistics_support", "consultation", "logistics_support"],
+    )
+    assert row == {
+        "parties": [
+            {"code": "JP", "progress": "completed", "consented_on": "2025-12-01"},
+            {"code": "PH", "progress": "in_progress", "consented_on": None},
+        ],
+        "subjects": ["defence-logistics"],
+    }
+    assert keys == [
+        "status:signed",
+        "party:JP",
+        "party:PH",
+        "subject:defence-logistics",
+        "category:consultation",
+        "category:logistics_support",
+        "year:2025",
+    ]
+
+
+def test_a_new_agreement_is_listed_and_counted(make_agreement):
+    agreement = make_agreement(signed_on=dt.date(2026, 1, 15), subjects=["defence logistics"])
+    agreement.refresh_from_db()
+    assert [p["code"] for p in agreement.listing["parties"]] == ["JP", "PH"]
+    assert "subject:defence-logistics" in agreement.facet_keys
+    assert facet_counts()["party:JP"] == 1
+    assert_kept_equals_fresh()
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "complete_step",
+                "add_provision",
+                "remove_provision",
+                "sign",
+                "subjects",
+                "add_party",
+                "remove_party",
+                "delete",
+                "compact",
+            ]
+        ),
+        st.integers(0, 2),  # which agreement
+        st.integers(0, 50),  # a choice within the operation
+    ),
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(operations=OPERATIONS)
+def test_kept_listing_equals_a_fresh_computation_after_any_writes(make_agreement, operations):
+    """Writes through the services (and the admin's way of changing subjects and removing a
+    party) in any order: afterwards every kept row, key and count equals a fresh computation."""
+    Agreement.objects.all().delete()  # hypothesis reuses the test's database between examples
+    FacetDelta.objects.all().delete()
+    listing_rebuild()
+    source, _ = Source.objects.get_or_create(title="Gazette", url="https://example.org/g")
+    agreements = [
+        make_agreement(slug=f"listed-{i}", party_codes=["JP", "PH"], subjects=["maritime"])
+        for i in range(3)
+    ]
+    categories = ProvisionCategory.values
+    spare_parties = list(Party.objects.exclude(code__in=["JP", "PH"]).order_by("code")[:5])
+    for operation, which, choice in operations:
+        agreement = Agreement.objects.filter(pk=agreements[which].pk).first()
+        if agreement is None:  # deleted by an earlier operation
+            continue
+        if operation == "complete_step":
+            step = (
+                agreement.participations.order_by("pk")[choice % 2]
+                .steps.exclude(status=StepStatus.COMPLETED)
+                .order_by("order")
+                .first()
+            )
+            if step is not None:
+                step_record(
+                    step=step,
+                    status=StepStatus.COMPLETED,
+                    date=TODAY - dt.timedelta(days=1),
+                    source=source,
+                    confirm_out_of_order=True,
+                    today=TODAY,
+                )
+        elif operation == "add_provision":
+            provision_add(
+                agreement=agreement,
+                data=ProvisionInput(category=categories[choice % len(categories)], text="A."),
+                order=choice,
+            )
+        elif operation == "remove_provision":
+            provision = agreement.provisions.order_by("pk").first()
+            if provision is not None:
+                provision_remove(provision=provision)
+        elif operation == "sign":
+            agreement_update(
+                agreement=agreement,
+                signed_on=dt.date(2020 + choice % 6, 3, 1),
+                today=TODAY,
+            )
+        elif operation == "subjects":  # as the admin does: the relation, then a refresh
+            agreement.subjects.set(subjects_resolve(names=[f"subject {choice % 3}"]))
+            agreement_refresh(agreement_id=agreement.pk, today=TODAY)
+        elif operation == "add_party":
+            party = spare_parties[choice % len(spare_parties)]
+            if not agreement.participations.filter(party=party).exists():
+                agreement = agreement_update(agreement=agreement, kind="multilateral", today=TODAY)
+                participation_add(agreement=agreement, party=party)
+        elif operation == "remove_party":  # as the admin does: delete, then refresh
+            participation = agreement.participations.order_by("-pk").first()
+            if agreement.participations.count() > 2:
+                participation.delete()
+                agreement_refresh(agreement_id=agreement.pk, today=TODAY)
+        elif operation == "delete":
+            agreement_delete(agreement=agreement)
+        elif operation == "compact":
+            facet_counts_compact()
+        assert_kept_equals_fresh()
+    facet_counts_compact()
+    assert not FacetDelta.objects.exists()
+    assert_kept_equals_fresh()
+
+
+def test_compaction_twice_changes_nothing(make_agreement):
+    make_agreement()
+    assert facet_counts_compact() > 0
+    before = facet_counts()
+    assert facet_counts_compact() == 0
+    assert facet_counts() == before
+
+
+def test_deleting_through_the_api_takes_the_agreement_out_of_the_counts(
+    make_agreement, editor_client
+):
+    agreement = make_agreement()
+    url = reverse("api:agreement-detail", args=[agreement.slug])
+    etag = editor_client.get(url)["ETag"]
+    assert editor_client.delete(url, HTTP_IF_MATCH=etag).status_code == 204
+    assert facet_counts() == Counter()
+    assert_kept_equals_fresh()
+
+
+def test_deleting_in_the_admin_keeps_the_counts(make_agreement, admin_user):
+    kept, gone = make_agreement(), make_agreement()
+    client = Client()
+    client.force_login(admin_user)
+    url = reverse("admin:agreements_agreement_delete", args=[gone.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert list(Agreement.objects.all()) == [kept]
+    assert_kept_equals_fresh()
+
+
+def test_removing_a_party_in_the_admin_updates_the_row(make_agreement, admin_user):
+    agreement = make_agreement(kind="multilateral", party_codes=["JP", "PH", "US"])
+    participation = Participation.objects.get(agreement=agreement, party__code="US")
+    client = Client()
+    client.force_login(admin_user)
+    url = reverse("admin:agreements_participation_delete", args=[participation.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    agreement.refresh_from_db()
+    assert [p["code"] for p in agreement.listing["parties"]] == ["JP", "PH"]
+    assert_kept_equals_fresh()
