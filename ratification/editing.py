@@ -758,7 +758,10 @@ def _merge_apply(
     A pick missing: the page again with the error (400). The merged result breaking a rule:
     the ordinary form with its errors and the merged values (400). Nothing written in those."""
     conflict = build()
-    if _int_or_none(request.POST.get("seen_version")) != conflict.seen_version:
+    seen = _int_or_none(request.POST.get("seen_version"))
+    if seen is None:  # not a post the conflict page makes: show it, to start from
+        return show_conflict(conflict, status=400)
+    if seen != conflict.seen_version:
         return show_conflict(conflict, again=True)
     picks = conflict.picks_form(request.POST)
     if not picks.is_valid():

@@ -254,6 +254,17 @@ def test_without_a_known_base_every_difference_is_a_choice(editor_client, acsa):
     assert rows["Status"].happens == "same" and rows["Body"].base == "not known"
 
 
+def test_apply_without_the_version_shown_writes_nothing(editor_client, acsa):
+    """A post the conflict page did not make (no seen_version): the page, as a 400."""
+    step = jp_step(acsa, 2)
+    url = reverse("pages:step_merge", args=[step.pk])
+    response = editor_client.post(url, {"status": "pending", "note": "n", "base_version": 1})
+    assert response.status_code == 400
+    assert "Apply my changes" in response.content.decode()
+    step.refresh_from_db()
+    assert (step.version, step.note) == (1, "")
+
+
 def test_keep_theirs_leaves_the_record_alone(editor_client, second_editor_client, acsa, source):
     """Keep theirs writes nothing and says so, back on the agreement page."""
     step = jp_step(acsa, 2)
