@@ -2,10 +2,11 @@
 revert its history, import and export.
 
 Views are thin: a form checks the shape, a service (ratification.services, agreements.services,
-ratification.transfer, and web.history for reverts) validates, writes in one transaction and recomputes
-the status. Anonymous visitors are sent to the sign-in page; signed-in users without the editor
+ratification.transfer, and web.history for reverts) validates, writes in one transaction and
+recomputes the status. Anonymous visitors are sent to the sign-in page; signed-in users without the editor
 role get a 403. Forms that edit a versioned row carry the version they were loaded with; when
-someone else saved in between, the editor sees the conflict page and chooses.
+someone else saved in between, the editor sees the conflict page: their edit merged with the
+other one against the version the form was loaded from (see "Conflicts" below).
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agreements import services as parts
-from agreements.models import Agreement, Participation, Provision, Relation, Signatory, Source
+from agreements.models import Agreement, Participation, Provision, Relation, Signatory
 from agreements.services import ConflictError
 from parties.models import Party
 from ratification import transfer
 from ratification.models import RatificationStep
 from ratification.services import agreement_create, procedure_for_party
 
-from . import history
+from . import conflicts, history
 from .forms import (
     AgreementCreateForm,
     AgreementFactsForm,
@@ -51,6 +52,7 @@ from .forms import (
     StepRecordForm,
     add_service_errors,
 )
+from .merge import Side
 
 # Permissions (ratification/0002_roles gives them to the `editors` group).
 CHANGE_STEP = "ratification.change_ratificationstep"
@@ -265,14 +267,8 @@ def _posted_version(request: HttpRequest) -> int | None:
 @require_http_methods(["GET", "POST"])
 def step_record(request: HttpRequest, pk: int) -> HttpResponse:
     """Record what happened to one step (completed, failed, scheduled, …)."""
-    step = get_object_or_404(
-        RatificationStep.objects.select_related(
-            "participation__agreement", "participation__party", "source"
-        ),
-        pk=pk,
-    )
-    agreement = step.participation.agreement
-    done_url = f"{agreement.get_absolute_url()}#party-{step.participation.party.code}"
+    step = _step_for_recording(pk)
+    done_url = _step_done_url(request, step)
     if request.method == "GET":
         form = StepRecordForm(step=step)
         return _render_step(request, step, form)
@@ -293,7 +289,7 @@ def step_record(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request, f"Recorded: {step.participation.party.code} {_step_name(step)}."
             )
-            return redirect(_back_to(request, done_url))
+            return redirect(done_url)
     return _render_step(request, step, form, status=400)
 
 
@@ -680,6 +676,17 @@ def agreement_create_view(request: HttpRequest) -> HttpResponse:
 
 
 # Conflicts --------------------------------------------------------------------------------------
+#
+# A stale form (someone saved since it was loaded) is merged, field by field, against the version
+# it was loaded from (ratification.conflicts): what only they changed stays theirs, what only the
+# editor changed is applied, and a field both changed differently waits for the editor's pick.
+# Nothing is written until the editor presses "Apply my changes", and then only if nobody saved
+# again meanwhile (else the page is shown afresh, merged against the newest version).
+
+MERGED_INVALID = (
+    "Your changes, merged with theirs, do not pass the checks below. Correct them and save again."
+)
+KEPT_THEIRS = "Kept their version; your change was discarded."
 
 
 def _latest_change(instance: Any) -> Any:
@@ -690,125 +697,224 @@ def _latest_change(instance: Any) -> Any:
     )
 
 
-def _mine(form: Any, name: str) -> Any:
-    if form.is_bound and name in getattr(form, "cleaned_data", {}):
-        return form.cleaned_data[name]
-    field = form[name]
-    return field.value()
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
 
 
-def _show(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _step_conflict(
-    request: HttpRequest, step: RatificationStep, form: StepRecordForm
+def _render_conflict(
+    request: HttpRequest,
+    conflict: conflicts.Conflict,
+    *,
+    agreement: Agreement,
+    kind: str,
+    what: str,
+    apply_url: str,
+    keep_url: str,
+    picks: conflicts.PicksForm | None = None,
+    again: bool = False,
+    status: int = 409,
 ) -> HttpResponse:
-    """Someone recorded this step after the editor opened the form: show both, let them choose."""
-    step.refresh_from_db()
-    form.is_valid()  # for the cleaned values of "mine"; errors are shown after re-submitting
-    sources = {s.pk: str(s) for s in Source.objects.filter(pk__in=_source_ids(step, form))}
-    rows = []
-    for name in StepRecordForm.COMPARED:
-        theirs = getattr(step, name)
-        mine = _mine(form, name)
-        if name == "source":
-            theirs = str(theirs) if theirs else None
-            if isinstance(mine, Source):
-                mine = str(mine)
-            elif mine:
-                mine = sources.get(int(mine), mine) if str(mine).isdigit() else mine
-            if not mine and form.data.get("source_title"):
-                mine = f"new: {form.data.get('source_title')}"
-        if name == "status":
-            theirs = step.get_status_display()
-            mine = dict(form.fields["status"].choices).get(mine, mine)
-        rows.append(
-            (
-                form.fields[name].label or name.replace("_", " ").capitalize(),
-                _show(theirs),
-                _show(mine),
-            )
-        )
-    # The editor's own values, on the current version, ready to apply (or to adjust first).
-    data = form.data.copy()
-    data["expected_version"] = str(step.version)
-    retry = StepRecordForm(
-        step=step, initial={**_initial_from(data), "expected_version": step.version}
-    )
-    return render(
-        request,
-        "editing/conflict.html",
-        {
-            "a": step.participation.agreement,
-            "what": f"{step.participation.party.code} {_step_name(step)}",
-            "rows": rows,
-            "latest": _latest_change(step),
-            "their_changes": history.changes_since(
-                kind="step", instance=step, version=_posted_version(request)
-            ),
-            "retry_form": retry,
-            "retry_action": reverse("pages:step_record", args=[step.pk]),
-            "keep_url": f"{step.participation.agreement.get_absolute_url()}"
-            f"#party-{step.participation.party.code}",
-        },
-        status=409,
-    )
-
-
-def _source_ids(step: RatificationStep, form: Any) -> list[int]:
-    ids = [step.source_id] if step.source_id else []
-    raw = form.data.get("source")
-    if raw and str(raw).isdigit():
-        ids.append(int(raw))
-    return ids
-
-
-def _initial_from(data: Any) -> dict[str, Any]:
-    return {key: data.get(key) for key in data if key != "csrfmiddlewaretoken"}
-
-
-def _agreement_conflict(
-    request: HttpRequest, agreement: Agreement, form: AgreementFactsForm
-) -> HttpResponse:
-    agreement.refresh_from_db()
-    form.is_valid()
-    rows = []
-    for name in AgreementFactsForm.Meta.fields:
-        model_field = Agreement._meta.get_field(name)
-        theirs = getattr(agreement, name)
-        mine = _mine(form, name)
-        if model_field.choices:
-            labels = dict(model_field.flatchoices)
-            theirs, mine = labels.get(theirs, theirs), labels.get(mine, mine)
-        rows.append((str(model_field.verbose_name).capitalize(), _show(theirs), _show(mine)))
-    retry_data = form.data.copy()
-    retry_data["expected_version"] = str(agreement.version)
-    retry = AgreementFactsForm(
-        instance=agreement,
-        initial={**_initial_from(retry_data), "expected_version": agreement.version},
-    )
+    latest = _latest_change(conflict.stored)
+    picks = picks or conflict.picks_form()
     return render(
         request,
         "editing/conflict.html",
         {
             "a": agreement,
-            "what": "the agreement's facts",
-            "rows": rows,
-            "latest": _latest_change(agreement),
+            "what": what,
+            "conflict": conflict,
+            "rows": conflict.rows(picks),
+            "picks": picks,
+            "latest": latest,
+            "same_user": latest is not None and latest.history_user_id == request.user.pk,
+            "again": again,
             "their_changes": history.changes_since(
-                kind="agreement", instance=agreement, version=_posted_version(request)
+                kind=kind, instance=conflict.stored, version=conflict.base_version
             ),
-            "retry_form": retry,
-            "retry_action": reverse("pages:agreement_edit", args=[agreement.slug]),
-            "keep_url": agreement.get_absolute_url(),
+            "apply_url": apply_url,
+            "keep_url": keep_url,
+            "next": _back_to(request, ""),
         },
-        status=409,
+        status=status,
     )
+
+
+def _merge_apply(
+    request: HttpRequest,
+    *,
+    build: Callable[[], conflicts.Conflict],
+    show_conflict: Callable[..., HttpResponse],
+    merged_form: Callable[[dict[str, str]], Any],
+    save: Callable[[Any, int], Any],
+    show_form: Callable[[Any], HttpResponse],
+    done_url: str,
+) -> HttpResponse:
+    """The conflict page's "Apply my changes": merge again from what it posts (the editor's
+    values, the base version, the version it showed, the picks), and save the result through
+    the form and its service with the version the page showed, so that the service's version
+    check still guards the write. Saved again since the page was shown: a fresh conflict page.
+    A pick missing: the page again with the error (400). The merged result breaking a rule:
+    the ordinary form with its errors and the merged values (400). Nothing written in those."""
+    conflict = build()
+    seen = _int_or_none(request.POST.get("seen_version"))
+    if seen is None:  # not a post the conflict page makes: show it, to start from
+        return show_conflict(conflict, status=400)
+    if seen != conflict.seen_version:
+        return show_conflict(conflict, again=True)
+    picks = conflict.picks_form(request.POST)
+    if not picks.is_valid():
+        return show_conflict(conflict, picks=picks, status=400)
+    chosen = conflict.sides(picks.picks())
+    if Side.MINE not in chosen.values():
+        messages.info(request, "Nothing to apply: their version already holds what you chose.")
+        return redirect(done_url)
+    form = merged_form(conflict.merged_data(chosen))
+    if form.is_valid():
+        try:
+            save(form, conflict.seen_version)
+        except ConflictError:
+            return show_conflict(build(), again=True)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Your changes are saved, merged with theirs.")
+            return redirect(done_url)
+    form.add_error(None, MERGED_INVALID)
+    return show_form(form)
+
+
+def _step_conflict(
+    request: HttpRequest, step: RatificationStep, form: StepRecordForm
+) -> HttpResponse:
+    """`form` was loaded before someone else recorded this step: merge and show (409)."""
+    conflict = conflicts.step_conflict(step=step, form=form, base_version=_posted_version(request))
+    return _show_step_conflict(request, conflict)
+
+
+def _show_step_conflict(
+    request: HttpRequest, conflict: conflicts.Conflict, **kwargs: Any
+) -> HttpResponse:
+    step = conflict.stored
+    return _render_conflict(
+        request,
+        conflict,
+        agreement=step.participation.agreement,
+        kind="step",
+        what=f"{step.participation.party.code} {_step_name(step)}",
+        apply_url=reverse("pages:step_merge", args=[step.pk]),
+        keep_url=reverse("pages:step_keep_theirs", args=[step.pk]),
+        **kwargs,
+    )
+
+
+def _step_for_recording(pk: int) -> RatificationStep:
+    return get_object_or_404(
+        RatificationStep.objects.select_related(
+            "participation__agreement", "participation__party", "source"
+        ),
+        pk=pk,
+    )
+
+
+def _step_done_url(request: HttpRequest, step: RatificationStep) -> str:
+    agreement = step.participation.agreement
+    return _back_to(
+        request, f"{agreement.get_absolute_url()}#party-{step.participation.party.code}"
+    )
+
+
+@editor_required(CHANGE_STEP)
+@require_POST
+def step_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """The step's conflict page, "Apply my changes" (see _merge_apply)."""
+    step = _step_for_recording(pk)
+    base_version = _int_or_none(request.POST.get("base_version"))
+
+    def build() -> conflicts.Conflict:
+        step.refresh_from_db()
+        mine = StepRecordForm(request.POST, step=step)
+        return conflicts.step_conflict(step=step, form=mine, base_version=base_version)
+
+    return _merge_apply(
+        request,
+        build=build,
+        show_conflict=lambda conflict, **kw: _show_step_conflict(request, conflict, **kw),
+        merged_form=lambda data: StepRecordForm(data, step=step),
+        save=lambda form, seen: form.save(user=request.user, expected_version=seen),
+        show_form=lambda form: _render_step(request, step, form, status=400),
+        done_url=_step_done_url(request, step),
+    )
+
+
+@editor_required(CHANGE_STEP)
+@require_POST
+def step_keep_theirs(request: HttpRequest, pk: int) -> HttpResponse:
+    """The step's conflict page, "Keep theirs": nothing to write, only to say so."""
+    step = _step_for_recording(pk)
+    messages.info(request, KEPT_THEIRS)
+    return redirect(_step_done_url(request, step))
+
+
+def _agreement_conflict(
+    request: HttpRequest, agreement: Agreement, form: AgreementFactsForm
+) -> HttpResponse:
+    """`form` was loaded before someone else saved the agreement: merge and show (409)."""
+    conflict = conflicts.facts_conflict(
+        agreement=agreement, form=form, base_version=_posted_version(request)
+    )
+    return _show_facts_conflict(request, conflict)
+
+
+def _show_facts_conflict(
+    request: HttpRequest, conflict: conflicts.Conflict, **kwargs: Any
+) -> HttpResponse:
+    agreement = conflict.stored
+    return _render_conflict(
+        request,
+        conflict,
+        agreement=agreement,
+        kind="agreement",
+        what="the agreement's facts",
+        apply_url=reverse("pages:agreement_merge", args=[agreement.slug]),
+        keep_url=reverse("pages:agreement_keep_theirs", args=[agreement.slug]),
+        **kwargs,
+    )
+
+
+@editor_required(CHANGE_AGREEMENT)
+@require_POST
+def agreement_merge(request: HttpRequest, slug: str) -> HttpResponse:
+    """The facts' conflict page, "Apply my changes" (see _merge_apply)."""
+    agreement = _agreement(slug)
+    base_version = _int_or_none(request.POST.get("base_version"))
+
+    def build() -> conflicts.Conflict:
+        agreement.refresh_from_db()
+        mine = AgreementFactsForm(request.POST, instance=agreement)
+        return conflicts.facts_conflict(agreement=agreement, form=mine, base_version=base_version)
+
+    return _merge_apply(
+        request,
+        build=build,
+        show_conflict=lambda conflict, **kw: _show_facts_conflict(request, conflict, **kw),
+        merged_form=lambda data: AgreementFactsForm(data, instance=agreement),
+        save=lambda form, seen: form.save(expected_version=seen),
+        show_form=lambda form: render(
+            request, "editing/agreement_facts.html", {"a": agreement, "form": form}, status=400
+        ),
+        done_url=agreement.get_absolute_url(),
+    )
+
+
+@editor_required(CHANGE_AGREEMENT)
+@require_POST
+def agreement_keep_theirs(request: HttpRequest, slug: str) -> HttpResponse:
+    """The facts' conflict page, "Keep theirs": nothing to write, only to say so."""
+    messages.info(request, KEPT_THEIRS)
+    return redirect(_agreement(slug).get_absolute_url())
 
 
 # History ----------------------------------------------------------------------------------------

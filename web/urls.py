@@ -19,6 +19,13 @@ urlpatterns = [
 # the editor role.
 urlpatterns += [
     path("agreements/<slug:slug>/edit/", editing.agreement_edit, name="agreement_edit"),
+    # The conflict page's two buttons (ratification/editing.py, "Conflicts").
+    path("agreements/<slug:slug>/edit/merge/", editing.agreement_merge, name="agreement_merge"),
+    path(
+        "agreements/<slug:slug>/edit/keep-theirs/",
+        editing.agreement_keep_theirs,
+        name="agreement_keep_theirs",
+    ),
     path("agreements/<slug:slug>/edit/steps/add/", editing.step_add, name="step_add"),
     path(
         "agreements/<slug:slug>/edit/signatories/add/",
@@ -72,6 +79,8 @@ urlpatterns += [
         name="history_revert",
     ),
     path("steps/<int:pk>/record/", editing.step_record, name="step_record"),
+    path("steps/<int:pk>/record/merge/", editing.step_merge, name="step_merge"),
+    path("steps/<int:pk>/record/keep-theirs/", editing.step_keep_theirs, name="step_keep_theirs"),
     path("new-agreement/", editing.agreement_create_view, name="agreement_create"),
     path("import/", editing.import_agreements, name="import"),
     path("export/", editing.export_agreements, name="export"),

@@ -45,6 +45,10 @@ PAGE_EDITOR_WRITES = {
     "pages:agreement_edit",
     "pages:step_add",
     "pages:step_record",
+    "pages:step_merge",  # the conflict page's "Apply my changes"
+    "pages:step_keep_theirs",  # and its "Keep theirs", which writes nothing but is the editor's
+    "pages:agreement_merge",
+    "pages:agreement_keep_theirs",
     "pages:signatory_add",
     "pages:signatory_edit",
     "pages:signatory_remove",
@@ -227,6 +231,8 @@ def _page_url(name: str, s: dict[str, Any]) -> str:
         "pages:agreement_create": [],
         "pages:import": [],
         "pages:step_record": [s["step"].pk],
+        "pages:step_merge": [s["step"].pk],
+        "pages:step_keep_theirs": [s["step"].pk],
         "pages:history_revert": [slug, "step", s["history_id"]],
         "pages:signatory_edit": [slug, s["signatory"].pk],
         "pages:signatory_remove": [slug, s["signatory"].pk],

@@ -111,6 +111,34 @@ def _writes(acsa, other, source):
             {"expected_version": step.version},
         ),
         (
+            # "Apply my changes" on the step's conflict page: loaded at the version before the
+            # scheduling above, shown at the current one, both clashes picked.
+            "step_merge",
+            reverse("pages:step_merge", args=[step.pk]),
+            {
+                "status": "completed",
+                "date": DIET.isoformat(),
+                "source": source.pk,
+                "base_version": step.version - 1,
+                "seen_version": step.version,
+                "pick-status": "mine",
+                "pick-date": "mine",
+            },
+        ),
+        (
+            "agreement_merge",
+            reverse("pages:agreement_merge", args=[slug]),
+            {
+                "title": "Changed title",
+                "kind": "bilateral",
+                "signed_on": "2026-01-15",
+                "eif_rule": "days_after_last_notification",
+                "eif_days": 30,
+                "base_version": acsa.version,
+                "seen_version": acsa.version,
+            },
+        ),
+        (
             "import",
             reverse("pages:import"),
             {
@@ -124,13 +152,20 @@ def _writes(acsa, other, source):
     ]
 
 
+WRITES = 12  # len(_writes(...)), which needs the database to build
+
+
 @pytest.fixture
 def scene(acsa, make_agreement, source):
     other = make_agreement(slug="other", title="Other agreement")
     return acsa, other, source
 
 
-@pytest.mark.parametrize("index", range(10))
+def test_every_write_is_checked(scene):
+    assert len(_writes(*scene)) == WRITES
+
+
+@pytest.mark.parametrize("index", range(WRITES))
 def test_anonymous_is_sent_to_sign_in_and_nothing_is_written(client, scene, index):
     name, url, data = _writes(*scene)[index]
     before = _fingerprint()
@@ -141,7 +176,7 @@ def test_anonymous_is_sent_to_sign_in_and_nothing_is_written(client, scene, inde
 
 
 @pytest.mark.parametrize("who", ["viewer_client", "outsider_client"])
-@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("index", range(WRITES))
 def test_signed_in_without_the_role_gets_403_and_nothing_is_written(request, scene, who, index):
     client = request.getfixturevalue(who)
     name, url, data = _writes(*scene)[index]
@@ -151,7 +186,7 @@ def test_signed_in_without_the_role_gets_403_and_nothing_is_written(request, sce
     assert _fingerprint() == before, name
 
 
-@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("index", range(WRITES))
 def test_editor_writes(editor_client, scene, index):
     name, url, data = _writes(*scene)[index]
     before = _fingerprint()
@@ -162,7 +197,7 @@ def test_editor_writes(editor_client, scene, index):
     assert _fingerprint() != before, name
 
 
-@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("index", range(WRITES))
 def test_csrf_is_enforced(editor, scene, index):
     client = Client(enforce_csrf_checks=True)
     client.force_login(editor)
