@@ -17,7 +17,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-APPS = ["pacttracker", "web", "notify", "ratification", "agreements", "parties", "accounts", "apikit"]
+APPS = [
+    "pacttracker",
+    "web",
+    "notify",
+    "ratification",
+    "agreements",
+    "parties",
+    "accounts",
+    "apikit",
+]
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
@@ -57,7 +66,11 @@ def test_the_code_keeps_the_import_contracts():
         # The domain must not know who is told about its changes.
         ("ratification.models", "import notify.models", "ratification.models -> notify.models"),
         # The API kit imports no app.
-        ("apikit.errors", "from accounts.models import ApiToken", "apikit.errors -> accounts.models"),
+        (
+            "apikit.errors",
+            "from accounts.models import ApiToken",
+            "apikit.errors -> accounts.models",
+        ),
         # Pages sit above the notifications' relays, never below them.
         ("notify.follows", "from web import selectors", "notify.follows -> web.selectors"),
     ],
