@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                 for line in result.renames:
                     print(f"  {engine}: renamed: {line}")
                 for line in result.added_columns:
-                    print(f"  {engine}: added columns: {line} (the old columns keep their rows)")
+                    print(f"  {engine}: added columns: {line}")
                 for line in result.notes:
                     print(f"  {engine}: note: {line}")
                 if result.empty_tables:
