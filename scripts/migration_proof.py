@@ -10,7 +10,10 @@ Run from the repository root of the new code. For each database engine:
 2. every table is fingerprinted (scripts/db_fingerprint.py: row count and SHA-256 of its rows);
 3. this code's `manage.py migrate` runs on the same database, which is fingerprinted again;
 4. every table that existed before must still exist with the same rows, except for the
-   differences listed in ALLOWED_DIFFERENCES below, each with its reason.
+   differences listed in ALLOWED_DIFFERENCES below, each with its reason. A table may gain
+   columns: it is re-read on its old columns (`db_fingerprint.py --project`), which must hold
+   the same rows as before, and the added columns are reported. A column that is gone (dropped
+   or renamed) fails, and so does one whose values changed (retyped, rewritten).
 
 Exit status 0 when every database passes, 1 when one loses or changes data (with a per-table
 report), 2 when the proof itself could not run (a command failed; its output is shown).
@@ -59,8 +62,8 @@ class Allowance:
 
 
 # Every difference the proof accepts, in one place. Anything else in a table that existed before
-# the migration fails it. Tables the new code adds are accepted too (they hold no old data) and
-# listed in the report; PostgreSQL sequences may only move forward.
+# the migration fails it. Tables and columns the new code adds are accepted too (they hold no old
+# data) and listed in the report; PostgreSQL sequences may only move forward.
 ALLOWED_DIFFERENCES: dict[str, Allowance] = {
     "django_migrations": Allowance("the new code's migrations record themselves"),
     "django_content_type": Allowance(
@@ -84,6 +87,7 @@ class Comparison:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     renames: list[str] = field(default_factory=list)
+    added_columns: list[str] = field(default_factory=list)
     tables: int = 0
     rows: int = 0
     new_tables: list[str] = field(default_factory=list)
@@ -94,12 +98,17 @@ def compare(
     before: dict[str, Any],
     after: dict[str, Any],
     allowed: dict[str, Allowance] = ALLOWED_DIFFERENCES,
+    *,
+    reread: dict[str, Any] | None = None,
 ) -> Comparison:
     """Compare two fingerprints (scripts/db_fingerprint.py's `fingerprint()`) of one database,
-    before and after the migration. `problems` empty means nothing was lost or changed beyond
-    `allowed`; `notes` says what changed within it."""
+    before and after the migration. `reread` holds, for the tables whose columns changed, the
+    new database read on their old columns (db_fingerprint.py's `project()`, see
+    `columns_to_reread()`). `problems` empty means nothing was lost or changed beyond `allowed`;
+    `notes` and `added_columns` say what changed within it."""
     result = Comparison()
     old_tables, new_tables = before["tables"], after["tables"]
+    reread_tables = (reread or {}).get("tables", {})
     for table, old in sorted(old_tables.items()):
         result.tables += 1
         result.rows += old["rows"]
@@ -108,7 +117,30 @@ def compare(
         new = new_tables.get(table)
         if new is None:
             result.problems.append(f"{table}: dropped (it had {old['rows']} rows)")
-        elif table in allowed:
+            continue
+        if new["columns"] != old["columns"]:
+            gone = [column for column in old["columns"] if column not in new["columns"]]
+            if gone:
+                result.problems.append(
+                    f"{table}: {', '.join(gone)} dropped or renamed, a loss of data: their "
+                    f"values in {old['rows']} rows are gone (columns {old['columns']} became "
+                    f"{new['columns']})"
+                )
+                continue
+            added = [column for column in new["columns"] if column not in old["columns"]]
+            if added:
+                result.added_columns.append(f"{table}: {', '.join(added)}")
+            if table not in allowed:
+                # Kept rows (allowed tables) are compared column by column below; the others
+                # by their hash on the old columns, which must not have changed.
+                new = reread_tables.get(table)
+                if new is None or new["columns"] != old["columns"]:
+                    result.problems.append(
+                        f"{table}: its columns changed and it was not read again on the old "
+                        "ones, so its rows cannot be compared"
+                    )
+                    continue
+        if table in allowed:
             _compare_rows(table, old, new, allowed[table], result)
         elif new["rows"] != old["rows"]:
             result.problems.append(f"{table}: {old['rows']} rows before, {new['rows']} after")
@@ -136,11 +168,11 @@ def _compare_rows(
         result.problems.append(f"{table}: its rows were not kept, so they cannot be compared")
         return
     columns = old["columns"]
-    if new["columns"] != columns:
-        result.problems.append(f"{table}: columns {columns} became {new['columns']}")
-        return
+    # compare() has failed a table that lost a column; one that gained some is compared on
+    # the old ones, in their order.
+    positions = [new["columns"].index(name) for name in columns]
     renamable = {columns.index(name) for name in allowance.renamable}
-    new_rows = {row[0]: row for row in new["data"]}
+    new_rows = {row[positions[0]]: [row[i] for i in positions] for row in new["data"]}
     for row in old["data"]:
         later = new_rows.pop(row[0], None)
         if later is None:
@@ -170,7 +202,8 @@ def _check_content_types(
     old, new = old_tables.get("django_content_type"), new_tables.get("django_content_type")
     if not old or not new or "data" not in old or "data" not in new:
         return
-    app, model = old["columns"].index("app_label"), old["columns"].index("model")
+    # Only the new rows are read, by the new columns: the table may have gained some.
+    app, model = new["columns"].index("app_label"), new["columns"].index("model")
     old_ids = {row[0] for row in old["data"]}
     kept: dict[str, list[list[Any]]] = {}
     for row in new["data"]:
@@ -230,9 +263,25 @@ def _environment(database: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _fingerprint(env: dict[str, str]) -> dict[str, Any]:
-    keep = [f"--keep-rows={table}" for table in ALLOWED_DIFFERENCES]
-    command = [sys.executable, str(FINGERPRINT), "--json", *keep]
+def columns_to_reread(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
+    """The tables that gained columns and lost none, with their old columns: read on those,
+    they must hash as they did before the migration."""
+    tables: dict[str, list[str]] = {}
+    for table, old in before["tables"].items():
+        new = after["tables"].get(table)
+        if new and new["columns"] != old["columns"] and set(old["columns"]) <= set(new["columns"]):
+            tables[table] = old["columns"]
+    return tables
+
+
+def _fingerprint(
+    env: dict[str, str], *, project: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    if project:
+        options = [f"--project={table}={','.join(columns)}" for table, columns in project.items()]
+    else:
+        options = [f"--keep-rows={table}" for table in ALLOWED_DIFFERENCES]
+    command = [sys.executable, str(FINGERPRINT), "--json", *options]
     return json.loads(_run(command, cwd=REPO, env=env, what="fingerprint"))
 
 
@@ -307,7 +356,9 @@ def prove(*, base: Path, database: dict[str, str]) -> Comparison:
     before = _fingerprint(env)
     _run([*manage, "migrate", "--noinput"], cwd=REPO, env=env, what="new: migrate")
     after = _fingerprint(env)
-    return compare(before, after)
+    project = columns_to_reread(before, after)
+    reread = _fingerprint(env, project=project) if project else None
+    return compare(before, after, reread=reread)
 
 
 def _summary(label: str, result: Comparison, seconds: float) -> str:
@@ -315,7 +366,8 @@ def _summary(label: str, result: Comparison, seconds: float) -> str:
     return (
         f"{verdict}: {label}: {result.tables} tables, {result.rows} rows before the migration; "
         f"{len(result.problems)} problems, {len(result.new_tables)} new tables, "
-        f"{len(result.renames)} renames ({seconds:.0f} s)"
+        f"{len(result.renames)} renames, {len(result.added_columns)} tables with added columns "
+        f"({seconds:.0f} s)"
     )
 
 
@@ -350,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {engine}: {line}")
                 for line in result.renames:
                     print(f"  {engine}: renamed: {line}")
+                for line in result.added_columns:
+                    print(f"  {engine}: added columns: {line}")
                 for line in result.notes:
                     print(f"  {engine}: note: {line}")
                 if result.empty_tables:

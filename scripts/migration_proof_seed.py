@@ -3,7 +3,8 @@
 scripts/migration_proof.py runs this inside its checkout of the base commit, after `load_demo`
 and `demo_editor`, as `manage.py shell -c "<this file>"`: the imports below are where the BASE
 keeps its models and services, which the code being proven may have moved. Written against
-a9abdb7; a base whose models or services differ needs this file changed with it.
+a9abdb7 and the layout that followed it (follows and webhooks in notify/); a base whose models
+or services differ needs this file changed with it.
 
 Writes go through the services (and sign-ins through the real login page), so the rows are the
 ones the application itself writes: history rows with their user and reason, status changes,
@@ -24,14 +25,24 @@ from django.test import Client
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from accounts import follows
-from accounts.models import ApiToken, FollowNotification
+from accounts.models import ApiToken
 from accounts.services import token_create, token_revoke
 from agreements import services as agreement_services
 from agreements.models import Agreement, Provision, Relation, Signatory, Source
 from parties.models import Party
-from ratification import services, sweep, webhooks
-from ratification.models import RatificationStep, StepStatus, WebhookDelivery, WebhookSubscription
+from ratification import services, sweep
+from ratification.models import RatificationStep, StepStatus
+
+# Follows and webhooks moved to notify/ in 88bd7cc, with the same functions and models; the
+# proof runs from a9abdb7 in CI and from HEAD in its own test.
+try:
+    from notify import follows, webhooks
+    from notify.models import FollowNotification, WebhookDelivery, WebhookSubscription
+except ImportError:
+    from accounts import follows
+    from accounts.models import FollowNotification
+    from ratification import webhooks
+    from ratification.models import WebhookDelivery, WebhookSubscription
 
 
 def seed() -> dict[str, int]:
@@ -46,7 +57,8 @@ def seed() -> dict[str, int]:
     analyst.groups.add(Group.objects.get(name="viewers"))
     analyst.user_permissions.add(
         Permission.objects.get(
-            content_type__app_label="ratification", codename="view_webhookdelivery"
+            content_type=ContentType.objects.get_for_model(WebhookDelivery),
+            codename="view_webhookdelivery",
         )
     )
     User.objects.create_user("former", "former@example.org", is_active=False)

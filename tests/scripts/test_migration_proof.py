@@ -1,6 +1,8 @@
-"""scripts/migration_proof.py: the comparison fails on a lost row, a changed row and a dropped
-table, and accepts what ALLOWED_DIFFERENCES declares (a new table, a moved model's content type);
-and the whole proof passes for the current code migrated from itself."""
+"""scripts/migration_proof.py: the comparison fails on a lost row, a changed row, a dropped table
+and a dropped column, and accepts what ALLOWED_DIFFERENCES declares (a new table, a moved model's
+content type) and added columns when the old ones keep their values; scripts/db_fingerprint.py
+hashes a table read on its old columns as it did before; and the whole proof passes for the
+current code migrated from itself."""
 
 from __future__ import annotations
 
@@ -12,18 +14,27 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "migration_proof.py"
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+SCRIPT = SCRIPTS / "migration_proof.py"
 
-spec = importlib.util.spec_from_file_location("migration_proof", SCRIPT)
-proof = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = proof  # its dataclasses look their module up there
-spec.loader.exec_module(proof)
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+proof = _load("migration_proof")
+db_fingerprint = _load("db_fingerprint")
 
 CONTENT_TYPE_COLUMNS = ["id", "app_label", "model"]
+AGREEMENT_COLUMNS = ["id", "slug", "title", "summary"]
 
 
-def _table(rows: int, sha: str = "same") -> dict:
-    return {"rows": rows, "sha256": sha}
+def _table(rows: int, sha: str = "same", columns: list[str] = AGREEMENT_COLUMNS) -> dict:
+    return {"columns": columns, "rows": rows, "sha256": sha}
 
 
 def _kept(columns: list[str], data: list[list]) -> dict:
@@ -157,3 +168,108 @@ def test_the_current_code_migrated_from_itself_keeps_everything_on_sqlite():
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1].startswith("ok: sqlite: ")
+
+
+@pytest.fixture
+def gained(after) -> dict:
+    """agreements_agreement after a migration that added two columns and filled them."""
+    after["tables"]["agreements_agreement"] = _table(
+        15, "a3", [*AGREEMENT_COLUMNS, "listing", "facet_keys"]
+    )
+    return after
+
+
+def test_an_added_column_passes_when_the_old_columns_keep_their_rows_and_is_reported(
+    before, gained
+):
+    reread = {"tables": {"agreements_agreement": _table(15, "a1")}}
+
+    result = proof.compare(before, gained, reread=reread)
+
+    assert proof.columns_to_reread(before, gained) == {"agreements_agreement": AGREEMENT_COLUMNS}
+    assert result.problems == []
+    assert result.added_columns == ["agreements_agreement: listing, facet_keys"]
+
+
+def test_a_changed_value_in_an_old_column_of_a_table_that_gained_columns_fails(before, gained):
+    reread = {"tables": {"agreements_agreement": _table(15, "a2")}}
+
+    assert proof.compare(before, gained, reread=reread).problems == [
+        "agreements_agreement: the same 15 rows, but their contents differ"
+    ]
+
+
+def test_a_lost_row_in_a_table_that_gained_columns_fails(before, gained):
+    reread = {"tables": {"agreements_agreement": _table(14, "a2")}}
+
+    assert proof.compare(before, gained, reread=reread).problems == [
+        "agreements_agreement: 15 rows before, 14 after"
+    ]
+
+
+def test_a_table_that_gained_columns_but_was_not_read_again_fails(before, gained):
+    [problem] = proof.compare(before, gained).problems
+    assert problem.startswith("agreements_agreement: its columns changed and it was not read")
+
+
+def test_a_dropped_column_fails_as_a_loss(before, after):
+    after["tables"]["agreements_agreement"] = _table(15, "a2", ["id", "slug", "title"])
+
+    [problem] = proof.compare(before, after).problems
+    assert problem.startswith(
+        "agreements_agreement: summary dropped or renamed, a loss of data: their values in 15 "
+        "rows are gone"
+    )
+    assert proof.columns_to_reread(before, after) == {}
+
+
+def test_a_renamed_column_fails_even_next_to_an_added_one(before, after):
+    after["tables"]["agreements_agreement"] = _table(
+        15, "a2", ["id", "slug", "name", "summary", "listing"]
+    )
+    reread = {"tables": {"agreements_agreement": _table(15, "a1")}}
+
+    [problem] = proof.compare(before, after, reread=reread).problems
+    assert problem.startswith("agreements_agreement: title dropped or renamed, a loss of data")
+
+
+def test_kept_rows_are_compared_on_their_old_columns_when_the_table_gains_one(before, after):
+    migrations = after["tables"]["django_migrations"]
+    migrations["columns"] = ["id", "app", "name", "applied"]
+    migrations["data"] = [[1, "agreements", "0001_initial", "2026-01-20"]]
+
+    result = proof.compare(before, after)
+    assert result.problems == []
+    assert result.added_columns == ["django_migrations: applied"]
+
+    migrations["data"] = [[1, "agreements", "0002_renamed", "2026-01-20"]]
+    [problem] = proof.compare(before, after).problems
+    assert "became (id=1, app='agreements', name='0002_renamed')" in problem
+
+
+@pytest.mark.django_db
+def test_a_table_read_on_its_old_columns_hashes_as_before_it_gained_one():
+    """The hash the proof compares for a table that gained columns is the one the fingerprint
+    took before: same reader, same rows, same order."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE proof_sample (id integer PRIMARY KEY, title varchar(50))")
+        cursor.execute("INSERT INTO proof_sample VALUES (2, 'Treaty B'), (1, 'Treaty A')")
+    before = db_fingerprint.fingerprint(connection)["tables"]["proof_sample"]
+
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE proof_sample ADD COLUMN listing varchar(20) DEFAULT 'x'")
+    after = db_fingerprint.fingerprint(connection)["tables"]["proof_sample"]
+    reread = db_fingerprint.project(connection, {"proof_sample": ["id", "title"]})
+
+    assert after["columns"] == ["id", "title", "listing"]
+    assert after["sha256"] != before["sha256"]
+    assert reread["tables"]["proof_sample"] == before
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE proof_sample SET title = 'Treaty C' WHERE id = 2")
+    changed = db_fingerprint.project(connection, {"proof_sample": ["id", "title"]})
+    assert changed["tables"]["proof_sample"]["sha256"] != before["sha256"]
+    with pytest.raises(ValueError, match="proof_sample has no column summary"):
+        db_fingerprint.project(connection, {"proof_sample": ["id", "summary"]})
