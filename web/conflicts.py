@@ -1,5 +1,5 @@
 """The conflict page's data: a stale edit of a step or of the agreement's facts, merged
-(ratification.merge) against what is stored now (theirs) and the version the editor's form was
+(web.merge) against what is stored now (theirs) and the version the editor's form was
 loaded from (base: the simple-history row at the posted version), shown row by row, and turned
 back into form data once the editor has picked a side for each clash.
 
@@ -21,10 +21,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from agreements.models import Agreement, Source
+from ratification.models import RatificationStep, StepStatus
 
 from .forms import AgreementFactsForm, StepRecordForm
 from .merge import FieldMerge, Outcome, Side, merge, sides
-from .models import RatificationStep, StepStatus
 
 SOURCE_KEYS = ("source", "source_title", "source_url", "source_publisher", "source_published_on")
 OUTCOME_TEXT = {

@@ -678,7 +678,7 @@ def agreement_create_view(request: HttpRequest) -> HttpResponse:
 # Conflicts --------------------------------------------------------------------------------------
 #
 # A stale form (someone saved since it was loaded) is merged, field by field, against the version
-# it was loaded from (ratification.conflicts): what only they changed stays theirs, what only the
+# it was loaded from (web.conflicts): what only they changed stays theirs, what only the
 # editor changed is applied, and a field both changed differently waits for the editor's pick.
 # Nothing is written until the editor presses "Apply my changes", and then only if nobody saved
 # again meanwhile (else the page is shown afresh, merged against the newest version).

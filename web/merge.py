@@ -3,7 +3,7 @@
 
 Pure functions over plain values, so that the rule that matters (never undo someone else's
 change in a field the editor did not touch) is tested on its own, without a database. The
-conflict page (ratification/conflicts.py) turns rows and forms into these values and back.
+conflict page (web/conflicts.py) turns rows and forms into these values and back.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ urlpatterns = [
 # the editor role.
 urlpatterns += [
     path("agreements/<slug:slug>/edit/", editing.agreement_edit, name="agreement_edit"),
-    # The conflict page's two buttons (ratification/editing.py, "Conflicts").
+    # The conflict page's two buttons (web/editing.py, "Conflicts").
     path("agreements/<slug:slug>/edit/merge/", editing.agreement_merge, name="agreement_merge"),
     path(
         "agreements/<slug:slug>/edit/keep-theirs/",

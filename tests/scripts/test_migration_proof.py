@@ -247,6 +247,21 @@ def test_kept_rows_are_compared_on_their_old_columns_when_the_table_gains_one(be
     assert "became (id=1, app='agreements', name='0002_renamed')" in problem
 
 
+def test_the_cache_generation_may_go_up_but_never_back(before, after):
+    """A data migration's writes move the response cache's counter on (its trigger); a counter
+    that went back could let a response cached before the migration pass for current."""
+    generation = "ratification_cache_generation"
+    before["tables"][generation] = _kept(["id", "value"], [[1, 40]])
+    after["tables"][generation] = _kept(["id", "value"], [[1, 41]])
+    result = proof.compare(before, after)
+    assert result.problems == []
+    assert f"{generation}: value went up" in result.notes
+
+    after["tables"][generation] = _kept(["id", "value"], [[1, 39]])
+    [problem] = proof.compare(before, after).problems
+    assert "became (id=1, value=39)" in problem
+
+
 @pytest.mark.django_db
 def test_a_table_read_on_its_old_columns_hashes_as_before_it_gained_one():
     """The hash the proof compares for a table that gained columns is the one the fingerprint

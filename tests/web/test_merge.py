@@ -1,4 +1,4 @@
-"""The three-way merge behind the conflict page: ratification.merge, on plain values."""
+"""The three-way merge behind the conflict page: web.merge, on plain values."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ratification.merge import (
+from web.merge import (
     Outcome,
     PicksMissing,
     Side,
