@@ -43,6 +43,10 @@ import psycopg
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import prerequisites  # noqa: E402
+
 BENCH = ROOT / "bench"
 BIN = Path(sys.executable).parent
 RESULTS = BENCH / "results"
@@ -520,8 +524,7 @@ def readme_update(text: str) -> None:
 
 
 def main() -> None:
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    prerequisites.check(postgresql=PG, broker=REDIS, cache=CACHE)
     started = time.monotonic()
     (ROOT / "var").mkdir(exist_ok=True)
     info = machine()
