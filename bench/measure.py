@@ -4,6 +4,7 @@
     python bench/measure.py queries    queries per request, small and large variant of each
     python bench/measure.py sweep      the calendar sweep: time, queries, peak Python memory
     python bench/measure.py celery K   K status changes through a running Celery worker
+    python bench/measure.py editor     an editor's API token and the steps its writes go to
 
 The environment (DJANGO_SETTINGS_MODULE=bench.settings, DATABASE_URL, ...) is run.py's.
 BENCH_DATA_TODAY is the date the generated data is as of; the sweep runs on the next day, which
@@ -33,6 +34,7 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
+from django.http import QueryDict  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
@@ -54,9 +56,39 @@ SEARCH_TERMS = [
     "maritime security",
 ]
 
+# Candidates for the common-word search: words of the generator's titles, summaries and
+# provisions. The one whose matches come nearest a third of the agreements is used.
+COMMON_WORDS = [
+    "defence",
+    "security",
+    "cooperation",
+    "relief",
+    "maritime",
+    "information",
+    "logistics",
+    "supplies",
+    "consultation",
+]
+# The agreement page cycles through this many agreements (at most N): more than a run's
+# requests at 100,000, so that most requests are an agreement's first.
+AGREEMENT_PAGES = 5000
+
 
 def data_today() -> date:
     return date.fromisoformat(os.environ["BENCH_DATA_TODAY"])
+
+
+def common_word() -> tuple[str, int]:
+    """The candidate word matching nearest a third of the agreements, and its match count."""
+    from ratification.selectors import AgreementFilters, agreements_search
+
+    third = Agreement.objects.count() / 3
+    counts = {
+        word: agreements_search(filters=AgreementFilters.from_query(QueryDict(f"q={word}"))).count()
+        for word in COMMON_WORDS
+    }
+    word = min(COMMON_WORDS, key=lambda w: abs(counts[w] - third))
+    return word, counts[word]
 
 
 def paths() -> dict[str, list[str]]:
@@ -75,6 +107,8 @@ def paths() -> dict[str, list[str]]:
         pairs.add(tuple(sorted((a, b))))
     codes = [code for code, _ in busiest]
     today = data_today()
+    word, _ = common_word()
+    first, second = codes[0], codes[1]
     return {
         "bare": ["/bench/bare/"],
         "list": [f"/api/v1/agreements/?page={p}" for p in range(1, 21)],
@@ -87,6 +121,16 @@ def paths() -> dict[str, list[str]]:
             f"/api/v1/status-changes/?since={(today - timedelta(days=d)).isoformat()}T00:00:00Z"
             for d in range(1, 366, 7)
         ],
+        "page_home": ["/"],
+        "page_list": [f"/agreements/?page={p}" for p in range(1, 21)],
+        "page_list_two_parties": [
+            f"/agreements/?party={first}&party={second}&page={p}" for p in range(1, 11)
+        ],
+        "page_search": [f"/agreements/?q={word}&page={p}" for p in range(1, 11)],
+        "page_agreement": [
+            f"/agreements/{s}/" for s in rng.sample(slugs, min(AGREEMENT_PAGES, len(slugs)))
+        ],
+        "page_party": [f"/parties/{first}/"],
     }
 
 
@@ -124,6 +168,16 @@ def queries() -> dict[str, dict[str, int]]:
         "party_page": (f"/parties/{small_party.code}/", f"/parties/{big_party.code}/"),
         "feed": ("/api/v1/status-changes/?page_size=5", "/api/v1/status-changes/?page_size=50"),
         "bare": ("/bench/bare/", "/bench/bare/"),
+        # Pages: 20 rows each, so "small" is the variant with less data behind it.
+        "page_home": ("/", "/"),
+        "page_list": (f"/agreements/?party={small_party.code}", "/agreements/"),
+        "page_list_two_parties": (
+            f"/agreements/?party={small_party.code}&party={big_party.code}",
+            f"/agreements/?party={parties[-1].code}&party={parties[-2].code}",
+        ),
+        "page_search": ("/agreements/?q=typhoon", f"/agreements/?q={common_word()[0]}"),
+        "page_agreement": (f"/agreements/{bilateral.slug}/", f"/agreements/{multilateral.slug}/"),
+        "page_party": (f"/parties/{small_party.code}/", f"/parties/{big_party.code}/"),
     }
     out = {}
     for name, (small, large) in variants.items():
@@ -241,6 +295,28 @@ def celery(k: int) -> dict[str, object]:
     }
 
 
+def editor(count: int = 200) -> dict[str, object]:
+    """An editor (group `editors`) with an API token, and `count` pending steps of different
+    agreements for its writes to go to (a note changes nothing but the step's version)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from accounts.services import token_create
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-editor")
+    user.groups.add(Group.objects.get(name="editors"))
+    _, raw = token_create(user=user, name="bench: mixed load")
+    rng = random.Random(SEED + 1)
+    pending = list(
+        RatificationStep.objects.filter(status="pending")
+        .order_by("participation__agreement_id", "pk")
+        .distinct("participation__agreement_id")
+        .values_list("pk", flat=True)
+    )
+    steps = rng.sample(pending, min(count, len(pending)))
+    return {"token": raw, "steps": [f"/api/v1/steps/{pk}/" for pk in steps]}
+
+
 def main() -> None:
     command = sys.argv[1]
     if command == "paths":
@@ -251,6 +327,10 @@ def main() -> None:
         result = sweep()
     elif command == "celery":
         result = celery(int(sys.argv[2]))
+    elif command == "common_word":
+        result = common_word()
+    elif command == "editor":
+        result = editor()
     else:
         raise SystemExit(f"unknown command {command!r}")
     print("RESULT_JSON " + json.dumps(result, default=str))

@@ -18,7 +18,11 @@ end
 
 function request()
   index = index + 1
-  return wrk.format("GET", paths[(index % #paths) + 1], {["Accept"] = "application/json"})
+  local path = paths[(index % #paths) + 1]
+  -- What each client asks for: JSON from the API, HTML from the pages (bench/load.py accept_for).
+  local accept = "text/html"
+  if path:sub(1, 5) == "/api/" then accept = "application/json" end
+  return wrk.format("GET", path, {["Accept"] = accept})
 end
 
 function done(summary, latency, requests)
