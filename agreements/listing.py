@@ -21,6 +21,7 @@ recomputes every agreement and the counts from the models (`manage.py listing_re
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -190,6 +191,30 @@ def facet_counts_compact() -> int:
     return len(deltas)
 
 
+def _listings_write(rows: dict[int, tuple[dict[str, Any], list[str]]]) -> None:
+    """Store many agreements' rows and keys: on PostgreSQL one UPDATE from arrays (bulk_update's
+    CASE per row is ten times slower at this size), elsewhere bulk_update."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Agreement.objects.bulk_update(
+            [Agreement(pk=pk, listing=row, facet_keys=keys) for pk, (row, keys) in rows.items()],
+            ["listing", "facet_keys"],
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE agreements_agreement AS a SET listing = v.listing, facet_keys = v.keys "
+            "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::jsonb[]) AS listing, "
+            "unnest(%s::jsonb[]) AS keys) AS v WHERE a.id = v.id",
+            [
+                list(rows),
+                [json.dumps(row) for row, _ in rows.values()],
+                [json.dumps(keys) for _, keys in rows.values()],
+            ],
+        )
+
+
 def _lock_counts() -> None:
     if connection.vendor == "postgresql":
         # Self-conflicting, and blind to plain reads: compactions and rebuilds take turns while
@@ -216,11 +241,12 @@ def listing_rebuild(*, progress: Callable[[int, int], None] | None = None) -> in
                     "pk", "listing", "facet_keys"
                 )
             }
-            rows = []
-            for pk, (row, keys) in listings_compute(agreement_ids=batch).items():
-                if stored.get(pk) != (row, keys):
-                    rows.append(Agreement(pk=pk, listing=row, facet_keys=keys))
-            Agreement.objects.bulk_update(rows, ["listing", "facet_keys"])
+            rows = {
+                pk: fresh
+                for pk, fresh in listings_compute(agreement_ids=batch).items()
+                if stored.get(pk) != fresh
+            }
+            _listings_write(rows)
             changed += len(rows)
         if progress:
             progress(min(start + REBUILD_BATCH, len(ids)), len(ids))

@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
 from operator import and_, or_
+from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db import OperationalError, connection, transaction
 from django.db.models import (
     Case,
@@ -72,14 +74,13 @@ class ListedAgreement:
     subjects: list[str]  # names
 
 
-def agreements_listed(agreements: Iterable[Agreement]) -> list[ListedAgreement]:
-    """Rows for these agreements, read from their kept listings: two small queries (the names of
-    the parties and subjects they mention) however many rows."""
-    agreements = list(agreements)
-    codes = {p["code"] for a in agreements for p in a.listing.get("parties", [])}
-    slugs = {slug for a in agreements for slug in a.listing.get("subjects", [])}
-    party_names = dict(Party.objects.filter(code__in=codes).values_list("code", "name"))
-    subject_names = dict(Subject.objects.filter(slug__in=slugs).values_list("slug", "name"))
+def agreements_listed(
+    agreements: Iterable[Agreement], *, names: Names | None = None
+) -> list[ListedAgreement]:
+    """Rows for these agreements, read from their kept listings: with `names`, no query beyond
+    the agreements' own; without, two small ones for the parties' and subjects' names."""
+    names = names or Names.load()
+    party_names, subject_names = names.parties, names.subjects
     rows = []
     for agreement in agreements:
         parties = sorted(
@@ -293,22 +294,91 @@ class Facets:
 # estimate, and its facets are not counted unless asked (`?facets=all`): an exact count or a
 # facet pass would read every matching row, hundreds of milliseconds for a common word.
 ESTIMATE_ABOVE = 10_000
+# How long each facet pass of a filtered list may take, on PostgreSQL: past it the facets are
+# left out and offered on request (`count_all`, with FACET_FULL_BUDGET_MS).
+FACET_BUDGET_MS = 250
+FACET_FULL_BUDGET_MS = 10_000
 
 
-def result_count(*, filters: AgreementFilters) -> tuple[int, bool]:
-    """How many agreements match, and whether that number is an estimate.
+class FacetsTooSlow(Exception):
+    """Counting the facets of this result would take longer than the time allowed."""
 
-    The unfiltered list's count is kept (the status facet's counts add up to it). A filtered
-    one is counted exactly, unless PostgreSQL's planner expects more than ESTIMATE_ABOVE rows:
-    then its estimate, rounded, is returned with True.
+
+@dataclass(frozen=True)
+class Names:
+    """Display names of the parties and subjects, read once per list (two small queries)."""
+
+    parties: dict[str, str]
+    subjects: dict[str, str]
+
+    @classmethod
+    def load(cls) -> Names:
+        return cls(
+            parties=dict(Party.objects.values_list("code", "name")),
+            subjects=dict(Subject.objects.values_list("slug", "name")),
+        )
+
+
+@dataclass(frozen=True)
+class AgreementListPage:
+    """What the agreement list shows: a page of rows, how many match, and the facets."""
+
+    page: Page
+    rows: list[ListedAgreement]
+    count_estimated: bool
+    facets: Facets | None  # None: left out for time; `count_all` counts them
+
+
+def agreement_list_page(
+    *, filters: AgreementFilters, page_number: Any, page_size: int, count_all: bool = False
+) -> AgreementListPage:
+    """The agreement list, in a fixed number of queries whatever the data size.
+
+    The unfiltered list's count and facets are kept (agreements.listing). A filtered list is
+    counted exactly, unless PostgreSQL's planner expects more than ESTIMATE_ABOVE matches: then
+    the count is its estimate (flagged), and the facets are left out unless `count_all`.
     """
+    names = Names.load()
+    agreements = agreements_search(filters=filters)
+    facets: Facets | None
     if not filters.active:
-        return sum(n for key, n in facet_counts().items() if key.startswith("status:")), False
-    queryset = _filtered(filters)
-    estimate = planner_estimate(queryset)
-    if estimate is not None and estimate > ESTIMATE_ABOVE:
-        return round(estimate, -2), True
-    return queryset.count(), False
+        counts = facet_counts()
+        total = sum(n for key, n in counts.items() if key.startswith("status:"))
+        estimated = False
+        facets = _facets(filters, counts, {}, names)
+    else:
+        estimate = planner_estimate(_filtered(filters))
+        estimated = estimate is not None and estimate > ESTIMATE_ABOVE
+        total = round(estimate, -2) if estimated else _filtered(filters).count()
+        facets = None
+        if count_all or not estimated:
+            try:
+                facets = agreement_facets(
+                    filters=filters,
+                    budget_ms=FACET_FULL_BUDGET_MS if count_all else FACET_BUDGET_MS,
+                    names=names,
+                )
+            except FacetsTooSlow:
+                facets = None
+    page = _KnownCountPaginator(agreements, page_size, known_count=total).get_page(page_number)
+    return AgreementListPage(
+        page=page,
+        rows=agreements_listed(page.object_list, names=names),
+        count_estimated=estimated,
+        facets=facets,
+    )
+
+
+class _KnownCountPaginator(Paginator):
+    """A paginator told its count (kept, or estimated) instead of counting the rows itself."""
+
+    def __init__(self, *args: Any, known_count: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.known_count = known_count
+
+    @property
+    def count(self) -> int:
+        return self.known_count
 
 
 def planner_estimate(queryset: QuerySet) -> int | None:
@@ -325,18 +395,10 @@ def planner_estimate(queryset: QuerySet) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-class FacetsTooSlow(Exception):
-    """Counting the facets of this result would take longer than the time allowed."""
-
-
-# How long the counts of a filtered list may take (each pass), on PostgreSQL: past it the page
-# leaves them out and offers to count them (`?facets=all`, with FACET_FULL_BUDGET_MS).
-FACET_BUDGET_MS = 250
-FACET_FULL_BUDGET_MS = 10_000
-
-
-def agreement_facets(*, filters: AgreementFilters, budget_ms: int = FACET_BUDGET_MS) -> Facets:
-    """Counts for each facet value.
+def agreement_facets(
+    *, filters: AgreementFilters, budget_ms: int = FACET_BUDGET_MS, names: Names | None = None
+) -> Facets:
+    """Counts for each facet value of the agreements matching `filters`.
 
     A facet whose values are alternatives (status, subject, category, year) is counted over the
     result *without* its own filter, so choosing 'signed' still shows how many are 'in force'.
@@ -346,76 +408,74 @@ def agreement_facets(*, filters: AgreementFilters, budget_ms: int = FACET_BUDGET
     The unfiltered list reads the kept counts (agreements.listing.facet_counts). A filtered one
     is counted in one pass over the matching agreements' kept facet keys, plus one pass for each
     alternative facet with a choice; on PostgreSQL each pass may take `budget_ms` at most, past
-    which FacetsTooSlow is raised; it is raised at once when the planner expects more than
-    ESTIMATE_ABOVE matches.
+    which FacetsTooSlow is raised.
     """
+    names = names or Names.load()
     if not filters.active:
-        counts = facet_counts()
-        passes = {}
-    else:
-        if budget_ms < FACET_FULL_BUDGET_MS:
-            estimate = planner_estimate(_filtered(filters))
-            if estimate is not None and estimate > ESTIMATE_ABOVE:
-                raise FacetsTooSlow(f"about {estimate} agreements to count")
-        counts = _facet_pass(_filtered(filters), budget_ms)
-        chosen = {
-            "status": filters.statuses,
-            "subject": filters.subjects,
-            "category": filters.categories,
-            "year": filters.years,
-        }
-        passes = {
-            facet: _facet_pass(_filtered(filters, skip=facet), budget_ms)
-            for facet, values in chosen.items()
-            if values
-        }
+        return _facets(filters, facet_counts(), {}, names)
+    chosen = {
+        "status": filters.statuses,
+        "subject": filters.subjects,
+        "category": filters.categories,
+        "year": filters.years,
+    }
+    querysets = {"": _filtered(filters)} | {
+        facet: _filtered(filters, skip=facet) for facet, values in chosen.items() if values
+    }
+    counted = _facet_passes(querysets, budget_ms)
+    return _facets(filters, counted.pop(""), counted, names)
+
+
+def _facets(
+    filters: AgreementFilters,
+    counts: Counter[str],
+    passes: dict[str, Counter[str]],
+    names: Names,
+) -> Facets:
+    """Facet values from key counts: `passes` holds a facet's own counts where they differ."""
 
     def counted(facet: str) -> dict[str, int]:
         prefix = f"{facet}:"
         source = passes.get(facet, counts)
         return {key[len(prefix) :]: n for key, n in source.items() if key.startswith(prefix)}
 
+    def by_count(values: dict[str, int], labels: dict[str, str]) -> list[tuple[str, int]]:
+        return sorted(values.items(), key=lambda item: (-item[1], labels.get(item[0], item[0])))
+
     status_counts = counted("status")
-    status = [
-        FacetValue(code, label, status_counts.get(code, 0), code in filters.statuses)
-        for code, label in AgreementStatus.choices
-        if status_counts.get(code) or code in filters.statuses
-    ]
-    party_counts = counted("party")
-    party_names = dict(Party.objects.filter(code__in=party_counts).values_list("code", "name"))
-    party = [
-        FacetValue(code, party_names.get(code, code), n, code in filters.parties)
-        for code, n in sorted(
-            party_counts.items(), key=lambda c: (-c[1], party_names.get(c[0], ""))
-        )
-    ]
-    subject_counts = counted("subject")
-    subject_names = dict(
-        Subject.objects.filter(slug__in=subject_counts).values_list("slug", "name")
-    )
-    subject = [
-        FacetValue(slug, subject_names.get(slug, slug), n, slug in filters.subjects)
-        for slug, n in sorted(
-            subject_counts.items(), key=lambda c: (-c[1], subject_names.get(c[0], ""))
-        )
-    ]
     category_counts = counted("category")
-    category = [
-        FacetValue(code, label, category_counts.get(code, 0), code in filters.categories)
-        for code, label in ProvisionCategory.choices
-        if category_counts.get(code) or code in filters.categories
-    ]
     year_counts = {int(y): n for y, n in counted("year").items()}
-    year = [
-        FacetValue(str(y), str(y), n, y in filters.years)
-        for y, n in sorted(year_counts.items(), reverse=True)
-    ]
-    return Facets(status=status, party=party, subject=subject, category=category, year=year)
+    return Facets(
+        status=[
+            FacetValue(code, label, status_counts.get(code, 0), code in filters.statuses)
+            for code, label in AgreementStatus.choices
+            if status_counts.get(code) or code in filters.statuses
+        ],
+        party=[
+            FacetValue(code, names.parties.get(code, code), n, code in filters.parties)
+            for code, n in by_count(counted("party"), names.parties)
+        ],
+        subject=[
+            FacetValue(slug, names.subjects.get(slug, slug), n, slug in filters.subjects)
+            for slug, n in by_count(counted("subject"), names.subjects)
+        ],
+        category=[
+            FacetValue(code, label, category_counts.get(code, 0), code in filters.categories)
+            for code, label in ProvisionCategory.choices
+            if category_counts.get(code) or code in filters.categories
+        ],
+        year=[
+            FacetValue(str(y), str(y), n, y in filters.years)
+            for y, n in sorted(year_counts.items(), reverse=True)
+        ],
+    )
 
 
-def _facet_pass(queryset: QuerySet[Agreement], budget_ms: int) -> Counter[str]:
-    """How many of these agreements count under each facet key: one query over their kept keys."""
-    sql, params = queryset.values("facet_keys").order_by().query.sql_with_params()
+def _facet_passes(
+    querysets: dict[str, QuerySet[Agreement]], budget_ms: int
+) -> dict[str, Counter[str]]:
+    """For each queryset, how many of its agreements count under each facet key: one query over
+    their kept keys each. On PostgreSQL every pass may take `budget_ms` at most."""
     if connection.vendor == "postgresql":
         counting = (
             "SELECT k, count(*) FROM ({}) AS matched "
@@ -426,16 +486,25 @@ def _facet_pass(queryset: QuerySet[Agreement], budget_ms: int) -> Counter[str]:
             "SELECT k.value, count(*) FROM ({}) AS matched, json_each(matched.facet_keys) AS k "
             "GROUP BY k.value"
         )
-    # The inner query is Django's own SQL with its parameters kept apart: nothing is spliced in.
-    statement = counting.format(sql)
+    statements = {}
+    for name, queryset in querysets.items():
+        sql, params = queryset.values("facet_keys").order_by().query.sql_with_params()
+        # Django's own SQL, its parameters kept apart: nothing from the request is spliced in.
+        statements[name] = (counting.format(sql), params)
+    if connection.vendor != "postgresql":  # no time limit to set: a small, embedded database
+        with connection.cursor() as cursor:
+            return {name: _counted(cursor, *statement) for name, statement in statements.items()}
     try:
+        # The limit holds inside this transaction (or savepoint) only, and is lifted after.
         with transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"SET LOCAL statement_timeout = {int(budget_ms)}")
-            cursor.execute(statement, params)
-            rows = cursor.fetchall()
-            if connection.vendor == "postgresql":
-                cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+            cursor.execute(f"SET LOCAL statement_timeout = {int(budget_ms)}")
+            counted = {name: _counted(cursor, *statement) for name, statement in statements.items()}
+            cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
     except OperationalError as exc:  # QueryCanceled: over the budget
         raise FacetsTooSlow from exc
-    return Counter(dict(rows))
+    return counted
+
+
+def _counted(cursor: Any, statement: str, params: Any) -> Counter[str]:
+    cursor.execute(statement, params)
+    return Counter(dict(cursor.fetchall()))

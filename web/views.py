@@ -11,7 +11,6 @@ import csv
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -103,19 +102,6 @@ FACET_TITLES = (
 )
 
 
-class _KnownCountPaginator(Paginator):
-    """A paginator told its count (kept, or estimated past selectors.ESTIMATE_ABOVE) instead of
-    counting the rows itself."""
-
-    def __init__(self, *args, known_count: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.known_count = known_count
-
-    @property
-    def count(self) -> int:
-        return self.known_count
-
-
 def _with_param(request: HttpRequest, name: str, value: str) -> str:
     """The current address with `name` set to `value`."""
     params = request.GET.copy()
@@ -148,18 +134,13 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     if export == "json":
         return _export_json(request, agreements, filters)
 
-    count, estimated = search.result_count(filters=filters)
-    page = _KnownCountPaginator(agreements, PAGE_SIZE, known_count=count).get_page(
-        request.GET.get("page")
+    listing = search.agreement_list_page(
+        filters=filters,
+        page_number=request.GET.get("page"),
+        page_size=PAGE_SIZE,
+        count_all=request.GET.get("facets") == "all",
     )
-    count_all = request.GET.get("facets") == "all"
-    try:
-        facets = search.agreement_facets(
-            filters=filters,
-            budget_ms=search.FACET_FULL_BUDGET_MS if count_all else search.FACET_BUDGET_MS,
-        )
-    except search.FacetsTooSlow:
-        facets = None
+    facets = listing.facets
     facet_groups = [
         {
             "name": name,
@@ -191,10 +172,10 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
         "agreements/list.html",
         {
             "filters": filters,
-            "page": page,
-            "rows": search.agreements_listed(page.object_list),
+            "page": listing.page,
+            "rows": listing.rows,
             "facets_skipped": facets is None,
-            "count_estimated": estimated,
+            "count_estimated": listing.count_estimated,
             "count_facets_query": _with_param(request, "facets", "all"),
             "facet_groups": facet_groups,
             "chosen": chosen,

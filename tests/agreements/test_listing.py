@@ -229,3 +229,15 @@ def test_removing_a_party_in_the_admin_updates_the_row(make_agreement, admin_use
     agreement.refresh_from_db()
     assert [p["code"] for p in agreement.listing["parties"]] == ["JP", "PH"]
     assert_kept_equals_fresh()
+
+
+def test_the_rebuild_command_repairs_rows_and_counts_a_bulk_load_left_behind(make_agreement):
+    """A bulk load that bypassed the services (as the benchmark generator does) is repaired."""
+    from django.core.management import call_command
+
+    agreement = make_agreement()
+    Agreement.objects.filter(pk=agreement.pk).update(listing={}, facet_keys=[])
+    FacetDelta.objects.create(key="party:ZZ", delta=5)
+    call_command("listing_rebuild", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    assert_kept_equals_fresh()
+    assert not FacetDelta.objects.exists()

@@ -159,3 +159,28 @@ def test_csv_export_does_not_hand_spreadsheets_a_formula(client, make_agreement)
     body = client.get(URL + "?format=csv").content.decode()
     assert "'=HYPERLINK" in body
     assert "\n=HYPERLINK" not in body and ",=HYPERLINK" not in body
+
+
+@pytest.mark.postgres
+def test_a_broad_result_is_counted_about_and_its_facets_on_request(
+    client, add_agreements, monkeypatch
+):
+    """Past ESTIMATE_ABOVE matches (as the planner expects them) the count is an estimate,
+    labelled, and the facets wait for a click; the click counts them."""
+    from ratification import selectors
+
+    add_agreements(3)
+    monkeypatch.setattr(selectors, "ESTIMATE_ABOVE", 0)
+    response = client.get(URL, {"q": "bulk", "party": "JP"})
+    html = response.content.decode()
+    assert response.context["count_estimated"] is True
+    assert "About " in html
+    assert response.context["facets_skipped"] is True
+    assert "Count them" in html
+    # The filters chosen still show, and can be removed, without their counts.
+    assert [title for title, _, _ in response.context["chosen"]] == ["Party"]
+
+    counted = client.get(URL + response.context["count_facets_query"])
+    assert counted.context["facets_skipped"] is False
+    parties = {g["name"]: g for g in counted.context["facet_groups"]}["party"]["values"]
+    assert ("JP", 3) in [(fv.value, fv.count) for fv, _ in parties]
