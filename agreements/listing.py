@@ -24,15 +24,46 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
 
-from .models import Agreement, FacetCount, FacetDelta, Participation, Provision
+from parties.models import Party
+
+from .models import Agreement, FacetCount, FacetDelta, Participation, Provision, Subject
 
 FACETS = ("status", "party", "subject", "category", "year")
 REBUILD_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Names:
+    """Display names of the parties and subjects a list shows, read once per list (two small
+    queries): the kept rows hold codes and slugs, so a rename shows at once."""
+
+    parties: dict[str, str]
+    subjects: dict[str, str]
+
+    @classmethod
+    def load(cls) -> Names:
+        return cls(
+            parties=dict(Party.objects.values_list("code", "name")),
+            subjects=dict(Subject.objects.values_list("slug", "name")),
+        )
+
+    def parties_of(self, listing: dict[str, Any]) -> list[dict[str, Any]]:
+        """A kept row's parties with their names, in the order of the names."""
+        parties = [
+            {**party, "name": self.parties.get(party["code"], party["code"])}
+            for party in listing.get("parties", [])
+        ]
+        return sorted(parties, key=lambda party: (party["name"], party["code"]))
+
+    def subjects_of(self, listing: dict[str, Any]) -> list[str]:
+        """A kept row's subjects' names, in alphabetical order."""
+        return sorted(self.subjects.get(slug, slug) for slug in listing.get("subjects", []))
 
 
 def facet_key(facet: str, value: object) -> str:

@@ -8,7 +8,6 @@ in web/selectors.py, built on these.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -31,7 +30,7 @@ from django.db.models import (
 )
 
 from agreements.api.filters import AgreementFilter
-from agreements.listing import facet_counts, facet_key
+from agreements.listing import Names, facet_counts, facet_key
 from agreements.models import (
     Agreement,
     AgreementStatus,
@@ -40,7 +39,8 @@ from agreements.models import (
     ProvisionCategory,
     Subject,
 )
-from parties.models import Party
+from apikit import estimates
+from apikit.estimates import planner_estimate
 
 from .models import RatificationStep
 
@@ -80,21 +80,15 @@ def agreements_listed(
     """Rows for these agreements, read from their kept listings: with `names`, no query beyond
     the agreements' own; without, two small ones for the parties' and subjects' names."""
     names = names or Names.load()
-    party_names, subject_names = names.parties, names.subjects
     rows = []
     for agreement in agreements:
-        parties = sorted(
-            (party_names.get(p["code"], p["code"]), p["code"])
-            for p in agreement.listing.get("parties", [])
-        )
+        parties = names.parties_of(agreement.listing)
         rows.append(
             ListedAgreement(
                 agreement=agreement,
-                label=_label(agreement, [name for name, _ in parties]),
-                parties=[(code, name) for name, code in parties],
-                subjects=sorted(
-                    subject_names.get(slug, slug) for slug in agreement.listing.get("subjects", [])
-                ),
+                label=_label(agreement, [p["name"] for p in parties]),
+                parties=[(p["code"], p["name"]) for p in parties],
+                subjects=names.subjects_of(agreement.listing),
             )
         )
     return rows
@@ -290,10 +284,10 @@ class Facets:
     year: list[FacetValue]
 
 
-# Past this many matches (as the planner estimates them) a filtered list's count is given as an
-# estimate, and its facets are not counted unless asked (`?facets=all`): an exact count or a
-# facet pass would read every matching row, hundreds of milliseconds for a common word.
-ESTIMATE_ABOVE = 10_000
+# Past apikit.estimates.ESTIMATE_ABOVE matches (as the planner estimates them) a filtered list's
+# count is given as an estimate, and its facets are not counted unless asked (`?facets=all`): an
+# exact count or a facet pass would read every matching row, hundreds of milliseconds for a
+# common word.
 # How long each facet pass of a filtered list may take, on PostgreSQL: past it the facets are
 # left out and offered on request (`count_all`, with FACET_FULL_BUDGET_MS).
 FACET_BUDGET_MS = 250
@@ -302,21 +296,6 @@ FACET_FULL_BUDGET_MS = 10_000
 
 class FacetsTooSlow(Exception):
     """Counting the facets of this result would take longer than the time allowed."""
-
-
-@dataclass(frozen=True)
-class Names:
-    """Display names of the parties and subjects, read once per list (two small queries)."""
-
-    parties: dict[str, str]
-    subjects: dict[str, str]
-
-    @classmethod
-    def load(cls) -> Names:
-        return cls(
-            parties=dict(Party.objects.values_list("code", "name")),
-            subjects=dict(Subject.objects.values_list("slug", "name")),
-        )
 
 
 @dataclass(frozen=True)
@@ -348,8 +327,8 @@ def agreement_list_page(
         facets = _facets(filters, counts, {}, names)
     else:
         estimate = planner_estimate(_filtered(filters))
-        estimated = estimate is not None and estimate > ESTIMATE_ABOVE
-        total = round(estimate, -2) if estimated else _filtered(filters).count()
+        estimated = estimate is not None and estimate > estimates.ESTIMATE_ABOVE
+        total = estimates.estimate_rounded(estimate) if estimated else _filtered(filters).count()
         facets = None
         if count_all or not estimated:
             try:
@@ -379,20 +358,6 @@ class _KnownCountPaginator(Paginator):
     @property
     def count(self) -> int:
         return self.known_count
-
-
-def planner_estimate(queryset: QuerySet) -> int | None:
-    """PostgreSQL's estimate of how many rows `queryset` returns (None elsewhere): one EXPLAIN,
-    a millisecond, however many rows match."""
-    if connection.vendor != "postgresql":
-        return None
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def agreement_facets(

@@ -20,6 +20,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from parties.models import Party
 
+from ..listing import facet_key
 from ..models import Agreement, AgreementStatus, Participation, Provision, ProvisionCategory
 
 DEFAULT_ORDERING = ("-signed_on", "title", "pk")
@@ -129,6 +130,9 @@ class AgreementFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_party(self, queryset: QuerySet, name: str, parties: list[Party]) -> QuerySet:
+        if connection.vendor == "postgresql":  # the kept, GIN-indexed keys (agreements.listing)
+            keys = [facet_key("party", party.code) for party in parties]
+            return queryset.filter(facet_keys__contains=keys)
         for party in parties:
             queryset = queryset.filter(
                 Exists(Participation.objects.filter(agreement=OuterRef("pk"), party=party))

@@ -7,6 +7,8 @@ ValidationErrors come back to the client as 400s with the same field names.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -14,6 +16,7 @@ from apikit.bodies import StrictFieldsMixin
 from parties.api.serializers import PartyProcedureSerializer
 from parties.models import Party
 
+from ..listing import Names
 from ..models import (
     MARKDOWN_API_HELP,
     PROVISION_TEXT_MAX_LENGTH,
@@ -21,6 +24,7 @@ from ..models import (
     Agreement,
     EntryIntoForceRule,
     Participation,
+    PartyProgress,
     Provision,
     ProvisionCategory,
     Relation,
@@ -121,24 +125,45 @@ class RelatedSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
-class ParticipationSummarySerializer(serializers.ModelSerializer):
-    code = serializers.CharField(source="party.code", read_only=True)
-    name = serializers.CharField(source="party.name", read_only=True)
+class ParticipationSummarySerializer(serializers.Serializer):
+    """A party in a list row, as the agreement's kept listing holds it (agreements.listing)."""
 
-    class Meta:
-        model = Participation
-        fields = ["code", "name", "progress", "consented_on"]
+    code = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    progress = serializers.ChoiceField(choices=PartyProgress.choices, read_only=True)
+    consented_on = serializers.DateField(read_only=True, allow_null=True)
 
 
-class AgreementListSerializer(serializers.ModelSerializer):
-    """One row of the list: what an analyst scans for. Needs participations (with party) and
-    subjects prefetched."""
+class ListedMixin:
+    """Parties and subjects from the agreement's kept listing, named from one read of the names
+    per response (kept in the root serializer's context), so a page of rows costs no query per
+    row and no prefetch."""
+
+    def listing_names(self) -> Names:
+        context = self.context  # the root serializer's own dict, shared by every row
+        if "listing_names" not in context:
+            context["listing_names"] = Names.load()
+        return context["listing_names"]
+
+
+class AgreementListSerializer(ListedMixin, serializers.ModelSerializer):
+    """One row of the list: what an analyst scans for, read from the row and its kept listing."""
 
     url = serializers.HyperlinkedIdentityField(
         view_name="api:agreement-detail", lookup_field="slug"
     )
-    parties = ParticipationSummarySerializer(source="participations", many=True, read_only=True)
-    subjects = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    parties = serializers.SerializerMethodField()
+    subjects = serializers.SerializerMethodField()
+
+    @extend_schema_field(ParticipationSummarySerializer(many=True))
+    def get_parties(self, obj: Agreement) -> list[dict[str, Any]]:
+        return ParticipationSummarySerializer(
+            self.listing_names().parties_of(obj.listing), many=True
+        ).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_subjects(self, obj: Agreement) -> list[str]:
+        return self.listing_names().subjects_of(obj.listing)
 
     class Meta:
         model = Agreement
@@ -161,7 +186,7 @@ class AgreementListSerializer(serializers.ModelSerializer):
         ]
 
 
-class AgreementCsvSerializer(serializers.ModelSerializer):
+class AgreementCsvSerializer(ListedMixin, serializers.ModelSerializer):
     """The list as flat CSV columns."""
 
     parties = serializers.SerializerMethodField()
@@ -186,10 +211,11 @@ class AgreementCsvSerializer(serializers.ModelSerializer):
         ]
 
     def get_parties(self, obj: Agreement) -> str:
-        return "; ".join(f"{p.party.code} ({p.progress})" for p in obj.participations.all())
+        parties = self.listing_names().parties_of(obj.listing)
+        return "; ".join(f"{p['code']} ({p['progress']})" for p in parties)
 
     def get_subjects(self, obj: Agreement) -> str:
-        return "; ".join(s.name for s in obj.subjects.all())
+        return "; ".join(self.listing_names().subjects_of(obj.listing))
 
 
 class PartyAgreementSerializer(serializers.ModelSerializer):

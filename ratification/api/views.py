@@ -34,6 +34,7 @@ from agreements.api.views import source_from
 from agreements.models import Agreement, Participation, Provision, Relation, Signatory
 from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
+from apikit.estimates import PageOrCursorPagination
 from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin
 from parties.models import Party
@@ -55,13 +56,8 @@ from .serializers import (
 
 
 def agreement_list_queryset() -> QuerySet[Agreement]:
-    return Agreement.objects.prefetch_related(
-        Prefetch(
-            "participations",
-            queryset=Participation.objects.select_related("party").order_by("party__name", "pk"),
-        ),
-        "subjects",
-    )
+    """The list reads each agreement's kept listing (agreements.listing): no prefetch."""
+    return Agreement.objects.defer("summary", "signed_at", "facet_keys")
 
 
 def agreement_detail_queryset() -> QuerySet[Agreement]:
@@ -163,6 +159,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
     lookup_field = "slug"
     lookup_value_regex = "[-a-zA-Z0-9_]+"
     filterset_class = AgreementFilter
+    pagination_class = PageOrCursorPagination
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
 
     @property

@@ -328,3 +328,40 @@ def test_errors_are_json_even_when_csv_was_asked(anon):
     assert response.status_code == 400
     assert response["Content-Type"].startswith("application/json")
     assert "party" in response.json()["errors"]
+
+
+def test_cursor_pages_walk_every_agreement_once_in_id_order(anon, make_agreement):
+    """`?pagination=cursor`: keyset pages in id order, each page's `next` link carrying on."""
+    made = [make_agreement().pk for _ in range(5)]
+    url, seen = "/api/v1/agreements/?pagination=cursor&page_size=2", []
+    while url:
+        body = anon.get(url).json()
+        assert "count" not in body  # a keyset walk does not count
+        seen += [row["slug"] for row in body["results"]]
+        url = body["next"]
+    in_id_order = Agreement.objects.filter(pk__in=made).order_by("pk")
+    assert seen == list(in_id_order.values_list("slug", flat=True))
+
+
+def test_an_unknown_pagination_mode_is_a_400(anon):
+    response = anon.get("/api/v1/agreements/?pagination=sideways")
+    assert response.status_code == 400
+    assert "pagination" in response.json()["errors"]
+
+
+def test_page_numbers_say_whether_the_count_is_exact(anon, make_agreement):
+    make_agreement()
+    body = anon.get("/api/v1/agreements/").json()
+    assert body["count"] == 1 and body["count_is_estimate"] is False
+
+
+@pytest.mark.postgres
+def test_past_the_threshold_the_count_is_the_planners_estimate(anon, make_agreement, monkeypatch):
+    from apikit import estimates
+
+    make_agreement()
+    monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", -1)
+    body = anon.get("/api/v1/agreements/").json()
+    assert body["count_is_estimate"] is True
+    assert body["count"] % 100 == 0 and body["count"] >= 1  # rounded up, as the docs say
+    assert len(body["results"]) == 1  # the page itself is exact

@@ -167,10 +167,10 @@ def test_a_broad_result_is_counted_about_and_its_facets_on_request(
 ):
     """Past ESTIMATE_ABOVE matches (as the planner expects them) the count is an estimate,
     labelled, and the facets wait for a click; the click counts them."""
-    from ratification import selectors
+    from apikit import estimates
 
     add_agreements(3)
-    monkeypatch.setattr(selectors, "ESTIMATE_ABOVE", 0)
+    monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", 0)
     response = client.get(URL, {"q": "bulk", "party": "JP"})
     html = response.content.decode()
     assert response.context["count_estimated"] is True
