@@ -115,7 +115,13 @@ class PageOrCursorPagination(BasePagination):
         return self.active.get_paginated_response(data)
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
-        return self.pages.get_paginated_response_schema(schema)
+        paginated = self.pages.get_paginated_response_schema(schema)
+        # Keyset pages have no count: they are the page-number shape without it.
+        paginated["required"] = [name for name in paginated.get("required", []) if name != "count"]
+        paginated["properties"]["count"]["description"] = (
+            "How many match (absent from keyset pages, `pagination=cursor`)."
+        )
+        return paginated
 
     def get_schema_operation_parameters(self, view) -> list[dict[str, Any]]:
         cursor = [
