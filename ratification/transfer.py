@@ -38,6 +38,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -462,13 +463,22 @@ def _flatten(errors: Any, path: str = "") -> list[str]:
     return [f"{path}: {errors}" if path else str(errors)]
 
 
-def agreements_import(*, rows: list[Any], dry_run: bool = False, user=None) -> ImportReport:
-    """Upsert the rows (see the module docstring). All or nothing; a dry run writes nothing."""
+def agreements_import(
+    *,
+    rows: list[Any],
+    dry_run: bool = False,
+    user=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Upsert the rows (see the module docstring). All or nothing; a dry run writes nothing.
+    `progress(done, total)` is called after each row."""
     report = ImportReport(rows=[], dry_run=dry_run)
     valid: list[tuple[RowReport, dict[str, Any]]] = []
     seen: set[str] = set()
     with transaction.atomic():
         for number, raw in enumerate(rows, start=1):
+            if progress:
+                progress(number, len(rows))
             line = RowReport(
                 number=number, slug=str(raw.get("slug", "")) if isinstance(raw, dict) else ""
             )

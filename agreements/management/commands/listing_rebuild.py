@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from agreements.listing import listing_rebuild
+from agreements.management.progress import terminal_progress
 
 
 class Command(BaseCommand):
@@ -17,22 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        on_terminal = sys.stdout.isatty()
-
-        def progress(done: int, total: int) -> None:
-            if not on_terminal:
-                return  # a log (CI, cron) gets the summary only
-            elapsed = time.monotonic() - started
-            rate = done / elapsed if elapsed else 0
-            left = (total - done) / rate if rate else 0
-            self.stdout.write(
-                f"\r  {done:,} / {total:,} agreements, {rate:,.0f}/s, {left:,.0f} s left",
-                ending="",
-            )
-
-        changed = listing_rebuild(progress=progress)
-        if on_terminal:
-            self.stdout.write("")
+        changed = listing_rebuild(progress=terminal_progress(sys.stderr, "agreements"))
         self.stdout.write(
             self.style.SUCCESS(
                 f"{changed:,} agreement(s) updated, counts recomputed, in "

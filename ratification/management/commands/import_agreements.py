@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from agreements.management.progress import terminal_progress
 from ratification import transfer
 
 
@@ -33,7 +34,11 @@ class Command(BaseCommand):
             rows = transfer.rows_from_bytes(content, name=path)
         except transfer.FileRefused as exc:
             raise CommandError(str(exc)) from exc
-        report = transfer.agreements_import(rows=rows, dry_run=options["dry_run"])
+        report = transfer.agreements_import(
+            rows=rows,
+            dry_run=options["dry_run"],
+            progress=terminal_progress(sys.stderr, "rows"),
+        )
         for row in report.rows:
             detail = "; ".join(row.errors or row.changes)
             self.stdout.write(

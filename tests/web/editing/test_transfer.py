@@ -220,3 +220,30 @@ def test_export_link_gives_the_same_file(editor_client, acsa):
 
 def test_export_needs_sign_in(client, acsa):
     assert client.get(reverse("pages:export")).status_code == 302
+
+
+def test_the_import_command_shows_progress_on_a_terminal_only(tmp_path, capsys):
+    """Thousands of rows: done / total, rate and time left on a terminal; nothing in a log."""
+    import io
+    import json as json_module
+
+    from django.core.management import call_command
+
+    from agreements.management.progress import terminal_progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen, log = Terminal(), io.StringIO()
+    for stream in (screen, log):
+        progress = terminal_progress(stream, "rows")
+        progress(1, 2)
+        progress(2, 2)
+    assert "2 / 2 rows" in screen.getvalue() and screen.getvalue().endswith("\n")
+    assert log.getvalue() == ""
+
+    path = tmp_path / "empty.json"
+    path.write_text(json_module.dumps([]))
+    call_command("import_agreements", str(path))
+    assert "/ 0 rows" not in capsys.readouterr().err  # captured output is not a terminal
