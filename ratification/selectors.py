@@ -285,11 +285,10 @@ class Facets:
 
 
 # Past apikit.estimates.ESTIMATE_ABOVE matches (as the planner estimates them) a filtered list's
-# count is given as an estimate, and its facets are not counted unless asked (`?facets=all`): an
-# exact count or a facet pass would read every matching row, hundreds of milliseconds for a
-# common word.
-# How long each facet pass of a filtered list may take, on PostgreSQL: past it the facets are
-# left out and offered on request (`count_all`, with FACET_FULL_BUDGET_MS).
+# count is an estimate and its facets are counted only on request (`count_all`): an exact count
+# or a facet pass would read every matching row, hundreds of milliseconds for a common word.
+# Each facet pass may take FACET_BUDGET_MS on PostgreSQL (FACET_FULL_BUDGET_MS on request); past
+# it the facets are left out.
 FACET_BUDGET_MS = 250
 FACET_FULL_BUDGET_MS = 10_000
 
@@ -314,8 +313,9 @@ def agreement_list_page(
     """The agreement list, in a fixed number of queries whatever the data size.
 
     The unfiltered list's count and facets are kept (agreements.listing). A filtered list is
-    counted exactly, unless PostgreSQL's planner expects more than ESTIMATE_ABOVE matches: then
-    the count is its estimate (flagged), and the facets are left out unless `count_all`.
+    counted exactly, unless PostgreSQL's planner expects more than estimates.ESTIMATE_ABOVE
+    matches: then the count is its estimate (flagged), and the facets are left out unless
+    `count_all`.
     """
     names = Names.load()
     agreements = agreements_search(filters=filters)
