@@ -282,7 +282,17 @@ class Agreement(models.Model):
         "and, on PostgreSQL, GIN-indexed filters. Written with `listing`.",
     )
 
-    history = HistoricalRecords(excluded_fields=["updated_at", "listing", "facet_keys"])
+    cache_stamp = models.BigIntegerField(
+        default=0,
+        editable=False,
+        help_text="Moves on whenever anything the agreement's API detail shows changes (on "
+        "PostgreSQL, by triggers: ratification migration 0007), so a cached detail is keyed "
+        "by it and a write to one agreement leaves the others' cached.",
+    )
+
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "listing", "facet_keys", "cache_stamp"]
+    )
 
     class Meta:
         ordering = ["-signed_on", "title"]

@@ -10,6 +10,13 @@ once; nothing is ever served from before the last commit. The generation is read
 data, so a response computed from newer data can at worst be stored under an older number, never
 the other way round.
 
+A view can narrow what a response is kept under (`CachedReadMixin.cache_scope`): an agreement's
+detail is kept under that agreement's own stamp, which triggers move when a row it is built from
+changes (ratification migration 0007), plus its related agreements' stamps and a generation of
+the names many details share (parties, subjects, sources). So a write to one agreement leaves
+every other agreement's cached detail in place; lists and the party pages keep the data
+generation.
+
 The key also holds what else a response depends on: the address (path, query, host, scheme),
 the negotiated media type, the user (permissions could differ) and today's date (the detail
 shows overdue steps and expected dates relative to today).
@@ -91,7 +98,7 @@ def data_generation() -> int | None:
     None on SQLite (no generation), and inside a transaction: what it reads may include its own
     uncommitted writes, which the generation only counts at commit (and tests run inside one).
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not caching_possible():
         return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT value FROM ratification_cache_generation WHERE id = 1")
@@ -99,14 +106,21 @@ def data_generation() -> int | None:
     return row[0] if row else None
 
 
+def caching_possible() -> bool:
+    """Whether a response read now may be kept: on PostgreSQL, outside a transaction (see
+    data_generation), and unless API_RESPONSE_CACHE_SECONDS turns the cache off."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block and _seconds() > 0
+
+
 def _seconds() -> int:
     return int(getattr(settings, "API_RESPONSE_CACHE_SECONDS", DEFAULT_SECONDS))
 
 
-def _key(prefix: str, generation: int, *parts: str) -> str:
-    """A cache key for what depends on the database, its data generation, today's date (pages
-    show overdue steps and expected dates relative to it) and `parts`."""
-    whole = [str(connection.settings_dict.get("NAME")), str(generation)]
+def _key(prefix: str, scope: object, *parts: str) -> str:
+    """A cache key for what depends on the database, `scope` (its data generation, or what a
+    view narrowed it to), today's date (pages show overdue steps and expected dates relative to
+    it) and `parts`."""
+    whole = [str(connection.settings_dict.get("NAME")), str(scope)]
     whole += [timezone.localdate().isoformat(), *parts]
     digest = hashlib.sha256("\x1f".join(whole).encode()).hexdigest()
     return f"{prefix}:{digest}"
@@ -141,21 +155,28 @@ class CachedReadMixin:
 
     cached_actions = ("list", "retrieve")
 
+    def cache_scope(self, request) -> str | None:
+        """What a cached response depends on besides its address: by default the data generation,
+        which any committed write moves on. A view narrows it to what the response shows (an
+        agreement's detail: that agreement's stamp). None: do not cache."""
+        generation = data_generation()
+        return None if generation is None else f"g{generation}"
+
     def _response_cache_key(self, request) -> str | None:
         if request.method != "GET" or self.action not in self.cached_actions:
             return None
-        if _seconds() <= 0:
+        if not caching_possible():
             return None
         renderer = getattr(request, "accepted_renderer", None)
         if renderer is None or renderer.format != "json":
             return None  # the browsable API is HTML with a CSRF token: never shared
-        generation = data_generation()
-        if generation is None:
+        scope = self.cache_scope(request)
+        if scope is None:
             return None
         user = request.user.pk if request.user and request.user.is_authenticated else 0
         return _key(
             "api-response",
-            generation,
+            scope,
             str(user),
             request.scheme,
             request.get_host(),

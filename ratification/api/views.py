@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
@@ -36,7 +36,7 @@ from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
 from apikit.estimates import PageOrCursorPagination
 from apikit.renderers import CSVRenderer
-from apikit.response_cache import CachedReadMixin
+from apikit.response_cache import CachedReadMixin, caching_possible
 from parties.models import Party
 
 from ..models import RatificationStep, StatusChange
@@ -109,6 +109,33 @@ def agreement_etag(agreement: Agreement) -> str:
         agreement.derived_revision,
         agreement.updated_at.isoformat(),
     )
+
+
+def agreement_cache_scope(*, slug: str) -> str | None:
+    """What an agreement's cached API detail depends on (apikit.response_cache): its own stamp,
+    which triggers move whenever a row it is built from changes (migration 0007), the stamps of
+    the agreements it names as related, and the generation of the shared reference rows (party,
+    subject and source names). One indexed query; None when nothing may be cached."""
+    if not caching_possible():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.id, a.cache_stamp,
+                   (SELECT coalesce(sum(b.cache_stamp), 0)
+                      FROM agreements_relation r
+                      JOIN agreements_agreement b
+                        ON b.id = CASE WHEN r.from_agreement_id = a.id
+                                       THEN r.to_agreement_id ELSE r.from_agreement_id END
+                     WHERE r.from_agreement_id = a.id OR r.to_agreement_id = a.id),
+                   g.value
+              FROM agreements_agreement a, ratification_reference_generation g
+             WHERE a.slug = %s
+            """,
+            [slug],
+        )
+        row = cursor.fetchone()
+    return None if row is None else "agreement:{}:{}:{}:ref{}".format(*row)
 
 
 def step_etag(step: RatificationStep) -> str:
@@ -196,6 +223,12 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
 
     def etag_for(self, obj: Agreement) -> str:
         return agreement_etag(obj)
+
+    def cache_scope(self, request) -> str | None:
+        # A detail is kept per agreement: a write to one leaves the others' cached.
+        if self.action == "retrieve":
+            return agreement_cache_scope(slug=self.kwargs[self.lookup_field])
+        return super().cache_scope(request)
 
     def _detail_response(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
         agreement = agreement_detail_queryset().get(pk=pk)

@@ -109,3 +109,58 @@ def test_party_detail_is_cached_with_its_etag_until_a_write_commits(anon, make_a
     after = anon.get("/api/v1/parties/PH/")
     assert after.json()["agreements"]["total"] == 2
     assert after["ETag"] != first["ETag"]
+
+
+def _detail(client, slug: str):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/agreements/{slug}/")
+    return response, len(queries)
+
+
+def test_a_write_to_one_agreement_leaves_the_others_details_cached(anon, make_agreement):
+    """Per agreement, not per database: B's cached detail survives a write to A, and A's is
+    fresh at once."""
+    make_agreement(slug="a", title="A")
+    make_agreement(slug="b", title="B")
+    _detail(anon, "a"), _detail(anon, "b")  # both cached now
+
+    Agreement.objects.filter(slug="a").update(title="A renamed")  # raw, no service: a trigger
+    a, _ = _detail(anon, "a")
+    assert a.json()["title"] == "A renamed"
+    b, queries = _detail(anon, "b")
+    assert b.json()["title"] == "B"
+    assert queries == 1  # a hit: the stamp and nothing else
+
+
+def test_a_step_written_raw_refreshes_its_agreements_detail(anon, make_agreement):
+    from ratification.models import RatificationStep
+
+    agreement = make_agreement(slug="acsa")
+    _detail(anon, "acsa")
+    step = RatificationStep.objects.filter(participation__agreement=agreement).first()
+    RatificationStep.objects.filter(pk=step.pk).update(note="Laid before the Diet")
+    notes = [
+        s["note"] for party in _detail(anon, "acsa")[0].json()["parties"] for s in party["steps"]
+    ]
+    assert "Laid before the Diet" in notes
+
+
+def test_a_related_agreement_renamed_refreshes_the_detail_that_names_it(anon, make_agreement):
+    from agreements.services import relation_add
+
+    older, newer = make_agreement(slug="older"), make_agreement(slug="newer")
+    relation_add(from_agreement=newer, to_agreement=older, kind="supersedes")
+    _detail(anon, "newer")
+    Agreement.objects.filter(slug="older").update(title="Older, renamed")
+    related = _detail(anon, "newer")[0].json()["related"]
+    assert [r["agreement"]["title"] for r in related] == ["Older, renamed"]
+
+
+def test_a_party_renamed_refreshes_every_detail(anon, make_agreement):
+    from parties.models import Party
+
+    make_agreement(slug="acsa")
+    _detail(anon, "acsa")
+    Party.objects.filter(code="JP").update(name="Nippon")
+    names = [p["name"] for p in _detail(anon, "acsa")[0].json()["parties"]]
+    assert "Nippon" in names
