@@ -89,7 +89,8 @@ def editor_required(*perms: str) -> Callable:
 
 
 def _agreement(slug: str) -> Agreement:
-    return get_object_or_404(Agreement, slug=slug)
+    # The parties name the agreement in titles and breadcrumbs (the agreement_label filter).
+    return get_object_or_404(Agreement.objects.prefetch_related("participations__party"), slug=slug)
 
 
 def _party_codes(agreement: Agreement) -> list[str]:
@@ -848,7 +849,7 @@ def _step_for_recording(pk: int) -> RatificationStep:
     return get_object_or_404(
         RatificationStep.objects.select_related(
             "participation__agreement", "participation__party", "source"
-        ),
+        ).prefetch_related("participation__agreement__participations__party"),
         pk=pk,
     )
 
