@@ -73,3 +73,29 @@ def test_without_javascript_remove_opens_a_confirm_page(live_server, chromium, s
     page.wait_for_load_state()
     assert not Signatory.objects.filter(pk=signatory.pk).exists()
     context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_removal_pages_pass_axe(live_server, chromium, signatory, axe_check, width):
+    """The edit page with the dialog open, the confirm page and the history with its restore
+    button, at desktop and phone widths."""
+    EditorFactory(username="ed", password=PASSWORD)
+    context = chromium.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Username").fill("ed")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    acsa = "/agreements/japan-philippines-acsa"
+    page.goto(live_server.url + acsa + "/edit/")
+    page.get_by_role("link", name="Remove… Yoko Kamikawa").click()
+    axe_check(page)
+    page.goto(live_server.url + acsa + f"/edit/signatories/{signatory.pk}/remove/")
+    axe_check(page)
+    page.get_by_role("button", name="Remove").click()
+    page.wait_for_load_state()
+    page.goto(live_server.url + acsa + "/history/")
+    assert page.get_by_role("button", name="Restore what was removed").count() >= 1
+    axe_check(page)
+    context.close()
