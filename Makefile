@@ -35,7 +35,7 @@ migrate: install
 
 demo: migrate
 	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py demo_editor
+	$(BIN)/python manage.py demo_editor --port $(PORT)
 
 # The web server, the Celery worker and beat run side by side; Ctrl-C stops all three.
 run: demo

@@ -191,31 +191,45 @@ def agreement_delete(*, agreement: Agreement, expected_version: int | None = Non
         Agreement.objects.filter(pk=agreement.pk).delete()
 
 
-def agreement_source_add(*, agreement: Agreement, source: Source) -> bool:
+def agreement_source_add(
+    *,
+    agreement: Agreement,
+    source: Source,
+    expected_version: int | None = None,
+    reason: str = "",
+) -> bool:
     """Cite `source` for the agreement as a whole. Idempotent: False if it was cited already.
 
     The citation is a many-to-many row, which django-simple-history does not track, so the
     agreement's version moves on with a change reason: the history shows who added which source,
-    and a form loaded before the change sees it as a conflict like any other edit.
+    and a form loaded before the change sees it as a conflict like any other edit. ConflictError
+    when the agreement is no longer at `expected_version`; `reason` replaces the default one.
     """
     with transaction.atomic():
-        locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
+        locked = _agreement_lock(agreement_id=agreement.pk, expected_version=expected_version)
         if locked.sources.filter(pk=source.pk).exists():
             return False
         locked.sources.add(source)
         locked.version += 1  # the row is locked above
-        locked._change_reason = f"Source added: {source}"[:100]  # read by django-simple-history
+        # read by django-simple-history
+        locked._change_reason = (reason or f"Source added: {source}")[:100]
         locked.save()
     return True
 
 
 def signatory_add(
-    *, agreement: Agreement, data: SignatoryInput, first_version: bool = False
+    *,
+    agreement: Agreement,
+    data: SignatoryInput,
+    first_version: bool = False,
+    expected_version_of_agreement: int | None = None,
+    reason: str = "",
 ) -> Signatory:
     """Add a signatory; the agreement's version moves on (see _agreements_changing).
 
     `first_version`: the agreement is being created in this transaction, and its parts belong to
-    its first version, so nothing is bumped."""
+    its first version, so nothing is bumped. ConflictError when the agreement is no longer at
+    `expected_version_of_agreement`; `reason` goes into the signatory's history."""
     party = parties_resolve(codes=[data.party_code], field="party")[0]
     if not agreement.participations.filter(party=party).exists():
         raise ValidationError(
@@ -225,15 +239,27 @@ def signatory_add(
         agreement=agreement, party=party, name=data.name, role=data.role, source=data.source
     )
     signatory.full_clean()
-    with _agreements_changing(agreement_ids=[agreement.pk], first_version=first_version):
+    signatory._change_reason = reason[:100]  # read by django-simple-history
+    with _agreements_changing(
+        agreement_ids=[agreement.pk],
+        expected=(agreement.pk, expected_version_of_agreement),
+        first_version=first_version,
+    ):
         signatory.save()
     return signatory
 
 
 def provision_add(
-    *, agreement: Agreement, data: ProvisionInput, order: int, first_version: bool = False
+    *,
+    agreement: Agreement,
+    data: ProvisionInput,
+    order: int,
+    first_version: bool = False,
+    expected_version_of_agreement: int | None = None,
+    reason: str = "",
 ) -> Provision:
-    """Add a provision at `order`; the agreement's version moves on, as for signatory_add."""
+    """Add a provision at `order`; the agreement's version moves on, as for signatory_add, and
+    `expected_version_of_agreement` and `reason` mean what they mean there."""
     provision = Provision(
         agreement=agreement,
         category=data.category,
@@ -243,20 +269,37 @@ def provision_add(
         order=order,
     )
     provision.full_clean()
-    with _agreements_changing(agreement_ids=[agreement.pk], first_version=first_version):
+    provision._change_reason = reason[:100]  # read by django-simple-history
+    with _agreements_changing(
+        agreement_ids=[agreement.pk],
+        expected=(agreement.pk, expected_version_of_agreement),
+        first_version=first_version,
+    ):
         provision.save()
     return provision
 
 
 def relation_add(
-    *, from_agreement: Agreement, to_agreement: Agreement, kind: str, note: str = ""
+    *,
+    from_agreement: Agreement,
+    to_agreement: Agreement,
+    kind: str,
+    note: str = "",
+    expected_version_of_agreement: int | None = None,
+    reason: str = "",
 ) -> Relation:
+    """Relate two agreements; both move on. `expected_version_of_agreement` is checked against
+    the one it starts from (ConflictError); `reason` goes into the relation's history."""
     relation = Relation(
         from_agreement=from_agreement, to_agreement=to_agreement, kind=kind, note=note
     )
     relation.full_clean()
+    relation._change_reason = reason[:100]  # read by django-simple-history
     # Listed on both agreements' pages and in both API details: both change.
-    with _agreements_changing(agreement_ids=[from_agreement.pk, to_agreement.pk]):
+    with _agreements_changing(
+        agreement_ids=[from_agreement.pk, to_agreement.pk],
+        expected=(from_agreement.pk, expected_version_of_agreement),
+    ):
         relation.save()
     return relation
 
@@ -484,6 +527,9 @@ def relation_remove(
     return _part_remove(relation, expected_version_of_agreement, reason)
 
 
+SOURCE_REMOVED = "Source removed"
+
+
 def agreement_source_remove(
     *, agreement: Agreement, source: Source, expected_version: int | None = None
 ) -> bool:
@@ -499,6 +545,8 @@ def agreement_source_remove(
             return False
         locked.sources.remove(source)
         locked.version += 1  # the row is locked above
-        locked._change_reason = f"Source removed: {source}"[:100]  # read by django-simple-history
+        # Read by django-simple-history; the id is what a revert from the history puts back
+        # (web.history), ahead of the title, which may be cut off.
+        locked._change_reason = f"{SOURCE_REMOVED} (#{source.pk}): {source}"[:100]
         locked.save()
     return True

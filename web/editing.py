@@ -89,7 +89,8 @@ def editor_required(*perms: str) -> Callable:
 
 
 def _agreement(slug: str) -> Agreement:
-    return get_object_or_404(Agreement, slug=slug)
+    # The parties name the agreement in titles and breadcrumbs (the agreement_label filter).
+    return get_object_or_404(Agreement.objects.prefetch_related("participations__party"), slug=slug)
 
 
 def _party_codes(agreement: Agreement) -> list[str]:
@@ -227,8 +228,7 @@ def _part_sections(agreement: Agreement, party_codes: list[str]) -> list[tuple]:
     ]
     provisions = [
         _PartRow(
-            summary=(f"{p.label}: " if p.label else "")
-            + f"{p.get_category_display()} — {Truncator(p.text).chars(80)}",
+            summary=_provision_summary(p),
             form=ProvisionEditForm(provision=p),
             **urls("provision", p.pk),
         )
@@ -237,10 +237,9 @@ def _part_sections(agreement: Agreement, party_codes: list[str]) -> list[tuple]:
     relations = []
     for r in agreement.relations_from.all():
         other = r.to_agreement.short_name or r.to_agreement.title
-        note = f" ({r.note})" if r.note else ""
         relations.append(
             _PartRow(
-                summary=f"This agreement {r.get_kind_display().lower()} {other}{note}",
+                summary=_relation_summary(r),
                 form=RelationEditForm(relation=r),
                 link=(r.to_agreement.get_absolute_url(), f"Open {other}"),
                 **urls("relation", r.pk),
@@ -251,6 +250,17 @@ def _part_sections(agreement: Agreement, party_codes: list[str]) -> list[tuple]:
         ("parts-provisions", "Provisions", provisions),
         ("parts-relations", "Relations to other agreements", relations),
     ]
+
+
+def _provision_summary(provision: Provision) -> str:
+    label = f"{provision.label}: " if provision.label else ""
+    return f"{label}{provision.get_category_display()} — {Truncator(provision.text).chars(80)}"
+
+
+def _relation_summary(relation: Relation) -> str:
+    other = relation.to_agreement.short_name or relation.to_agreement.title
+    note = f" ({relation.note})" if relation.note else ""
+    return f"This agreement {relation.get_kind_display().lower()} {other}{note}"
 
 
 def _posted_version(request: HttpRequest) -> int | None:
@@ -491,9 +501,26 @@ def _part_remove(
     agreement: Agreement,
     remove: Callable[..., Any],
     *,
+    what: str,
     done: str,
     anchor: str,
 ) -> HttpResponse:
+    """GET: the confirm page, saying what goes (how the remove link works without JavaScript;
+    with it, pages.js asks in a dialog and posts directly). POST: remove it."""
+    if request.method == "GET":
+        seen = _int_or_none(request.GET.get("expected_version"))
+        return render(
+            request,
+            "editing/remove_confirm.html",
+            {
+                "a": agreement,
+                "what": what,
+                "action": request.path,
+                # The version the edit page showed, so a change made since is still a conflict.
+                "expected_version": agreement.version if seen is None else seen,
+                "cancel_url": f"{reverse('pages:agreement_edit', args=[agreement.slug])}#{anchor}",
+            },
+        )
     try:
         remove(expected_version=_posted_version(request))
     except ConflictError:
@@ -526,17 +553,20 @@ def signatory_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @editor_required(DELETE_SIGNATORY)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def signatory_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     agreement = _agreement(slug)
-    signatory = get_object_or_404(Signatory, pk=pk, agreement=agreement)
+    signatory = get_object_or_404(
+        Signatory.objects.select_related("party"), pk=pk, agreement=agreement
+    )
     return _part_remove(
         request,
         agreement,
         lambda expected_version: parts.signatory_remove(
             signatory=signatory, expected_version_of_agreement=expected_version
         ),
-        done=f"Signatory removed: {signatory.name}.",
+        what=f"the signatory {signatory}",
+        done=f"Signatory removed: {signatory.name}. The history can restore it.",
         anchor="parts",
     )
 
@@ -562,7 +592,7 @@ def provision_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @editor_required(DELETE_PROVISION)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def provision_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     agreement = _agreement(slug)
     provision = get_object_or_404(Provision, pk=pk, agreement=agreement)
@@ -572,7 +602,8 @@ def provision_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         lambda expected_version: parts.provision_remove(
             provision=provision, expected_version_of_agreement=expected_version
         ),
-        done="Provision removed.",
+        what=f"the provision {_provision_summary(provision)}",
+        done="Provision removed. The history can restore it.",
         anchor="parts",
     )
 
@@ -601,23 +632,26 @@ def relation_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 @editor_required(DELETE_RELATION)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def relation_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     agreement = _agreement(slug)
-    relation = get_object_or_404(Relation, pk=pk, from_agreement=agreement)
+    relation = get_object_or_404(
+        Relation.objects.select_related("to_agreement"), pk=pk, from_agreement=agreement
+    )
     return _part_remove(
         request,
         agreement,
         lambda expected_version: parts.relation_remove(
             relation=relation, expected_version_of_agreement=expected_version
         ),
-        done="Relation removed.",
+        what=f"the relation: {_relation_summary(relation)}",
+        done="Relation removed. The history can restore it.",
         anchor="parts",
     )
 
 
 @editor_required(CHANGE_AGREEMENT)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def source_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     agreement = _agreement(slug)
     source = get_object_or_404(agreement.sources.all(), pk=pk)
@@ -627,7 +661,8 @@ def source_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         lambda expected_version: parts.agreement_source_remove(
             agreement=agreement, source=source, expected_version=expected_version
         ),
-        done=f"No longer cited for the agreement: {source}.",
+        what=f"the citation of {source} (the source itself stays recorded)",
+        done=f"No longer cited for the agreement: {source}. The history can restore it.",
         anchor="parts",
     )
 
@@ -814,7 +849,7 @@ def _step_for_recording(pk: int) -> RatificationStep:
     return get_object_or_404(
         RatificationStep.objects.select_related(
             "participation__agreement", "participation__party", "source"
-        ),
+        ).prefetch_related("participation__agreement__participations__party"),
         pk=pk,
     )
 
@@ -925,17 +960,25 @@ def agreement_history(request: HttpRequest, slug: str) -> HttpResponse:
     agreement = _agreement(slug)
     page, entries = history.history_page(agreement=agreement, page_number=request.GET.get("page"))
     can_revert = request.user.has_perms([CHANGE_AGREEMENT, CHANGE_STEP])
-    versions = {}
+    step_versions = {}
     if can_revert:
         step_ids = {e.record.id for e in entries if e.kind == "step" and e.revertable}
-        versions = {
-            ("step", pk): version
-            for pk, version in RatificationStep.objects.filter(pk__in=step_ids).values_list(
-                "pk", "version"
-            )
-        }
-        versions[("agreement", agreement.pk)] = agreement.version
-    rows = [(e, versions.get((e.kind, e.record.id))) for e in entries]
+        step_versions = dict(
+            RatificationStep.objects.filter(pk__in=step_ids).values_list("pk", "version")
+        )
+    # A revert form carries the version it checks: the step's, else the agreement's (the
+    # facts, and the parts, whose writes move the agreement's version on).
+    rows = [
+        (
+            e,
+            step_versions.get(e.record.id)
+            if e.kind == "step"
+            else agreement.version
+            if can_revert
+            else None,
+        )
+        for e in entries
+    ]
     return render(
         request,
         "editing/history.html",
@@ -943,12 +986,24 @@ def agreement_history(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+# Beyond the revert's own permissions: restoring a removed part adds it again.
+REVERT_NEEDS: dict[str, tuple[str, ...]] = {
+    "agreement": (),
+    "step": (),
+    "signatory": (ADD_SIGNATORY,),
+    "provision": (ADD_PROVISION,),
+    "relation": (ADD_RELATION,),
+}
+
+
 @editor_required(CHANGE_AGREEMENT, CHANGE_STEP)
 @require_POST
 def history_revert(request: HttpRequest, slug: str, kind: str, history_id: int) -> HttpResponse:
     agreement = _agreement(slug)
-    if kind not in ("agreement", "step"):
-        raise Http404("Only changes to the agreement and its steps can be reverted.")
+    if kind not in REVERT_NEEDS:
+        raise Http404("Only changes to the agreement, its steps and its parts can be reverted.")
+    if not request.user.has_perms(REVERT_NEEDS[kind]):
+        raise PermissionDenied("Restoring this needs the editor role.")
     back = reverse("pages:agreement_history", args=[agreement.slug])
     try:
         history.change_revert(

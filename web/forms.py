@@ -43,7 +43,25 @@ from agreements.services import (
 from parties.models import StepKind
 from ratification.models import RatificationStep, StepStatus
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# Dates are typed year-month-day, as the site shows them. Not <input type="date">: browsers draw
+# it in the reader's own locale (mm/dd/yyyy in the US), whatever the page's `lang` says, so a
+# text input with a pattern and a placeholder is the only way to show the same form everywhere.
+# The DateField parses it on the server; the forms are `novalidate`, so the pattern only hints.
+DATE_FORMAT_HINT = "YYYY-MM-DD"
+DATE_WIDGET = forms.DateInput(
+    attrs={
+        "class": "input-date",
+        "pattern": r"\d{4}-\d{2}-\d{2}",
+        "placeholder": DATE_FORMAT_HINT,
+        "title": "Year-month-day, e.g. 2026-02-10",
+        "autocomplete": "off",
+        "spellcheck": "false",
+    },
+    format="%Y-%m-%d",
+)
+# Shown beside a field's label where "(optional)" would mislead: the services require it in
+# some cases (templates/editing/_field.html reads it).
+WHEN_RECORDED = "required when completed or failed"
 MAX_VOTES = 1_000_000
 
 
@@ -145,6 +163,12 @@ RECORDABLE_STATUSES = [
 ]
 
 
+def _mark_required_when_recorded(form: forms.BaseForm) -> None:
+    """A completed or failed step needs a date and a source (step_validate checks it)."""
+    for name in ("date", "source"):
+        form.fields[name].requirement = WHEN_RECORDED
+
+
 class StepRecordForm(SourceFieldsMixin):
     """What happened to one step: status, date, body, vote, note, source."""
 
@@ -202,6 +226,7 @@ class StepRecordForm(SourceFieldsMixin):
         kwargs.setdefault("initial", self.initial_for(step))
         kwargs.setdefault("auto_id", f"step{step.pk}_%s")
         super().__init__(*args, **kwargs)
+        _mark_required_when_recorded(self)
 
     @staticmethod
     def initial_for(step: RatificationStep) -> dict[str, Any]:
@@ -292,6 +317,7 @@ class StepAddForm(SourceFieldsMixin):
         super().__init__(*args, **kwargs)
         self.fields["party"].choices = [(c, c) for c in party_codes]
         self.fields["status"].initial = StepStatus.PENDING
+        _mark_required_when_recorded(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -20,6 +20,7 @@ the sources the diffs cite, the agreement's parties and the agreements its relat
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,7 @@ from agreements.models import (
     Signatory,
     Source,
 )
+from agreements.services import SOURCE_REMOVED as SOURCE_REMOVED_REASON
 from ratification.models import RatificationStep
 
 PAGE_SIZE = 25
@@ -301,7 +303,7 @@ def _entry(
         and before is not None
         and kind in ("agreement", "step")
         and bool(changes)
-    )
+    ) or _restorable(kind=kind, record=record, agreement=agreement)
     return Entry(
         kind=kind,
         record=record,
@@ -317,9 +319,130 @@ def _entry(
 
 # Reverting -----------------------------------------------------------------------------------
 
+REMOVABLE_PARTS = ("signatory", "provision", "relation")
+REASON_MAX_LENGTH = 100  # django-simple-history's history_change_reason
+# "Source removed (#12): …", as agreements.services.agreement_source_remove writes it.
+SOURCE_REMOVED = re.compile(rf"^{re.escape(SOURCE_REMOVED_REASON)} \(#(\d+)\)")
+
 
 class RevertRefused(Exception):
     """The change cannot be reverted (explained in the message)."""
+
+
+def reason_fit(text: str, limit: int = REASON_MAX_LENGTH) -> str:
+    """`text` cut to `limit` characters at a word boundary, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:(") + "…"
+
+
+def _restorable(*, kind: str, record: Any, agreement: Agreement) -> bool:
+    """A removal the history can undo: a signatory, provision or relation deleted from this
+    agreement (a relation only from the agreement it starts from, whose version guards it), or
+    a source it stopped citing."""
+    if kind in REMOVABLE_PARTS and record.history_type == "-":
+        return kind != "relation" or record.from_agreement_id == agreement.pk
+    return kind == "agreement" and _removed_source_id(record) is not None
+
+
+def _removed_source_id(record: Any) -> int | None:
+    match = SOURCE_REMOVED.match((record and record.history_change_reason) or "")
+    return int(match.group(1)) if match else None
+
+
+def _revert_reason(*, record: Any, history_id: int) -> str:
+    who = record.history_user.get_username() if record.history_user else "an import"
+    return f"Revert of change #{history_id} ({who}, {record.history_date:%Y-%m-%d})"
+
+
+def _restore_once(model: type[models.Model], history_id: int) -> None:
+    """A removal is restored once: a second restore would add the part twice."""
+    if model.objects.filter(
+        history_change_reason__startswith=f"Revert of change #{history_id} "
+    ).exists():
+        raise RevertRefused(f"Change #{history_id} was reverted already.")
+
+
+def removal_revert(
+    *, agreement: Agreement, kind: str, history_id: int, expected_version: int | None
+) -> Any:
+    """Put back a removed signatory, provision or relation, or a source no longer cited, as
+    it was when it was removed, through the agreements services' add functions: they check
+    the part's rules again (e.g. the signatory's party is still a party), check the
+    agreement's `expected_version` (ConflictError) and record the restore in the history as
+    "Revert of change #…". Refused (RevertRefused) when the change is not such a removal, or
+    was restored already. Raises ValidationError when the part no longer fits."""
+    from agreements import services as parts
+
+    model = _history_model(kind)
+    record = model.objects.select_related("history_user").filter(history_id=history_id).first()
+    if record is None or not _restorable(kind=kind, record=record, agreement=agreement):
+        raise RevertRefused("Only a removal from this agreement can be restored.")
+    if kind == "agreement" and record.id != agreement.pk:
+        raise RevertRefused("That change belongs to another agreement.")
+    reason = _revert_reason(record=record, history_id=history_id)
+    source = Source.objects.filter(pk=getattr(record, "source_id", None)).first()
+    with transaction.atomic():
+        if kind == "agreement":
+            cited = Source.objects.filter(pk=_removed_source_id(record)).first()
+            if cited is None:
+                raise RevertRefused("That source has since been deleted.")
+            _restore_once(model, history_id)
+            if not parts.agreement_source_add(
+                agreement=agreement,
+                source=cited,
+                expected_version=expected_version,
+                reason=reason_fit(f"{reason}; Source added: {cited}"),
+            ):
+                raise RevertRefused("That source is cited again already.")
+            return cited
+        _restore_once(model, history_id)
+        if kind == "signatory":
+            participation = (
+                Participation.objects.filter(agreement=agreement, party_id=record.party_id)
+                .select_related("party")
+                .first()
+            )
+            if participation is None:
+                raise ValidationError({"party": "Its party is no longer a party to the agreement."})
+            return parts.signatory_add(
+                agreement=agreement,
+                data=parts.SignatoryInput(
+                    name=record.name,
+                    role=record.role,
+                    party_code=participation.party.code,
+                    source=source,
+                ),
+                expected_version_of_agreement=expected_version,
+                reason=reason,
+            )
+        if kind == "provision":
+            taken = agreement.provisions.filter(order=record.order).exists()
+            last = agreement.provisions.order_by("-order").values_list("order", flat=True).first()
+            return parts.provision_add(
+                agreement=agreement,
+                data=parts.ProvisionInput(
+                    category=record.category, text=record.text, label=record.label, source=source
+                ),
+                # Back in its place, unless another provision took it meanwhile: then last.
+                order=(last or 0) + 1 if taken else record.order,
+                expected_version_of_agreement=expected_version,
+                reason=reason,
+            )
+        other = Agreement.objects.filter(pk=record.to_agreement_id).first()
+        if other is None:
+            raise RevertRefused("The other agreement has since been deleted.")
+        return parts.relation_add(
+            from_agreement=agreement,
+            to_agreement=other,
+            kind=record.kind,
+            note=record.note,
+            expected_version_of_agreement=expected_version,
+            reason=reason,
+        )
 
 
 def revert_values(*, kind: str, history_id: int) -> tuple[Any, Any, dict[str, Any]]:
@@ -360,11 +483,20 @@ def change_revert(
     """
     from ratification.services import agreement_update, step_record
 
+    if kind in REMOVABLE_PARTS or (
+        kind == "agreement"
+        and _removed_source_id(_history_model(kind).objects.filter(history_id=history_id).first())
+    ):
+        return removal_revert(
+            agreement=agreement,
+            kind=kind,
+            history_id=history_id,
+            expected_version=expected_version,
+        )
     if kind not in ("agreement", "step"):
         raise RevertRefused("Only changes to the agreement's facts and to steps can be reverted.")
     record, _before, values = revert_values(kind=kind, history_id=history_id)
-    who = record.history_user.get_username() if record.history_user else "an import"
-    reason = f"Revert of change #{history_id} ({who}, {record.history_date:%Y-%m-%d})"
+    reason = _revert_reason(record=record, history_id=history_id)
     with transaction.atomic():
         if kind == "agreement":
             if record.id != agreement.pk:
@@ -398,5 +530,5 @@ def change_revert(
             if current["source"] is not None:
                 reason = f"{reason}; Source: {current['source']}"
         latest = saved.history.order_by("-history_date", "-history_id").first()
-        type(latest).objects.filter(pk=latest.pk).update(history_change_reason=reason[:100])
+        type(latest).objects.filter(pk=latest.pk).update(history_change_reason=reason_fit(reason))
     return saved

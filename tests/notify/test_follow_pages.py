@@ -171,4 +171,6 @@ def test_the_follows_page_takes_a_fixed_number_of_queries(make_agreement, reader
         follow_create(user=reader, kind="agreement", agreement=make_agreement())
         follow_create(user=reader, kind="search", query=f"q=word{i}")
     follow_create(user=reader, kind="party", party=party("PH"))
-    assert queries() == few == 4  # session, user, follows, their agreements' parties
+    # session, user, follows, their agreements' parties, and the user's permissions (its own
+    # and its groups'), which decide whether the header shows the editor menu
+    assert queries() == few == 6

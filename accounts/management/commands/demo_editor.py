@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 
 class Command(BaseCommand):
@@ -16,6 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default="editor")
+        parser.add_argument(
+            "--port", type=int, default=8000, help="The port `make run` serves on (its PORT)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user, created = get_user_model().objects.get_or_create(
@@ -30,6 +34,6 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo editor {'created' if created else 'reset'}: "
                 f"username {user.username!r}, password {password!r} "
-                "(sign in at http://127.0.0.1:8000/admin/)"
+                f"(sign in at http://127.0.0.1:{options['port']}{reverse('login')})"
             )
         )

@@ -177,3 +177,24 @@ def test_source_added_to_the_agreement_is_in_the_history(editor_client, client, 
     assert source in acsa.sources.all()
     entry = _history(client, acsa).context["rows"][0][0]
     assert entry.kind == "agreement" and entry.reason.startswith("Source added:")
+
+
+def test_a_long_revert_reason_is_cut_at_a_word_not_mid_word(editor_client, acsa):
+    """The reason column holds 100 characters: a long source title is cut at a word, marked."""
+    from tests.factories import SourceFactory
+
+    words = "Diet approval of the Acquisition and Cross-Servicing Agreement between Japan and"
+    source = SourceFactory(title=f"{words} the Republic of the Philippines", publisher="")
+    step = jp_step(acsa, 2)
+    _record(editor_client, step, date=DIET.isoformat(), source=source.pk)
+    _record(editor_client, step, date=DIET.isoformat(), source=source.pk, note="Unanimous.")
+    step.refresh_from_db()
+    change = step.history.order_by("-history_id").first()
+    editor_client.post(
+        reverse("pages:history_revert", args=[acsa.slug, "step", change.history_id]),
+        {"expected_version": step.version},
+    )
+    reason = step.history.order_by("-history_id").first().history_change_reason
+    assert reason.startswith(f"Revert of change #{change.history_id}")
+    assert len(reason) <= 100 and reason.endswith("…")
+    assert reason[:-1].rsplit(" ", 1)[-1] in words.split()  # a whole word before the mark

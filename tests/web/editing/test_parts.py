@@ -223,12 +223,105 @@ def test_history_page_shows_corrections_and_removals(editor_client, parts):
     assert ("provision", "changed") in actions
 
 
-def test_edit_page_offers_a_form_and_a_remove_button_per_part(editor_client, parts):
+def _removal_entry(client, agreement, kind):
+    page = client.get(reverse("pages:agreement_history", args=[agreement.slug]))
+    return next(
+        (e, version)
+        for e, version in page.context["rows"]
+        if e.kind == kind and (e.action == "removed" or e.reason.startswith("Source removed"))
+    ), page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("index", "kind", "model"),
+    [
+        (2, "signatory", Signatory),
+        (3, "provision", Provision),
+        (4, "relation", Relation),
+        (5, "agreement", Agreement.sources.through),
+    ],
+)
+def test_a_removal_is_restored_from_the_history_once(editor_client, parts, index, kind, model):
+    """The history offers to restore a removed part; the restore goes through the add service
+    with the agreement's version, is recorded as a revert of that change, and cannot be done
+    twice."""
+    a = parts["agreement"]
+    _, url, data = _writes(parts)[index]
+    count = model.objects.count()
+    assert editor_client.post(url, data).status_code == 302
+    assert model.objects.count() == count - 1
+
+    (entry, version), html = _removal_entry(editor_client, a, kind)
+    assert entry.revertable
+    revert = reverse("pages:history_revert", args=[a.slug, kind, entry.history_id])
+    assert f'action="{revert}"' in html
+    assert "Restore what was removed" in html
+    response = editor_client.post(revert, {"expected_version": version}, follow=True)
+
+    assert f"Change #{entry.history_id} reverted" in response.content.decode()
+    assert model.objects.count() == count
+    assert Agreement.objects.get(pk=a.pk).version == version + 1
+    history = Agreement.history if kind == "agreement" else model.history
+    assert history.filter(
+        history_change_reason__startswith=f"Revert of change #{entry.history_id} "
+    ).exists()
+
+    again = editor_client.post(revert, {"expected_version": version + 1}, follow=True)
+    assert "was reverted already" in again.content.decode()
+    assert model.objects.count() == count
+
+
+def test_restoring_a_removal_checks_the_agreements_version(editor_client, parts):
+    a, signatory = parts["agreement"], parts["signatory"]
+    _, url, data = _writes(parts)[2]
+    editor_client.post(url, data)
+    (entry, version), _ = _removal_entry(editor_client, a, "signatory")
+    services.provision_update(provision=parts["provision"], text="Someone else's change.")
+    revert = reverse("pages:history_revert", args=[a.slug, "signatory", entry.history_id])
+    response = editor_client.post(revert, {"expected_version": version}, follow=True)
+    assert "Not reverted" in response.content.decode()
+    assert not Signatory.objects.filter(name=signatory.name).exists()
+
+
+def test_restored_provision_goes_last_when_its_place_was_taken(editor_client, parts):
+    a = parts["agreement"]
+    _, url, data = _writes(parts)[3]
+    editor_client.post(url, data)
+    services.provision_add(
+        agreement=a, data=ProvisionInput(category="logistics_support", text="Food."), order=1
+    )
+    (entry, _), _ = _removal_entry(editor_client, a, "provision")
+    revert = reverse("pages:history_revert", args=[a.slug, "provision", entry.history_id])
+    editor_client.post(revert, {"expected_version": Agreement.objects.get(pk=a.pk).version})
+    assert list(Provision.objects.order_by("order").values_list("text", "order")) == [
+        ("Food.", 1),
+        ("Fuel.", 2),
+    ]
+
+
+def test_viewer_cannot_restore_a_removal(editor_client, viewer_client, parts):
+    a = parts["agreement"]
+    _, url, data = _writes(parts)[2]
+    editor_client.post(url, data)
+    (entry, version), _ = _removal_entry(editor_client, a, "signatory")
+    revert = reverse("pages:history_revert", args=[a.slug, "signatory", entry.history_id])
+    assert viewer_client.post(revert, {"expected_version": version}).status_code == 403
+    assert not Signatory.objects.exists()
+
+
+def test_edit_page_offers_a_form_and_a_remove_link_per_part(editor_client, parts):
+    """Corrections post from the page; a removal is a link to its confirm page (and, with
+    JavaScript, a dialog), styled as a danger action rather than the primary button."""
     a = parts["agreement"]
     page = editor_client.get(reverse("pages:agreement_edit", args=[a.slug]))
     html = page.content.decode()
-    for _, url, _ in _writes(parts):
-        assert f'action="{url}"' in html
+    for name, url, _ in _writes(parts):
+        if name.endswith("_remove"):
+            assert f'class="button-danger" href="{url}?expected_version={a.version}"' in html
+            assert f'action="{url}"' not in html  # no one-click removal
+        else:
+            assert f'action="{url}"' in html
+    assert '<dialog id="remove-dialog"' in html
 
 
 def test_a_stale_correction_is_refused(editor_client, parts):
@@ -316,12 +409,50 @@ def test_csrf_is_enforced(editor, parts, index):
     assert _state() == before, name
 
 
-@pytest.mark.parametrize("index", [2, 3, 4, 5])
-def test_removal_needs_a_post(editor_client, parts, index):
+@pytest.mark.parametrize(
+    ("index", "said"),
+    [
+        (2, "the signatory Yoko Kamikawa, Foreign Minister (JP)"),
+        (3, "the provision Article 1: Logistics support — Fuel."),
+        (4, "the relation: This agreement related to"),
+        (5, "the citation of"),
+    ],
+)
+def test_removal_asks_first_on_a_confirm_page_that_posts(editor_client, parts, index, said):
+    """Without JavaScript the remove link opens a page saying what goes; it writes nothing,
+    and its form posts (with CSRF) the version the edit page showed."""
+    a = parts["agreement"]
     _, url, _ = _writes(parts)[index]
     before = _state()
-    assert editor_client.get(url).status_code == 405
+    page = editor_client.get(url, {"expected_version": a.version - 1})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert said in html
+    assert f'<form method="post" action="{url}"' in html
+    assert "csrfmiddlewaretoken" in html
+    assert f'name="expected_version" value="{a.version - 1}"' in html
+    assert "Japan–Philippines ACSA" in html
     assert _state() == before
+
+
+def test_confirm_page_of_a_stale_edit_page_is_a_conflict(editor_client, parts):
+    """The version travels from the edit page through the confirm page: a change made
+    meanwhile refuses the removal."""
+    a, signatory = parts["agreement"], parts["signatory"]
+    _, url, _ = _writes(parts)[2]
+    page = editor_client.get(url, {"expected_version": a.version})
+    services.provision_update(provision=parts["provision"], text="Someone else's change.")
+    response = editor_client.post(
+        url, {"expected_version": page.context["expected_version"]}, follow=True
+    )
+    assert "Someone else changed this agreement" in response.content.decode()
+    assert Signatory.objects.filter(pk=signatory.pk).exists()
+
+
+@pytest.mark.parametrize("who", ["viewer_client", "outsider_client"])
+def test_confirm_page_is_for_editors_only(request, parts, who):
+    _, url, _ = _writes(parts)[2]
+    assert request.getfixturevalue(who).get(url).status_code == 403
 
 
 # The admin ----------------------------------------------------------------------------------
