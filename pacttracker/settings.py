@@ -303,7 +303,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["apikit.filtering.BlankMeansAnyFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apikit.pagination.StablePageNumberPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
     "EXCEPTION_HANDLER": "pacttracker.api.exception_handler",

@@ -34,6 +34,7 @@ from agreements.api.views import source_from
 from agreements.models import Agreement, Participation, Provision, Relation, Signatory
 from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
+from apikit.pagination import StrictPageSizeMixin
 from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin
 from parties.models import Party
@@ -383,12 +384,10 @@ class PartyViewSet(CachedReadMixin, AgreementsPartyViewSet):
 # The change feed -----------------------------------------------------------------------------
 
 
-class StatusChangeCursor(CursorPagination):
+class StatusChangeCursor(StrictPageSizeMixin, CursorPagination):
     """Oldest first, by (detected_at, id): a client follows `next` and never sees a row twice."""
 
     ordering = ("detected_at", "id")
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class StatusChangeFilter(django_filters.FilterSet):
