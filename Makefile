@@ -4,10 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 # The embedded set-up: SQLite, Celery over the filesystem transport, DEBUG on (local only).
+# `make env` (and every target that installs) also writes it to .env, which the settings read,
+# so that the README's `.venv/bin/python manage.py …` commands work outside make too.
 export DEBUG ?= 1
 
-.PHONY: help venv install migrate demo run test test-all lint format bench clean audit backup-check \
-	migration-proof
+.PHONY: help venv install install-dev env migrate demo run test test-all lint format bench clean \
+	audit backup-check migration-proof
 
 help:
 	@echo "make run     set up everything and serve http://127.0.0.1:$(PORT)/ with a Celery worker"
@@ -22,12 +24,29 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pact Tracker needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 
+# Runtime packages (requirements.txt) for run, migrate, demo; the tools (requirements-dev.txt)
+# on top for test, lint, audit and format. Each stamp is renewed when its file changes.
 $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-venv install: $(VENV)/.installed
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Written once; an existing .env (yours, or a copy of .env.example) is left alone.
+.env:
+	@printf '%s\n' \
+	  '# Written by make for the embedded set-up: local development only, never a deployment.' \
+	  '# manage.py, celery and gunicorn read it from this folder; the environment wins over it.' \
+	  '# Every setting is listed in .env.example.' \
+	  'DEBUG=1' >$@
+	@echo "Wrote .env (DEBUG=1) for the embedded set-up"
+
+env: .env
+venv install: $(VENV)/.installed .env
+install-dev: install $(VENV)/.installed-dev
 
 migrate: install
 	@mkdir -p var
@@ -45,10 +64,10 @@ run: demo
 	$(BIN)/celery -A pacttracker worker --beat --loglevel=INFO --concurrency=1 >var/celery.log 2>&1 & \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install
-	$(BIN)/python -m pytest -q -m "not postgres and not services and not browser"
+test: install-dev
+	$(BIN)/python -m pytest -q -m "not postgres and not services and not browser and not readme"
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -56,7 +75,7 @@ lint: install
 	$(BIN)/bandit -q -c pyproject.toml -r apikit accounts parties agreements ratification notify web pacttracker
 
 # Known vulnerabilities in the pinned packages; says NOT AUDITED when the service is unreachable.
-audit: install
+audit: install-dev
 	$(BIN)/python scripts/dependency_audit.py
 
 # SQLite only by default; with DATABASE_URL=postgres://… set, PostgreSQL too.
@@ -67,7 +86,7 @@ backup-check: install
 migration-proof: install
 	$(BIN)/python scripts/migration_proof.py --base $(or $(BASE),$(error set BASE=<git ref>)) --database sqlite
 
-format: install
+format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 

@@ -1,5 +1,6 @@
 """Request bodies: JSON only, at most settings.API_MAX_BODY_BYTES (413 beyond), NaN, Infinity
-and text a database cannot store refused; serializers refuse fields they do not know."""
+and text a database cannot store refused; serializers refuse fields they do not know, and values
+that are not text where the schema says text."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from typing import Any
 
 from django.conf import settings
-from rest_framework import exceptions, parsers
+from rest_framework import exceptions, parsers, serializers
 
 from .errors import RequestTooLarge
 
@@ -68,8 +69,31 @@ def _has_unstorable_text(value: Any) -> bool:
     return False
 
 
+NOT_TEXT = "Not a valid string: send text (in quotes)."
+
+
+def _text_errors(field: Any, value: Any) -> list[str] | dict[int, list[str]] | None:
+    """Why `value` is not what a text field (or a list of text) takes, or None if it is.
+
+    DRF's CharField turns a number into its digits (`"publisher": 0` becomes "0"), which the
+    schema, saying `type: string`, does not allow: a client sending a number has a bug to hear
+    about. Null stays for the field itself to judge (allow_null).
+    """
+    if isinstance(field, serializers.CharField):
+        return None if value is None or isinstance(value, str) else [NOT_TEXT]
+    if (
+        isinstance(field, serializers.ListField)
+        and isinstance(field.child, serializers.CharField)
+        and isinstance(value, list)
+    ):
+        wrong = {i: [NOT_TEXT] for i, item in enumerate(value) if not isinstance(item, str)}
+        return wrong or None
+    return None
+
+
 class StrictFieldsMixin:
-    """Reject body fields the serializer does not accept, instead of silently dropping them.
+    """Reject body fields the serializer does not accept, instead of silently dropping them, and
+    numbers or booleans sent where text is expected, instead of quietly turning them into text.
 
     A typo in a field name would otherwise look like success while changing nothing.
     """
@@ -88,4 +112,11 @@ class StrictFieldsMixin:
                         for key in unknown
                     }
                 )
+            not_text = {
+                name: errors
+                for name, value in data.items()
+                if (errors := _text_errors(self.fields.get(name), value))
+            }
+            if not_text:
+                raise exceptions.ValidationError(not_text)
         return super().to_internal_value(data)

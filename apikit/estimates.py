@@ -25,7 +25,7 @@ from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, CursorPagination
 
-from .pagination import StablePageNumberPagination
+from .pagination import StablePageNumberPagination, StrictPageSizeMixin
 
 ESTIMATE_ABOVE = 10_000
 
@@ -83,12 +83,10 @@ class EstimatingPageNumberPagination(StablePageNumberPagination):
         return paginated
 
 
-class PrimaryKeyCursorPagination(CursorPagination):
+class PrimaryKeyCursorPagination(StrictPageSizeMixin, CursorPagination):
     """Keyset pages in primary-key order (the list's `ordering` does not apply)."""
 
     ordering = "pk"
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class PageOrCursorPagination(BasePagination):

@@ -3,7 +3,8 @@
 "Editor role" is the model permissions the `editors` group holds (ratification/0002_roles):
 POST needs `add_<model>`, PUT/PATCH `change_<model>`, DELETE `delete_<model>`, where the model
 is the view's `write_model` or its queryset's model. Superusers hold every permission.
-A read-only token never writes, whoever its user is.
+A read-only token never writes, whoever its user is. A method the view does not handle gets the
+view's 405, not a refusal.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ class ReadOpenWriteEditors(permissions.BasePermission):
     message = "Writing needs the editor role."
 
     def has_permission(self, request, view) -> bool:
+        if not hasattr(view, request.method.lower()):
+            # The view has no handler for this method: nothing can run, and its 405 (with the
+            # methods it allows) tells the client more than a refusal would.
+            return True
         if request.method in permissions.SAFE_METHODS:
             return not settings.READ_REQUIRES_LOGIN or bool(request.user.is_authenticated)
         if not request.user.is_authenticated:

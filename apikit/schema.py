@@ -1,13 +1,16 @@
 """The OpenAPI schema: drf-spectacular's, plus the error responses and If-Match every operation
-has."""
+has, and the security each operation really needs."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.permissions import SAFE_METHODS
 
 from .conditional import ConditionalMixin
 from .errors import ErrorSerializer
+from .permissions import ReadOpenWriteEditors
 
 _ERRORS_BY_METHOD: dict[str, dict[int, str]] = {
     "GET": {400: "Invalid filter or parameter."},
@@ -42,6 +45,25 @@ _ERRORS_ALWAYS = {
 
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema plus the error responses and If-Match every operation has."""
+
+    def get_auth(self):
+        """Reads are open to anonymous clients (`{}` among the requirements) where the view's
+        permission is ReadOpenWriteEditors, unless the site sets READ_REQUIRES_LOGIN; writes
+        need a token or a session.
+
+        drf-spectacular knows only DRF's own permissions, so without this every operation would
+        claim to need credentials and generated clients would insist on a token to read. The
+        schema is built per request, so it describes the site as configured.
+        """
+        requirements = super().get_auth()
+        if (
+            self.method in SAFE_METHODS
+            and not settings.READ_REQUIRES_LOGIN
+            and {} not in requirements
+            and any(isinstance(p, ReadOpenWriteEditors) for p in self.view.get_permissions())
+        ):
+            requirements.append({})
+        return requirements
 
     def get_override_parameters(self):
         params = list(super().get_override_parameters())

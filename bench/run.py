@@ -98,6 +98,8 @@ def env_for(database: str) -> dict[str, str]:
             "DEBUG": "0",
             "SECRET_KEY": "bench-only-" + hashlib.sha256(b"pact-tracker-bench").hexdigest(),
             "ALLOWED_HOSTS": "127.0.0.1",
+            # wrk speaks plain http to gunicorn on loopback: no redirect to https.
+            "SECURE_SSL_REDIRECT": "0",
             "DATABASE_URL": f"{PG}/{database}",
             "API_THROTTLE_ANON": "100000000/minute",
             "API_THROTTLE_TOKEN": "100000000/minute",

@@ -1,5 +1,6 @@
 """What the site answers when something fails: 503 while a backing service is down, a plain 500
-otherwise, and never a stack trace (DEBUG off).
+otherwise, and never a stack trace (DEBUG off); and, under /api/, a JSON 404 for an address that
+matches no route.
 
 Both answers are built without the database: no `request.user`, no session, no context
 processors (templates are rendered without the request), because the database may be the very
@@ -23,6 +24,7 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ UNAVAILABLE_MESSAGE = (
     "saving a change, check that it was recorded once the site is back before sending it again."
 )
 SERVER_ERROR_MESSAGE = "Something went wrong on our side. The error has been logged."
+NOT_FOUND_MESSAGE = "No API address matches this path; the API's addresses are in /api/schema/."
 
 # Used if even the template cannot be rendered (a broken installation): plain, but no traceback.
 _FALLBACK_HTML = "<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
@@ -88,3 +91,18 @@ def server_error(request: HttpRequest) -> HttpResponse:
             {"code": "server_error", "message": SERVER_ERROR_MESSAGE, "errors": {}}, status=500
         )
     return _page("500.html", 500, "Server error", SERVER_ERROR_MESSAGE)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: under /api/, the API's JSON error body, whatever the method; a page elsewhere.
+
+    Only an address that matches no route gets here (a view's own 404 is answered by the view,
+    and DRF's is JSON already). Django calls it with DEBUG off; with DEBUG on it shows its
+    technical page instead, which lists the routes. CommonMiddleware still turns the 404 of an
+    address missing its final slash into a redirect.
+    """
+    if _is_api(request):
+        return JsonResponse(
+            {"code": "not_found", "message": NOT_FOUND_MESSAGE, "errors": {}}, status=404
+        )
+    return defaults.page_not_found(request, exception)

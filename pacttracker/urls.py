@@ -26,5 +26,7 @@ urlpatterns = [
     path("", include("web.urls")),
 ]
 
+# An address that matches no route: JSON under /api/, the 404 page elsewhere.
+handler404 = "pacttracker.errors.page_not_found"
 # Any uncaught exception: 503 for a database outage, else a plain 500; never a traceback.
 handler500 = "pacttracker.errors.server_error"

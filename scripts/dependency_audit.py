@@ -1,4 +1,5 @@
-"""pip-audit over requirements.txt, with an answer CI can trust either way.
+"""pip-audit over requirements.txt and requirements-dev.txt, with an answer CI can trust either
+way.
 
 Exit 1 when a pinned package has a known vulnerability (listed, with the fixed versions).
 Exit 0 with a loud NOT AUDITED notice when the vulnerability service cannot be asked: pip-audit
@@ -32,9 +33,12 @@ def main() -> int:
         report = Path(tmp) / "audit.json"
         command = [
             str(ROOT / ".venv" / "bin" / "pip-audit"),
+            # Both files by name: pip-audit does not follow the dev file's `-r requirements.txt`.
             "--requirement",
             str(ROOT / "requirements.txt"),
-            "--no-deps",  # every package is pinned in requirements.txt already
+            "--requirement",
+            str(ROOT / "requirements-dev.txt"),
+            "--no-deps",  # every package is pinned in the two files already
             "--disable-pip",
             "--progress-spinner=off",
             "--format=json",

@@ -35,6 +35,7 @@ from agreements.models import Agreement, Participation, Provision, Relation, Sig
 from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
 from apikit.estimates import PageOrCursorPagination
+from apikit.pagination import StrictPageSizeMixin
 from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin, caching_possible
 from parties.models import Party
@@ -413,12 +414,10 @@ class PartyViewSet(CachedReadMixin, AgreementsPartyViewSet):
 # The change feed -----------------------------------------------------------------------------
 
 
-class StatusChangeCursor(CursorPagination):
+class StatusChangeCursor(StrictPageSizeMixin, CursorPagination):
     """Oldest first, by (detected_at, id): a client follows `next` and never sees a row twice."""
 
     ordering = ("detected_at", "id")
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 class StatusChangeFilter(django_filters.FilterSet):

@@ -92,7 +92,7 @@ def test_page_permission_denial_is_recorded(viewer_client, viewer):
 def test_api_permission_denial_is_recorded_with_its_reason(editor):
     _, raw = token_create(user=editor, read_only=True)
 
-    response = _bearer(raw).post("/api/v1/parties/", {"code": "XX"}, format="json")
+    response = _bearer(raw).post("/api/v1/sources/", {"title": "T"}, format="json")
 
     assert response.status_code == 403
     event = _only(Kind.PERMISSION_DENIED)
@@ -115,7 +115,7 @@ def test_revoked_token_is_recorded_by_prefix_never_by_secret(editor):
 
 def test_anonymous_401_without_a_token_is_not_recorded(client):
     """The API's "sign in first" to a visitor who sent no credentials is no refusal to log."""
-    response = APIClient().post("/api/v1/parties/", {"code": "XX"}, format="json")
+    response = APIClient().post("/api/v1/sources/", {"title": "T"}, format="json")
 
     assert response.status_code == 401
     assert not AuditEvent.objects.exists()

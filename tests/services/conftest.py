@@ -188,6 +188,9 @@ def start_web(db, subprocess_env, collected_static, tmp_path) -> Iterator[Callab
                 "DEBUG": "0",
                 "SECRET_KEY": "fault-tests-" + os.urandom(16).hex(),
                 "ALLOWED_HOSTS": "127.0.0.1",
+                # Plain http on loopback, no proxy in front: the redirect to https, on by
+                # default with DEBUG off, is turned off as such a deployment would.
+                "SECURE_SSL_REDIRECT": "0",
                 # Connections are kept between requests, as in production: recovering from an
                 # outage must not depend on a fresh connection per request.
                 "DB_CONN_MAX_AGE": "60",

@@ -1,0 +1,199 @@
+"""The API keeps its own contract at the edges a client finds by accident (issue 17): addresses
+that match no route, empty filters, the security the schema declares, and values looser than
+the schema's types."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.permissions import SAFE_METHODS
+
+from agreements.models import Agreement
+
+from .test_write import create_body
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_error_body(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["code"] == code
+    assert body["message"]
+    assert "errors" in body
+    return body
+
+
+# Addresses that match no route ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/agreements//", "/api/v1/nope/", "/api/v2/agreements/", "/api/", "/api/v1/a/b/c/"],
+)
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_an_address_under_api_that_matches_no_route_is_a_json_404(anon, path, method):
+    response = getattr(anon, method)(path)
+
+    assert_error_body(response, 404, "not_found")
+
+
+def test_an_unknown_page_outside_the_api_is_still_an_html_404(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_an_api_address_without_its_slash_still_redirects(anon):
+    assert anon.get("/api/v1/agreements").status_code == 301
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("put", "/api/v1/agreements/"), ("delete", "/api/v1/vocabularies/"), ("post", "/api/v1/")],
+)
+def test_a_wrong_method_is_a_json_405_for_editors_and_anonymous_clients(
+    anon, editor_client, method, path
+):
+    for client in (anon, editor_client):
+        response = getattr(client, method)(path)
+
+        assert_error_body(response, 405, "method_not_allowed")
+
+
+# Empty filters ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "party=",
+        "subject=",
+        "status=",
+        "provision_category=",
+        "slug=",
+        "party=&subject=&status=&q=",
+        "signed_after=&updated_since=",
+    ],
+)
+def test_an_empty_filter_means_no_filter(anon, full_agreement, query):
+    full_agreement(slug="a")
+    full_agreement(slug="b")
+
+    response = anon.get(f"/api/v1/agreements/?{query}")
+
+    assert response.status_code == 200, response.content
+    assert {row["slug"] for row in response.json()["results"]} == {"a", "b"}
+
+
+def test_an_empty_value_beside_a_real_one_is_ignored(anon, full_agreement):
+    full_agreement(slug="a")
+
+    both = anon.get("/api/v1/agreements/?party=JP&party=")
+    unknown = anon.get("/api/v1/agreements/?party=XX&party=")
+
+    assert [row["slug"] for row in both.json()["results"]] == ["a"]
+    assert_error_body(unknown, 400, "invalid")
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/status-changes/?kind=&party=", "/api/v1/provisions/?category="]
+)
+def test_empty_filters_mean_no_filter_on_the_other_lists(anon, path):
+    assert anon.get(path).status_code == 200
+
+
+# The security the schema declares ---------------------------------------------------------------
+
+
+def operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield path, method.upper(), operation
+
+
+def schema_of(client) -> dict:
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_schema_lets_anonymous_clients_read_and_asks_credentials_to_write(anon):
+    anonymous_reads = set()
+    for path, method, operation in operations(schema_of(anon)):
+        security = operation["security"]
+        assert {"tokenAuth": []} in security and {"cookieAuth": []} in security, (path, method)
+        if {} in security:
+            anonymous_reads.add((method, path))
+            assert method in SAFE_METHODS, (path, method)
+    assert ("GET", "/api/v1/agreements/") in anonymous_reads
+    assert ("GET", "/api/v1/agreements/{slug}/") in anonymous_reads
+    assert ("GET", "/api/v1/vocabularies/") in anonymous_reads
+    # Webhook subscriptions are each account's own: reading them needs credentials too.
+    assert ("GET", "/api/v1/webhooks/") not in anonymous_reads
+
+
+def test_every_read_the_schema_calls_anonymous_answers_an_anonymous_client(anon, full_agreement):
+    full_agreement(slug="a")
+    for path, method, operation in operations(schema_of(anon)):
+        if method == "GET" and {} in operation["security"] and "{" not in path:
+            assert anon.get(path).status_code == 200, path
+
+
+def test_the_schema_follows_read_requires_login(anon, viewer_client, settings):
+    settings.READ_REQUIRES_LOGIN = True
+
+    schema = schema_of(viewer_client)
+
+    assert not [op for _, _, op in operations(schema) if {} in op["security"]]
+
+
+# Values looser than the schema ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"sources": [{"title": "t", "publisher": 0}]}, "sources.0.publisher"),
+        ({"sources": [{"title": 12}]}, "sources.0.title"),
+        ({"title": 3.5}, "title"),
+        ({"short_name": True}, "short_name"),
+        ({"parties": ["JP", 63]}, "parties"),
+        ({"subjects": [1]}, "subjects"),
+        ({"signatories": [{"party": "JP", "name": 1, "role": "r"}]}, "signatories.0.name"),
+        ({"provisions": [{"category": "other", "text": 7}]}, "provisions.0.text"),
+    ],
+)
+def test_a_number_where_text_is_expected_is_a_400_naming_the_field(editor_client, change, field):
+    response = editor_client.post("/api/v1/agreements/", create_body(**change), format="json")
+
+    body = assert_error_body(response, 400, "invalid")
+    assert any(path.startswith(field) for path in body["errors"]), body
+    assert not Agreement.objects.exists()
+
+
+def test_a_source_posted_alone_refuses_a_number_for_text(editor_client):
+    response = editor_client.post("/api/v1/sources/", {"title": "t", "publisher": 0}, format="json")
+
+    body = assert_error_body(response, 400, "invalid")
+    assert "publisher" in body["errors"]
+
+
+@pytest.mark.parametrize("value", ["false", "null", "0", "-3", "2.5", "ten"])
+@pytest.mark.parametrize("path", ["/api/v1/agreements/", "/api/v1/status-changes/"])
+def test_a_page_size_that_is_not_a_positive_whole_number_is_a_400(anon, path, value):
+    response = anon.get(f"{path}?page_size={value}")
+
+    body = assert_error_body(response, 400, "invalid")
+    assert body["errors"]["page_size"]
+
+
+def test_a_page_size_in_range_is_used_and_one_too_large_is_capped(anon, full_agreement):
+    full_agreement(slug="a")
+    full_agreement(slug="b")
+
+    assert len(anon.get("/api/v1/agreements/?page_size=1").json()["results"]) == 1
+    assert len(anon.get("/api/v1/agreements/?page_size=").json()["results"]) == 2
+    assert anon.get("/api/v1/agreements/?page_size=100000").status_code == 200
