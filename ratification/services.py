@@ -278,7 +278,9 @@ def participation_add(
     """Add a party to an agreement with its steps: the given ones, or its default procedure.
 
     Legislative procedure steps are created as `not_required` when the agreement does not need
-    this party's legislature.
+    this party's legislature. The caller recomputes the agreement once its parties are in
+    (agreement_create, the admin's agreement_refresh), which also brings its list row and facet
+    keys up to date: refreshing them here too would do that work once per party.
     """
     if agreement.participations.filter(party=party).exists():
         raise ValidationError({"parties": f"{party.code} is already a party to this agreement."})
@@ -301,7 +303,6 @@ def participation_add(
         ]
     for order, data in enumerate(steps, start=1):
         _step_create(participation=participation, order=order, data=data, user=user)
-    listing_refresh(agreement_ids=[agreement.pk])  # a new party is a new row and facet value
     return participation
 
 

@@ -170,11 +170,12 @@ def test_kept_listing_equals_a_fresh_computation_after_any_writes(make_agreement
         elif operation == "subjects":  # as the admin does: the relation, then a refresh
             agreement.subjects.set(subjects_resolve(names=[f"subject {choice % 3}"]))
             agreement_refresh(agreement_id=agreement.pk, today=TODAY)
-        elif operation == "add_party":
+        elif operation == "add_party":  # as the admin does: add, then refresh
             party = spare_parties[choice % len(spare_parties)]
             if not agreement.participations.filter(party=party).exists():
                 agreement = agreement_update(agreement=agreement, kind="multilateral", today=TODAY)
                 participation_add(agreement=agreement, party=party)
+                agreement_refresh(agreement_id=agreement.pk, today=TODAY)  # as the admin does
         elif operation == "remove_party":  # as the admin does: delete, then refresh
             participation = agreement.participations.order_by("-pk").first()
             if agreement.participations.count() > 2:
