@@ -73,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "total": sum(counts.values()),
             # The dashboard shows the first few of each; the list pages hold the rest.
             "awaiting": selectors.agreements_awaiting_ratification(today=today, limit=HOME_ROWS),
-            "entering": list(selectors.agreements_entering_into_force(today=today)[:HOME_ROWS]),
+            "entering": selectors.agreements_entering_into_force(today=today, limit=HOME_ROWS),
             "overdue": list(selectors.steps_overdue(today=today)[:HOME_ROWS]),
             "home_rows": HOME_ROWS,
             "signed_count": counts[AgreementStatus.SIGNED],
@@ -295,7 +295,7 @@ def _party_page(code: str) -> _PartyPage | None:
         (
             status,
             label,
-            [(p, search.agreement_label(p.agreement)) for p in items],
+            items,
             count,
             f"{reverse('pages:agreement_list')}?party={profile.party.code}&status={status}",
         )
