@@ -50,16 +50,20 @@ def estimate_rounded(estimate: int) -> int:
 
 
 class EstimatingPaginator(Paginator):
-    """A paginator whose count is the planner's estimate (rounded) past ESTIMATE_ABOVE rows."""
+    """A paginator whose count is the planner's estimate (rounded) past ESTIMATE_ABOVE rows.
+
+    The object list is a queryset, or a sliceable list that names the queryset to count as
+    `counted` (a search in rank order, agreements.api.filters.RankedMatches)."""
 
     @cached_property
     def count(self) -> int:
-        estimate = planner_estimate(self.object_list)
+        counted = getattr(self.object_list, "counted", self.object_list)
+        estimate = planner_estimate(counted)
         if estimate is not None and estimate > ESTIMATE_ABOVE:
             self.count_is_estimate = True
             return estimate_rounded(estimate)
         self.count_is_estimate = False
-        return self.object_list.count()
+        return counted.count()
 
 
 class EstimatingPageNumberPagination(StablePageNumberPagination):

@@ -25,7 +25,9 @@ from rest_framework.views import APIView
 
 from agreements.api.filters import (
     AgreementFilter,
+    RankedMatches,
     UtcIsoDateTimeFilter,
+    ranked,
     search_through_index,
     searched,
 )
@@ -214,8 +216,12 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         return agreement_detail_queryset()
 
     def paginate_queryset(self, queryset):
-        # The page and its count are the statements a search makes slow (search_through_index).
+        # The page and its count are the statements a search makes slow (search_through_index);
+        # a search in rank order is read a group at a time (RankedMatches). Keyset pages keep
+        # their own order.
         with search_through_index(searched(queryset)):
+            if ranked(queryset) and not self.paginator.wants_cursor(self.request):
+                queryset = RankedMatches(queryset)
             return super().paginate_queryset(queryset)
 
     def get_serializer_class(self):

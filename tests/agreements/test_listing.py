@@ -307,7 +307,8 @@ def _status_counts(code: str) -> Counter[str]:
     )
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the parties the migrations put in come back after each flush.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_migration_fills_each_partys_counts_from_the_kept_rows(make_agreement):
     """agreements/0007 adds the parties' counts to a database that already has agreements."""
     from django.db import connection

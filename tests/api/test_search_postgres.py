@@ -55,3 +55,75 @@ def test_search_uses_the_gin_index(make_agreement):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "agreement_search_vector_idx" in plan
     assert Agreement.objects.count() == 1
+
+
+@pytest.mark.parametrize("deep", [1000, 3])
+def test_ranked_pages_list_title_and_summary_matches_first_then_provisions(
+    anon, make_agreement, monkeypatch, deep
+):
+    """Page by page, and past RankedMatches.DEEP (where one ranked query takes over), every
+    match appears once: title or summary matches first, then provision-only ones, each group
+    newest signature first."""
+    import datetime as dt
+
+    from agreements.api.filters import RankedMatches
+
+    monkeypatch.setattr(RankedMatches, "DEEP", deep)
+    for n, (where, day) in enumerate(
+        [
+            ("title", 3),
+            ("provision", 9),
+            ("summary", 1),
+            ("provision", 2),
+            ("title", 7),
+            ("provision", 5),
+            ("provision", 8),
+        ]
+    ):
+        make_agreement(
+            slug=f"{where}-{day}",
+            title=f"Fuel agreement {n}" if where == "title" else f"Agreement {n}",
+            summary="Fuel and supplies." if where == "summary" else "",
+            signed_on=dt.date(2025, 1, day),
+            provisions=[ProvisionInput(category="other", text="Fuel supply")]
+            if where == "provision"
+            else [],
+        )
+    expected = [
+        "title-7",
+        "title-3",
+        "summary-1",
+        "provision-9",
+        "provision-8",
+        "provision-5",
+        "provision-2",
+    ]
+    seen = []
+    for page in (1, 2, 3, 4):
+        body = anon.get("/api/v1/agreements/", {"q": "fuel", "page_size": 2, "page": page}).json()
+        assert body["count"] == 7
+        seen += [row["slug"] for row in body["results"]]
+    assert seen == expected
+    # An explicit ordering is kept as asked.
+    ordered = anon.get("/api/v1/agreements/", {"q": "fuel", "ordering": "signed_on"}).json()
+    assert [row["slug"] for row in ordered["results"]][:2] == ["summary-1", "provision-2"]
+
+
+def test_a_common_word_is_read_through_indexes_not_the_whole_table(make_agreement):
+    """The steering in search_through_index: with it, PostgreSQL may not choose a sequential
+    scan for the search's page (the vectors are unpacked only for the rows a page needs)."""
+    from agreements.api.filters import RankedMatches, search_through_index
+    from agreements.models import Agreement as A
+
+    for n in range(30):
+        make_agreement(slug=f"a{n}", title=f"Fuel agreement {n}")
+    queryset = A.objects.all()
+    from agreements.api.filters import AgreementFilter
+
+    searched_qs = AgreementFilter({"q": "fuel"}, queryset=queryset).qs
+    group = RankedMatches(searched_qs).groups[0][:50]
+    with search_through_index(), connection.cursor() as cursor:
+        sql, params = group.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plan, plan

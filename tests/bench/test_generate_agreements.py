@@ -8,7 +8,6 @@ first test says so at once, from the models; the second runs the generator for r
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 
 import pytest
 from django.apps import apps
@@ -44,26 +43,15 @@ def test_every_required_column_is_generated(key):
     assert not unknown, f"{table}: the generator writes columns the model lacks: {unknown}"
 
 
-def _reference_data() -> None:
-    """The parties and procedures the migrations put in, which the generator draws from; an
-    earlier transactional test's flush takes them out."""
-    from parties.models import Party
-
-    if not Party.objects.exists():
-        seed = importlib.import_module(
-            "parties.migrations.0002_iso_states_organisations_procedures"
-        )
-        seed.add_reference_data(apps, None)
-
-
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)  # the generator commits
+# transaction: the generator commits; serialized_rollback: it draws on the parties and
+# procedures the migrations put in, which a flush takes out (as in tests/services).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_generator_loads_rows_the_product_reads_as_its_own():
     from agreements.listing import listing_rebuild
     from agreements.models import Agreement, FacetCount
     from ratification.models import StatusChange
 
-    _reference_data()
     call_command(
         generate_agreements.Command(),
         agreements=40,

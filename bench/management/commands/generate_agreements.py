@@ -958,15 +958,18 @@ class Command(BaseCommand):
             # The search columns are the triggers' to fill (agreements migrations 0002, 0003):
             # touching every title fires them once per agreement, after its provisions are in.
             # Rebuilding the GIN index once afterwards is far cheaper than updating it per row.
-            cur.execute("DROP INDEX IF EXISTS agreement_search_vector_idx")
+            search_indexes = {
+                "agreement_search_vector_idx": "search_vector",
+                "agreement_search_rank_vector_idx": "search_rank_vector",
+            }
+            for index in search_indexes:
+                cur.execute(f"DROP INDEX IF EXISTS {index}")
             cur.execute(
                 "UPDATE agreements_agreement SET title = title WHERE id BETWEEN %s AND %s",
                 (gen.first_agreement_id, gen.ids["agreement"]),
             )
-            cur.execute(
-                "CREATE INDEX agreement_search_vector_idx ON agreements_agreement "
-                "USING gin (search_vector)"
-            )
+            for index, column in search_indexes.items():
+                cur.execute(f"CREATE INDEX {index} ON agreements_agreement USING gin ({column})")
             # The history is already delivered: any other outbox marker on StatusChange (a
             # nullable "…_at" that a relay fills when it has handled the row) is set like
             # fanned_out_at, or the first worker would relay years of generated history.
