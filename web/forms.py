@@ -163,6 +163,10 @@ RECORDABLE_STATUSES = [
 ]
 
 
+# MARKDOWN_FORM_HELP, shorter: on a phone every line counts before the button.
+STEP_NOTE_HELP = "Markdown: *emphasis*, **bold**, lists, [links](https://…); HTML shows as typed."
+
+
 def _mark_required_when_recorded(form: forms.BaseForm) -> None:
     """A completed or failed step needs a date and a source (step_validate checks it)."""
     for name in ("date", "source"):
@@ -188,7 +192,7 @@ class StepRecordForm(SourceFieldsMixin):
     date = forms.DateField(
         required=False,
         widget=DATE_WIDGET,
-        help_text="When it happened (completed, failed) or is set to happen (scheduled).",
+        help_text="The day it happened, or is set for (scheduled).",
     )
     body = forms.CharField(
         required=False, max_length=200, help_text="Who acts, e.g. 'House of Councillors'."
@@ -203,7 +207,7 @@ class StepRecordForm(SourceFieldsMixin):
         required=False,
         initial=True,
         label="Keep the earlier note",
-        help_text="Untick to replace it with the note below, or to remove it (leave that empty).",
+        help_text="Untick to replace it with a new note, or to remove it.",
     )
     # Whether the form offered that choice, posted back so that the server reads the note box as
     # the form meant it: a new note (offered) or the whole note (not offered: the step had none).
@@ -211,8 +215,7 @@ class StepRecordForm(SourceFieldsMixin):
     confirm_out_of_order = forms.BooleanField(
         required=False,
         label="Confirm out of order",
-        help_text="Tick to complete this step although an earlier one is still open or is "
-        "dated after it.",
+        help_text="Complete it although an earlier step is still open or dated after it.",
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -243,8 +246,9 @@ class StepRecordForm(SourceFieldsMixin):
         "source_url",
         "source_publisher",
         "source_published_on",
+        "confirm_out_of_order",
     )
-    MORE_TITLE = "Who acts, vote, new source"
+    MORE_TITLE = "Who acts, vote, new source, out of order"
 
     def __init__(self, *args: Any, step: RatificationStep, **kwargs: Any) -> None:
         self.step = step
@@ -252,16 +256,20 @@ class StepRecordForm(SourceFieldsMixin):
         kwargs.setdefault("auto_id", f"step{step.pk}_%s")
         super().__init__(*args, **kwargs)
         _mark_required_when_recorded(self)
-        self.fields["source"].help_text = (
-            f"A source already recorded, or a new one under “{self.MORE_TITLE}” below (which "
-            "then replaces it)."
-        )
+        self.fields[
+            "source"
+        ].help_text = f"Pick a recorded one, or add a new one below, under “{self.MORE_TITLE}”."
+        self.fields["note"].help_text = STEP_NOTE_HELP
         if self.offers_note:
             self.fields["note"].label = "New note"
 
     @property
-    def more_has_errors(self) -> bool:
-        return any(name in self.errors for name in self.MORE)
+    def more_opens(self) -> bool:
+        """Whether the folded fields start unfolded: one of them needs looking at. A date refused
+        for the order of the steps is answered by "Confirm out of order", which is folded."""
+        if self.is_bound and self["confirm_out_of_order"].data:
+            return True
+        return any(name in self.errors for name in (*self.MORE, "date"))
 
     @property
     def offers_note(self) -> bool:

@@ -49,7 +49,7 @@ def test_the_form_shows_the_earlier_note_with_its_date_and_offers_to_keep_it(edi
 
 def test_a_step_without_a_note_offers_no_choice(editor_client, acsa, source):
     step = jp_step(acsa, 2)
-    page, form = _form(editor_client, step)
+    _, form = _form(editor_client, step)
     assert "keep_note" not in form.names()
     assert form.data()["note_offered"] == ["False"]
     saved = form.submit(editor_client, **_complete(source, note="Tabled on 2 March."))
