@@ -37,8 +37,19 @@ STEP_GLYPHS = {
 }
 
 
-def _badge(kind: str, code: str, label: str, explanation: str, glyph: str = "") -> str:
+def _badge(
+    kind: str, code: str, label: str, explanation: str, glyph: str = "", link: bool = True
+) -> str:
     href = f"{reverse('pages:glossary')}#{kind}-{code}"
+    if not link:  # inside another control (a <summary>): a link there is a control in a control
+        return format_html(
+            '<span class="badge badge-{}-{}"><span class="glyph" aria-hidden="true">{}</span> '
+            "{}</span>",
+            kind,
+            code,
+            glyph,
+            label,
+        )
     if glyph:
         return format_html(
             '<a class="badge badge-{}-{}" href="{}" title="{}">'
@@ -71,13 +82,14 @@ def progress_badge(code: str) -> str:
 
 
 @register.simple_tag
-def step_status_badge(code: str) -> str:
+def step_status_badge(code: str, link: bool = True) -> str:
     return _badge(
         "step-status",
         code,
         StepStatus(code).label,
         STEP_STATUS_EXPLANATIONS[code],
         STEP_GLYPHS[code],
+        link=link,
     )
 
 
