@@ -37,19 +37,8 @@ STEP_GLYPHS = {
 }
 
 
-def _badge(
-    kind: str, code: str, label: str, explanation: str, glyph: str = "", link: bool = True
-) -> str:
+def _badge(kind: str, code: str, label: str, explanation: str, glyph: str = "") -> str:
     href = f"{reverse('pages:glossary')}#{kind}-{code}"
-    if not link:  # inside another control (a <summary>): a link there is a control in a control
-        return format_html(
-            '<span class="badge badge-{}-{}"><span class="glyph" aria-hidden="true">{}</span> '
-            "{}</span>",
-            kind,
-            code,
-            glyph,
-            label,
-        )
     if glyph:
         return format_html(
             '<a class="badge badge-{}-{}" href="{}" title="{}">'
@@ -82,14 +71,13 @@ def progress_badge(code: str) -> str:
 
 
 @register.simple_tag
-def step_status_badge(code: str, link: bool = True) -> str:
+def step_status_badge(code: str) -> str:
     return _badge(
         "step-status",
         code,
         StepStatus(code).label,
         STEP_STATUS_EXPLANATIONS[code],
         STEP_GLYPHS[code],
-        link=link,
     )
 
 
@@ -130,3 +118,16 @@ def status_explanation(code: str) -> str:
 def markdown(source: str) -> str:
     """User-entered text (summary, provision text, step note) as sanitised Markdown HTML."""
     return markdown_to_html(source or "")
+
+
+@register.simple_tag
+def step_status_text(code: str) -> str:
+    """A step's status as a badge that is not a link, for inside another control (a <summary>):
+    a link there would be a control in a control, which assistive technology cannot reach."""
+    return format_html(
+        '<span class="badge badge-step-status-{}"><span class="glyph" aria-hidden="true">{}</span>'
+        " {}</span>",
+        code,
+        STEP_GLYPHS[code],
+        StepStatus(code).label,
+    )
