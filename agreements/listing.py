@@ -14,6 +14,11 @@ the transaction that changes it:
   rows appended since (+1 for a key an agreement gained, -1 for one it lost). Appending keeps
   writers from waiting on, or deadlocking over, shared counter rows.
 
+* Within each party's agreements, the counts by status and by partner (`PartyFacetCount` plus
+  `PartyFacetDelta`, kept the same way): the party's page and API summary read a few dozen rows
+  instead of grouping its tens of thousands of agreements. They are derived from the list row
+  and keys (`party_keys`), so they need no column of their own.
+
 `listing_refresh` is called by every writer after it changed an agreement (the services, under
 the agreement's row lock) and writes nothing when nothing listed changed. `listing_rebuild`
 recomputes every agreement and the counts from the models (`manage.py listing_rebuild`).
@@ -32,7 +37,16 @@ from django.db import connection, transaction
 
 from parties.models import Party
 
-from .models import Agreement, FacetCount, FacetDelta, Participation, Provision, Subject
+from .models import (
+    Agreement,
+    FacetCount,
+    FacetDelta,
+    Participation,
+    PartyFacetCount,
+    PartyFacetDelta,
+    Provision,
+    Subject,
+)
 
 FACETS = ("status", "party", "subject", "category", "year")
 REBUILD_BATCH = 2000
@@ -102,6 +116,18 @@ def listing_build(
     return row, keys
 
 
+def party_keys(listing: dict[str, Any], keys: Iterable[str]) -> set[tuple[str, str]]:
+    """What an agreement counts for in each of its parties' own counts: (party code, key) for
+    its status and for each other party (a partner). Derived from its kept row and keys."""
+    codes = [party["code"] for party in listing.get("parties", [])]
+    statuses = [key for key in keys if key.startswith("status:")]
+    return {
+        (code, key)
+        for code in codes
+        for key in statuses + [facet_key("party", other) for other in codes if other != code]
+    }
+
+
 def listings_compute(
     *, agreement_ids: Iterable[int]
 ) -> dict[int, tuple[dict[str, Any], list[str]]]:
@@ -155,6 +181,7 @@ def listing_refresh(*, agreement_ids: Iterable[int]) -> int:
         )
     }
     deltas: list[FacetDelta] = []
+    party_deltas: list[PartyFacetDelta] = []
     changed = 0
     with transaction.atomic():
         for pk, (row, keys) in listings_compute(agreement_ids=ids).items():
@@ -163,15 +190,20 @@ def listing_refresh(*, agreement_ids: Iterable[int]) -> int:
                 continue
             Agreement.objects.filter(pk=pk).update(listing=row, facet_keys=keys)
             deltas += _deltas(old_keys, keys)
+            party_deltas += _party_deltas(party_keys(old_row, old_keys), party_keys(row, keys))
             changed += 1
         FacetDelta.objects.bulk_create(deltas)
+        PartyFacetDelta.objects.bulk_create(party_deltas)
     return changed
 
 
 def listing_forget(*, agreement_ids: Iterable[int]) -> None:
     """Take agreements about to be deleted out of the counts (in the deleting transaction)."""
-    keys = Agreement.objects.filter(pk__in=list(agreement_ids)).values_list("facet_keys", flat=True)
-    FacetDelta.objects.bulk_create([d for old in keys for d in _deltas(old, [])])
+    rows = Agreement.objects.filter(pk__in=list(agreement_ids)).values_list("listing", "facet_keys")
+    FacetDelta.objects.bulk_create([d for _, keys in rows for d in _deltas(keys, [])])
+    PartyFacetDelta.objects.bulk_create(
+        [d for row, keys in rows for d in _party_deltas(party_keys(row, keys), set())]
+    )
 
 
 def _deltas(old: Iterable[str], new: Iterable[str]) -> list[FacetDelta]:
@@ -179,6 +211,12 @@ def _deltas(old: Iterable[str], new: Iterable[str]) -> list[FacetDelta]:
     return [FacetDelta(key=key, delta=1) for key in sorted(new_set - old_set)] + [
         FacetDelta(key=key, delta=-1) for key in sorted(old_set - new_set)
     ]
+
+
+def _party_deltas(old: set[tuple[str, str]], new: set[tuple[str, str]]) -> list[PartyFacetDelta]:
+    return [
+        PartyFacetDelta(party_code=code, key=key, delta=1) for code, key in sorted(new - old)
+    ] + [PartyFacetDelta(party_code=code, key=key, delta=-1) for code, key in sorted(old - new)]
 
 
 def facet_counts() -> Counter[str]:
@@ -198,6 +236,23 @@ def facet_counts() -> Counter[str]:
     return +counts  # drops keys whose count fell to zero
 
 
+def party_facet_counts(code: str) -> Counter[str]:
+    """Within the agreements party `code` is in: how many have each status (`status:<status>`)
+    and how many it shares with each partner (`party:<code>`). One statement, as facet_counts."""
+    rows = (
+        PartyFacetCount.objects.filter(party_code=code)
+        .values_list("key", "count")
+        .union(
+            PartyFacetDelta.objects.filter(party_code=code).values_list("key", "delta"), all=True
+        )
+        .order_by()
+    )
+    counts: Counter[str] = Counter()
+    for key, n in rows:
+        counts[key] += n
+    return +counts
+
+
 def facet_counts_compact() -> int:
     """Fold the deltas into FacetCount; returns how many deltas were folded. Idempotent, and safe
     to run beside writers (they only append) and beside itself (the lock makes compactions take
@@ -205,21 +260,43 @@ def facet_counts_compact() -> int:
     with transaction.atomic():
         _lock_counts()
         deltas = list(FacetDelta.objects.values_list("id", "key", "delta"))
-        if not deltas:
-            return 0
-        sums: Counter[str] = Counter()
-        for _, key, delta in deltas:
-            sums[key] += delta
-        current = dict(FacetCount.objects.filter(key__in=list(sums)).values_list("key", "count"))
-        FacetCount.objects.bulk_create(
-            [FacetCount(key=key, count=current.get(key, 0) + n) for key, n in sums.items()],
-            update_conflicts=True,
-            unique_fields=["key"],
-            update_fields=["count"],
-        )
-        FacetCount.objects.filter(count=0).delete()
-        FacetDelta.objects.filter(id__lte=max(pk for pk, _, _ in deltas)).delete()
-    return len(deltas)
+        if deltas:
+            sums: Counter[str] = Counter()
+            for _, key, delta in deltas:
+                sums[key] += delta
+            current = dict(
+                FacetCount.objects.filter(key__in=list(sums)).values_list("key", "count")
+            )
+            FacetCount.objects.bulk_create(
+                [FacetCount(key=key, count=current.get(key, 0) + n) for key, n in sums.items()],
+                update_conflicts=True,
+                unique_fields=["key"],
+                update_fields=["count"],
+            )
+            FacetCount.objects.filter(count=0).delete()
+            FacetDelta.objects.filter(id__lte=max(pk for pk, _, _ in deltas)).delete()
+        party_deltas = list(PartyFacetDelta.objects.values_list("id", "party_code", "key", "delta"))
+        if party_deltas:
+            party_sums: Counter[tuple[str, str]] = Counter()
+            for _, code, key, delta in party_deltas:
+                party_sums[code, key] += delta
+            party_current: Counter[tuple[str, str]] = Counter()
+            for code, key, n in PartyFacetCount.objects.filter(
+                party_code__in={code for code, _ in party_sums}
+            ).values_list("party_code", "key", "count"):
+                party_current[code, key] = n
+            PartyFacetCount.objects.bulk_create(
+                [
+                    PartyFacetCount(party_code=code, key=key, count=party_current[code, key] + n)
+                    for (code, key), n in party_sums.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["party_code", "key"],
+                update_fields=["count"],
+            )
+            PartyFacetCount.objects.filter(count=0).delete()
+            PartyFacetDelta.objects.filter(id__lte=max(row[0] for row in party_deltas)).delete()
+    return len(deltas) + len(party_deltas)
 
 
 def _listings_write(rows: dict[int, tuple[dict[str, Any], list[str]]]) -> None:
@@ -254,12 +331,16 @@ def _lock_counts() -> None:
             cursor.execute("LOCK TABLE agreements_facetcount IN SHARE ROW EXCLUSIVE MODE")
 
 
-def listing_rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:
+def listing_rebuild(
+    *, progress: Callable[[int, int], None] | None = None, party_counts: bool = True
+) -> int:
     """Recompute every agreement's list row and facet keys, then the counts, from the models.
 
     For the command and after a bulk load that bypassed the services. Returns how many
     agreements changed. The counts are recomputed with writers held off for the moment it
     takes to read every agreement's keys (on PostgreSQL a SHARE lock on the agreements).
+    `party_counts=False` leaves the parties' counts alone: for agreements migration 0005, which
+    runs before their tables exist (0007 fills them).
     """
     ids = list(Agreement.objects.order_by("pk").values_list("pk", flat=True))
     changed = 0
@@ -287,11 +368,24 @@ def listing_rebuild(*, progress: Callable[[int, int], None] | None = None) -> in
             with connection.cursor() as cursor:
                 cursor.execute("LOCK TABLE agreements_agreement IN SHARE MODE")
         totals: Counter[str] = Counter()
-        for keys in Agreement.objects.values_list("facet_keys", flat=True).iterator(2000):
+        party_totals: Counter[tuple[str, str]] = Counter()
+        for row, keys in Agreement.objects.values_list("listing", "facet_keys").iterator(2000):
             totals.update(keys)
+            party_totals.update(party_keys(row, keys))
         FacetDelta.objects.all().delete()
         FacetCount.objects.all().delete()
         FacetCount.objects.bulk_create(
             [FacetCount(key=key, count=n) for key, n in totals.items()], batch_size=2000
+        )
+        if not party_counts:
+            return changed
+        PartyFacetDelta.objects.all().delete()
+        PartyFacetCount.objects.all().delete()
+        PartyFacetCount.objects.bulk_create(
+            [
+                PartyFacetCount(party_code=code, key=key, count=n)
+                for (code, key), n in party_totals.items()
+            ],
+            batch_size=2000,
         )
     return changed

@@ -299,6 +299,33 @@ class Agreement(models.Model):
         indexes = [
             models.Index(fields=["status", "-signed_on"], name="agreement_status_signed_idx"),
             models.Index(fields=["-signed_on", "title"], name="agreement_default_order_idx"),
+            # The pages' newest-signature-first order (unsigned last) within a status: a party's
+            # page lists each status's newest (its party filter is a condition on the walk).
+            models.Index(
+                F("status"),
+                F("signed_on").desc(nulls_last=True),
+                F("title"),
+                name="agreement_status_signed_nl_idx",
+            ),
+            # The home page's "entering into force", soonest first: the ratified ones still
+            # waiting, and the others whose date is ahead (web.selectors, one query each).
+            models.Index(
+                fields=["expected_entry_into_force_on", "title"],
+                name="agreement_eif_ratified_idx",
+                condition=Q(entered_into_force_on__isnull=True, status=AgreementStatus.RATIFIED),
+            ),
+            models.Index(
+                fields=["expected_entry_into_force_on", "title"],
+                name="agreement_eif_expected_idx",
+                condition=Q(entered_into_force_on__isnull=True)
+                & ~Q(
+                    status__in=[
+                        AgreementStatus.RATIFIED,
+                        AgreementStatus.SUSPENDED,
+                        AgreementStatus.TERMINATED,
+                    ]
+                ),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -514,3 +541,35 @@ class FacetDelta(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.delta:+d}"
+
+
+class PartyFacetCount(models.Model):
+    """Within one party's agreements, how many count under a facet key: `status:<status>` and,
+    for each partner, `party:<code>`. What a party's page and API summary show, kept like
+    FacetCount (agreements.listing): as of the last compaction, plus PartyFacetDelta since."""
+
+    party_code = models.CharField(max_length=10)
+    key = models.CharField(max_length=200)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["party_code", "key"], name="partyfacetcount_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party_code} {self.key}: {self.count}"
+
+
+class PartyFacetDelta(models.Model):
+    """One +1 or -1 to a party's facet count, appended like FacetDelta."""
+
+    party_code = models.CharField(max_length=10)
+    key = models.CharField(max_length=200)
+    delta = models.SmallIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["party_code"], name="partyfacetdelta_party_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.party_code} {self.key} {self.delta:+d}"

@@ -3,36 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
-from django.db.models import Count, F, Max
+from django.db.models import F
 
 from parties.models import Party
 
+from .listing import party_facet_counts
 from .models import Participation
 
 
 @dataclass(frozen=True)
 class PartyAgreementCounts:
     by_status: dict[str, int]
+    partners: dict[str, int]  # party code: how many agreements the two share
     total: int
-    last_updated_at: datetime | None  # the latest change to any of them (for the ETag)
 
 
 def party_agreement_counts(*, party: Party) -> PartyAgreementCounts:
-    """How many agreements the party is in, by status: one grouped query, whatever the number."""
-    rows = (
-        Participation.objects.filter(party=party)
-        .values_list("agreement__status")
-        .annotate(n=Count("pk"), latest=Max("agreement__updated_at"))
-        .order_by()
-    )
-    by_status = {status: n for status, n, _ in rows}
-    latest = [when for _, _, when in rows if when is not None]
+    """How many agreements the party is in, by status and by partner: read from the kept counts
+    (agreements.listing.party_facet_counts), a few dozen rows whatever the number of agreements."""
+    by_status: dict[str, int] = {}
+    partners: dict[str, int] = {}
+    for key, n in party_facet_counts(party.code).items():
+        facet, _, value = key.partition(":")
+        if facet == "status":
+            by_status[value] = n
+        elif facet == "party":
+            partners[value] = n
     return PartyAgreementCounts(
-        by_status=by_status,
-        total=sum(by_status.values()),
-        last_updated_at=max(latest, default=None),
+        by_status=by_status, partners=partners, total=sum(by_status.values())
     )
 
 

@@ -14,8 +14,8 @@ A view can narrow what a response is kept under (`CachedReadMixin.cache_scope`):
 detail is kept under that agreement's own stamp, which triggers move when a row it is built from
 changes (ratification migration 0007), plus its related agreements' stamps and a generation of
 the names many details share (parties, subjects, sources). So a write to one agreement leaves
-every other agreement's cached detail in place; lists and the party pages keep the data
-generation.
+every other agreement's cached detail in place; lists keep the data generation. The pages
+are built from kept rows and counts (agreements.listing) and are not cached.
 
 The key also holds what else a response depends on: the address (path, query, host, scheme),
 the negotiated media type, the user (permissions could differ) and today's date (the detail
@@ -34,8 +34,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -44,7 +43,6 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 DEFAULT_SECONDS = 300
-T = TypeVar("T")
 # A cached response keeps every header the view set (ETag, Link, X-Total-Count, Allow, Vary, …):
 # it is stored when DRF renders it, before middleware adds its own on the way out.
 NOT_KEPT = frozenset({"set-cookie"})
@@ -124,26 +122,6 @@ def _key(prefix: str, scope: object, *parts: str) -> str:
     whole += [timezone.localdate().isoformat(), *parts]
     digest = hashlib.sha256("\x1f".join(whole).encode()).hexdigest()
     return f"{prefix}:{digest}"
-
-
-def cached_data(name: str, build: Callable[[], T]) -> T:
-    """`build()`, kept under the data generation like a cached response (module docstring).
-
-    For a page's data rather than its HTML: the HTML holds the user's name and a CSRF token, so
-    it is rendered each time from data that is the same for everyone. `build` must depend on
-    nothing but the data and today's date, and return something picklable; None is not kept.
-    """
-    generation = data_generation() if _seconds() > 0 else None
-    if generation is None:
-        return build()
-    key = _key("page-data", generation, name)
-    hit = _get(key)
-    if hit is not None:
-        return hit
-    value = build()
-    if value is not None:
-        _set(key, value)
-    return value
 
 
 class CachedReadMixin:

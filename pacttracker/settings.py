@@ -443,6 +443,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Emails to followers; also triggered after every write, so this is the safety net.
     "notify-followers": {"task": "accounts.notify_followers", "schedule": timedelta(minutes=1)},
+    # Writers append +1/-1 rows to the kept facet counts; this folds them in (agreements.listing).
+    "facet-counts-compact": {
+        "task": "agreements.facet_counts_compact",
+        "schedule": timedelta(minutes=1),
+    },
     # The audit log keeps AUDIT_RETENTION_DAYS; older events are deleted once a day.
     "audit-prune": {"task": "accounts.audit_prune", "schedule": crontab(minute=17, hour=3)},
 }

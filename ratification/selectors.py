@@ -29,7 +29,7 @@ from django.db.models import (
     When,
 )
 
-from agreements.api.filters import AgreementFilter
+from agreements.api.filters import AgreementFilter, search_through_index
 from agreements.listing import Names, facet_counts, facet_key
 from agreements.models import (
     Agreement,
@@ -317,6 +317,15 @@ def agreement_list_page(
     matches: then the count is its estimate (flagged), and the facets are left out unless
     `count_all`.
     """
+    with search_through_index(bool(filters.q)):
+        return _agreement_list_page(
+            filters=filters, page_number=page_number, page_size=page_size, count_all=count_all
+        )
+
+
+def _agreement_list_page(
+    *, filters: AgreementFilters, page_number: Any, page_size: int, count_all: bool
+) -> AgreementListPage:
     names = Names.load()
     agreements = agreements_search(filters=filters)
     facets: Facets | None

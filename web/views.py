@@ -8,15 +8,12 @@ templates that never query.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString
 
 from agreements.models import (
     AGREEMENT_STATUS_EXPLANATIONS,
@@ -27,8 +24,7 @@ from agreements.models import (
     ProvisionCategory,
 )
 from apikit.renderers import csv_cell
-from apikit.response_cache import cached_data
-from parties.models import STEP_KIND_EXPLANATIONS, Party, StepKind
+from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 from ratification import selectors as search
 from ratification.models import STEP_STATUS_EXPLANATIONS, StepStatus
 
@@ -73,7 +69,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "total": sum(counts.values()),
             # The dashboard shows the first few of each; the list pages hold the rest.
             "awaiting": selectors.agreements_awaiting_ratification(today=today, limit=HOME_ROWS),
-            "entering": list(selectors.agreements_entering_into_force(today=today)[:HOME_ROWS]),
+            "entering": selectors.agreements_entering_into_force(today=today, limit=HOME_ROWS),
             "overdue": list(selectors.steps_overdue(today=today)[:HOME_ROWS]),
             "home_rows": HOME_ROWS,
             "signed_count": counts[AgreementStatus.SIGNED],
@@ -279,52 +275,32 @@ def party_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@dataclass(frozen=True)
-class _PartyPage:
-    party: Party
-    total: int
-    body: SafeString  # the page's columns, rendered: the same for every visitor (and kept safe
-    # through the cache: pickling keeps the SafeString type)
-
-
-def _party_page(code: str) -> _PartyPage | None:
+def party_detail(request: HttpRequest, code: str) -> HttpResponse:
+    # Built from the kept counts and list rows (web.selectors.party_profile): about a dozen
+    # small queries however many agreements the party is in, so nothing is cached and a write
+    # to one agreement shows on its parties' pages at once.
     profile = selectors.party_profile(code=code)
     if profile is None:
-        return None
-    labelled = [
+        raise Http404("No party with that code.")
+    groups = [
         (
             status,
             label,
-            [(p, search.agreement_label(p.agreement)) for p in items],
+            items,
             count,
             f"{reverse('pages:agreement_list')}?party={profile.party.code}&status={status}",
         )
         for status, label, items, count in profile.agreements_by_status
     ]
-    body = render_to_string(
-        "parties/detail.html#columns",
-        {"p": profile, "party": profile.party, "groups": labelled},
-    )
-    return _PartyPage(party=profile.party, total=profile.total, body=body)
-
-
-def party_detail(request: HttpRequest, code: str) -> HttpResponse:
-    # The profile aggregates over all the party's agreements (tens of thousands for a busy
-    # party) and its columns list a hundred of them: built once per data generation for
-    # everyone (apikit.response_cache); the header, with the user's follow button, is
-    # rendered on each request.
-    code = code.upper()
-    page = cached_data(f"party-page:{code}", lambda: _party_page(code))
-    if page is None:
-        raise Http404("No party with that code.")
     return render(
         request,
         "parties/detail.html",
         {
-            "party": page.party,
-            "total": page.total,
-            "body": page.body,
-            "feed_url": _feed_url(party=page.party.code),
+            "party": profile.party,
+            "p": profile,
+            "groups": groups,
+            "total": profile.total,
+            "feed_url": _feed_url(party=profile.party.code),
         },
     )
 

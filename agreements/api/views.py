@@ -20,7 +20,7 @@ from apikit.conditional import ConditionalMixin, etag_of
 from parties.api.views import PartyViewSet as BasePartyViewSet
 from parties.models import Party
 
-from ..models import Agreement, Provision, ProvisionCategory, Relation, Source
+from ..models import Agreement, Participation, Provision, ProvisionCategory, Relation, Source
 from ..selectors import (
     PartyAgreementCounts,
     party_agreement_counts,
@@ -72,7 +72,7 @@ class PartyViewSet(BasePartyViewSet):
         summary = {
             "total": counts.total,
             "by_status": counts.by_status,
-            "recent": party_recent_participations(party=party, limit=self.recent_agreements_shown),
+            "recent": self.recent(party),
             "list": request.build_absolute_uri(link),
         }
         context = {**self.get_serializer_context(), "party_agreements": summary}
@@ -84,11 +84,25 @@ class PartyViewSet(BasePartyViewSet):
             self._counts = party_agreement_counts(party=party)
         return self._counts
 
+    def recent(self, party: Party) -> list[Participation]:
+        # Memoised per request, like the counts.
+        if getattr(self, "_recent", None) is None:
+            self._recent = party_recent_participations(
+                party=party, limit=self.recent_agreements_shown
+            )
+        return self._recent
+
     def etag_for(self, obj: Party) -> str:
-        # The body holds the party's agreements too: a change to any of them changes the tag.
+        # The body holds the party's agreement counts and its recent agreements: the tag is
+        # made of exactly those, so a change to any agreement it shows changes it.
         counts = self.agreement_counts(obj)
-        latest = counts.last_updated_at.isoformat() if counts.last_updated_at else ""
-        return etag_of("party", obj.pk, obj.updated_at.isoformat(), counts.total, latest)
+        recent = [
+            (p.agreement_id, p.agreement.updated_at.isoformat(), p.progress, str(p.consented_on))
+            for p in self.recent(obj)
+        ]
+        return etag_of(
+            "party", obj.pk, obj.updated_at.isoformat(), sorted(counts.by_status.items()), recent
+        )
 
 
 class SourceFilter(django_filters.FilterSet):

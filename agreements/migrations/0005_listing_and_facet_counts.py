@@ -13,9 +13,10 @@ GIN_INDEX = "agreement_facet_keys_idx"
 def fill(apps, schema_editor):
     # The app's own function, so the migration and the command cannot disagree. It reads only
     # columns that exist from this migration on; if they change, freeze a copy of it here.
+    # The parties' counts came later (0007, which fills them).
     from agreements.listing import listing_rebuild
 
-    listing_rebuild()
+    listing_rebuild(party_counts=False)
     if schema_editor.connection.vendor == "postgresql":
         with schema_editor.connection.cursor() as cursor:
             # The fill queued the response cache's deferred trigger (ratification/0004); it must

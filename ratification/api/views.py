@@ -23,7 +23,12 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from agreements.api.filters import AgreementFilter, UtcIsoDateTimeFilter
+from agreements.api.filters import (
+    AgreementFilter,
+    UtcIsoDateTimeFilter,
+    search_through_index,
+    searched,
+)
 from agreements.api.serializers import (
     AgreementCsvSerializer,
     AgreementFactsSerializer,
@@ -207,6 +212,11 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         if self.action in ("steps", "destroy"):
             return Agreement.objects.all()
         return agreement_detail_queryset()
+
+    def paginate_queryset(self, queryset):
+        # The page and its count are the statements a search makes slow (search_through_index).
+        with search_through_index(searched(queryset)):
+            return super().paginate_queryset(queryset)
 
     def get_serializer_class(self):
         if self.action == "list":

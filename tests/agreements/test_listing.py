@@ -19,8 +19,16 @@ from agreements.listing import (
     listing_build,
     listing_rebuild,
     listings_compute,
+    party_facet_counts,
 )
-from agreements.models import Agreement, FacetDelta, Participation, ProvisionCategory, Source
+from agreements.models import (
+    Agreement,
+    FacetDelta,
+    Participation,
+    PartyFacetDelta,
+    ProvisionCategory,
+    Source,
+)
 from agreements.services import (
     ProvisionInput,
     agreement_delete,
@@ -52,6 +60,23 @@ def assert_kept_equals_fresh() -> None:
     assert stored == listings_compute(agreement_ids=list(stored))
     fresh_counts = Counter(key for _, keys in stored.values() for key in keys)
     assert facet_counts() == fresh_counts
+    assert_party_counts_equal_fresh()
+
+
+def assert_party_counts_equal_fresh() -> None:
+    """Each party's kept counts by status and by partner, as the models give them afresh
+    (straight from the participations, not from the kept rows)."""
+    codes: dict[int, list[str]] = {}
+    for agreement_id, code in Participation.objects.values_list("agreement_id", "party__code"):
+        codes.setdefault(agreement_id, []).append(code)
+    fresh: dict[str, Counter[str]] = {}
+    for pk, status in Agreement.objects.values_list("pk", "status"):
+        for code in codes.get(pk, []):
+            counts = fresh.setdefault(code, Counter())
+            counts[f"status:{status}"] += 1
+            counts.update(f"party:{other}" for other in codes[pk] if other != code)
+    for code in Party.objects.values_list("code", flat=True):
+        assert party_facet_counts(code) == fresh.get(code, Counter()), code
 
 
 def test_listing_build_gives_sorted_rows_and_one_key_per_facet_value():
@@ -188,6 +213,7 @@ def test_kept_listing_equals_a_fresh_computation_after_any_writes(make_agreement
         assert_kept_equals_fresh()
     facet_counts_compact()
     assert not FacetDelta.objects.exists()
+    assert not PartyFacetDelta.objects.exists()
     assert_kept_equals_fresh()
 
 
@@ -242,3 +268,57 @@ def test_the_rebuild_command_repairs_rows_and_counts_a_bulk_load_left_behind(mak
     call_command("listing_rebuild", stdout=open(os.devnull, "w"))  # noqa: SIM115
     assert_kept_equals_fresh()
     assert not FacetDelta.objects.exists()
+
+
+def test_beat_compacts_the_counts_every_minute(make_agreement, settings):
+    """The appended count changes are folded in by a periodic task; left alone they would grow
+    with every write and every read of the counts would sum them all."""
+    from agreements.tasks import facet_counts_compact_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["facet-counts-compact"]
+    assert entry["task"] == facet_counts_compact_task.name == "agreements.facet_counts_compact"
+    assert entry["schedule"] == dt.timedelta(minutes=1)
+    make_agreement(party_codes=["JP", "PH"])
+    before = facet_counts(), party_facet_counts("JP")
+    assert facet_counts_compact_task.delay().get() > 0
+    assert not FacetDelta.objects.exists() and not PartyFacetDelta.objects.exists()
+    assert (facet_counts(), party_facet_counts("JP")) == before
+
+
+def test_a_party_counts_its_agreements_by_status_and_by_partner(make_agreement):
+    make_agreement(party_codes=["JP", "PH"])
+    make_agreement(party_codes=["JP", "PH"], signed_on=dt.date(2025, 3, 1))
+    make_agreement(kind="multilateral", party_codes=["JP", "US", "AU"])
+    assert party_facet_counts("JP") == Counter(
+        {"party:PH": 2, "party:US": 1, "party:AU": 1, **_status_counts("JP")}
+    )
+    assert party_facet_counts("US") == Counter(
+        {"party:JP": 1, "party:AU": 1, **_status_counts("US")}
+    )
+    assert_kept_equals_fresh()
+
+
+def _status_counts(code: str) -> Counter[str]:
+    return Counter(
+        f"status:{status}"
+        for status in Agreement.objects.filter(participations__party__code=code).values_list(
+            "status", flat=True
+        )
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_each_partys_counts_from_the_kept_rows(make_agreement):
+    """agreements/0007 adds the parties' counts to a database that already has agreements."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    make_agreement(party_codes=["JP", "PH"])
+    make_agreement(kind="multilateral", party_codes=["JP", "US", "AU"])
+    expected = {code: party_facet_counts(code) for code in ("JP", "PH", "US", "AU")}
+    executor = MigrationExecutor(connection)
+    executor.migrate([("agreements", "0006_agreement_cache_stamp")])
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert {code: party_facet_counts(code) for code in expected} == expected
+    assert_kept_equals_fresh()

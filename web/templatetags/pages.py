@@ -6,8 +6,10 @@ explanation as a tooltip and links to its entry in the glossary.
 
 from __future__ import annotations
 
+import functools
+
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 
 from agreements.models import (
@@ -38,6 +40,15 @@ STEP_GLYPHS = {
 
 
 def _badge(kind: str, code: str, label: str, explanation: str, glyph: str = "") -> str:
+    # A page with fifty parties draws hundreds of badges, of a few dozen kinds: each is built
+    # once per script prefix (the glossary's address depends on nothing else).
+    return _badge_html(get_script_prefix(), kind, code, str(label), str(explanation), glyph)
+
+
+@functools.lru_cache(maxsize=512)
+def _badge_html(
+    script_prefix: str, kind: str, code: str, label: str, explanation: str, glyph: str
+) -> str:
     href = f"{reverse('pages:glossary')}#{kind}-{code}"
     if glyph:
         return format_html(

@@ -143,7 +143,9 @@ def test_list_renders_in_a_fixed_number_of_queries(
     few = count_queries(URL + "?q=bulk&party=JP")
     add_agreements(30, start=3)
     assert count_queries(URL + "?q=bulk&party=JP") == few
-    with django_assert_max_num_queries(12):
+    # 14: on PostgreSQL a search also sets and resets the planner's choice around its queries
+    # (agreements.api.filters.search_through_index).
+    with django_assert_max_num_queries(14):
         client.get(URL + "?q=bulk&party=JP&status=signed&category=consultation")
 
 
