@@ -256,9 +256,10 @@ class StepRecordForm(SourceFieldsMixin):
         kwargs.setdefault("auto_id", f"step{step.pk}_%s")
         super().__init__(*args, **kwargs)
         _mark_required_when_recorded(self)
-        self.fields[
-            "source"
-        ].help_text = f"Pick a recorded one, or add a new one below, under “{self.MORE_TITLE}”."
+        source = self.fields["source"]
+        source.help_text = (
+            f"Pick a recorded one, or add a new one below, under “{self.MORE_TITLE}”."
+        )
         self.fields["note"].help_text = STEP_NOTE_HELP
         if self.offers_note:
             self.fields["note"].label = "New note"
