@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from agreements.models import Agreement, Participation, Source
@@ -24,6 +25,14 @@ STEP_STATUS_EXPLANATIONS: dict[str, str] = {
     StepStatus.FAILED: "Attempted and failed, e.g. the chamber voted against.",
     StepStatus.NOT_REQUIRED: "This agreement does not need the step for this party.",
 }
+
+
+# A step loaded without its note (.only(), .defer()): whether a save changes it is not known.
+_NOTE_NOT_LOADED = object()
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n")
 
 
 class RatificationStep(models.Model):
@@ -50,6 +59,13 @@ class RatificationStep(models.Model):
     votes_against = models.PositiveIntegerField(null=True, blank=True, help_text="Votes against.")
     votes_abstaining = models.PositiveIntegerField(null=True, blank=True, help_text="Abstentions.")
     note = models.TextField(blank=True, help_text="Context, e.g. 'two thirds of all senators'.")
+    note_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the note was last written (save() keeps it); empty when there is no note, "
+        "or when it was written before this was kept and the history does not say.",
+    )
     source = models.ForeignKey(
         Source,
         null=True,
@@ -71,7 +87,8 @@ class RatificationStep(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # note_updated_at is a history row's own history_date: no need to keep it twice.
+    history = HistoricalRecords(excluded_fields=["updated_at", "note_updated_at"])
 
     class Meta:
         ordering = ["participation", "order", "id"]
@@ -95,6 +112,32 @@ class RatificationStep(models.Model):
     def __str__(self) -> str:
         body = f" ({self.body})" if self.body else ""
         return f"{self.order}. {self.get_kind_display()}{body}: {self.get_status_display()}"
+
+    # When the note was written is a rule about this row alone, so it is kept here rather than in
+    # each writer (step_record, step_add, the admin, imports, reverts): whatever saves a changed
+    # note moves note_updated_at with it. QuerySet.update() bypasses it; nothing writes notes so.
+
+    def save(self, *args, **kwargs) -> None:
+        loaded = getattr(self, "_loaded_note", "")  # a new row: no note before
+        # A browser posts a textarea's line ends as CRLF: the same note typed back is no change.
+        if loaded is not _NOTE_NOT_LOADED and _lines(self.note) != _lines(loaded):
+            self.note_updated_at = timezone.now() if self.note else None
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "note" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "note_updated_at"}
+        super().save(*args, **kwargs)
+        self._loaded_note = self.note
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        step = super().from_db(db, field_names, values)
+        step._loaded_note = step.__dict__.get("note", _NOTE_NOT_LOADED)
+        return step
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None or "note" in fields:
+            self._loaded_note = self.note
 
 
 class StatusChange(models.Model):

@@ -244,6 +244,11 @@ def step_conflict(
         for name in names
     }
     base_values = {name: stored(base, name) for name in names} if base is not None else None
+    if form.note_kept():
+        # "Keep the earlier note" leaves the note alone; the note box is not a note to save. So
+        # mine is the note the form was loaded with, and a colleague's note written since stays
+        # (without that version known, theirs: keeping is not changing).
+        mine["note"] = (base_values or theirs)["note"]
     merges = merge(names=names, base=base_values, theirs=theirs, mine=mine)
 
     statuses = dict(StepStatus.choices)
@@ -261,6 +266,9 @@ def step_conflict(
         return shown
 
     def data_for(name: str, side: Side) -> dict[str, str]:
+        # The merged form has no note_offered: its note box is the whole note, as merged.
+        if side == Side.MINE and name == "note":
+            return {"note": _as_data(mine["note"])}
         if side == Side.MINE:
             keys = SOURCE_KEYS if name == "source" else (name,)
             return {key: form.data.get(key, "") for key in keys}
@@ -277,7 +285,11 @@ def step_conflict(
         base_version=base_version,
         merges=merges,
         labels={
-            name: form.fields[name].label or name.replace("_", " ").capitalize() for name in names
+            # "New note" on a form that offered to keep the earlier one; here it is the note.
+            name: "Note"
+            if name == "note"
+            else form.fields[name].label or name.replace("_", " ").capitalize()
+            for name in names
         },
         shown={
             m.name: _readable(m.base, m.theirs, m.mine, known=m.base_known, show=readable(m.name))

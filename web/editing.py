@@ -855,10 +855,14 @@ def _step_for_recording(pk: int) -> RatificationStep:
 
 
 def _step_done_url(request: HttpRequest, step: RatificationStep) -> str:
+    """Back where the editor came from (`next`: the edit page), else the agreement's page, at
+    the step just recorded (both pages give each step the anchor `step-<id>`), so that on a
+    phone they land on what they recorded, not at the top of a long page."""
     agreement = step.participation.agreement
-    return _back_to(
-        request, f"{agreement.get_absolute_url()}#party-{step.participation.party.code}"
-    )
+    back = _back_to(request, agreement.get_absolute_url())
+    path = back.split("#", 1)[0]
+    at_step = (agreement.get_absolute_url(), reverse("pages:agreement_edit", args=[agreement.slug]))
+    return f"{path}#step-{step.pk}" if path in at_step else back
 
 
 @editor_required(CHANGE_STEP)

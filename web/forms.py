@@ -163,6 +163,10 @@ RECORDABLE_STATUSES = [
 ]
 
 
+# MARKDOWN_FORM_HELP, shorter: on a phone every line counts before the button.
+STEP_NOTE_HELP = "Markdown: *emphasis*, **bold**, lists, [links](https://…); HTML shows as typed."
+
+
 def _mark_required_when_recorded(form: forms.BaseForm) -> None:
     """A completed or failed step needs a date and a source (step_validate checks it)."""
     for name in ("date", "source"):
@@ -188,7 +192,7 @@ class StepRecordForm(SourceFieldsMixin):
     date = forms.DateField(
         required=False,
         widget=DATE_WIDGET,
-        help_text="When it happened (completed, failed) or is set to happen (scheduled).",
+        help_text="The day it happened, or is set for (scheduled).",
     )
     body = forms.CharField(
         required=False, max_length=200, help_text="Who acts, e.g. 'House of Councillors'."
@@ -197,11 +201,21 @@ class StepRecordForm(SourceFieldsMixin):
     votes_against = _votes_field("Votes against")
     votes_abstaining = _votes_field("Abstaining")
     note = _note_field()
+    # A step with a note: the form shows it (with its date) and an empty box for a new one, so
+    # that recording an outcome does not silently keep a note written for the old one.
+    keep_note = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Keep the earlier note",
+        help_text="Untick to replace it with a new note, or to remove it.",
+    )
+    # Whether the form offered that choice, posted back so that the server reads the note box as
+    # the form meant it: a new note (offered) or the whole note (not offered: the step had none).
+    note_offered = forms.BooleanField(required=False, widget=forms.HiddenInput)
     confirm_out_of_order = forms.BooleanField(
         required=False,
         label="Confirm out of order",
-        help_text="Tick to complete this step although an earlier one is still open or is "
-        "dated after it.",
+        help_text="Complete it although an earlier step is still open or dated after it.",
     )
     expected_version = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -217,9 +231,24 @@ class StepRecordForm(SourceFieldsMixin):
         "source_url",
         "source_publisher",
         "source_published_on",
+        "keep_note",
         "note",
         "confirm_out_of_order",
     ]
+
+    # Folded under one disclosure (templates/editing/_step_form.html): most records need none.
+    MORE = (
+        "body",
+        "votes_for",
+        "votes_against",
+        "votes_abstaining",
+        "source_title",
+        "source_url",
+        "source_publisher",
+        "source_published_on",
+        "confirm_out_of_order",
+    )
+    MORE_TITLE = "Who acts, vote, new source, out of order"
 
     def __init__(self, *args: Any, step: RatificationStep, **kwargs: Any) -> None:
         self.step = step
@@ -227,6 +256,33 @@ class StepRecordForm(SourceFieldsMixin):
         kwargs.setdefault("auto_id", f"step{step.pk}_%s")
         super().__init__(*args, **kwargs)
         _mark_required_when_recorded(self)
+        source = self.fields["source"]
+        source.help_text = (
+            f"Pick a recorded one, or add a new one below, under “{self.MORE_TITLE}”."
+        )
+        self.fields["note"].help_text = STEP_NOTE_HELP
+        if self.offers_note:
+            self.fields["note"].label = "New note"
+
+    @property
+    def more_opens(self) -> bool:
+        """Whether the folded fields start unfolded: one of them needs looking at. A date refused
+        for the order of the steps is answered by "Confirm out of order", which is folded."""
+        if self.is_bound and self["confirm_out_of_order"].data:
+            return True
+        return any(name in self.errors for name in (*self.MORE, "date"))
+
+    @property
+    def offers_note(self) -> bool:
+        """Whether the form shows the earlier note with the choice to keep it: when the step has
+        one, or, once posted, when the page posted from had offered it."""
+        if not self.is_bound:
+            return bool(self.step.note)
+        return bool(self.fields["note_offered"].to_python(self["note_offered"].data))
+
+    def note_kept(self) -> bool:
+        """The editor saw the earlier note and kept it: the note box is not the step's note."""
+        return self.is_bound and self.offers_note and bool(self["keep_note"].data)
 
     @staticmethod
     def initial_for(step: RatificationStep) -> dict[str, Any]:
@@ -237,14 +293,27 @@ class StepRecordForm(SourceFieldsMixin):
             "votes_for": step.votes_for,
             "votes_against": step.votes_against,
             "votes_abstaining": step.votes_abstaining,
-            "note": step.note,
+            # With a note, the box is for a new one (see keep_note); without, it is empty anyway.
+            "note": "",
+            "keep_note": True,
+            "note_offered": bool(step.note),
             "source": step.source_id,
             "expected_version": step.version,
         }
 
+    def note_to_save(self) -> str | None:
+        """The step's note after this form: None leaves the stored one as it is."""
+        return None if self.note_kept() else self.cleaned_data.get("note", "")
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         self.clean_source_fields()
+        if self.note_kept() and cleaned.get("note"):
+            self.add_error(
+                "note",
+                "You kept the earlier note and wrote a new one: untick “Keep the earlier note” "
+                "to replace it, or empty this box.",
+            )
         if self.errors:
             return cleaned
         # The stored row: a stale form is the view's business (the conflict page), but the rules
@@ -274,7 +343,7 @@ class StepRecordForm(SourceFieldsMixin):
                 status=cleaned["status"],
                 date=cleaned.get("date"),
                 source=self.source_save(),
-                note=cleaned.get("note", ""),
+                note=self.note_to_save(),
                 body=cleaned.get("body", ""),
                 votes_for=cleaned.get("votes_for"),
                 votes_against=cleaned.get("votes_against"),

@@ -84,6 +84,7 @@ class StepBriefSerializer(serializers.ModelSerializer):
             "votes_against",
             "votes_abstaining",
             "note",
+            "note_updated_at",
             "source",
             "version",
             "updated_at",

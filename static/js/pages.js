@@ -40,6 +40,37 @@
       });
     }
 
+    // The header's menu: laid out open on wider screens by CSS where the browser can unfold a
+    // <details> that way (::details-content); elsewhere opened here.
+    var wide = window.matchMedia("(min-width: 40.01rem)");
+    var unfoldsByCss = window.CSS && CSS.supports && CSS.supports("selector(::details-content)");
+    document.querySelectorAll("details[data-site-menu]").forEach(function (menu) {
+      if (wide.matches && !unfoldsByCss) menu.open = true;
+    });
+
+    // A step record form with an earlier note: say so when the outcome changes, and read a new
+    // note typed in as replacing the earlier one (untick "Keep"; without JavaScript the server
+    // asks instead).
+    document.querySelectorAll("form.step-form").forEach(function (form) {
+      var earlier = form.querySelector("[data-earlier-note]");
+      if (!earlier) return;
+      var status = form.querySelector("select[name=status]");
+      var ask = earlier.querySelector("[data-note-ask]");
+      var keep = form.querySelector("input[name=keep_note]");
+      var note = form.querySelector("textarea[name=note]");
+      if (status && ask) {
+        status.addEventListener("change", function () {
+          var stored = Array.prototype.find.call(status.options, function (o) { return o.defaultSelected; });
+          ask.hidden = !stored || status.value === stored.value;
+        });
+      }
+      if (keep && note) {
+        note.addEventListener("input", function () {
+          if (note.value.trim()) keep.checked = false;
+        });
+      }
+    });
+
     // On a phone the filter panel starts folded, so the results come first.
     if (window.matchMedia("(max-width: 52rem)").matches) {
       document.querySelectorAll("details[data-collapse-narrow]").forEach(function (details) {

@@ -364,3 +364,28 @@ def test_past_the_threshold_the_count_is_the_planners_estimate(anon, make_agreem
     assert body["count_is_estimate"] is True
     assert body["count"] % 100 == 0 and body["count"] >= 1  # rounded up, as the docs say
     assert len(body["results"]) == 1  # the page itself is exact
+
+
+def test_a_step_says_when_its_note_was_written(anon, make_agreement):
+    """note_updated_at: in the step and in the agreement's detail, and in the schema."""
+    from ratification.services import StepInput
+
+    make_agreement(
+        slug="noted",
+        steps={
+            "JP": [StepInput(kind="cabinet_approval", note="Needs the Diet.")],
+            "PH": [StepInput(kind="signature")],
+        },
+    )
+    steps = {s["party"]: s for s in anon.get("/api/v1/agreements/noted/steps/").json()}
+    written = steps["JP"]["note_updated_at"]
+    assert written and dt.datetime.fromisoformat(written.replace("Z", "+00:00"))
+    assert steps["PH"]["note_updated_at"] is None
+    detail = anon.get("/api/v1/agreements/noted/").json()
+    jp = next(p for p in detail["parties"] if p["code"] == "JP")
+    assert jp["steps"][0]["note_updated_at"] == written
+    schema = anon.get("/api/schema/?format=json").json()["components"]["schemas"]
+    field = schema["StepBrief"]["properties"]["note_updated_at"]
+    assert (
+        field["readOnly"] and field["nullable"] and "note was last written" in field["description"]
+    )

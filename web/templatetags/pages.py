@@ -129,3 +129,16 @@ def status_explanation(code: str) -> str:
 def markdown(source: str) -> str:
     """User-entered text (summary, provision text, step note) as sanitised Markdown HTML."""
     return markdown_to_html(source or "")
+
+
+@register.simple_tag
+def step_status_text(code: str) -> str:
+    """A step's status as a badge that is not a link, for inside another control (a <summary>):
+    a link there would be a control in a control, which assistive technology cannot reach."""
+    return format_html(
+        '<span class="badge badge-step-status-{}"><span class="glyph" aria-hidden="true">{}</span>'
+        " {}</span>",
+        code,
+        STEP_GLYPHS[code],
+        StepStatus(code).label,
+    )

@@ -266,7 +266,7 @@ def test_apply_without_the_version_shown_writes_nothing(editor_client, acsa):
 
 
 def test_keep_theirs_leaves_the_record_alone(editor_client, second_editor_client, acsa, source):
-    """Keep theirs writes nothing and says so, back on the agreement page."""
+    """Keep theirs writes nothing and says so, back on the agreement page at the step."""
     step = jp_step(acsa, 2)
     url = reverse("pages:step_record", args=[step.pk])
     second_editor_client.post(
@@ -282,7 +282,7 @@ def test_keep_theirs_leaves_the_record_alone(editor_client, second_editor_client
         url, {"status": "scheduled", "date": "2999-01-01", "expected_version": 1}
     )
     kept = editor_client.post(conflict.context["keep_url"], follow=True)
-    assert kept.redirect_chain[-1][0] == f"{acsa.get_absolute_url()}#party-JP"
+    assert kept.redirect_chain[-1][0] == f"{acsa.get_absolute_url()}#step-{step.pk}"
     assert "Kept their version; your change was discarded" in kept.content.decode()
     step.refresh_from_db()
     assert step.status == "completed" and step.version == 2

@@ -191,3 +191,57 @@ def test_editor_page_has_a_form_per_step(editor_client, acsa):
     for step in RatificationStep.objects.filter(participation__agreement=acsa):
         assert reverse("pages:step_record", args=[step.pk]) in html
     assert html.count("<details") >= 8
+
+
+def test_recording_from_the_edit_page_returns_to_that_step(editor_client, acsa, source):
+    """Issue 18.8: back on the edit page at the step recorded (an anchor the page has), not at
+    its top."""
+    edit_url = reverse("pages:agreement_edit", args=[acsa.slug])
+    step = jp_step(acsa, 2)
+    response = _record(editor_client, step, date=DIET.isoformat(), source=source.pk, next=edit_url)
+    assert response.status_code == 302
+    assert response["Location"] == f"{edit_url}#step-{step.pk}"
+    page = editor_client.get(edit_url)
+    assert f'<li id="step-{step.pk}">' in page.content.decode()
+
+
+def test_recording_from_the_step_page_returns_to_the_step_on_the_agreement_page(
+    editor_client, acsa, source
+):
+    step = jp_step(acsa, 2)
+    response = _record(editor_client, step, date=DIET.isoformat(), source=source.pk)
+    assert response["Location"] == f"{acsa.get_absolute_url()}#step-{step.pk}"
+    page = editor_client.get(acsa.get_absolute_url())
+    assert f'id="step-{step.pk}"' in page.content.decode()
+
+
+def test_a_next_elsewhere_is_followed_as_given(editor_client, acsa, source):
+    """Only the agreement's own pages have the step's anchor."""
+    step = jp_step(acsa, 2)
+    response = _record(
+        editor_client, step, date=DIET.isoformat(), source=source.pk, next="/follows/#mine"
+    )
+    assert response["Location"] == "/follows/#mine"
+
+
+def test_applying_on_the_conflict_page_returns_to_the_step(
+    editor_client, second_editor_client, acsa, source
+):
+    from .page_forms import page_form
+
+    edit_url = reverse("pages:agreement_edit", args=[acsa.slug])
+    step = jp_step(acsa, 2)
+    url = reverse("pages:step_record", args=[step.pk])
+    theirs = {"status": "pending", "body": "Diet", "expected_version": 1}
+    assert second_editor_client.post(url, theirs).status_code == 302
+    mine = {
+        "status": "pending",
+        "body": "National Diet",
+        "note": "Tabled.",
+        "expected_version": 1,
+        "next": edit_url,
+    }
+    conflict = editor_client.post(url, mine)
+    assert conflict.status_code == 409
+    applied = page_form(conflict, "Apply").submit(editor_client)
+    assert applied["Location"] == f"{edit_url}#step-{step.pk}"
