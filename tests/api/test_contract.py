@@ -1,6 +1,6 @@
 """The API keeps its own contract at the edges a client finds by accident (issue 17): addresses
-that match no route, empty filters, the security the schema declares, and values looser than
-the schema's types."""
+that match no route, empty filters, the security the schema declares, values looser than the
+schema's types, and what the schemathesis run with every check found (issue 17.11)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,33 @@ def test_an_address_under_api_that_matches_no_route_is_a_json_404(anon, path, me
     response = getattr(anon, method)(path)
 
     assert_error_body(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_an_unknown_api_address_is_a_json_404_with_debug_on_too(anon, settings, method):
+    settings.DEBUG = True
+
+    response = getattr(anon, method)("/api/v1/nope/")
+
+    assert_error_body(response, 404, "not_found")
+
+
+def test_with_debug_on_an_unknown_page_outside_the_api_is_still_django_s_404(client, settings):
+    settings.DEBUG = True
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_with_debug_on_a_view_s_own_404_is_left_as_the_view_made_it(anon, settings):
+    settings.DEBUG = True
+
+    response = anon.get("/api/v1/agreements/no-such-agreement/")
+
+    body = assert_error_body(response, 404, "not_found")
+    assert "Agreement" in body["message"]
 
 
 def test_an_unknown_page_outside_the_api_is_still_an_html_404(client):
