@@ -148,6 +148,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # After the CSP middleware, so that its 400 carries the policy too.
     "pacttracker.middleware.RefuseNulMiddleware",
+    # An empty API query parameter is as if not given (the schema says so).
+    "apikit.filtering.BlankQueryParametersMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",

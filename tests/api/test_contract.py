@@ -224,3 +224,79 @@ def test_a_page_size_in_range_is_used_and_one_too_large_is_capped(anon, full_agr
     assert len(anon.get("/api/v1/agreements/?page_size=1").json()["results"]) == 1
     assert len(anon.get("/api/v1/agreements/?page_size=").json()["results"]) == 2
     assert anon.get("/api/v1/agreements/?page_size=100000").status_code == 200
+
+
+# What the schemathesis run with every check found (issue 17.11) ------------------------------
+
+
+def query_parameters(schema: dict):
+    for path, method, operation in operations(schema):
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query":
+                yield path, method, parameter
+
+
+FREE_TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}
+
+
+def takes_blank(schema: dict) -> bool:
+    if schema.get("type") == "array":
+        return takes_blank(schema["items"])
+    return schema == FREE_TEXT or {"type": "string", "pattern": "^ *$"} in schema.get("anyOf", [])
+
+
+def test_the_schema_lets_every_query_parameter_be_empty_and_says_what_that_means(anon):
+    parameters = list(query_parameters(schema_of(anon)))
+
+    assert parameters
+    for path, method, parameter in parameters:
+        assert takes_blank(parameter["schema"]), (path, method, parameter)
+        assert "as if not given" in parameter["description"], (path, method, parameter["name"])
+
+
+def test_every_query_parameter_of_every_list_left_empty_is_as_if_not_given(
+    editor_client, full_agreement
+):
+    full_agreement(slug="a")
+    for path, method, parameter in query_parameters(schema_of(editor_client)):
+        if "{" in path or method != "GET":
+            continue
+        for blank in ("", "%20%20"):
+            response = editor_client.get(f"{path}?{parameter['name']}={blank}")
+
+            assert response.status_code == 200, (path, parameter["name"], blank, response.content)
+            assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/parties/?kind=%1C", "/api/v1/agreements/?status=%09", "/api/v1/agreements/?page=%0B"],
+)
+def test_white_space_other_than_spaces_is_a_value_and_an_invalid_one_is_refused(anon, path):
+    """Only spaces mean "empty": a tab or a control character is refused where the parameter
+    cannot take it, as the schema's pattern (`^ *$`) says."""
+    response = anon.get(path)
+
+    assert response.status_code in (400, 404), response.content
+
+
+def test_the_schema_s_api_documentation_keeps_its_own_empty_parameter(anon):
+    """/api/docs/?script= is Swagger UI's script: empty parameters are dropped under /api/v1/ only."""
+    response = anon.get("/api/docs/?script=")
+
+    assert "/api/schema/" in response.content.decode()
+
+
+def test_the_schema_says_free_text_in_the_address_holds_no_nul_as_the_site_refuses_it(anon):
+    free_text = []
+    for path, _method, operation in operations(schema_of(anon)):
+        for parameter in operation.get("parameters", []):
+            schema = parameter["schema"]
+            schema = schema.get("items", schema)
+            if parameter["in"] in ("path", "query") and schema.get("type") == "string":
+                assert {"enum", "format", "pattern"} & schema.keys(), (path, parameter["name"])
+                if "pattern" in schema and "^ *$" not in schema["pattern"]:
+                    free_text.append(parameter["name"])
+    assert {"q", "code", "agreement", "party", "subject"} <= set(free_text)
+
+    assert_error_body(anon.get("/api/v1/parties/?code=J%00P"), 400, "invalid")
