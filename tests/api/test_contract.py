@@ -300,3 +300,10 @@ def test_the_schema_says_free_text_in_the_address_holds_no_nul_as_the_site_refus
     assert {"q", "code", "agreement", "party", "subject"} <= set(free_text)
 
     assert_error_body(anon.get("/api/v1/parties/?code=J%00P"), 400, "invalid")
+
+
+def test_a_method_an_address_does_not_take_is_a_405_even_asking_for_csv(editor_client):
+    response = editor_client.generic("TRACE", "/api/v1/agreements/?format=csv")
+
+    body = assert_error_body(response, 405, "method_not_allowed")
+    assert body["message"]
