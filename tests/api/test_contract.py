@@ -307,3 +307,16 @@ def test_a_method_an_address_does_not_take_is_a_405_even_asking_for_csv(editor_c
 
     body = assert_error_body(response, 405, "method_not_allowed")
     assert body["message"]
+
+
+def test_the_schema_gives_webhook_subscription_ids_as_whole_numbers(anon, editor_client):
+    schema = schema_of(editor_client)
+
+    for path in ("/api/v1/webhooks/{id}/", "/api/v1/webhooks/{id}/deliveries/"):
+        for method, operation in schema["paths"][path].items():
+            (id_parameter,) = [p for p in operation["parameters"] if p["in"] == "path"]
+            assert id_parameter["schema"] == {"type": "integer"}, (path, method)
+
+
+def test_a_webhook_id_that_is_not_a_number_is_a_json_404(editor_client):
+    assert_error_body(editor_client.get("/api/v1/webhooks/abc/"), 404, "not_found")
