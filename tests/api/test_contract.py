@@ -320,3 +320,10 @@ def test_the_schema_gives_webhook_subscription_ids_as_whole_numbers(anon, editor
 
 def test_a_webhook_id_that_is_not_a_number_is_a_json_404(editor_client):
     assert_error_body(editor_client.get("/api/v1/webhooks/abc/"), 404, "not_found")
+
+
+def test_the_schema_says_a_write_s_400_covers_the_rules_it_cannot_state(anon):
+    for path, method, operation in operations(schema_of(anon)):
+        if method in ("POST", "PUT", "PATCH"):
+            description = operation["responses"]["400"]["description"]
+            assert "a party code or slug that names nothing" in description, (path, method)
