@@ -302,6 +302,20 @@ def test_the_schema_says_free_text_in_the_address_holds_no_nul_as_the_site_refus
     assert_error_body(anon.get("/api/v1/parties/?code=J%00P"), 400, "invalid")
 
 
+def test_party_codes_are_one_comma_separated_text_in_the_schema_and_on_the_wire(anon):
+    (code,) = [
+        p for p in schema_of(anon)["paths"]["/api/v1/parties/"]["get"]["parameters"]
+        if p["name"] == "code"
+    ]
+    assert code["schema"] == FREE_TEXT
+
+    listed = anon.get("/api/v1/parties/?code=JP,PH").json()["results"]
+    one = anon.get("/api/v1/parties/?code=JP").json()["results"]
+
+    assert {party["code"] for party in listed} == {"JP", "PH"}
+    assert [party["code"] for party in one] == ["JP"]
+
+
 def test_a_method_an_address_does_not_take_is_a_405_even_asking_for_csv(editor_client):
     response = editor_client.generic("TRACE", "/api/v1/agreements/?format=csv")
 
