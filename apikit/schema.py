@@ -136,9 +136,10 @@ def _or_blank(schema: dict) -> dict:
 
 def _allow_blank(parameter: dict) -> None:
     """A query parameter also takes an empty value, which means "not given"
-    (apikit.filtering.BlankQueryParametersMiddleware); a repeatable one, in each repetition."""
+    (apikit.filtering.BlankQueryParametersMiddleware); a repeatable one, in each repetition, and
+    a comma-separated one (`ordering`) as a whole: `?ordering=title,,status` is refused."""
     schema = parameter["schema"]
-    if schema.get("type") == "array":
+    if schema.get("type") == "array" and parameter.get("explode", True):
         schema["items"] = _or_blank(schema["items"])
     else:
         parameter["schema"] = _or_blank(schema)

@@ -280,6 +280,16 @@ def test_white_space_other_than_spaces_is_a_value_and_an_invalid_one_is_refused(
     assert response.status_code in (400, 404), response.content
 
 
+def test_a_comma_separated_parameter_may_be_empty_as_a_whole_but_not_in_part(anon):
+    schema = schema_of(anon)["paths"]["/api/v1/agreements/"]["get"]
+    (ordering,) = [p for p in schema["parameters"] if p["name"] == "ordering"]
+
+    assert ordering["explode"] is False
+    assert "anyOf" not in ordering["schema"]["anyOf"][0]["items"]
+    assert anon.get("/api/v1/agreements/?ordering=%20").status_code == 200
+    assert_error_body(anon.get("/api/v1/agreements/?ordering=title,%20,status"), 400, "invalid")
+
+
 def test_the_schema_s_api_documentation_keeps_its_own_empty_parameter(anon):
     """/api/docs/?script= is Swagger UI's script: empty parameters are dropped under /api/v1/ only."""
     response = anon.get("/api/docs/?script=")
@@ -304,7 +314,8 @@ def test_the_schema_says_free_text_in_the_address_holds_no_nul_as_the_site_refus
 
 def test_party_codes_are_one_comma_separated_text_in_the_schema_and_on_the_wire(anon):
     (code,) = [
-        p for p in schema_of(anon)["paths"]["/api/v1/parties/"]["get"]["parameters"]
+        p
+        for p in schema_of(anon)["paths"]["/api/v1/parties/"]["get"]["parameters"]
         if p["name"] == "code"
     ]
     assert code["schema"] == FREE_TEXT
