@@ -1,5 +1,5 @@
 """The OpenAPI schema: drf-spectacular's, plus the error responses and If-Match every operation
-has, and the security each operation really needs."""
+has, the security each operation really needs, and the empty value every query parameter takes."""
 
 from __future__ import annotations
 
@@ -10,18 +10,27 @@ from rest_framework.permissions import SAFE_METHODS
 
 from .conditional import ConditionalMixin
 from .errors import ErrorSerializer
+from .filtering import BLANK_PATTERN
 from .permissions import ReadOpenWriteEditors
 
+# A body can match the schema and still break a rule JSON Schema cannot state; the 400 says so,
+# which is also why the fuzzing in CI lets a write answer 400 to a schema-valid body
+# (tests/api/test_schemathesis.py).
+_INVALID_BODY = (
+    "Invalid body: see `errors`. Also for a body the schema allows that breaks a rule between "
+    "fields or with stored data: a party code or slug that names nothing, dates out of order, "
+    "a step status change that is not allowed, a duplicate; and text holding NUL characters."
+)
 _ERRORS_BY_METHOD: dict[str, dict[int, str]] = {
     "GET": {400: "Invalid filter or parameter."},
     "POST": {
-        400: "Invalid body: see `errors`.",
+        400: _INVALID_BODY,
         409: "Conflicts with a write made at the same moment; retry.",
         413: "Body too large.",
         415: "Body is not JSON.",
     },
     "PUT": {
-        400: "Invalid body: see `errors`.",
+        400: _INVALID_BODY,
         409: "Conflicts with a write made at the same moment; retry.",
         412: "Stale If-Match: the object changed since you read it.",
         413: "Body too large.",
@@ -93,4 +102,46 @@ class AutoSchema(SpectacularAutoSchema):
                 str(code),
                 {"content": {"application/json": {"schema": ref}}, "description": description},
             )
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] in ("path", "query"):
+                _refuse_nul(parameter)
+            if parameter["in"] == "query":
+                _allow_blank(parameter)
         return operation
+
+
+# Text in an address never holds NUL: the site refuses it with a 400 before any view
+# (pacttracker.middleware.RefuseNulMiddleware), so the schema says so for free-text parameters.
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
+def _refuse_nul(parameter: dict) -> None:
+    schema = parameter["schema"]
+    if schema.get("type") == "array":
+        schema = schema["items"]
+    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & schema.keys():
+        schema["pattern"] = NO_NUL_PATTERN
+
+
+_BLANK = {"type": "string", "pattern": BLANK_PATTERN}
+_BLANK_NOTE = "Empty, or only spaces: as if not given (HTML forms send every field)."
+
+
+def _or_blank(schema: dict) -> dict:
+    # Free text takes "" already; a format, an enum or a number does not.
+    if schema == {"type": "string", "pattern": NO_NUL_PATTERN}:
+        return schema
+    return {"anyOf": [schema, _BLANK]}
+
+
+def _allow_blank(parameter: dict) -> None:
+    """A query parameter also takes an empty value, which means "not given"
+    (apikit.filtering.BlankQueryParametersMiddleware); a repeatable one, in each repetition, and
+    a comma-separated one (`ordering`) as a whole: `?ordering=title,,status` is refused."""
+    schema = parameter["schema"]
+    if schema.get("type") == "array" and parameter.get("explode", True):
+        schema["items"] = _or_blank(schema["items"])
+    else:
+        parameter["schema"] = _or_blank(schema)
+    description = parameter.get("description", "")
+    parameter["description"] = f"{description}\n\n{_BLANK_NOTE}" if description else _BLANK_NOTE

@@ -93,13 +93,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return _page("500.html", 500, "Server error", SERVER_ERROR_MESSAGE)
 
 
-def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+def page_not_found(request: HttpRequest, exception: Exception | None) -> HttpResponse:
     """handler404: under /api/, the API's JSON error body, whatever the method; a page elsewhere.
 
     Only an address that matches no route gets here (a view's own 404 is answered by the view,
     and DRF's is JSON already). Django calls it with DEBUG off; with DEBUG on it shows its
-    technical page instead, which lists the routes. CommonMiddleware still turns the 404 of an
-    address missing its final slash into a redirect.
+    technical page instead, which lists the routes, and ApiNotFoundMiddleware
+    (pacttracker/middleware.py) puts this JSON in its place under /api/. CommonMiddleware still
+    turns the 404 of an address missing its final slash into a redirect.
     """
     if _is_api(request):
         return JsonResponse(

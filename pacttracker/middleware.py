@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
-from .errors import is_unavailable, unavailable_response
+from .errors import is_unavailable, page_not_found, unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,30 @@ class ReadRequiresLoginMiddleware:
         ):
             return redirect_to_login(request.get_full_path())
         return self.get_response(request)
+
+
+class ApiNotFoundMiddleware:
+    """An /api/ address that matches no route gets the API's JSON 404 with DEBUG on too.
+
+    handler404 (pacttracker.errors.page_not_found) answers it with DEBUG off; with DEBUG on
+    Django shows its technical HTML page instead, and a client of the API, or the fuzzing in
+    CI, would get HTML where the schema promises JSON. Only a request that no route resolved
+    is touched (`resolver_match` is None): a view's own 404 stays as the view made it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            and request.resolver_match is None
+            and request.path.startswith("/api/")
+        ):
+            return page_not_found(request, None)
+        return response
 
 
 class ServiceUnavailableMiddleware:

@@ -129,6 +129,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # A database outage in a view: 503 with Retry-After, not a 500 (pacttracker/errors.py).
     "pacttracker.middleware.ServiceUnavailableMiddleware",
+    # With DEBUG on, an unknown /api/ address still gets JSON, not Django's technical 404 page.
+    # Before CommonMiddleware, so it sees the 404 after the missing-slash redirect was decided.
+    "pacttracker.middleware.ApiNotFoundMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -145,6 +148,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # After the CSP middleware, so that its 400 carries the policy too.
     "pacttracker.middleware.RefuseNulMiddleware",
+    # An empty API query parameter is as if not given (the schema says so).
+    "apikit.filtering.BlankQueryParametersMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -93,8 +93,19 @@ class SubscriberPermission(permissions.IsAuthenticated):
         return True
 
 
+# The lookup takes any segment (lookup_value_regex below), but an id is a whole number: the
+# schema says so, as it does for every other id.
+_SUBSCRIPTION_ID = OpenApiParameter(
+    "id", int, OpenApiParameter.PATH, description="The subscription's id (yours only)."
+)
+
+
 @extend_schema_view(
     list=extend_schema(summary="Your webhook subscriptions"),
+    retrieve=extend_schema(parameters=[_SUBSCRIPTION_ID]),
+    update=extend_schema(parameters=[_SUBSCRIPTION_ID]),
+    partial_update=extend_schema(parameters=[_SUBSCRIPTION_ID]),
+    destroy=extend_schema(parameters=[_SUBSCRIPTION_ID]),
     create=extend_schema(
         summary="Subscribe a URL to status changes",
         description="Addresses that resolve to loopback, private or link-local networks are "
@@ -156,6 +167,7 @@ class WebhookViewSet(
 
     @extend_schema(
         summary="Delivery log of one subscription",
+        parameters=[_SUBSCRIPTION_ID],
         responses=WebhookDeliverySerializer(many=True),
     )
     @action(detail=True, methods=["get"])

@@ -7,7 +7,7 @@ agreements sit above parties, so only that layer may show them.
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from rest_framework import viewsets
 
 from apikit.conditional import ConditionalMixin, etag_of
@@ -20,13 +20,19 @@ class PartyFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=Party.Kind.choices, help_text="State or organisation."
     )
-    code = django_filters.BaseInFilter(
-        field_name="code", help_text="Several codes, comma-separated: `JP,PH`."
+    # One text on the wire, split here. As django-filter's BaseInFilter, the schema called it an
+    # array sent unexploded, which no client can tell from a single value: `?code=0.0`, read as
+    # the number 0.0 in place of the array, is the one-code list ["0.0"].
+    code = django_filters.CharFilter(
+        method="filter_codes", help_text="One code, or several comma-separated: `JP,PH`."
     )
 
     class Meta:
         model = Party
         fields = ["kind", "code"]
+
+    def filter_codes(self, queryset: QuerySet[Party], name: str, value: str) -> QuerySet[Party]:
+        return queryset.filter(code__in=value.split(","))
 
 
 class PartyViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):

@@ -204,7 +204,10 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
 
     def get_renderers(self):
         renderers = super().get_renderers()
-        if self.action != "list":
+        # Without an action (a method the address does not take) the renderers stay as the
+        # list's: content negotiation runs first, and `?format=csv` must not turn the 405 into
+        # a 404.
+        if self.action not in ("list", None):
             renderers = [r for r in renderers if not isinstance(r, CSVRenderer)]
         return renderers
 

@@ -1,6 +1,6 @@
 """The API keeps its own contract at the edges a client finds by accident (issue 17): addresses
-that match no route, empty filters, the security the schema declares, and values looser than
-the schema's types."""
+that match no route, empty filters, the security the schema declares, values looser than the
+schema's types, and what the schemathesis run with every check found (issue 17.11)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,33 @@ def test_an_address_under_api_that_matches_no_route_is_a_json_404(anon, path, me
     response = getattr(anon, method)(path)
 
     assert_error_body(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_an_unknown_api_address_is_a_json_404_with_debug_on_too(anon, settings, method):
+    settings.DEBUG = True
+
+    response = getattr(anon, method)("/api/v1/nope/")
+
+    assert_error_body(response, 404, "not_found")
+
+
+def test_with_debug_on_an_unknown_page_outside_the_api_is_still_django_s_404(client, settings):
+    settings.DEBUG = True
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_with_debug_on_a_view_s_own_404_is_left_as_the_view_made_it(anon, settings):
+    settings.DEBUG = True
+
+    response = anon.get("/api/v1/agreements/no-such-agreement/")
+
+    body = assert_error_body(response, 404, "not_found")
+    assert "Agreement" in body["message"]
 
 
 def test_an_unknown_page_outside_the_api_is_still_an_html_404(client):
@@ -197,3 +224,131 @@ def test_a_page_size_in_range_is_used_and_one_too_large_is_capped(anon, full_agr
     assert len(anon.get("/api/v1/agreements/?page_size=1").json()["results"]) == 1
     assert len(anon.get("/api/v1/agreements/?page_size=").json()["results"]) == 2
     assert anon.get("/api/v1/agreements/?page_size=100000").status_code == 200
+
+
+# What the schemathesis run with every check found (issue 17.11) ------------------------------
+
+
+def query_parameters(schema: dict):
+    for path, method, operation in operations(schema):
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query":
+                yield path, method, parameter
+
+
+FREE_TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}
+
+
+def takes_blank(schema: dict) -> bool:
+    if schema.get("type") == "array":
+        return takes_blank(schema["items"])
+    return schema == FREE_TEXT or {"type": "string", "pattern": "^ *$"} in schema.get("anyOf", [])
+
+
+def test_the_schema_lets_every_query_parameter_be_empty_and_says_what_that_means(anon):
+    parameters = list(query_parameters(schema_of(anon)))
+
+    assert parameters
+    for path, method, parameter in parameters:
+        assert takes_blank(parameter["schema"]), (path, method, parameter)
+        assert "as if not given" in parameter["description"], (path, method, parameter["name"])
+
+
+def test_every_query_parameter_of_every_list_left_empty_is_as_if_not_given(
+    editor_client, full_agreement
+):
+    full_agreement(slug="a")
+    for path, method, parameter in query_parameters(schema_of(editor_client)):
+        if "{" in path or method != "GET":
+            continue
+        for blank in ("", "%20%20"):
+            response = editor_client.get(f"{path}?{parameter['name']}={blank}")
+
+            assert response.status_code == 200, (path, parameter["name"], blank, response.content)
+            assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/parties/?kind=%1C", "/api/v1/agreements/?status=%09", "/api/v1/agreements/?page=%0B"],
+)
+def test_white_space_other_than_spaces_is_a_value_and_an_invalid_one_is_refused(anon, path):
+    """Only spaces mean "empty": a tab or a control character is refused where the parameter
+    cannot take it, as the schema's pattern (`^ *$`) says."""
+    response = anon.get(path)
+
+    assert response.status_code in (400, 404), response.content
+
+
+def test_a_comma_separated_parameter_may_be_empty_as_a_whole_but_not_in_part(anon):
+    schema = schema_of(anon)["paths"]["/api/v1/agreements/"]["get"]
+    (ordering,) = [p for p in schema["parameters"] if p["name"] == "ordering"]
+
+    assert ordering["explode"] is False
+    assert "anyOf" not in ordering["schema"]["anyOf"][0]["items"]
+    assert anon.get("/api/v1/agreements/?ordering=%20").status_code == 200
+    assert_error_body(anon.get("/api/v1/agreements/?ordering=title,%20,status"), 400, "invalid")
+
+
+def test_the_schema_s_api_documentation_keeps_its_own_empty_parameter(anon):
+    """/api/docs/?script= is Swagger UI's script: empty parameters are dropped under /api/v1/ only."""
+    response = anon.get("/api/docs/?script=")
+
+    assert "/api/schema/" in response.content.decode()
+
+
+def test_the_schema_says_free_text_in_the_address_holds_no_nul_as_the_site_refuses_it(anon):
+    free_text = []
+    for path, _method, operation in operations(schema_of(anon)):
+        for parameter in operation.get("parameters", []):
+            schema = parameter["schema"]
+            schema = schema.get("items", schema)
+            if parameter["in"] in ("path", "query") and schema.get("type") == "string":
+                assert {"enum", "format", "pattern"} & schema.keys(), (path, parameter["name"])
+                if "pattern" in schema and "^ *$" not in schema["pattern"]:
+                    free_text.append(parameter["name"])
+    assert {"q", "code", "agreement", "party", "subject"} <= set(free_text)
+
+    assert_error_body(anon.get("/api/v1/parties/?code=J%00P"), 400, "invalid")
+
+
+def test_party_codes_are_one_comma_separated_text_in_the_schema_and_on_the_wire(anon):
+    (code,) = [
+        p
+        for p in schema_of(anon)["paths"]["/api/v1/parties/"]["get"]["parameters"]
+        if p["name"] == "code"
+    ]
+    assert code["schema"] == FREE_TEXT
+
+    listed = anon.get("/api/v1/parties/?code=JP,PH").json()["results"]
+    one = anon.get("/api/v1/parties/?code=JP").json()["results"]
+
+    assert {party["code"] for party in listed} == {"JP", "PH"}
+    assert [party["code"] for party in one] == ["JP"]
+
+
+def test_a_method_an_address_does_not_take_is_a_405_even_asking_for_csv(editor_client):
+    response = editor_client.generic("TRACE", "/api/v1/agreements/?format=csv")
+
+    body = assert_error_body(response, 405, "method_not_allowed")
+    assert body["message"]
+
+
+def test_the_schema_gives_webhook_subscription_ids_as_whole_numbers(anon, editor_client):
+    schema = schema_of(editor_client)
+
+    for path in ("/api/v1/webhooks/{id}/", "/api/v1/webhooks/{id}/deliveries/"):
+        for method, operation in schema["paths"][path].items():
+            (id_parameter,) = [p for p in operation["parameters"] if p["in"] == "path"]
+            assert id_parameter["schema"] == {"type": "integer"}, (path, method)
+
+
+def test_a_webhook_id_that_is_not_a_number_is_a_json_404(editor_client):
+    assert_error_body(editor_client.get("/api/v1/webhooks/abc/"), 404, "not_found")
+
+
+def test_the_schema_says_a_write_s_400_covers_the_rules_it_cannot_state(anon):
+    for path, method, operation in operations(schema_of(anon)):
+        if method in ("POST", "PUT", "PATCH"):
+            description = operation["responses"]["400"]["description"]
+            assert "a party code or slug that names nothing" in description, (path, method)
