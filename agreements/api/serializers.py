@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -146,6 +147,9 @@ class ListedMixin:
         return context["listing_names"]
 
 
+_SLUG_MARK = "slug-placeholder-0"
+
+
 class AgreementListSerializer(ListedMixin, serializers.ModelSerializer):
     """One row of the list: what an analyst scans for, read from the row and its kept listing."""
 
@@ -164,6 +168,68 @@ class AgreementListSerializer(ListedMixin, serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_subjects(self, obj: Agreement) -> list[str]:
         return self.listing_names().subjects_of(obj.listing)
+
+    def to_representation(self, instance: Agreement) -> dict[str, Any]:
+        """The row the declared fields give, built directly.
+
+        DRF's field-by-field path (a reverse() per row for `url`, a nested serializer per row
+        for the parties, a field object per value) was most of a list request's time: about
+        60 % of 18 ms for a page of 50 at 100,000 agreements. This builds the same dict from the
+        row and its kept listing; a test checks it equals the declared fields' output for
+        agreements of every shape. Add a field to Meta.fields and here together. A subclass
+        (the detail, which adds fields) goes the declared way.
+        """
+        if type(self) is not AgreementListSerializer:
+            return super().to_representation(instance)
+        names = self.listing_names()
+        url = self._detail_url(instance.slug)
+        when = self._datetime_field()
+
+        def day(value):
+            return value.isoformat() if value is not None else None
+
+        return {
+            "url": url,
+            "slug": instance.slug,
+            "title": instance.title,
+            "short_name": instance.short_name,
+            "kind": instance.kind,
+            "status": instance.status,
+            "status_since": day(instance.status_since),
+            "signed_on": day(instance.signed_on),
+            "expected_entry_into_force_on": day(instance.expected_entry_into_force_on),
+            "entered_into_force_on": day(instance.entered_into_force_on),
+            "ended_on": day(instance.ended_on),
+            "parties": [
+                {
+                    "code": party["code"],
+                    "name": party["name"],
+                    "progress": party["progress"],
+                    "consented_on": party["consented_on"],  # kept as an ISO date, or None
+                }
+                for party in names.parties_of(instance.listing)
+            ],
+            "subjects": names.subjects_of(instance.listing),
+            "version": instance.version,
+            "updated_at": when.to_representation(instance.updated_at),
+        }
+
+    def _detail_url(self, slug: str) -> str:
+        # One reverse() per response: a slug is letters, digits, "-" and "_", which an address
+        # carries as they are, so the others are the first one's with the slug put in.
+        # (The route itself accepts no other slug.)
+        context = self.context
+        request = context.get("request")
+        if "listing_url" not in context:
+            path = reverse("api:agreement-detail", kwargs={"slug": _SLUG_MARK})
+            context["listing_url"] = request.build_absolute_uri(path) if request else path
+        return context["listing_url"].replace(_SLUG_MARK, slug)
+
+    def _datetime_field(self) -> serializers.DateTimeField:
+        context = self.context
+        if "listing_datetime" not in context:
+            context["listing_datetime"] = serializers.DateTimeField()
+        return context["listing_datetime"]
 
     class Meta:
         model = Agreement
