@@ -51,9 +51,9 @@ class StatusChangeFeed(Feed):
         return "Pact Tracker: status changes" + (f" — {', '.join(about)}" if about else "")
 
     def items(self, obj: dict[str, object]) -> QuerySet[StatusChange]:
-        changes = StatusChange.objects.select_related("agreement", "party").order_by(
-            "-detected_at", "-id"
-        )
+        changes = StatusChange.objects.select_related(
+            "agreement", "party", "corrects", "corrected_by"
+        ).order_by("-detected_at", "-id")
         if "agreement" in obj:
             changes = changes.filter(agreement=obj["agreement"])
         if "party" in obj:
@@ -64,11 +64,21 @@ class StatusChangeFeed(Feed):
         return changes[:FEED_SIZE]
 
     def item_title(self, item: StatusChange) -> str:
+        if item.superseded_as:
+            return f"[{item.superseded_as.capitalize()} since] {item.message}"
         return item.message
 
     def item_description(self, item: StatusChange) -> str:
         effective = f" Effective {item.effective_on.isoformat()}." if item.effective_on else ""
-        return f"{item.get_kind_display()}: {item.message}{effective}"
+        text = f"{item.get_kind_display()}: {item.message}{effective}"
+        if item.corrects is not None:
+            # An entry read on its own (a reader may have the earlier one long gone) says what
+            # it supersedes.
+            text += f" This corrects an earlier entry: “{item.corrects.message}”"
+        later = getattr(item, "corrected_by", None)
+        if later is not None:
+            text += f" {item.superseded_as.capitalize()} since: “{later.message}”"
+        return text
 
     def item_link(self, item: StatusChange) -> str:
         return reverse("pages:agreement_detail", args=[item.agreement.slug]) + f"#change-{item.pk}"
@@ -82,7 +92,10 @@ class StatusChangeFeed(Feed):
         return item.detected_at
 
     def item_updateddate(self, item: StatusChange):
-        return item.detected_at
+        # A superseded entry is updated when its correction is recorded, so that readers that
+        # keep entries show the new mark.
+        later = getattr(item, "corrected_by", None)
+        return later.detected_at if later is not None else item.detected_at
 
     def item_categories(self, item: StatusChange) -> list[str]:
-        return [item.kind]
+        return [item.kind, "superseded"] if getattr(item, "corrected_by", None) else [item.kind]

@@ -427,7 +427,7 @@ def notification_send(*, notification_id: str) -> str:
     """
     notification = (
         FollowNotification.objects.select_related(
-            "user", "follow__agreement", "follow__party", "change__agreement"
+            "user", "follow__agreement", "follow__party", "change__agreement", "change__corrects"
         )
         .prefetch_related(
             Prefetch(

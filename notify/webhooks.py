@@ -3,6 +3,8 @@
 Delivery contract for receivers (also in the README):
 
 * `POST` with a JSON body (`delivery_id`, `change` with the StatusChange's fields);
+* a `step_corrected` or `step_retracted` change says that an earlier one no longer stands:
+  its `corrects` is that change's id (null on every other kind);
 * `X-PactTracker-Delivery`: the delivery id; the same id is sent again on a retry, so a receiver
   that has seen it can ignore the repeat;
 * `X-PactTracker-Timestamp`: Unix seconds when this attempt was signed;
@@ -283,6 +285,8 @@ def payload_for(delivery: WebhookDelivery) -> dict[str, Any]:
             "effective_on": change.effective_on.isoformat() if change.effective_on else None,
             "detected_at": change.detected_at.isoformat(),
             "message": change.message,
+            # A correction or retraction names the change it supersedes (sent earlier).
+            "corrects": change.corrects_id,
         },
     }
 

@@ -37,6 +37,7 @@ from .services import (
     participation_add,
     step_add,
     step_record,
+    step_remove,
     step_validate,
 )
 
@@ -368,7 +369,7 @@ class ParticipationAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
     def save_formset(self, request, form, formset, change) -> None:
         formset.save(commit=False)  # sorts the rows into new, changed and deleted
         for obj in formset.deleted_objects:
-            obj.delete()
+            step_remove(step=obj)
         for step_form in formset.forms:
             if step_form in formset.deleted_forms or not step_form.has_changed():
                 continue

@@ -145,12 +145,18 @@ class StatusChange(models.Model):
 
     Rows are append-only. `dedupe_key` is unique so that a change is recorded exactly once even
     when two workers or two sweeps detect it at the same moment.
+
+    A recorded step outcome that turns out wrong is never edited or deleted: a newer row
+    (step corrected / step retracted) says what changed and points at it with `corrects`, and
+    readers see the older row as superseded through the reverse accessor `corrected_by`.
     """
 
     class Kind(models.TextChoices):
         STATUS_CHANGED = "status_changed", "Agreement status changed"
         STEP_COMPLETED = "step_completed", "Step completed"
         STEP_FAILED = "step_failed", "Step failed"
+        STEP_CORRECTED = "step_corrected", "Step record corrected"
+        STEP_RETRACTED = "step_retracted", "Step record retracted"
         STEP_OVERDUE = "step_overdue", "Step overdue"
         PARTY_COMPLETED = "party_completed", "Party consented to be bound"
         PARTY_PROGRESS = "party_progress", "Party progress changed"
@@ -185,6 +191,18 @@ class StatusChange(models.Model):
         auto_now_add=True, help_text="When Pact Tracker recorded the change."
     )
     message = models.CharField(max_length=500)
+    corrects = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        # History is append-only: a corrected row goes only with its agreement (whose deletion
+        # cascades to both rows, which RESTRICT allows), never on its own.
+        on_delete=models.RESTRICT,
+        related_name="corrected_by",
+        editable=False,
+        help_text="The earlier change this one corrects or retracts. One-to-one: the unique "
+        "index lets a row be superseded once only, even by two workers at the same moment.",
+    )
     dedupe_key = models.CharField(
         max_length=200,
         unique=True,
@@ -227,3 +245,12 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+    @property
+    def superseded_as(self) -> str:
+        """'retracted' or 'corrected' when a later change supersedes this one, else ''.
+        Reads the reverse one-to-one: select it with the row (select_related("corrected_by"))."""
+        later = getattr(self, "corrected_by", None)  # absent: the accessor raises, so None
+        if later is None:
+            return ""
+        return "retracted" if later.kind == self.Kind.STEP_RETRACTED else "corrected"

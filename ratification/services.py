@@ -143,6 +143,10 @@ def _change_record(**fields: Any) -> StatusChange | None:
     except IntegrityError:
         if StatusChange.objects.filter(dedupe_key=fields["dedupe_key"]).exists():
             return None
+        # A correction whose row another writer superseded first (`corrects` is unique).
+        corrects = fields.get("corrects")
+        if corrects is not None and StatusChange.objects.filter(corrects=corrects).exists():
+            return None
         raise
 
 
@@ -233,6 +237,26 @@ def _derived_store(*, agreement_id: int, today: date) -> list[StatusChange]:
                 "effective_on": result.expected_entry_into_force_on,
                 "message": f"{agreement.short_name or agreement.title}: expected to enter "
                 f"into force on {result.expected_entry_into_force_on.isoformat()}. "
+                f"{result.entry_into_force_explanation}",
+                "dedupe_key": f"a{agreement.pk}:r{revision}:eif",
+            }
+        )
+    elif (
+        agreement.expected_entry_into_force_on
+        and not result.expected_entry_into_force_on
+        and not agreement.entered_into_force_on
+    ):
+        # A correction took back what the date followed from (a retracted ratification, say):
+        # readers were told a date, so they are told it no longer stands.
+        pending.append(
+            {
+                "party": None,
+                "kind": StatusChange.Kind.ENTRY_INTO_FORCE_DUE,
+                "from_value": agreement.expected_entry_into_force_on.isoformat(),
+                "to_value": "",
+                "effective_on": agreement.expected_entry_into_force_on,
+                "message": f"{agreement.short_name or agreement.title}: no longer expected to "
+                f"enter into force on {agreement.expected_entry_into_force_on.isoformat()}. "
                 f"{result.entry_into_force_explanation}",
                 "dedupe_key": f"a{agreement.pk}:r{revision}:eif",
             }
@@ -508,6 +532,7 @@ def step_record(
         )
 
         old_status = current.status
+        before = StepFacts.of(current)
         current.status = status
         # Only an outcome or a schedule has a date; pending and not required steps have none.
         dated = (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SCHEDULED)
@@ -529,7 +554,7 @@ def step_record(
         current.version += 1
         current.save()
 
-        if status != old_status:
+        if not _step_correction_flag(step=current, before=before) and status != old_status:
             _step_outcome_flag(step=current, from_status=old_status)
         _agreement_touch(current.participation.agreement_id)
         agreement_recompute(agreement_id=current.participation.agreement_id, today=today)
@@ -558,6 +583,187 @@ def _step_outcome_flag(*, step: RatificationStep, from_status: str) -> StatusCha
         f"on {step.date.isoformat()}.",
         dedupe_key=f"step{step.pk}:v{step.version}:{step.status}",
     )
+
+
+# Corrections -----------------------------------------------------------------------------------
+
+OUTCOMES = (StepStatus.COMPLETED, StepStatus.FAILED)
+# The rows that told readers a step's outcome; the newest one not superseded is what they believe.
+OUTCOME_KINDS = (
+    StatusChange.Kind.STEP_COMPLETED,
+    StatusChange.Kind.STEP_FAILED,
+    StatusChange.Kind.STEP_CORRECTED,
+)
+
+
+@dataclass(frozen=True)
+class StepFacts:
+    """What the status history says about a recorded step: a change to any of these after the
+    outcome was flagged is a correction that readers must hear about. (A note or a source is
+    evidence, not news: changing it alone flags nothing.)"""
+
+    status: str
+    date: date | None
+    body: str
+    votes_for: int | None
+    votes_against: int | None
+    votes_abstaining: int | None
+
+    @classmethod
+    def of(cls, step: RatificationStep) -> StepFacts:
+        return cls(
+            status=step.status,
+            date=step.date,
+            body=step.body,
+            votes_for=step.votes_for,
+            votes_against=step.votes_against,
+            votes_abstaining=step.votes_abstaining,
+        )
+
+    def describe(self) -> str:
+        """ "completed on 2026-02-10 (120 for, 30 against)", as a message says it."""
+        when = self.date.isoformat() if self.date else "an unknown date"
+        text = f"{StepStatus(self.status).label.lower()} on {when}"
+        votes = [
+            f"{n} {label}"
+            for n, label in (
+                (self.votes_for, "for"),
+                (self.votes_against, "against"),
+                (self.votes_abstaining, "abstaining"),
+            )
+            if n is not None
+        ]
+        return f"{text} ({', '.join(votes)})" if votes else text
+
+
+def step_outcome_live(*, step_id: int) -> StatusChange | None:
+    """The change that last told readers this step's outcome and still stands (nothing has
+    corrected or retracted it), or None when readers were never told one."""
+    return (
+        StatusChange.objects.filter(
+            step_id=step_id, kind__in=OUTCOME_KINDS, corrected_by__isnull=True
+        )
+        .order_by("-detected_at", "-id")
+        .first()
+    )
+
+
+def _step_label(step: RatificationStep, body: str) -> str:
+    """'Japan legislative approval (House of Councillors)'."""
+    shown = f" ({body})" if body else ""
+    return f"{step.participation.party.name} {step.get_kind_display().lower()}{shown}"
+
+
+def _step_subject(step: RatificationStep) -> str:
+    """'ACSA: Japan legislative approval (House of Councillors)', a message's opening."""
+    agreement = step.participation.agreement
+    return f"{agreement.short_name or agreement.title}: {_step_label(step, step.body)}"
+
+
+def _step_correction_flag(*, step: RatificationStep, before: StepFacts) -> bool:
+    """Tell readers that an outcome they were told has changed; True when `step` had one.
+
+    Called by step_record on the locked, saved step with its facts from before the save. When a
+    step whose outcome was flagged (step_outcome_live) changes what the history says, one new
+    row records the correction (another outcome, date, body or vote) or the retraction (back to
+    pending, scheduled or not required) and supersedes the old row through `corrects`. Once per
+    version of the step (dedupe_key), and once per superseded row (`corrects` is unique). False
+    when readers were never told an outcome: then the caller flags a new one as usual.
+    """
+    if before.status not in OUTCOMES:
+        return False
+    live = step_outcome_live(step_id=step.pk)
+    if live is None:
+        return False
+    after = StepFacts.of(step)
+    if after == before:
+        return True
+    subject = _step_subject(step)
+    if step.status in OUTCOMES:
+        was = before.describe()
+        if before.body != after.body:
+            was = f"{was}, as {_step_label(step, before.body)}"
+        fields: dict[str, Any] = {
+            "kind": StatusChange.Kind.STEP_CORRECTED,
+            "effective_on": step.date,
+            "message": f"{subject} corrected: {after.describe()}, was {was}.",
+            "dedupe_key": f"step{step.pk}:v{step.version}:corrected",
+        }
+    else:
+        fields = {
+            "kind": StatusChange.Kind.STEP_RETRACTED,
+            # What is taken back is the outcome of that date: the row sits next to it.
+            "effective_on": before.date,
+            "message": f"{subject} retracted: was {before.describe()}; now "
+            f"{StepStatus(step.status).label.lower()}.",
+            "dedupe_key": f"step{step.pk}:v{step.version}:retracted",
+        }
+    _change_record(
+        agreement=step.participation.agreement,
+        party=step.participation.party,
+        step=step,
+        from_value=before.status,
+        to_value=step.status,
+        corrects=live,
+        **fields,
+    )
+    return True
+
+
+def step_remove(
+    *,
+    step: RatificationStep,
+    expected_version: int | None = None,
+    today: date | None = None,
+) -> None:
+    """Remove a step from its party's procedure, close the gap in the order, and recompute.
+
+    With `expected_version`, raises ConflictError if someone recorded the step since. When
+    readers had been told the step's outcome, one STEP_RETRACTED row says it no longer stands
+    and supersedes that row (once per step: dedupe_key); the rows themselves stay, with their
+    link to the step cleared by the database. Who removed it is in the step's history (the
+    middleware's user). Not idempotent: a step removed already raises RatificationStep.DoesNotExist.
+    """
+    with transaction.atomic():
+        agreement_id = (
+            RatificationStep.objects.filter(pk=step.pk)
+            .values_list("participation__agreement_id", flat=True)
+            .get()
+        )
+        _agreement_lock(agreement_id)
+        current = (
+            RatificationStep.objects.select_for_update()
+            .select_related("participation__party", "participation__agreement")
+            .get(pk=step.pk)
+        )
+        if expected_version is not None and current.version != expected_version:
+            raise ConflictError(current.version)
+        live = step_outcome_live(step_id=current.pk) if current.status in OUTCOMES else None
+        if live is not None:
+            _change_record(
+                agreement=current.participation.agreement,
+                party=current.participation.party,
+                step=current,
+                kind=StatusChange.Kind.STEP_RETRACTED,
+                from_value=current.status,
+                to_value="removed",
+                effective_on=current.date,
+                message=f"{_step_subject(current)} retracted: was "
+                f"{StepFacts.of(current).describe()}; the step was removed.",
+                dedupe_key=f"step{current.pk}:removed",
+                corrects=live,
+            )
+        participation_id, order = current.participation_id, current.order
+        current.delete()
+        # One save per step moved, not a queryset update(): each move is a history row.
+        for moved in RatificationStep.objects.filter(
+            participation_id=participation_id, order__gt=order
+        ).order_by("order"):
+            moved.order -= 1
+            moved.save(update_fields=["order", "updated_at"])
+        _agreement_touch(agreement_id)
+        agreement_recompute(agreement_id=agreement_id, today=today)
+        _queue_fan_out(agreement_id)
 
 
 def _agreement_lock(agreement_id: int) -> None:
@@ -768,6 +974,8 @@ __all__ = [
     "participation_add",
     "parties_validate_for_kind",
     "step_add",
+    "step_outcome_live",
     "step_record",
+    "step_remove",
     "step_validate",
 ]

@@ -79,6 +79,7 @@ from .services import (
     agreement_update,
     step_add,
     step_record,
+    step_remove,
     transition_allowed,
 )
 
@@ -737,7 +738,9 @@ def _steps_sync(
     agreement: Agreement, code: str, wanted: list[dict[str, Any]], *, user
 ) -> list[str]:
     """A party's steps, matched by position: record changed outcomes (step_record), add steps
-    beyond the stored ones (step_add), remove stored ones beyond the file's."""
+    beyond the stored ones (step_add), remove stored ones beyond the file's (step_remove). A
+    changed date, outcome or vote of a recorded step, or its removal, reaches readers as a
+    correction or retraction through those services."""
     changes = []
     participation = agreement.participations.get(party__code=code)
     existing = list(participation.steps.select_related("source").order_by("order", "pk"))
@@ -807,7 +810,7 @@ def _steps_sync(
             ) from None
         changes.append(f"{label} recorded")
     for step in existing[len(wanted) :]:
-        step.delete()
+        step_remove(step=step)  # tells readers when an outcome they were told goes with it
         changes.append(f"{code} step {step.order} removed")
     return changes
 

@@ -60,7 +60,7 @@ def status_counts() -> dict[str, int]:
 def status_changes_recent(*, limit: int = 10) -> QuerySet[StatusChange]:
     """The newest flagged changes, with their agreements' parties for labelling."""
     return (
-        StatusChange.objects.select_related("agreement", "party")
+        StatusChange.objects.select_related("agreement", "party", "corrected_by")
         .prefetch_related(
             Prefetch(
                 "agreement__participations",
@@ -232,7 +232,7 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             ),
             Prefetch(
                 "status_changes",
-                queryset=StatusChange.objects.select_related("party").order_by(
+                queryset=StatusChange.objects.select_related("party", "corrected_by").order_by(
                     "-effective_on", "-detected_at", "-id"
                 ),
             ),
@@ -318,12 +318,15 @@ class PartyProfile:
     procedure: list[ProcedureStep]
     procedure_is_generic: bool
     total: int
+    # The newest changes that name the party (its steps and progress), corrections marked.
+    changes: list[StatusChange] = field(default_factory=list)
 
 
 # A party may be party to tens of thousands of agreements: the page shows the most recent few of
 # each status and links to the full, paginated list; the counts are kept (agreements.listing).
 PARTY_AGREEMENTS_PER_STATUS = 20
 PARTY_PARTNERS_SHOWN = 20
+PARTY_CHANGES_SHOWN = 10
 
 
 def party_profile(*, code: str) -> PartyProfile | None:
@@ -376,6 +379,11 @@ def party_profile(*, code: str) -> PartyProfile | None:
     )
     own = [step for step in steps if step.party_id == party.pk]
     procedure = own or [step for step in steps if step.party_id is None]
+    changes = list(
+        StatusChange.objects.filter(party=party)
+        .select_related("agreement", "corrected_by")
+        .order_by("-detected_at", "-id")[:PARTY_CHANGES_SHOWN]
+    )
     return PartyProfile(
         party=party,
         agreements_by_status=by_status,
@@ -383,6 +391,7 @@ def party_profile(*, code: str) -> PartyProfile | None:
         procedure=procedure,
         procedure_is_generic=not own,
         total=counts.total,
+        changes=changes,
     )
 
 

@@ -51,6 +51,10 @@ STATUS_CHANGE_KIND_EXPLANATIONS: dict[str, str] = {
     StatusChange.Kind.STATUS_CHANGED: "The agreement's status changed (from → to).",
     StatusChange.Kind.STEP_COMPLETED: "A party completed a step of its procedure.",
     StatusChange.Kind.STEP_FAILED: "A step failed, e.g. a chamber voted against.",
+    StatusChange.Kind.STEP_CORRECTED: "A step's recorded outcome, date, vote or body was "
+    "corrected; `corrects` names the change it supersedes.",
+    StatusChange.Kind.STEP_RETRACTED: "A step's recorded outcome no longer stands (set back "
+    "to pending, or the step removed); `corrects` names the change it retracts.",
     StatusChange.Kind.STEP_OVERDUE: "A scheduled step's date passed with no result recorded.",
     StatusChange.Kind.PARTY_COMPLETED: "A party consented to be bound.",
     StatusChange.Kind.PARTY_PROGRESS: "A party's progress changed.",
@@ -190,6 +194,15 @@ class StatusChangeSerializer(serializers.ModelSerializer):
     agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     party = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     step = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    corrects = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="For a correction or retraction: the id of the earlier change it supersedes.",
+    )
+    corrected_by = serializers.SerializerMethodField(
+        help_text="The id of the later change that corrects or retracts this one; null while "
+        "it stands. A superseded change stays in the history."
+    )
 
     class Meta:
         model = StatusChange
@@ -204,7 +217,15 @@ class StatusChangeSerializer(serializers.ModelSerializer):
             "effective_on",
             "detected_at",
             "message",
+            "corrects",
+            "corrected_by",
         ]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_corrected_by(self, obj: StatusChange) -> int | None:
+        # The reverse side of a one-to-one raises when absent; querysets select_related it.
+        later = getattr(obj, "corrected_by", None)
+        return later.pk if later is not None else None
 
 
 # The agreement in full -----------------------------------------------------------------------

@@ -48,7 +48,14 @@ from apikit.response_cache import CachedReadMixin, caching_possible
 from parties.models import Party
 
 from ..models import RatificationStep, StatusChange
-from ..services import StepInput, agreement_create, agreement_update, step_add, step_record
+from ..services import (
+    StepInput,
+    agreement_create,
+    agreement_update,
+    step_add,
+    step_record,
+    step_remove,
+)
 from .serializers import (
     AgreementCreateSerializer,
     AgreementDetailSerializer,
@@ -89,7 +96,9 @@ def agreement_detail_queryset() -> QuerySet[Agreement]:
         Prefetch("provisions", queryset=Provision.objects.select_related("source")),
         Prefetch(
             "status_changes",
-            queryset=StatusChange.objects.select_related("party").order_by("-detected_at", "-pk"),
+            queryset=StatusChange.objects.select_related("party", "corrected_by").order_by(
+                "-detected_at", "-pk"
+            ),
         ),
         Prefetch(
             "relations_from",
@@ -383,9 +392,19 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         request=StepRecordSerializer,
         responses={200: StepSerializer},
     ),
+    destroy=extend_schema(
+        summary="Remove a step from its party's procedure",
+        description="Later steps move up one. If the step's outcome had been announced, a "
+        "`step_retracted` status change says it no longer stands (and reaches feeds, "
+        "webhooks and followers).",
+    ),
 )
 class StepViewSet(
-    ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+    ConditionalMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     """A party's ratification step for one agreement. Recording one recomputes the agreement's
     status (read it back from the agreement)."""
@@ -423,6 +442,12 @@ class StepViewSet(
             )
         step = step_queryset().get(pk=step.pk)
         return self.with_etag(Response(self.get_serializer(step).data), step)
+
+    def destroy(self, request, *args, **kwargs):
+        step = self.get_object()
+        # The version as read (and checked against If-Match) is the one removed, or a 412.
+        step_remove(step=step, expected_version=step.version)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PartyViewSet(CachedReadMixin, AgreementsPartyViewSet):
@@ -467,10 +492,12 @@ class StatusChangeViewSet(ConditionalMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = StatusChangeCursor
 
     def get_queryset(self):
-        return StatusChange.objects.select_related("agreement", "party")
+        return StatusChange.objects.select_related("agreement", "party", "corrected_by")
 
     def etag_for(self, obj: StatusChange) -> str:
-        return etag_of("change", obj.pk)  # status changes never change
+        # A change never changes, but a later one may come to correct it.
+        corrected_by = getattr(obj, "corrected_by", None)
+        return etag_of("change", obj.pk, corrected_by.pk if corrected_by else "")
 
 
 # Vocabularies --------------------------------------------------------------------------------
