@@ -34,6 +34,7 @@ from parties.models import Party
 from ratification import transfer
 from ratification.models import RatificationStep
 from ratification.services import agreement_create, procedure_for_party
+from ratification.services import step_remove as step_remove_service
 
 from . import conflicts, history
 from .forms import (
@@ -57,6 +58,7 @@ from .merge import Side
 # Permissions (ratification/0002_roles gives them to the `editors` group).
 CHANGE_STEP = "ratification.change_ratificationstep"
 ADD_STEP = "ratification.add_ratificationstep"
+DELETE_STEP = "ratification.delete_ratificationstep"
 CHANGE_AGREEMENT = "agreements.change_agreement"
 ADD_AGREEMENT = "agreements.add_agreement"
 ADD_SIGNATORY = "agreements.add_signatory"
@@ -340,6 +342,43 @@ def step_add(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, f"Step added to {form.cleaned_data['party']}'s procedure.")
             return redirect(f"{agreement.get_absolute_url()}#party-{form.cleaned_data['party']}")
     return _render_part(request, agreement, form, "Add a step", "pages:step_add")
+
+
+@editor_required(DELETE_STEP)
+@require_http_methods(["GET", "POST"])
+def step_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirm page, saying what goes and that readers told its outcome hear it no
+    longer stands. POST: remove it with the version the step page showed (a step recorded
+    since is a conflict, and nothing goes)."""
+    step = _step_for_recording(pk)
+    agreement = step.participation.agreement
+    what = f"{step.participation.party.code} {_step_name(step)}"
+    done_url = f"{agreement.get_absolute_url()}#party-{step.participation.party.code}"
+    if request.method == "GET":
+        seen = _int_or_none(request.GET.get("expected_version"))
+        return render(
+            request,
+            "editing/remove_confirm.html",
+            {
+                "a": agreement,
+                "what": what,
+                "action": request.path,
+                "expected_version": step.version if seen is None else seen,
+                "cancel_url": reverse("pages:step_record", args=[step.pk]),
+                "step": step,
+            },
+        )
+    try:
+        step_remove_service(step=step, expected_version=_posted_version(request))
+    except ConflictError:
+        messages.error(
+            request,
+            "Someone else recorded this step since you opened the page; nothing was removed. "
+            "Check what they recorded, then decide again.",
+        )
+        return redirect(reverse("pages:step_record", args=[step.pk]))
+    messages.success(request, f"Removed: {what}.")
+    return redirect(done_url)
 
 
 # The agreement's parts --------------------------------------------------------------------------

@@ -79,6 +79,7 @@ urlpatterns += [
         name="history_revert",
     ),
     path("steps/<int:pk>/record/", editing.step_record, name="step_record"),
+    path("steps/<int:pk>/remove/", editing.step_remove, name="step_remove"),
     path("steps/<int:pk>/record/merge/", editing.step_merge, name="step_merge"),
     path("steps/<int:pk>/record/keep-theirs/", editing.step_keep_theirs, name="step_keep_theirs"),
     path("new-agreement/", editing.agreement_create_view, name="agreement_create"),
