@@ -524,10 +524,12 @@ class StatusChangeAdmin(admin.ModelAdmin):
         "to_value",
         "effective_on",
         "message",
+        "superseded_as",
     ]
     list_filter = ["kind", ("party", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["message", "agreement__title", "agreement__short_name", "agreement__slug"]
-    list_select_related = ["agreement", "party"]
+    list_select_related = ["agreement", "party", "corrected_by"]
+    readonly_fields = ["corrects"]
     date_hierarchy = "detected_at"
 
     def has_add_permission(self, request) -> bool:

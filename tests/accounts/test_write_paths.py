@@ -45,6 +45,7 @@ PAGE_EDITOR_WRITES = {
     "pages:agreement_edit",
     "pages:step_add",
     "pages:step_record",
+    "pages:step_remove",
     "pages:step_merge",  # the conflict page's "Apply my changes"
     "pages:step_keep_theirs",  # and its "Keep theirs", which writes nothing but is the editor's
     "pages:agreement_merge",
@@ -98,6 +99,7 @@ API_EDITOR_WRITES = {
     ("api:agreement-steps", "post"),
     ("api:step-detail", "put"),
     ("api:step-detail", "patch"),
+    ("api:step-detail", "delete"),
     ("api:provision-list", "post"),
     ("api:source-list", "post"),
     ("api:relation-list", "post"),
@@ -231,6 +233,7 @@ def _page_url(name: str, s: dict[str, Any]) -> str:
         "pages:agreement_create": [],
         "pages:import": [],
         "pages:step_record": [s["step"].pk],
+        "pages:step_remove": [s["step"].pk],
         "pages:step_merge": [s["step"].pk],
         "pages:step_keep_theirs": [s["step"].pk],
         "pages:history_revert": [slug, "step", s["history_id"]],
