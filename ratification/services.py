@@ -499,9 +499,10 @@ def step_record(
     dating it before an earlier completed step, needs `confirm_out_of_order=True`.
 
     With `expected_version`, raises ConflictError if someone else recorded the step since.
-    Records the step's own change (step completed / failed) and every derived change exactly once.
-    Not idempotent by itself (each call is an edit), but a repeated identical call records no
-    new status change.
+    Records the step's own change (step completed / failed; or, for a step whose outcome readers
+    were told, its correction or retraction: _step_correction_flag) and every derived change
+    exactly once. Not idempotent by itself (each call is an edit), but a repeated identical call
+    records no new status change.
     """
     today = today or timezone.localdate()
     if status not in StepStatus.values:
@@ -621,7 +622,7 @@ class StepFacts:
         )
 
     def describe(self) -> str:
-        """ "completed on 2026-02-10 (120 for, 30 against)", as a message says it."""
+        """The outcome as a message says it: completed on 2026-02-10 (120 for, 30 against)."""
         when = self.date.isoformat() if self.date else "an unknown date"
         text = f"{StepStatus(self.status).label.lower()} on {when}"
         votes = [
