@@ -231,6 +231,8 @@ class StatusChange(models.Model):
             # The change feed (?since=) and the Atom feed read newest first.
             models.Index(fields=["detected_at", "id"], name="statuschange_feed_idx"),
             models.Index(fields=["agreement", "-detected_at"], name="statuschange_agreement_idx"),
+            # A party page's recent changes (web.selectors.party_profile), uncached.
+            models.Index(fields=["party", "-detected_at"], name="statuschange_party_idx"),
             models.Index(
                 fields=["id"],
                 condition=Q(fanned_out_at__isnull=True),
