@@ -5,9 +5,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Only its own predecessor: the fields it touches are on StatusChange (parties' tables are
+    # there since 0001). Depending on the newest agreements migration, as makemigrations wrote,
+    # tied it to agreements' own migrations for nothing.
     dependencies = [
-        ("agreements", "0008_page_order_indexes"),
-        ("parties", "0002_iso_states_organisations_procedures"),
         ("ratification", "0007_agreement_cache_stamps"),
     ]
 
