@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     # there since 0001). Depending on the newest agreements migration, as makemigrations wrote,
     # tied it to agreements' own migrations for nothing.
     dependencies = [
-        ("ratification", "0007_agreement_cache_stamps"),
+        ("ratification", "0009_step_note_updated_at_from_history"),
     ]
 
     operations = [
