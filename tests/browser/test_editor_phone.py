@@ -205,7 +205,7 @@ def test_editor_pages_pass_axe_and_have_24px_targets(
 ):
     """Every editor page, at desktop and phone widths, with its folded parts open: the record
     page, the edit page with a step's form, the conflict page, the agreement page with the
-    header's menu open, history, new agreement, import, follows."""
+    header's menu open, history, a step's remove confirmation, new agreement, import, follows."""
     page = signed_in(viewport)
     base = live_server.url
 
@@ -246,5 +246,11 @@ def test_editor_pages_pass_axe_and_have_24px_targets(
     check()
 
     acsa = Agreement.objects.get(slug="japan-philippines-acsa")
-    for path in (f"/agreements/{acsa.slug}/history/", "/new-agreement/", "/import/", "/follows/"):
+    for path in (
+        f"/agreements/{acsa.slug}/history/",
+        f"/steps/{diet.pk}/remove/",  # the confirm page
+        "/new-agreement/",
+        "/import/",
+        "/follows/",
+    ):
         check(path)
