@@ -475,6 +475,28 @@ def agreement_refresh(*, agreement_id: int, today: date | None = None) -> list[S
 # Recording a step ------------------------------------------------------------------------------
 
 
+def _step_locked(*, step: RatificationStep, expected_version: int | None) -> RatificationStep:
+    """The step as stored, locked for this transaction, with its party and agreement; raises
+    ConflictError when `expected_version` is given and someone saved the step since.
+
+    Lock order, the same in every writer: the agreement first, then its steps. Taking them the
+    other way round would deadlock against an import or an admin save."""
+    agreement_id = (
+        RatificationStep.objects.filter(pk=step.pk)
+        .values_list("participation__agreement_id", flat=True)
+        .get()
+    )
+    _agreement_lock(agreement_id)
+    current = (
+        RatificationStep.objects.select_for_update()
+        .select_related("participation__party", "participation__agreement")
+        .get(pk=step.pk)
+    )
+    if expected_version is not None and current.version != expected_version:
+        raise ConflictError(current.version)
+    return current
+
+
 def step_record(
     *,
     step: RatificationStep,
@@ -508,21 +530,7 @@ def step_record(
     if status not in StepStatus.values:
         raise ValidationError({"status": f"Unknown step status {status!r}."})
     with transaction.atomic():
-        # Lock order, the same in every writer: the agreement first, then its steps. Taking them
-        # the other way round here would deadlock against an import or an admin save.
-        agreement_id = (
-            RatificationStep.objects.filter(pk=step.pk)
-            .values_list("participation__agreement_id", flat=True)
-            .get()
-        )
-        _agreement_lock(agreement_id)
-        current = (
-            RatificationStep.objects.select_for_update()
-            .select_related("participation__party", "participation__agreement")
-            .get(pk=step.pk)
-        )
-        if expected_version is not None and current.version != expected_version:
-            raise ConflictError(current.version)
+        current = _step_locked(step=step, expected_version=expected_version)
         step_validate(
             step=current,
             status=status,
@@ -726,19 +734,8 @@ def step_remove(
     middleware's user). Not idempotent: a step removed already raises RatificationStep.DoesNotExist.
     """
     with transaction.atomic():
-        agreement_id = (
-            RatificationStep.objects.filter(pk=step.pk)
-            .values_list("participation__agreement_id", flat=True)
-            .get()
-        )
-        _agreement_lock(agreement_id)
-        current = (
-            RatificationStep.objects.select_for_update()
-            .select_related("participation__party", "participation__agreement")
-            .get(pk=step.pk)
-        )
-        if expected_version is not None and current.version != expected_version:
-            raise ConflictError(current.version)
+        current = _step_locked(step=step, expected_version=expected_version)
+        agreement_id = current.participation.agreement_id
         live = step_outcome_live(step_id=current.pk) if current.status in OUTCOMES else None
         if live is not None:
             _change_record(
