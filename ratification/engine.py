@@ -12,6 +12,14 @@ Rules, in the order they are applied:
   second vote) exists that has not failed. `not_required` steps are ignored.
 * A party is `completed` when every remaining consent step is completed (at least one of them),
   `in_progress` when some are, `not_started` otherwise, and `withdrawn` after a completed withdrawal.
+* A completed or failed step may have no date: the sources say it happened, not when. It counts as
+  happened; arithmetic that needs its date says that the date is not recorded instead of guessing.
+* An open step earlier in the procedure than one that happened was passed by: it is "not
+  recorded", never "next" (an agreement created as signed has its cabinet approval pending).
+* In force means bound: once a bilateral agreement's recorded entry-into-force date has come,
+  both parties are bound (`completed`), whatever steps were recorded; the open ones are "not
+  recorded", not next, not overdue. (A multilateral agreement binds only the parties that
+  consented, so nothing is inferred there.)
 * The agreement is `terminated` once its end date has passed, or (bilateral) after a party's
   completed withdrawal. A termination notice alone does not end it: notices take effect after a
   period (and are sometimes retracted), so the end date records when it actually ends.
@@ -23,7 +31,7 @@ Rules, in the order they are applied:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 CONSENT = "consent"
@@ -60,6 +68,7 @@ class StepFacts:
 class PartyFacts:
     code: str
     steps: tuple[StepFacts, ...] = ()
+    name: str = ""  # for explanations; the code when empty
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,13 @@ class PartyResult:
     overdue_steps: tuple[StepFacts, ...] = ()
     steps_done: int = 0
     steps_required: int = 0
+    # Open steps that are not next: passed by a later step that happened, or (bound_by_entry_
+    # into_force) never recorded for a party the agreement binds.
+    unrecorded_steps: tuple[StepFacts, ...] = ()
+    # Completed, but the date of the step that completed it is not recorded (consented_on None).
+    consent_date_unknown: bool = False
+    # Bound because the agreement entered into force, not because its steps were recorded.
+    bound_by_entry_into_force: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,7 +112,7 @@ class Result:
 
 
 def _happened(step: StepFacts, today: date) -> bool:
-    """A completed step counts from its date; an undated one (legacy data) counts at once."""
+    """A completed step counts from its date; one the sources do not date counts at once."""
     return step.status == "completed" and (step.date is None or step.date <= today)
 
 
@@ -121,8 +137,14 @@ def evaluate_party(party: PartyFacts, today: date) -> PartyResult:
     overdue = tuple(
         s for s in steps if s.status == "scheduled" and s.date is not None and s.date < today
     )
-    next_step = next((s for s in steps if s.status in ("pending", "scheduled")), None)
+    # A pending step before the last one that happened was passed by: not recorded, not next.
+    last_happened = max((s.order for s in steps if _happened(s, today)), default=0)
+    unrecorded = tuple(s for s in steps if s.status == "pending" and s.order < last_happened)
+    next_step = next(
+        (s for s in steps if s.status in ("pending", "scheduled") and s not in unrecorded), None
+    )
     consented_on = None
+    consent_date_unknown = False
 
     if any(s.kind == "withdrawal" and _happened(s, today) for s in steps):
         progress = "withdrawn"
@@ -130,8 +152,12 @@ def evaluate_party(party: PartyFacts, today: date) -> PartyResult:
         progress = "failed"
     elif live and len(done) == len(live):
         progress = "completed"
-        dated = [s.date for s in done if s.date is not None]
-        consented_on = max(dated) if dated else None
+        # The party consented when its last consent step happened; if the sources do not date
+        # that one, the day is unknown (an earlier step's date would be a guess).
+        if done[-1].date is None:
+            consent_date_unknown = True
+        else:
+            consented_on = max(s.date for s in done if s.date is not None)
     elif done:
         progress = "in_progress"
     else:
@@ -145,6 +171,29 @@ def evaluate_party(party: PartyFacts, today: date) -> PartyResult:
         overdue_steps=overdue,
         steps_done=len(done),
         steps_required=len(live),
+        unrecorded_steps=unrecorded,
+        consent_date_unknown=consent_date_unknown,
+    )
+
+
+def _bound_by_entry_into_force(result: PartyResult) -> PartyResult:
+    """The party as bound by an agreement in force: its open consent steps are not recorded."""
+    open_consent = tuple(
+        s
+        for s in (result.next_step, *result.overdue_steps, *result.unrecorded_steps)
+        if s is not None and step_phase(s.kind) != END
+    )
+    unrecorded = tuple(sorted({*result.unrecorded_steps, *open_consent}, key=lambda s: s.order))
+    next_step = result.next_step if result.next_step not in open_consent else None
+    return replace(
+        result,
+        progress="completed",
+        consented_on=None,
+        consent_date_unknown=True,
+        next_step=next_step,
+        overdue_steps=tuple(s for s in result.overdue_steps if s not in open_consent),
+        unrecorded_steps=unrecorded,
+        bound_by_entry_into_force=True,
     )
 
 
@@ -165,6 +214,10 @@ def _days_after(start: date, days: int) -> date | None:
 BEYOND_THE_CALENDAR = "after 9999-12-31, so no date is expected"
 
 
+def _names(codes: list[str], names: dict[str, str]) -> str:
+    return ", ".join(names.get(code) or code for code in codes)
+
+
 def _expected_entry_into_force(
     facts: AgreementFacts, parties: dict[str, PartyResult]
 ) -> tuple[date | None, str]:
@@ -174,10 +227,15 @@ def _expected_entry_into_force(
             f"Entered into force on {facts.entered_into_force_on.isoformat()} (recorded)."
         )
     rule, days = facts.eif_rule, facts.eif_days
+    names = {p.code: p.name for p in facts.parties}
     active = {code: p for code, p in parties.items() if p.progress != "withdrawn"}
     bound = sorted(
         (p for p in active.values() if p.progress == "completed" and p.consented_on),
         key=lambda p: (p.consented_on, p.code),
+    )
+    # Bound, but the sources do not date the step that bound them: no arithmetic on a guess.
+    undated = sorted(
+        code for code, p in active.items() if p.progress == "completed" and not p.consented_on
     )
     waiting = sorted(code for code, p in active.items() if p.progress != "completed")
 
@@ -190,9 +248,14 @@ def _expected_entry_into_force(
             return facts.eif_fixed_on, f"On the fixed date {facts.eif_fixed_on.isoformat()}."
         return None, "On a fixed date that is not recorded."
     if rule == "days_after_last_notification" and days is not None:
-        if waiting or not bound:
+        if waiting or not (bound or undated):
             who = ", ".join(waiting) if waiting else "every party"
             return None, f"{days} days after the last notification; waiting for {who}."
+        if undated:
+            return None, (
+                f"{days} days after the last notification; the date is not recorded for "
+                f"{_names(undated, names)}, so no date can be given."
+            )
         last_on = bound[-1].consented_on
         last_codes = ", ".join(p.code for p in bound if p.consented_on == last_on)
         expected = _days_after(last_on, days)
@@ -202,10 +265,17 @@ def _expected_entry_into_force(
         )
     if rule == "days_after_nth_ratification" and days is not None:
         needed = facts.eif_ratifications_required or len(active)
-        if len(bound) < needed:
+        if len(bound) + len(undated) < needed:
             return None, (
                 f"{days} days after the {_ordinal(needed)} ratification; "
-                f"{len(bound)} of {needed} so far."
+                f"{len(bound) + len(undated)} of {needed} so far."
+            )
+        if undated:
+            # Which ratification was the Nth depends on dates the sources do not give.
+            return None, (
+                f"{days} days after the {_ordinal(needed)} ratification; "
+                f"{len(bound) + len(undated)} of {needed} so far, but the date is not recorded "
+                f"for {_names(undated, names)}, so no date can be given."
             )
         nth = bound[needed - 1]
         expected = _days_after(nth.consented_on, days)
@@ -230,28 +300,39 @@ def _enough_parties_bound(facts: AgreementFacts, parties: dict[str, PartyResult]
 def evaluate(facts: AgreementFacts, today: date) -> Result:
     """Derive the agreement's status, each party's progress and the expected entry into force."""
     parties = {p.code: evaluate_party(p, today) for p in facts.parties}
+    in_force_recorded = facts.entered_into_force_on and facts.entered_into_force_on <= today
+    if in_force_recorded and facts.kind == "bilateral":
+        parties = {
+            code: _bound_by_entry_into_force(p)
+            if p.progress in ("not_started", "in_progress")
+            else p
+            for code, p in parties.items()
+        }
     expected, explanation = _expected_entry_into_force(facts, parties)
     all_steps = [s for p in facts.parties for s in p.steps]
 
-    def first_happened(kinds: set[str]) -> date | None:
-        dates = [s.date for s in all_steps if s.kind in kinds and _happened(s, today) and s.date]
-        return min(dates) if dates else None
+    def first_happened(kinds: set[str]) -> tuple[bool, date | None]:
+        """Whether a step of these kinds happened, and the first date recorded for one."""
+        happened = [s for s in all_steps if s.kind in kinds and _happened(s, today)]
+        dates = [s.date for s in happened if s.date]
+        return bool(happened), min(dates) if dates else None
 
     # Termination: the recorded end date, or in a bilateral agreement one party's exit.
     if facts.ended_on and facts.ended_on <= today:
         return Result("terminated", facts.ended_on, expected, explanation, parties)
     if facts.kind == "bilateral":
-        exit_on = first_happened({"withdrawal"})
-        if exit_on:
+        exited, exit_on = first_happened({"withdrawal"})
+        if exited:
             return Result("terminated", exit_on, expected, explanation, parties)
     elif facts.parties and all(p.progress == "withdrawn" for p in parties.values()):
-        return Result("terminated", first_happened({"withdrawal"}), expected, explanation, parties)
+        _, exit_on = first_happened({"withdrawal"})
+        return Result("terminated", exit_on, expected, explanation, parties)
 
-    suspended_on = first_happened({"suspension"})
-    if suspended_on:
+    suspended, suspended_on = first_happened({"suspension"})
+    if suspended:
         return Result("suspended", suspended_on, expected, explanation, parties)
 
-    if facts.entered_into_force_on and facts.entered_into_force_on <= today:
+    if in_force_recorded:
         return Result("in_force", facts.entered_into_force_on, expected, explanation, parties)
 
     bound = _enough_parties_bound(facts, parties)
@@ -259,17 +340,19 @@ def evaluate(facts: AgreementFacts, today: date) -> Result:
         return Result("in_force", expected, expected, explanation, parties)
     if bound:
         consent_dates = [p.consented_on for p in parties.values() if p.consented_on]
+        undated = any(p.consent_date_unknown for p in parties.values())
         return Result(
             "ratified",
-            max(consent_dates) if consent_dates else None,
+            # The last party's consent is when it became ratified: unknown if any is undated.
+            max(consent_dates) if consent_dates and not undated else None,
             expected,
             explanation,
             parties,
         )
 
     signed_on = facts.signed_on if facts.signed_on and facts.signed_on <= today else None
-    signature_step = first_happened({"signature"})
-    if signed_on or signature_step:
-        since = min(d for d in (signed_on, signature_step) if d)
-        return Result("signed", since, expected, explanation, parties)
+    signature_happened, signature_on = first_happened({"signature"})
+    if signed_on or signature_happened:
+        dates = [d for d in (signed_on, signature_on) if d]
+        return Result("signed", min(dates) if dates else None, expected, explanation, parties)
     return Result("under_negotiation", None, expected, explanation, parties)

@@ -84,7 +84,14 @@ class PartyTrack:
         return self.participation.party
 
     @property
+    def unrecorded_ids(self) -> frozenset[int | None]:
+        """Steps still open in the record that the engine reads as passed by (not recorded)."""
+        return frozenset(s.id for s in self.result.unrecorded_steps)
+
+    @property
     def percent(self) -> int:
+        if self.result.bound_by_entry_into_force:
+            return 100
         if not self.result.steps_required:
             return 0
         return round(100 * self.result.steps_done / self.result.steps_required)

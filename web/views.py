@@ -26,7 +26,7 @@ from agreements.models import (
 from apikit.renderers import csv_cell
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 from ratification import selectors as search
-from ratification.models import STEP_STATUS_EXPLANATIONS, StepStatus
+from ratification.models import STEP_READINGS, STEP_STATUS_EXPLANATIONS, StepStatus
 
 from . import selectors
 
@@ -332,8 +332,10 @@ def glossary(request: HttpRequest) -> HttpResponse:
                 (
                     "step-status",
                     "Step status",
-                    "The state of one step of a party's procedure.",
-                    entries(StepStatus.choices, STEP_STATUS_EXPLANATIONS),
+                    "The state of one step of a party's procedure, and two readings the pages "
+                    "add: a step passed by without a record, and an outcome without its date.",
+                    entries(StepStatus.choices, STEP_STATUS_EXPLANATIONS)
+                    + [(code, *reading) for code, reading in STEP_READINGS.items()],
                 ),
                 (
                     "step-kind",
