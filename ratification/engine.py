@@ -31,7 +31,7 @@ Rules, in the order they are applied:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 CONSENT = "consent"
@@ -130,7 +130,9 @@ def _live_consent_steps(steps: tuple[StepFacts, ...]) -> list[StepFacts]:
     return live
 
 
-def evaluate_party(party: PartyFacts, today: date) -> PartyResult:
+def evaluate_party(party: PartyFacts, today: date, in_force: bool = False) -> PartyResult:
+    """One party's progress. `in_force`: a bilateral agreement it belongs to has entered into
+    force (recorded date reached), so the party is bound whatever its steps say."""
     steps = tuple(sorted(party.steps, key=lambda s: s.order))
     live = _live_consent_steps(steps)
     done = [s for s in live if _happened(s, today)]
@@ -163,6 +165,21 @@ def evaluate_party(party: PartyFacts, today: date) -> PartyResult:
     else:
         progress = "not_started"
 
+    bound_by_entry_into_force = in_force and progress in ("not_started", "in_progress")
+    if bound_by_entry_into_force:
+        progress, consent_date_unknown = "completed", True
+    if in_force and progress == "completed":
+        # The agreement is in force and binds the party: whatever is still open before the end
+        # events was not recorded, and is neither next nor overdue.
+        unrecorded = tuple(
+            s for s in steps if s.status in ("pending", "scheduled") and step_phase(s.kind) != END
+        )
+        next_step = next(
+            (s for s in steps if s.status in ("pending", "scheduled") and s not in unrecorded),
+            None,
+        )
+        overdue = tuple(s for s in overdue if s not in unrecorded)
+
     return PartyResult(
         code=party.code,
         progress=progress,
@@ -173,27 +190,7 @@ def evaluate_party(party: PartyFacts, today: date) -> PartyResult:
         steps_required=len(live),
         unrecorded_steps=unrecorded,
         consent_date_unknown=consent_date_unknown,
-    )
-
-
-def _bound_by_entry_into_force(result: PartyResult) -> PartyResult:
-    """The party as bound by an agreement in force: its open consent steps are not recorded."""
-    open_consent = tuple(
-        s
-        for s in (result.next_step, *result.overdue_steps, *result.unrecorded_steps)
-        if s is not None and step_phase(s.kind) != END
-    )
-    unrecorded = tuple(sorted({*result.unrecorded_steps, *open_consent}, key=lambda s: s.order))
-    next_step = result.next_step if result.next_step not in open_consent else None
-    return replace(
-        result,
-        progress="completed",
-        consented_on=None,
-        consent_date_unknown=True,
-        next_step=next_step,
-        overdue_steps=tuple(s for s in result.overdue_steps if s not in open_consent),
-        unrecorded_steps=unrecorded,
-        bound_by_entry_into_force=True,
+        bound_by_entry_into_force=bound_by_entry_into_force,
     )
 
 
@@ -299,15 +296,9 @@ def _enough_parties_bound(facts: AgreementFacts, parties: dict[str, PartyResult]
 
 def evaluate(facts: AgreementFacts, today: date) -> Result:
     """Derive the agreement's status, each party's progress and the expected entry into force."""
-    parties = {p.code: evaluate_party(p, today) for p in facts.parties}
-    in_force_recorded = facts.entered_into_force_on and facts.entered_into_force_on <= today
-    if in_force_recorded and facts.kind == "bilateral":
-        parties = {
-            code: _bound_by_entry_into_force(p)
-            if p.progress in ("not_started", "in_progress")
-            else p
-            for code, p in parties.items()
-        }
+    in_force_recorded = bool(facts.entered_into_force_on and facts.entered_into_force_on <= today)
+    binds_all = in_force_recorded and facts.kind == "bilateral"
+    parties = {p.code: evaluate_party(p, today, in_force=binds_all) for p in facts.parties}
     expected, explanation = _expected_entry_into_force(facts, parties)
     all_steps = [s for p in facts.parties for s in p.steps]
 

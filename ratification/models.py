@@ -52,6 +52,21 @@ def _lines(text: str) -> str:
     return text.replace("\r\n", "\n")
 
 
+def steps_bound_by_entry_into_force(today) -> Q:
+    """Steps the engine reads as "not recorded" because a bilateral agreement in force binds
+    their party (ratification.engine.evaluate_party, `in_force`): those of a party that has
+    not failed or withdrawn, before the end events. Sweep and pages leave them out of
+    "overdue"."""
+    return (
+        Q(
+            participation__agreement__kind="bilateral",
+            participation__agreement__entered_into_force_on__lte=today,
+        )
+        & ~Q(participation__progress__in=["failed", "withdrawn"])
+        & ~Q(kind__in=["suspension", "termination_notice", "withdrawal"])
+    )
+
+
 class RatificationStep(models.Model):
     participation = models.ForeignKey(
         Participation,
