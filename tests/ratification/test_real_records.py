@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -206,7 +207,8 @@ def test_the_record_form_asks_for_the_date_or_says_it_is_not_known(
     page = page_client.get(reverse("pages:agreement_detail", args=[agreement.slug]))
     assert "date not recorded" in page.content.decode()
     form = page_client.get(url).content.decode()
-    assert 'name="date_unknown"' in form and "checked" in form.split('name="date_unknown"')[1][:80]
+    box = re.search(r'<input[^>]*name="date_unknown"[^>]*>', form).group(0)
+    assert "checked" in box
 
 
 def test_the_import_takes_an_undated_step_with_its_source(db):
