@@ -7,6 +7,7 @@ dates, and "in force means bound" -- through the services, the API, the pages an
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 
@@ -427,3 +428,28 @@ def test_in_force_agreement_keeps_its_list_row_in_step(in_force_unrecorded):
     agreement = Agreement.objects.get(pk=in_force_unrecorded.pk)
     assert agreement.status == "in_force"
     assert set(agreement.participations.values_list("progress", flat=True)) == {"completed"}
+
+
+def test_the_demo_carries_a_real_undated_step(client):
+    """Japan's House of Representatives approved the JP-PH RAA before 6 June 2025; the sources
+    do not give the day (demo/agreements.json cites them)."""
+    from django.core.management import call_command
+
+    call_command("load_demo", stdout=io.StringIO())
+    raa = Agreement.objects.get(slug="japan-philippines-raa")
+    lower_house = RatificationStep.objects.get(
+        participation__agreement=raa, body="House of Representatives"
+    )
+    assert (lower_house.status, lower_house.date, lower_house.source_id is not None) == (
+        "completed",
+        None,
+        True,
+    )
+    japan = raa.participations.get(party__code="JP")
+    assert (raa.status, japan.progress, japan.consented_on) == (
+        "in_force",
+        "completed",
+        D(2025, 8, 12),
+    )
+    html = client.get(raa.get_absolute_url()).content.decode()
+    assert "date not recorded" in html
