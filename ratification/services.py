@@ -375,8 +375,9 @@ def _shared_facts_follow(
     today: date | None = None,
     participation: Participation | None = None,
     user: AbstractBaseUser | None = None,
-) -> None:
-    """Bring a bilateral agreement's signature and entry-into-force steps to its own dates.
+) -> int:
+    """Bring a bilateral agreement's signature and entry-into-force steps to its own dates;
+    returns how many steps changed.
 
     For each shared fact whose date is set and differs from `before` (its value before this
     write; {} for steps just created): open steps of that kind complete on it (or are scheduled
@@ -386,8 +387,9 @@ def _shared_facts_follow(
     lock on the agreement; each changed step gets a history row and its status change.
     """
     if agreement.kind != Agreement.Kind.BILATERAL:
-        return
+        return 0
     today = today or timezone.localdate()
+    changed = 0
     steps = RatificationStep.objects.filter(participation__agreement=agreement)
     if participation is not None:
         steps = steps.filter(participation=participation)
@@ -405,6 +407,7 @@ def _shared_facts_follow(
                 status = StepStatus.COMPLETED if value <= today else StepStatus.SCHEDULED
                 if (step.status, step.date) != (status, value):
                     _step_follow(step=step, status=status, step_date=value, label=label, user=user)
+                    changed += 1
             elif step.status == StepStatus.COMPLETED and step.date != value:
                 raise ValidationError(
                     {
@@ -414,6 +417,16 @@ def _shared_facts_follow(
                         "or give the same date."
                     }
                 )
+    return changed
+
+
+def shared_facts_reconcile(*, agreement_id: int) -> int:
+    """Apply _shared_facts_follow to a stored agreement as if its dates had just been set; for
+    rows written before the rule (manage.py reconcile_shared_facts). Returns how many steps
+    changed; raises ValidationError on a contradiction. The caller recomputes and commits."""
+    _agreement_lock(agreement_id)
+    agreement = Agreement.objects.get(pk=agreement_id)
+    return _shared_facts_follow(agreement=agreement, before={})
 
 
 def _step_follow(
@@ -1116,6 +1129,7 @@ __all__ = [
     "agreement_update",
     "participation_add",
     "parties_validate_for_kind",
+    "shared_facts_reconcile",
     "step_add",
     "step_outcome_live",
     "step_record",

@@ -453,3 +453,36 @@ def test_the_demo_carries_a_real_undated_step(client):
     )
     html = client.get(raa.get_absolute_url()).content.decode()
     assert "date not recorded" in html
+
+
+def test_reconcile_brings_rows_written_before_the_rule_in_step(make_agreement, source):
+    from django.core.management import call_command
+
+    legacy = make_agreement(signed_on=D(2025, 11, 2))
+    contradicted = make_agreement(signed_on=D(2025, 11, 2))
+    # As stored before the rule: pending signature steps, or one dated otherwise.
+    RatificationStep.objects.filter(participation__agreement=legacy, kind="signature").update(
+        status="pending", date=None
+    )
+    RatificationStep.objects.filter(
+        participation__agreement=contradicted, kind="signature", participation__party__code="PH"
+    ).update(date=D(2025, 11, 3))
+
+    out = io.StringIO()
+    call_command("reconcile_shared_facts", "--dry-run", stdout=out)
+    assert f"{legacy.slug}: 2 step(s) would follow" in out.getvalue()
+    assert step_of_kind(legacy, "JP", "signature").status == "pending"
+
+    out = io.StringIO()
+    call_command("reconcile_shared_facts", stdout=out)
+    report = out.getvalue()
+    assert f"{legacy.slug}: 2 step(s) follow" in report
+    assert f"{contradicted.slug}: The signature date 2025-11-02 contradicts" in report
+    assert "1 agreement(s) changed; 1 with a contradiction to fix by hand." in report
+    for code in ("JP", "PH"):
+        assert step_of_kind(legacy, code, "signature").date == D(2025, 11, 2)
+    assert step_of_kind(contradicted, "PH", "signature").date == D(2025, 11, 3)
+
+    again = io.StringIO()
+    call_command("reconcile_shared_facts", stdout=again)
+    assert "0 agreement(s) changed" in again.getvalue()
