@@ -26,6 +26,7 @@ from agreements.models import (
 from apikit.renderers import csv_cell
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 from ratification import selectors as search
+from ratification.gaps import GAP_KINDS, gap_counts
 from ratification.models import STEP_READINGS, STEP_STATUS_EXPLANATIONS, StepStatus
 
 from . import selectors
@@ -75,8 +76,17 @@ def home(request: HttpRequest) -> HttpResponse:
             "signed_count": counts[AgreementStatus.SIGNED],
             "changes": list(selectors.status_changes_recent(limit=12)),
             "feed_url": _feed_url(),
+            # Editors see what the record is missing (one COUNT per kind; analysts never pay it).
+            "gaps": _gap_summary(today)
+            if request.user.has_perm("ratification.change_ratificationstep")
+            else None,
         },
     )
+
+
+def _gap_summary(today) -> list[tuple[str, str, int]]:
+    counts = gap_counts(today=today)
+    return [(code, kind.title, counts[code]) for code, kind in GAP_KINDS.items()]
 
 
 # The agreement list ----------------------------------------------------------------------------
