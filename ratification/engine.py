@@ -6,8 +6,9 @@ facts, calls `evaluate()` and stores what it returns.
 Rules, in the order they are applied:
 
 * A party's steps are split into *consent* steps (everything up to and including ratification,
-  exchange of notes, deposit, promulgation), *in-force* steps (provisional application, entry into
-  force) and *end* events (suspension, termination notice, withdrawal).
+  exchange of notes, deposit), *in-force* steps (provisional application, promulgation, entry into
+  force) and *end* events (suspension, termination notice, withdrawal). Promulgation is not
+  consent: a party is bound from its notification, and publication often comes after.
 * A consent step that failed makes the party `failed`, unless a later step of the same kind (a
   second vote) exists that has not failed. `not_required` steps are ignored.
 * A party is `completed` when every remaining consent step is completed (at least one of them),
@@ -16,8 +17,8 @@ Rules, in the order they are applied:
   happened; arithmetic that needs its date says that the date is not recorded instead of guessing.
 * An open step earlier in the procedure than one that happened was passed by: it is "not
   recorded", never "next" (an agreement created as signed has its cabinet approval pending).
-* In force means bound: once a bilateral agreement's recorded entry-into-force date has come,
-  both parties are bound (`completed`), whatever steps were recorded; the open ones are "not
+* In force means bound: once a bilateral agreement's recorded entry-into-force date has come (or,
+  with no date recorded, a party's entry-into-force step is completed), both parties are bound (`completed`), whatever steps were recorded; the open ones are "not
   recorded", not next, not overdue. (A multilateral agreement binds only the parties that
   consented, so nothing is inferred there.)
 * The agreement is `terminated` once its end date has passed, or (bilateral) after a party's
@@ -39,7 +40,9 @@ IN_FORCE = "in_force"
 END = "end"
 
 END_KINDS = frozenset({"suspension", "termination_notice", "withdrawal"})
-IN_FORCE_KINDS = frozenset({"provisional_application", "entry_into_force"})
+# Promulgation (publication in the official gazette) gives the agreement domestic effect; the
+# party consented when it notified or deposited, which publication often follows by weeks.
+IN_FORCE_KINDS = frozenset({"provisional_application", "promulgation", "entry_into_force"})
 
 # Progress of an agreement's status, for "never goes backwards" checks; suspended and terminated
 # are outside the ladder because only an end event leads there.
@@ -296,10 +299,6 @@ def _enough_parties_bound(facts: AgreementFacts, parties: dict[str, PartyResult]
 
 def evaluate(facts: AgreementFacts, today: date) -> Result:
     """Derive the agreement's status, each party's progress and the expected entry into force."""
-    in_force_recorded = bool(facts.entered_into_force_on and facts.entered_into_force_on <= today)
-    binds_all = in_force_recorded and facts.kind == "bilateral"
-    parties = {p.code: evaluate_party(p, today, in_force=binds_all) for p in facts.parties}
-    expected, explanation = _expected_entry_into_force(facts, parties)
     all_steps = [s for p in facts.parties for s in p.steps]
 
     def first_happened(kinds: set[str]) -> tuple[bool, date | None]:
@@ -307,6 +306,27 @@ def evaluate(facts: AgreementFacts, today: date) -> Result:
         happened = [s for s in all_steps if s.kind in kinds and _happened(s, today)]
         dates = [s.date for s in happened if s.date]
         return bool(happened), min(dates) if dates else None
+
+    in_force_recorded = bool(facts.entered_into_force_on and facts.entered_into_force_on <= today)
+    # A bilateral agreement enters into force for both parties at once: a party's completed
+    # entry-into-force step says it did, dated or not, when the agreement's own date is missing.
+    eif_step, eif_step_on = (
+        first_happened({"entry_into_force"}) if facts.kind == "bilateral" else (False, None)
+    )
+    in_force_by_step = eif_step and not facts.entered_into_force_on
+    binds_all = (in_force_recorded or in_force_by_step) and facts.kind == "bilateral"
+    parties = {p.code: evaluate_party(p, today, in_force=binds_all) for p in facts.parties}
+    expected, explanation = _expected_entry_into_force(facts, parties)
+    if in_force_by_step:
+        expected, explanation = (
+            eif_step_on,
+            (
+                f"Entered into force on {eif_step_on.isoformat()} (a party's entry-into-force step)."
+                if eif_step_on
+                else "Entered into force on a date the sources do not give (a party's "
+                "entry-into-force step is recorded without its date)."
+            ),
+        )
 
     # Termination: the recorded end date, or in a bilateral agreement one party's exit.
     if facts.ended_on and facts.ended_on <= today:
@@ -325,6 +345,8 @@ def evaluate(facts: AgreementFacts, today: date) -> Result:
 
     if in_force_recorded:
         return Result("in_force", facts.entered_into_force_on, expected, explanation, parties)
+    if in_force_by_step:
+        return Result("in_force", eif_step_on, expected, explanation, parties)
 
     bound = _enough_parties_bound(facts, parties)
     if bound and expected and expected <= today:

@@ -21,17 +21,13 @@ AGREEMENTS = "/api/v1/agreements/"
 
 # Where the product does not yet read a record as the sources report it, by test and case. Each
 # is a strict xfail: when the product learns it, the test passes and pytest says so.
-KNOWN_GAPS = {
-    ("status", "japan-uk-acsa-2017"): (
-        "An agreement the sources report in force, on a date they do not give, cannot be "
-        "recorded as in force: `entered_into_force_on` needs a date, and completed "
-        "`entry_into_force` steps with `date: null` (and their source) do not count, so the "
-        "agreement reads `ratified`."
-    ),
-    ("consent", "japan-france-defence-equipment"): (
-        "France's consent is dated by its promulgation (the Journal officiel decree of "
-        "2017-01-25, after the agreement entered into force on 2016-12-01) instead of its "
-        "notification of 2016-12-01: the engine counts `promulgation` as a consent step."
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    ("consent", "japan-france-acsa"): (
+        "France's record holds its signature and an undated promulgation; publication is not "
+        "consent (ratification.engine), so the signature is France's only consent step and the "
+        "engine dates France's consent by it (2018-07-13), where the sources give no date. A "
+        "signature subject to ratification is not consent; the engine cannot tell it from a "
+        "definitive signature until the consent act is recorded (issue 16, item 3)."
     ),
 }
 

@@ -489,3 +489,47 @@ def test_no_date_is_derived_from_a_date_not_recorded(facts, today):
         assert result.expected_entry_into_force_on is None
         waiting = any(p.progress != "completed" for p in result.parties.values())
         assert waiting or "not recorded" in result.entry_into_force_explanation
+
+
+def test_a_bilateral_entry_into_force_step_puts_it_in_force_even_undated():
+    """The sources say it entered into force, not when: in force, both parties bound."""
+    facts = acsa(
+        parties=(
+            party(
+                "JP",
+                ("signature", "completed", D(2017, 1, 26)),
+                ("entry_into_force", "completed", None),
+            ),
+            party(
+                "PH",
+                ("signature", "completed", D(2017, 1, 26)),
+                ("exchange_of_notes", "pending", None),
+            ),
+        )
+    )
+    result = evaluate(facts, TODAY)
+    assert (result.status, result.status_since) == ("in_force", None)
+    assert "a date the sources do not give" in result.entry_into_force_explanation
+    assert result.parties["PH"].bound_by_entry_into_force
+    dated = acsa(
+        parties=(party("JP", ("entry_into_force", "completed", D(2017, 8, 18))), party("PH"))
+    )
+    assert evaluate(dated, TODAY).status_since == D(2017, 8, 18)
+
+
+def test_publication_after_notification_does_not_move_the_consent_date():
+    """France notified on 2016-12-01 and published the decree on 2017-01-25."""
+    france = party(
+        "FR",
+        ("signature", "completed", D(2015, 3, 13)),
+        ("exchange_of_notes", "completed", D(2016, 12, 1)),
+        ("promulgation", "completed", D(2017, 1, 25)),
+    )
+    result = evaluate_party(france, TODAY)
+    assert (result.progress, result.consented_on) == ("completed", D(2016, 12, 1))
+    pending_gazette = party(
+        "FR",
+        ("exchange_of_notes", "completed", D(2016, 12, 1)),
+        ("promulgation", "pending", None),
+    )
+    assert evaluate_party(pending_gazette, TODAY).progress == "completed"
