@@ -18,12 +18,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.text import slugify
 
 from parties.models import Party
 
 from .listing import listing_forget, listing_refresh
-from .models import Agreement, Participation, Provision, Relation, Signatory, Source, Subject
+from .models import Agreement, Participation, Provision, Relation, Signatory, Source
+
+# Subjects have their own module; every writer naming subjects resolves them through it.
+from .subjects import subjects_resolve as subjects_resolve
 
 
 class ConflictError(Exception):
@@ -75,21 +77,6 @@ def parties_validate_for_kind(*, kind: str, parties: list[Party]) -> None:
         )
     if kind == Agreement.Kind.MULTILATERAL and len(parties) < 2:
         raise ValidationError({"parties": "A multilateral agreement has at least two parties."})
-
-
-def subjects_resolve(*, names: Iterable[str]) -> list[Subject]:
-    """Find or create subjects by name (case-insensitive through their slug)."""
-    subjects = []
-    for name in names:
-        name = " ".join(name.split()).lower()
-        if not name:
-            continue
-        slug = slugify(name)[:80]
-        if not slug:
-            raise ValidationError({"subjects": f"Not a usable subject: {name!r}."})
-        subject, _ = Subject.objects.get_or_create(slug=slug, defaults={"name": name})
-        subjects.append(subject)
-    return subjects
 
 
 def source_upsert(
