@@ -108,9 +108,7 @@ def test_an_alias_is_stored_normalised_and_adding_it_again_changes_nothing(logis
         ("x" * 121, "At most 120 characters."),
     ],
 )
-def test_an_alias_that_would_shadow_a_subject_or_another_alias_is_refused(
-    logistics, name, message
-):
+def test_an_alias_that_would_shadow_a_subject_or_another_alias_is_refused(logistics, name, message):
     subject_create(name="maritime")
     security = subject_create(name="maritime security")
     subject_alias_add(subject=security, name="sea security")
