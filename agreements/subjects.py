@@ -264,6 +264,36 @@ def subject_rename(*, subject: Subject, name: str, reason: str = "") -> Subject:
     return current
 
 
+def subject_name_check(*, name: str, subject: Subject | None = None) -> None:
+    """Raise ValidationError on `name` unless `name` can be the name of `subject` (or of a new
+    subject): not another subject's, not an alias. For forms, before the write; the services
+    check again under the name's lock."""
+    text, slug = _key(name)
+    _text_validate(text, slug, field="name")
+    problem = _name_taken(text, slug, subject=subject)
+    if problem:
+        raise ValidationError({"name": problem})
+
+
+def subject_alias_check(*, name: str, subject: Subject | None, subject_name: str = "") -> None:
+    """Raise ValidationError on `name` unless it can become an alias of `subject` (None: a
+    subject not saved yet, named `subject_name`): not the subject's own name, not another
+    subject's name or slug, not another subject's alias. An alias the subject has already
+    passes. As subject_name_check, for forms and again in the service."""
+    text, slug = _key(name)
+    _text_validate(text, slug, field="name")
+    own = {subject.slug, subject.name.lower()} if subject is not None else set()
+    if subject_name:
+        own |= set(_key(subject_name))
+    if slug in own or text in own:
+        raise ValidationError({"name": f"'{text}' is the subject's own name."})
+    if subject is not None and SubjectAlias.objects.filter(subject=subject, slug=slug).exists():
+        return
+    problem = _name_taken(text, slug, subject=subject)
+    if problem:
+        raise ValidationError({"name": problem})
+
+
 def subject_alias_add(*, subject: Subject, name: str, reason: str = "") -> SubjectAlias:
     """Make `name` another name for `subject`. Idempotent: an alias the subject has already is
     returned as it is.
@@ -282,11 +312,7 @@ def subject_alias_add(*, subject: Subject, name: str, reason: str = "") -> Subje
         current = Subject.objects.filter(pk=subject.pk).first()
         if current is None:
             raise ValidationError({"subject": "This subject no longer exists (merged?)."})
-        if slug == current.slug or text == current.name.lower():
-            raise ValidationError({"name": f"'{text}' is the subject's own name."})
-        problem = _name_taken(text, slug, subject=current)
-        if problem:
-            raise ValidationError({"name": problem})
+        subject_alias_check(subject=current, name=name)
         alias = SubjectAlias(subject=current, name=text, slug=slug)
         alias.full_clean()
         alias._change_reason = reason[:REASON_MAX_LENGTH]  # read by django-simple-history
@@ -312,6 +338,26 @@ def _agreements_lock(links, already: set[int]) -> set[int]:
     ids = set(links.values_list("agreement_id", flat=True)) - already
     list(Agreement.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
     return already | ids
+
+
+def _agreements_move_on(ids: Iterable[int], reason: str) -> None:
+    """The subjects of these (locked) agreements changed: their versions and `updated_at` move
+    on, with `reason` in their history. A many-to-many change is invisible to
+    django-simple-history, so this is what the history shows, and what turns a form or an ETag
+    read before the change into a conflict."""
+    agreements = list(Agreement.objects.filter(pk__in=list(ids)).order_by("pk"))
+    now = timezone.now()
+    for agreement in agreements:  # the caller holds their row locks
+        agreement.version += 1
+        agreement.updated_at = now
+    # One UPDATE and one history INSERT per batch, however many agreements had the subject.
+    bulk_update_with_history(
+        agreements,
+        Agreement,
+        ["version", "updated_at"],
+        batch_size=500,
+        default_change_reason=reason[:REASON_MAX_LENGTH],
+    )
 
 
 @dataclass(frozen=True)
@@ -360,7 +406,6 @@ def subject_merge(*, into: Subject, merged: Subject, reason: str = "") -> Subjec
             )
         into, merged = locked[into.pk], locked[merged.pk]
         ids = _agreements_lock(through.objects.filter(subject=merged), ids)
-        agreements = list(Agreement.objects.filter(pk__in=ids).order_by("pk"))
         had_both = set(
             through.objects.filter(subject=into, agreement_id__in=ids).values_list(
                 "agreement_id", flat=True
@@ -371,18 +416,7 @@ def subject_merge(*, into: Subject, merged: Subject, reason: str = "") -> Subjec
             [through(agreement_id=pk, subject=into) for pk in sorted(ids) if pk not in had_both]
         )
         change = f"Subject '{merged.name}' merged into '{into.name}'"[:REASON_MAX_LENGTH]
-        now = timezone.now()
-        for agreement in agreements:  # the rows are locked above
-            agreement.version += 1
-            agreement.updated_at = now
-        # One UPDATE and one history INSERT per batch, however many agreements had the subject.
-        bulk_update_with_history(
-            agreements,
-            Agreement,
-            ["version", "updated_at"],
-            batch_size=500,
-            default_change_reason=reason[:REASON_MAX_LENGTH] or change,
-        )
+        _agreements_move_on(ids, reason or change)
         for alias in SubjectAlias.objects.filter(subject=merged):
             alias.subject = into
             alias._change_reason = change
@@ -409,3 +443,27 @@ def subject_merge(*, into: Subject, merged: Subject, reason: str = "") -> Subjec
         agreements_had_both=len(had_both),
         aliases=aliases,
     )
+
+
+def subject_delete(*, subject: Subject, reason: str = "") -> int:
+    """Delete a subject with its aliases, in one transaction. Its agreements lose it: their
+    versions move on with a change reason, and their kept list rows and the facet counts
+    follow. Returns how many agreements had it. Idempotent: 0 if it was already gone."""
+    through = Agreement.subjects.through
+    with transaction.atomic():
+        # Lock order as subject_merge: agreements, then the subject, then any that gained it.
+        ids = _agreements_lock(through.objects.filter(subject_id=subject.pk), set())
+        current = Subject.objects.select_for_update().filter(pk=subject.pk).first()
+        if current is None:
+            return 0
+        ids = _agreements_lock(through.objects.filter(subject=current), ids)
+        change = f"Subject '{current.name}' removed"[:REASON_MAX_LENGTH]
+        through.objects.filter(subject=current).delete()
+        _agreements_move_on(ids, reason or change)
+        for alias in current.aliases.all():
+            alias._change_reason = change  # read by django-simple-history
+            alias.delete()
+        current._change_reason = (reason or change)[:REASON_MAX_LENGTH]
+        current.delete()
+        listing_refresh(agreement_ids=sorted(ids))
+    return len(ids)
