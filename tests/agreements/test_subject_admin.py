@@ -122,7 +122,7 @@ def test_merging_asks_which_subject_to_keep_then_merges(client, staff_editor, ma
     assert confirm.status_code == 200
     page = confirm.content.decode()
     assert "Pick the subject to keep" in page
-    assert 'for="into-%d"' % british.pk in page
+    assert f'for="into-{british.pk}"' in page
     assert "defence cooperation\n        (2 agreements" in page
     assert Subject.objects.count() == 2  # nothing merged before the confirmation
 
