@@ -124,6 +124,24 @@ def subject_names_canonical(names: Iterable[str]) -> list[str]:
     )
 
 
+@dataclass(frozen=True)
+class SubjectNames:
+    slug: str
+    name: str
+    aliases: list[str]  # alphabetically
+
+
+def subjects_with_aliases() -> list[SubjectNames]:
+    """Every subject with its other names, by name: what the glossary explains. Two queries."""
+    aliases: dict[int, list[str]] = {}
+    for subject_id, name in SubjectAlias.objects.order_by("name").values_list("subject_id", "name"):
+        aliases.setdefault(subject_id, []).append(name)
+    return [
+        SubjectNames(slug=slug, name=name, aliases=aliases.get(pk, []))
+        for pk, slug, name in Subject.objects.order_by("name").values_list("pk", "slug", "name")
+    ]
+
+
 def _subjects_hold(ids: list[int]) -> set[int]:
     """Keep these subjects from being merged away until the transaction ends; returns the ids
     still there. On PostgreSQL a FOR KEY SHARE lock: writers naming the same subject do not

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from agreements.models import Agreement
+from agreements.models import Agreement, Subject
+from agreements.subjects import subject_alias_add, subject_create
 from parties.models import Party
 from ratification.services import procedure_for_party
 
@@ -110,3 +111,30 @@ def test_header_offers_sign_in_and_sign_out(editor_client, client):
     assert "Sign in" in client.get("/").content.decode()
     html = editor_client.get("/").content.decode()
     assert "Sign out" in html and "editor" in html
+
+
+def test_creating_with_an_alias_links_the_existing_subject(editor_client):
+    """'Defense cooperation' is an alias of 'defence cooperation': no twin is created."""
+    cooperation = subject_create(name="defence cooperation")
+    subject_alias_add(subject=cooperation, name="defense cooperation")
+    data = {
+        **NEW,
+        "subjects": "Defense Cooperation, defence cooperation",
+        "stage": "procedure",
+        "JP-legislative": "on",
+        "PH-legislative": "",
+    }
+    response = editor_client.post(reverse("pages:agreement_create"), data)
+    assert response.status_code == 302, response.context["form"].errors
+    agreement = Agreement.objects.get(slug=NEW["slug"])
+    assert list(agreement.subjects.all()) == [cooperation]
+    assert Subject.objects.count() == 1
+
+
+def test_a_subject_without_letters_is_a_form_error(editor_client):
+    data = {**NEW, "subjects": "visiting forces, ???", "stage": "procedure"}
+    data |= {"JP-legislative": "on", "PH-legislative": ""}
+    response = editor_client.post(reverse("pages:agreement_create"), data)
+    assert response.status_code == 400
+    assert "Not a usable subject" in str(response.context["form"].errors)
+    assert not Agreement.objects.filter(slug=NEW["slug"]).exists()
