@@ -204,6 +204,38 @@ def agreement_source_add(
     return True
 
 
+def agreement_subjects_set(
+    *,
+    agreement: Agreement,
+    names: Iterable[str],
+    expected_version: int | None = None,
+    reason: str = "",
+) -> bool:
+    """Make the agreement's subjects those `names` stand for (subjects_resolve: an alias gives
+    its subject, a name nobody used yet a new subject). Idempotent: False, and nothing moves
+    on, when they are its subjects already.
+
+    The subjects are a many-to-many, which django-simple-history does not track, so the
+    agreement's version moves on with a change reason naming them (as agreement_source_add
+    does); the kept list row and facet counts follow. ConflictError when the agreement is no
+    longer at `expected_version`; ValidationError on `subjects` for an unusable name.
+    """
+    with transaction.atomic():
+        # The agreement first, then its subjects (subjects_resolve holds them): the lock order
+        # of agreements.subjects.subject_merge, so the two cannot deadlock.
+        locked = _agreement_lock(agreement_id=agreement.pk, expected_version=expected_version)
+        subjects = subjects_resolve(names=names)
+        if {s.pk for s in subjects} == set(locked.subjects.values_list("pk", flat=True)):
+            return False
+        locked.subjects.set(subjects)
+        locked.version += 1  # the row is locked above
+        named = ", ".join(sorted(s.name for s in subjects)) or "none"
+        locked._change_reason = (reason or f"Subjects: {named}")[:100]
+        locked.save()
+        listing_refresh(agreement_ids=[locked.pk])  # subjects are a facet
+    return True
+
+
 def signatory_add(
     *,
     agreement: Agreement,

@@ -62,11 +62,11 @@ from agreements.services import (
     ConflictError,
     ProvisionInput,
     SignatoryInput,
+    agreement_subjects_set,
     provision_add,
     relation_add,
     signatory_add,
     source_upsert,
-    subjects_resolve,
 )
 from agreements.subjects import subject_names_canonical
 from apikit.bodies import StrictFieldsMixin
@@ -567,8 +567,11 @@ def _upsert(incoming: dict[str, Any], *, user) -> tuple[str, list[str]]:
         agreement = agreement_update(agreement=agreement, **typed)
         changes += [f"{name.replace('_', ' ')}" for name in facts]
     if incoming["subjects"] != current["subjects"]:
-        agreement.subjects.set(subjects_resolve(names=incoming["subjects"]))
-        _touch(agreement, "Subjects changed by an import")
+        agreement_subjects_set(
+            agreement=agreement,
+            names=incoming["subjects"],
+            reason="Subjects changed by an import",
+        )
         changes.append("subjects")
     if incoming["sources"] != current["sources"]:
         agreement.sources.set([_upsert_source(s) for s in incoming["sources"]])
