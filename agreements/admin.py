@@ -14,9 +14,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -29,6 +30,8 @@ from .models import (
     Signatory,
     Source,
     Subject,
+    SubjectAlias,
+    subject_text_normalise,
 )
 from .services import (
     AGREEMENT_FACT_FIELDS,
@@ -48,6 +51,16 @@ from .services import (
     signatory_add,
     signatory_remove,
     signatory_update,
+)
+from .subjects import (
+    subject_alias_add,
+    subject_alias_check,
+    subject_alias_remove,
+    subject_create,
+    subject_delete,
+    subject_merge,
+    subject_name_check,
+    subject_rename,
 )
 
 STALE_FORM_MESSAGE = (
@@ -103,11 +116,185 @@ class ServiceRefusalAdminMixin:
 # Subjects and sources ---------------------------------------------------------------------------
 
 
+class SubjectForm(forms.ModelForm):
+    """A subject's name, checked against every other subject and alias; its slug is fixed once
+    it exists (facet keys, saved searches and links use it: merge into a new subject instead)."""
+
+    class Meta:
+        model = Subject
+        fields = ["name", "slug"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = "Made from the name when left empty."
+        if self.instance.pk:
+            self.fields["slug"].disabled = True
+            self.fields["slug"].help_text = Subject._meta.get_field("slug").help_text
+
+    def clean_name(self) -> str:
+        name = subject_text_normalise(self.cleaned_data["name"])
+        try:
+            subject_name_check(name=name, subject=self.instance if self.instance.pk else None)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["name"]) from None
+        return name
+
+
+class SubjectAliasForm(forms.ModelForm):
+    class Meta:
+        model = SubjectAlias
+        fields = ["name"]
+
+    def clean_name(self) -> str:
+        return subject_text_normalise(self.cleaned_data["name"])
+
+
+class SubjectAliasFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        subject = self.instance if self.instance.pk else None
+        parent_name = self.data.get("name", "") if subject is None else ""
+        seen: set[str] = set()
+        for form in self.forms:
+            name = form.cleaned_data.get("name") if hasattr(form, "cleaned_data") else None
+            if not name or form in self.deleted_forms:
+                continue
+            if name in seen:
+                form.add_error("name", f"'{name}' is listed twice.")
+                continue
+            seen.add(name)
+            if form.instance.pk and not form.has_changed():
+                continue
+            try:
+                subject_alias_check(name=name, subject=subject, subject_name=parent_name)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+
+
+class SubjectAliasInline(admin.TabularInline):
+    """Other names for the subject; input by any of them means the subject."""
+
+    model = SubjectAlias
+    form = SubjectAliasForm
+    formset = SubjectAliasFormSet
+    fields = ["name", "slug"]
+    readonly_fields = ["slug"]
+    extra = 1
+    verbose_name = "alias (another spelling or a synonym)"
+    verbose_name_plural = "aliases (other spellings and synonyms)"
+
+
+class MergeSubjectsForm(forms.Form):
+    into = forms.ModelChoiceField(
+        queryset=Subject.objects.none(),
+        widget=forms.RadioSelect,
+        label="Keep this subject",
+        help_text="The others are merged into it: their agreements move to it, and their names "
+        "become its aliases.",
+    )
+
+    def __init__(self, *args: Any, subjects, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["into"].queryset = subjects
+
+
 @admin.register(Subject)
-class SubjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
+class SubjectAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
+    form = SubjectForm
+    list_display = ["name", "slug", "alias_names", "agreement_count"]
+    search_fields = ["name", "slug", "aliases__name"]
+    inlines = [SubjectAliasInline]
+    actions = ["merge_subjects"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("aliases")
+            .annotate(agreement_count=models.Count("agreements", distinct=True))
+        )
+
+    @admin.display(description="aliases")
+    def alias_names(self, subject: Subject) -> str:
+        return ", ".join(sorted(alias.name for alias in subject.aliases.all()))
+
+    @admin.display(description="agreements", ordering="agreement_count")
+    def agreement_count(self, subject: Subject) -> int:
+        return subject.agreement_count
+
+    def save_model(self, request, obj: Subject, form: SubjectForm, change: bool) -> None:
+        if change:
+            if "name" in form.changed_data:
+                subject_rename(subject=obj, name=form.cleaned_data["name"])
+            return
+        created = subject_create(name=form.cleaned_data["name"], slug=form.cleaned_data["slug"])
+        obj.pk, obj.slug = created.pk, created.slug
+
+    def save_formset(self, request, form, formset, change) -> None:
+        subject = form.instance
+        formset.save(commit=False)  # sorts the rows into new, changed and deleted
+        for alias in formset.deleted_objects:
+            subject_alias_remove(alias=alias)
+        for alias, _changed in formset.changed_objects:  # a corrected spelling: the old goes
+            subject_alias_remove(alias=alias)
+            alias.pk = subject_alias_add(subject=subject, name=alias.name).pk
+        for alias in formset.new_objects:
+            alias.pk = subject_alias_add(subject=subject, name=alias.name).pk
+
+    def delete_model(self, request, obj: Subject) -> None:
+        subject_delete(subject=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for subject in queryset:
+            subject_delete(subject=subject)
+
+    @admin.action(description="Merge selected subjects into one…", permissions=["merge"])
+    def merge_subjects(self, request, queryset):
+        """An intermediate page: pick the subject to keep, confirm, and the others are merged
+        into it (agreements.subjects.subject_merge, one transaction each)."""
+        subjects = queryset.order_by("name")
+        if subjects.count() < 2:
+            messages.error(request, "Select at least two subjects to merge.")
+            return None
+        form = MergeSubjectsForm(
+            request.POST if "confirm" in request.POST else None, subjects=subjects
+        )
+        if form.is_valid():
+            into = form.cleaned_data["into"]
+            moved = 0
+            try:
+                with transaction.atomic():
+                    for merged in subjects.exclude(pk=into.pk):
+                        moved += subject_merge(into=into, merged=merged).agreements_moved
+            except ValidationError as exc:
+                messages.error(request, "Nothing was merged: " + " ".join(exc.messages))
+                return None
+            into.refresh_from_db()
+            aliases = ", ".join(sorted(into.aliases.values_list("name", flat=True)))
+            messages.success(
+                request,
+                f"Merged into '{into.name}': {moved} agreements moved; its aliases are now "
+                f"{aliases}.",
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/agreements/subject/merge_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Merge subjects",
+                "opts": self.model._meta,
+                "subjects": subjects,
+                "form": form,
+                "selected": [str(pk) for pk in subjects.values_list("pk", flat=True)],
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    def has_merge_permission(self, request) -> bool:
+        # A merge changes the survivor and deletes the others.
+        return self.has_change_permission(request) and self.has_delete_permission(request)
 
 
 @admin.register(Source)

@@ -137,15 +137,67 @@ class RelationKind(models.TextChoices):
     RELATED_TO = "related_to", "Related to"
 
 
+def subject_text_normalise(text: str) -> str:
+    """A subject name or alias as stored and compared: lower case, single spaces."""
+    return " ".join(text.split()).lower()
+
+
 class Subject(models.Model):
-    slug = models.SlugField(max_length=80, unique=True, help_text="e.g. 'defence-logistics'.")
+    """What agreements are about, e.g. 'defence logistics'. One row per subject, whatever its
+    spellings: the others are its aliases (SubjectAlias), and input by an alias maps here
+    (agreements.services.subjects_resolve)."""
+
+    slug = models.SlugField(
+        max_length=80,
+        unique=True,
+        help_text="e.g. 'defence-logistics'. Facet keys and list filters use it, so it is fixed "
+        "once the subject exists; merge the subject into a new one to change it.",
+    )
     name = models.CharField(max_length=120, unique=True, help_text="e.g. 'defence logistics'.")
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class SubjectAlias(models.Model):
+    """Another name for a subject: a spelling ('defense logistics') or a synonym.
+
+    Names and slugs are unique among aliases here and, checked by the services under the
+    vocabulary lock (agreements.services.subject_alias_add), against every subject's name and
+    slug too, so an alias never shadows another subject.
+    """
+
+    subject = models.ForeignKey(
+        Subject,
+        on_delete=models.CASCADE,  # an alias means nothing without its subject
+        related_name="aliases",
+    )
+    name = models.CharField(
+        max_length=120,
+        unique=True,
+        help_text="Lower case, single spaces, e.g. 'defense logistics'.",
+    )
+    slug = models.SlugField(
+        max_length=80,
+        unique=True,
+        help_text="The name as a slug; input is matched by it, so case, spaces and hyphens "
+        "do not matter, and `?subject=defense-logistics` finds the subject.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["subject__name", "name"]
+        verbose_name_plural = "subject aliases"
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.subject.name}"
 
 
 class Source(models.Model):

@@ -18,12 +18,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.text import slugify
 
 from parties.models import Party
 
 from .listing import listing_forget, listing_refresh
-from .models import Agreement, Participation, Provision, Relation, Signatory, Source, Subject
+from .models import Agreement, Participation, Provision, Relation, Signatory, Source
+
+# Subjects have their own module; every writer naming subjects resolves them through it.
+from .subjects import subjects_resolve as subjects_resolve
 
 
 class ConflictError(Exception):
@@ -75,21 +77,6 @@ def parties_validate_for_kind(*, kind: str, parties: list[Party]) -> None:
         )
     if kind == Agreement.Kind.MULTILATERAL and len(parties) < 2:
         raise ValidationError({"parties": "A multilateral agreement has at least two parties."})
-
-
-def subjects_resolve(*, names: Iterable[str]) -> list[Subject]:
-    """Find or create subjects by name (case-insensitive through their slug)."""
-    subjects = []
-    for name in names:
-        name = " ".join(name.split()).lower()
-        if not name:
-            continue
-        slug = slugify(name)[:80]
-        if not slug:
-            raise ValidationError({"subjects": f"Not a usable subject: {name!r}."})
-        subject, _ = Subject.objects.get_or_create(slug=slug, defaults={"name": name})
-        subjects.append(subject)
-    return subjects
 
 
 def source_upsert(
@@ -214,6 +201,38 @@ def agreement_source_add(
         # read by django-simple-history
         locked._change_reason = (reason or f"Source added: {source}")[:100]
         locked.save()
+    return True
+
+
+def agreement_subjects_set(
+    *,
+    agreement: Agreement,
+    names: Iterable[str],
+    expected_version: int | None = None,
+    reason: str = "",
+) -> bool:
+    """Make the agreement's subjects those `names` stand for (subjects_resolve: an alias gives
+    its subject, a name nobody used yet a new subject). Idempotent: False, and nothing moves
+    on, when they are its subjects already.
+
+    The subjects are a many-to-many, which django-simple-history does not track, so the
+    agreement's version moves on with a change reason naming them (as agreement_source_add
+    does); the kept list row and facet counts follow. ConflictError when the agreement is no
+    longer at `expected_version`; ValidationError on `subjects` for an unusable name.
+    """
+    with transaction.atomic():
+        # The agreement first, then its subjects (subjects_resolve holds them): the lock order
+        # of agreements.subjects.subject_merge, so the two cannot deadlock.
+        locked = _agreement_lock(agreement_id=agreement.pk, expected_version=expected_version)
+        subjects = subjects_resolve(names=names)
+        if {s.pk for s in subjects} == set(locked.subjects.values_list("pk", flat=True)):
+            return False
+        locked.subjects.set(subjects)
+        locked.version += 1  # the row is locked above
+        named = ", ".join(sorted(s.name for s in subjects)) or "none"
+        locked._change_reason = (reason or f"Subjects: {named}")[:100]
+        locked.save()
+        listing_refresh(agreement_ids=[locked.pk])  # subjects are a facet
     return True
 
 

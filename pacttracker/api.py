@@ -30,6 +30,7 @@ ROOT_ORDER = [
     "provisions",
     "sources",
     "relations",
+    "subjects",
     "status-changes",
     "webhooks",
 ]

@@ -39,6 +39,7 @@ from agreements.models import (
     ProvisionCategory,
     Subject,
 )
+from agreements.subjects import subject_slugs_canonical
 from apikit import estimates
 from apikit.estimates import planner_estimate
 
@@ -165,7 +166,9 @@ class AgreementFilters:
             q=" ".join(params.get("q", "").split())[:200],
             statuses=tuple(s for s in many("status") if s in AgreementStatus.values),
             parties=tuple(p.upper() for p in many("party"))[:10],
-            subjects=many("subject")[:10],
+            # As the subjects' own slugs, so an alias or a merged subject's old slug finds
+            # the subject and its facet shows as chosen (one query when a subject is given).
+            subjects=tuple(subject_slugs_canonical(many("subject")[:10])),
             categories=tuple(c for c in many("category") if c in ProvisionCategory.values),
             years=years,
             sort=sort if sort in SORTS else DEFAULT_SORT,

@@ -62,12 +62,13 @@ from agreements.services import (
     ConflictError,
     ProvisionInput,
     SignatoryInput,
+    agreement_subjects_set,
     provision_add,
     relation_add,
     signatory_add,
     source_upsert,
-    subjects_resolve,
 )
+from agreements.subjects import subject_names_canonical
 from apikit.bodies import StrictFieldsMixin
 
 from .api.serializers import AgreementCreateSerializer
@@ -156,10 +157,6 @@ def _source_key(source: dict[str, Any]) -> tuple[str, str]:
     return (source["url"], source["title"] if not source["url"] else "")
 
 
-def _subject_name(name: str) -> str:
-    return " ".join(name.split()).lower()  # as subjects_resolve stores it
-
-
 def _export_queryset():
     return Agreement.objects.order_by("slug").prefetch_related(
         Prefetch(
@@ -239,7 +236,9 @@ def _canonical(data: dict[str, Any]) -> dict[str, Any]:
         value = data[name] if name in data else Agreement._meta.get_field(name).get_default()
         row[name] = _iso(value) if isinstance(value, date) else value
     row["parties"] = [c.strip().upper() for c in data["parties"]]
-    row["subjects"] = sorted({_subject_name(s) for s in data.get("subjects", []) if s.strip()})
+    # As the agreement would store them: an alias or another spelling of a known subject is
+    # that subject, so a file using it matches the agreement and changes nothing.
+    row["subjects"] = subject_names_canonical(data.get("subjects", []))
     sources = {_source_key(s): s for s in (_source_in(x) for x in data.get("sources", []))}
     row["sources"] = sorted(sources.values(), key=_source_key)
     row["signatories"] = sorted(
@@ -568,8 +567,11 @@ def _upsert(incoming: dict[str, Any], *, user) -> tuple[str, list[str]]:
         agreement = agreement_update(agreement=agreement, **typed)
         changes += [f"{name.replace('_', ' ')}" for name in facts]
     if incoming["subjects"] != current["subjects"]:
-        agreement.subjects.set(subjects_resolve(names=incoming["subjects"]))
-        _touch(agreement, "Subjects changed by an import")
+        agreement_subjects_set(
+            agreement=agreement,
+            names=incoming["subjects"],
+            reason="Subjects changed by an import",
+        )
         changes.append("subjects")
     if incoming["sources"] != current["sources"]:
         agreement.sources.set([_upsert_source(s) for s in incoming["sources"]])

@@ -41,6 +41,7 @@ from .forms import (
     AgreementCreateForm,
     AgreementFactsForm,
     AgreementSourceForm,
+    AgreementSubjectsForm,
     ImportForm,
     ProcedureForm,
     ProvisionEditForm,
@@ -179,6 +180,7 @@ def agreement_edit(request: HttpRequest, slug: str) -> HttpResponse:
     ]
     part_forms = {
         "facts_form": AgreementFactsForm(instance=agreement),
+        "subjects_form": AgreementSubjectsForm(agreement=agreement),
         "step_add_form": StepAddForm(agreement=agreement, party_codes=party_codes),
         "signatory_form": SignatoryForm(party_codes=party_codes),
         "provision_form": ProvisionForm(),
@@ -496,6 +498,29 @@ def source_add(request: HttpRequest, slug: str) -> HttpResponse:
         done="Source added.",
         anchor="sources",
     )
+
+
+@editor_required(CHANGE_AGREEMENT)
+@require_http_methods(["GET", "POST"])
+def subjects_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """The agreement's subjects, as one list of names (agreements.services.agreement_subjects_set)."""
+    agreement = _agreement(slug)
+    form = AgreementSubjectsForm(request.POST or None, agreement=agreement)
+    title = "Subjects"
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = form.save()
+        except ConflictError:
+            form.add_error(None, STALE_PART_MESSAGE)
+            return _render_part(request, agreement, form, title, "pages:subjects_edit", status=409)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, "Subjects saved." if changed else "The subjects are as they were."
+            )
+            return redirect(f"{reverse('pages:agreement_edit', args=[agreement.slug])}#facts")
+    return _render_part(request, agreement, form, title, "pages:subjects_edit")
 
 
 # Correcting and removing parts ------------------------------------------------------------------

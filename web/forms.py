@@ -887,6 +887,41 @@ class AgreementSourceForm(SourceFieldsMixin):
             return source
 
 
+class AgreementSubjectsForm(forms.Form):
+    """The agreement's subjects, separated by commas; an alias ('defense logistics') means its
+    subject, a new name makes a new subject. Carries the agreement's version it was loaded
+    with."""
+
+    subjects = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Separated by commas, e.g. 'defence logistics, visiting forces'. Another "
+        "spelling of a known subject finds that subject.",
+    )
+    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, agreement: Agreement, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "agreement_subjects_%s")
+        names = sorted(agreement.subjects.values_list("name", flat=True))
+        kwargs.setdefault(
+            "initial", {"subjects": ", ".join(names), "expected_version": agreement.version}
+        )
+        super().__init__(*args, **kwargs)
+        self.agreement = agreement
+
+    def clean_subjects(self) -> list[str]:
+        return [s.strip() for s in self.cleaned_data.get("subjects", "").split(",") if s.strip()]
+
+    def save(self) -> bool:
+        from agreements.services import agreement_subjects_set
+
+        return agreement_subjects_set(
+            agreement=self.agreement,
+            names=self.cleaned_data["subjects"],
+            expected_version=self.cleaned_data.get("expected_version"),
+        )
+
+
 # Import -----------------------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ urlpatterns += [
     ),
     path("agreements/<slug:slug>/edit/relations/add/", editing.relation_add, name="relation_add"),
     path("agreements/<slug:slug>/edit/sources/add/", editing.source_add, name="source_add"),
+    path("agreements/<slug:slug>/edit/subjects/", editing.subjects_edit, name="subjects_edit"),
     path(
         "agreements/<slug:slug>/edit/signatories/<int:pk>/",
         editing.signatory_edit,

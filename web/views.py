@@ -23,6 +23,7 @@ from agreements.models import (
     PartyProgress,
     ProvisionCategory,
 )
+from agreements.subjects import subjects_with_aliases
 from apikit.renderers import csv_cell
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 from ratification import selectors as search
@@ -359,6 +360,8 @@ def glossary(request: HttpRequest) -> HttpResponse:
                     "After the ATOP alliance codebook, extended.",
                     entries(ProvisionCategory.choices, PROVISION_CATEGORY_EXPLANATIONS),
                 ),
-            ]
+            ],
+            # Editors' vocabulary, not codes: each subject once, with the names that find it.
+            "subjects": subjects_with_aliases(),
         },
     )

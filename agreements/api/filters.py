@@ -24,6 +24,7 @@ from parties.models import Party
 
 from ..listing import facet_key
 from ..models import Agreement, AgreementStatus, Participation, Provision, ProvisionCategory
+from ..subjects import subject_slugs_canonical
 
 DEFAULT_ORDERING = ("-signed_on", "title", "pk")
 # The configuration the PostgreSQL trigger (migration 0002_search_vector) builds the vector with.
@@ -68,6 +69,19 @@ class MultipleCharFilter(django_filters.MultipleChoiceFilter):
     field_class = _AnyValuesField
 
 
+SUBJECT_FILTER_HELP = (
+    "Subject slug (e.g. `defence-logistics`), name or alias (`defense logistics`: case, spaces "
+    "and hyphens do not matter); repeat for any of several. An unknown subject matches nothing."
+)
+
+
+# The description rides on the schema: with an overridden type, drf-spectacular leaves out the
+# filter's help_text.
+@extend_schema_field({"type": "string", "description": SUBJECT_FILTER_HELP})
+class SubjectValuesFilter(MultipleCharFilter):
+    """Subject slugs, names or aliases (resolved by agreements.subjects)."""
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class PartyCodesFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = _UpperModelMultipleChoiceField
@@ -84,10 +98,7 @@ class AgreementFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=AgreementStatus.choices, help_text="Status; repeat for any of several."
     )
-    subject = MultipleCharFilter(
-        method="filter_subject",
-        help_text="Subject slug (e.g. `defence-logistics`); repeat for any of several.",
-    )
+    subject = SubjectValuesFilter(method="filter_subject", help_text=SUBJECT_FILTER_HELP)
     provision_category = django_filters.MultipleChoiceFilter(
         choices=ProvisionCategory.choices,
         method="filter_provision_category",
@@ -143,7 +154,8 @@ class AgreementFilter(django_filters.FilterSet):
             )
         return queryset
 
-    def filter_subject(self, queryset: QuerySet, name: str, slugs: list[str]) -> QuerySet:
+    def filter_subject(self, queryset: QuerySet, name: str, values: list[str]) -> QuerySet:
+        slugs = subject_slugs_canonical(values)  # an alias finds its subject
         through = Agreement.subjects.through
         return queryset.filter(
             Exists(through.objects.filter(agreement=OuterRef("pk"), subject__slug__in=slugs))

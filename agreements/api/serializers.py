@@ -8,6 +8,7 @@ ValidationErrors come back to the client as 400s with the same field names.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
@@ -32,6 +33,7 @@ from ..models import (
     RelationKind,
     Signatory,
     Source,
+    Subject,
 )
 from ..services import AGREEMENT_FACT_FIELDS
 
@@ -58,6 +60,31 @@ MAX_ITEMS = 500
 
 
 # Output --------------------------------------------------------------------------------------
+
+
+class SubjectSerializer(serializers.ModelSerializer):
+    """A subject with its other names. Input by any of them (`subjects` on create, the
+    `subject` filter) means this subject."""
+
+    aliases = serializers.SerializerMethodField(
+        help_text="Other spellings and synonyms that mean this subject, e.g. "
+        "['defense logistics'], alphabetically."
+    )
+    agreements = serializers.SerializerMethodField(
+        help_text="The agreement list filtered by this subject."
+    )
+
+    class Meta:
+        model = Subject
+        fields = ["slug", "name", "aliases", "agreements"]
+
+    def get_aliases(self, obj: Subject) -> list[str]:
+        return sorted(alias.name for alias in obj.aliases.all())  # prefetched by the view
+
+    def get_agreements(self, obj: Subject) -> str:
+        path = f"{reverse('api:agreement-list')}?{urlencode({'subject': obj.slug})}"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
 
 
 class SourceSerializer(serializers.ModelSerializer):

@@ -1,10 +1,11 @@
 """The agreements app's routes in the one API router (pacttracker/api.py registers them)."""
 
-from .views import ProvisionViewSet, RelationViewSet, SourceViewSet
+from .views import ProvisionViewSet, RelationViewSet, SourceViewSet, SubjectViewSet
 
 # (prefix under /api/v1/, viewset, basename of the URL names `api:<basename>-<action>`)
 routes = [
     ("provisions", ProvisionViewSet, "provision"),
     ("sources", SourceViewSet, "source"),
     ("relations", RelationViewSet, "relation"),
+    ("subjects", SubjectViewSet, "subject"),
 ]

@@ -1,4 +1,5 @@
-"""API for an agreement's parts: sources, provisions, relations; and parties with agreements.
+"""API for an agreement's parts: sources, provisions, relations, subjects; and parties with
+agreements.
 
 The agreements themselves (and their steps) are in ratification.api.views, because creating one and
 reading its status go through the ratification services and the status engine.
@@ -20,13 +21,22 @@ from apikit.conditional import ConditionalMixin, etag_of
 from parties.api.views import PartyViewSet as BasePartyViewSet
 from parties.models import Party
 
-from ..models import Agreement, Participation, Provision, ProvisionCategory, Relation, Source
+from ..models import (
+    Agreement,
+    Participation,
+    Provision,
+    ProvisionCategory,
+    Relation,
+    Source,
+    Subject,
+)
 from ..selectors import (
     PartyAgreementCounts,
     party_agreement_counts,
     party_recent_participations,
 )
 from ..services import ProvisionInput, provision_add, relation_add, source_upsert
+from ..subjects import subject_slugs_canonical
 from .serializers import (
     PartyDetailSerializer,
     ProvisionCreateSerializer,
@@ -35,6 +45,7 @@ from .serializers import (
     RelationSerializer,
     SourceInputSerializer,
     SourceSerializer,
+    SubjectSerializer,
 )
 
 
@@ -103,6 +114,43 @@ class PartyViewSet(BasePartyViewSet):
         return etag_of(
             "party", obj.pk, obj.updated_at.isoformat(), sorted(counts.by_status.items()), recent
         )
+
+
+class SubjectFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(
+        method="filter_name",
+        max_length=200,
+        help_text="A subject's name, slug or alias (case, spaces and hyphens do not matter): "
+        "finds the one subject it means, e.g. `defense logistics` gives 'defence logistics'.",
+    )
+
+    class Meta:
+        model = Subject
+        fields = ["name"]
+
+    def filter_name(self, queryset, name: str, value: str):
+        return queryset.filter(slug__in=subject_slugs_canonical([value]))
+
+
+class SubjectViewSet(
+    ConditionalMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """What agreements are about, each with its other names (aliases). Read-only here: a new
+    subject is made by naming it on an agreement; editors add aliases and merge subjects in
+    the admin. A merged subject's slug is an alias of the survivor: `?name=` finds it."""
+
+    serializer_class = SubjectSerializer
+    filterset_class = SubjectFilter
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return Subject.objects.prefetch_related("aliases").order_by("name", "pk")
+
+    def etag_for(self, obj: Subject) -> str:
+        return etag_of("subject", obj.pk, obj.name, sorted(a.name for a in obj.aliases.all()))
 
 
 class SourceFilter(django_filters.FilterSet):

@@ -60,6 +60,7 @@ PAGE_EDITOR_WRITES = {
     "pages:relation_edit",
     "pages:relation_remove",
     "pages:source_add",
+    "pages:subjects_edit",
     "pages:source_remove",
     "pages:history_revert",
     "pages:import",

@@ -28,6 +28,7 @@ from agreements.models import (
     PartyFacetDelta,
     ProvisionCategory,
     Source,
+    Subject,
 )
 from agreements.services import (
     ProvisionInput,
@@ -36,6 +37,7 @@ from agreements.services import (
     provision_remove,
     subjects_resolve,
 )
+from agreements.subjects import subject_merge
 from parties.models import Party
 from ratification.models import StepStatus
 from ratification.services import (
@@ -123,6 +125,7 @@ OPERATIONS = st.lists(
                 "remove_provision",
                 "sign",
                 "subjects",
+                "merge_subjects",
                 "add_party",
                 "remove_party",
                 "delete",
@@ -145,7 +148,8 @@ OPERATIONS = st.lists(
 @given(operations=OPERATIONS)
 def test_kept_listing_equals_a_fresh_computation_after_any_writes(make_agreement, operations):
     """Writes through the services (and the admin's way of changing subjects and removing a
-    party) in any order: afterwards every kept row, key and count equals a fresh computation."""
+    party, and merging subjects) in any order: afterwards every kept row, key and count equals
+    a fresh computation."""
     Agreement.objects.all().delete()  # hypothesis reuses the test's database between examples
     FacetDelta.objects.all().delete()
     listing_rebuild()
@@ -195,6 +199,13 @@ def test_kept_listing_equals_a_fresh_computation_after_any_writes(make_agreement
         elif operation == "subjects":  # as the admin does: the relation, then a refresh
             agreement.subjects.set(subjects_resolve(names=[f"subject {choice % 3}"]))
             agreement_refresh(agreement_id=agreement.pk, today=TODAY)
+        elif operation == "merge_subjects":  # an editor merges two subjects into one
+            subjects = list(Subject.objects.order_by("pk"))
+            if len(subjects) >= 2:
+                subject_merge(
+                    into=subjects[choice % len(subjects)],
+                    merged=subjects[(choice + 1) % len(subjects)],
+                )
         elif operation == "add_party":  # as the admin does: add, then refresh
             party = spare_parties[choice % len(spare_parties)]
             if not agreement.participations.filter(party=party).exists():

@@ -1,9 +1,14 @@
 """The demo data: true, sourced, loaded through the services, and safe to load twice."""
 
+import json
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
-from agreements.models import Agreement
+from agreements.models import Agreement, Subject, SubjectAlias
+from agreements.subjects import subject_find
 from ratification.models import RatificationStep
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +60,25 @@ def test_loading_twice_changes_nothing(demo):
     counts = (Agreement.objects.count(), RatificationStep.objects.count())
     call_command("load_demo", verbosity=0)
     assert (Agreement.objects.count(), RatificationStep.objects.count()) == counts
+
+
+def test_demo_subjects_use_one_spelling_each_and_ship_the_others_as_aliases(demo):
+    """The demo agreements name each subject one way (British spelling); the other spellings
+    are aliases, so 'defense logistics' finds the same subject and nothing is counted twice."""
+    data = json.loads((Path(settings.BASE_DIR) / "demo" / "agreements.json").read_text())
+    named = {s for item in data["agreements"] for s in item.get("subjects", [])}
+    assert named == set(Subject.objects.values_list("name", flat=True))
+    assert not SubjectAlias.objects.filter(name__in=named).exists()
+    assert not any("defense" in name for name in named)
+    for item in data["subjects"]:
+        assert item["name"] in named
+        for alias in item["aliases"]:
+            assert subject_find(name=alias).name == item["name"], alias
+    assert subject_find(name="Defense Logistics").slug == "defence-logistics"
+
+
+def test_loading_the_demo_twice_adds_no_alias_twice(demo):
+    before = list(SubjectAlias.objects.values_list("name", "subject__name"))
+    call_command("load_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert list(SubjectAlias.objects.values_list("name", "subject__name")) == before
+    assert ("defense logistics", "defence logistics") in before

@@ -1,7 +1,8 @@
 """Load the demo agreements from demo/agreements.json (researched, sourced, nothing invented).
 
 Idempotent: an agreement whose slug exists is left alone and reported as a no-op, so running it
-on every `make run` is safe. Everything goes through the same services as the API.
+on every `make run` is safe. Everything goes through the same services as the API. The demo's
+subjects use one spelling each; their other spellings are loaded as aliases (`subjects`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from agreements.models import Agreement, Relation, Source
-from agreements.services import ProvisionInput, SignatoryInput, relation_add, source_upsert
+from agreements.services import (
+    ProvisionInput,
+    SignatoryInput,
+    relation_add,
+    source_upsert,
+    subjects_resolve,
+)
+from agreements.subjects import subject_alias_add
 from ratification.services import StepInput, agreement_create
 
 DEFAULT_PATH = Path(settings.BASE_DIR) / "demo" / "agreements.json"
@@ -71,9 +79,32 @@ class Command(BaseCommand):
                             kind=rel["kind"],
                             note=rel.get("note", ""),
                         )
+            aliases = self._subject_aliases(data.get("subjects", []))
         self.stdout.write(
-            f"Demo agreements: {counts['insert']} inserted, {counts['no-op']} already there."
+            f"Demo agreements: {counts['insert']} inserted, {counts['no-op']} already there; "
+            f"{aliases} subject aliases added."
         )
+
+    def _subject_aliases(self, subjects: list[dict[str, Any]]) -> int:
+        """The demo's subjects' other spellings and synonyms ("subjects": [{"name", "aliases"}]),
+        so that input by 'defense logistics' finds 'defence logistics'. Idempotent: an alias
+        already there is left as it is. A name that is a subject of its own in this database
+        is reported, not merged: merging is an editor's decision (the admin's merge action)."""
+        added = 0
+        for item in subjects:
+            [subject] = subjects_resolve(names=[item["name"]])
+            for name in item.get("aliases", []):
+                if subject.aliases.filter(name=name).exists():
+                    continue
+                try:
+                    subject_alias_add(subject=subject, name=name)
+                except ValidationError as exc:
+                    self.stderr.write(
+                        f"Alias {name!r} of {subject.name!r} left out: {exc.messages}"
+                    )
+                    continue
+                added += 1
+        return added
 
     def _create(self, item: dict[str, Any], sources: dict[str, Source]) -> Agreement:
         def source(key: str | None) -> Source | None:

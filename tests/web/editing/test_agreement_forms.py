@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from agreements.models import Agreement
+from agreements.models import Agreement, Subject
+from agreements.subjects import subject_alias_add, subject_create
 from parties.models import Party
 from ratification.services import procedure_for_party
 
@@ -110,3 +111,83 @@ def test_header_offers_sign_in_and_sign_out(editor_client, client):
     assert "Sign in" in client.get("/").content.decode()
     html = editor_client.get("/").content.decode()
     assert "Sign out" in html and "editor" in html
+
+
+def test_creating_with_an_alias_links_the_existing_subject(editor_client):
+    """'Defense cooperation' is an alias of 'defence cooperation': no twin is created."""
+    cooperation = subject_create(name="defence cooperation")
+    subject_alias_add(subject=cooperation, name="defense cooperation")
+    data = {
+        **NEW,
+        "subjects": "Defense Cooperation, defence cooperation",
+        "stage": "procedure",
+        "JP-legislative": "on",
+        "PH-legislative": "",
+    }
+    response = editor_client.post(reverse("pages:agreement_create"), data)
+    assert response.status_code == 302, response.context["form"].errors
+    agreement = Agreement.objects.get(slug=NEW["slug"])
+    assert list(agreement.subjects.all()) == [cooperation]
+    assert Subject.objects.count() == 1
+
+
+def test_a_subject_without_letters_is_a_form_error(editor_client):
+    data = {**NEW, "subjects": "visiting forces, ???", "stage": "procedure"}
+    data |= {"JP-legislative": "on", "PH-legislative": ""}
+    response = editor_client.post(reverse("pages:agreement_create"), data)
+    assert response.status_code == 400
+    assert "Not a usable subject" in str(response.context["form"].errors)
+    assert not Agreement.objects.filter(slug=NEW["slug"]).exists()
+
+
+# The agreement's subjects on its edit page -------------------------------------------------------
+
+
+def test_editing_subjects_with_an_alias_links_the_subject_and_moves_the_version_on(
+    editor_client, make_agreement
+):
+    cooperation = subject_create(name="defence cooperation")
+    subject_alias_add(subject=cooperation, name="defense cooperation")
+    agreement = make_agreement(subjects=["maritime"])
+    edit = editor_client.get(reverse("pages:agreement_edit", args=[agreement.slug]))
+    assert f'action="/agreements/{agreement.slug}/edit/subjects/"' in edit.content.decode()
+    response = editor_client.post(
+        reverse("pages:subjects_edit", args=[agreement.slug]),
+        {"subjects": "Defense Cooperation, maritime", "expected_version": agreement.version},
+    )
+    assert response.status_code == 302
+    changed = Agreement.objects.get(pk=agreement.pk)
+    assert sorted(changed.subjects.values_list("name", flat=True)) == [
+        "defence cooperation",
+        "maritime",
+    ]
+    assert changed.version == agreement.version + 1
+    assert changed.listing["subjects"] == ["defence-cooperation", "maritime"]
+    assert changed.history.latest().history_change_reason == (
+        "Subjects: defence cooperation, maritime"
+    )
+    assert Subject.objects.filter(name__contains="defense").count() == 0
+
+
+def test_a_stale_subjects_form_saves_nothing(editor_client, make_agreement):
+    agreement = make_agreement(subjects=["maritime"])
+    response = editor_client.post(
+        reverse("pages:subjects_edit", args=[agreement.slug]),
+        {"subjects": "cyber", "expected_version": agreement.version - 1},
+    )
+    assert response.status_code == 409
+    assert "Someone else changed this agreement" in response.content.decode()
+    assert list(agreement.subjects.values_list("name", flat=True)) == ["maritime"]
+
+
+def test_a_subject_without_letters_on_the_subjects_form_is_a_form_error(
+    editor_client, make_agreement
+):
+    agreement = make_agreement(subjects=["maritime"])
+    response = editor_client.post(
+        reverse("pages:subjects_edit", args=[agreement.slug]),
+        {"subjects": "maritime, ###", "expected_version": agreement.version},
+    )
+    assert response.status_code == 400
+    assert "Not a usable subject" in response.content.decode()
+    assert Agreement.objects.get(pk=agreement.pk).version == agreement.version

@@ -11,7 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from agreements.models import Agreement, Signatory
+from agreements.listing import facet_counts
+from agreements.models import Agreement, Signatory, Subject
 from ratification.models import RatificationStep
 from ratification.transfer import agreements_export, agreements_import, rows_from_bytes
 
@@ -247,3 +248,59 @@ def test_the_import_command_shows_progress_on_a_terminal_only(tmp_path, capsys):
     path.write_text(json_module.dumps([]))
     call_command("import_agreements", str(path))
     assert "/ 0 rows" not in capsys.readouterr().err  # captured output is not a terminal
+
+
+# Subjects by alias ------------------------------------------------------------------------------
+
+
+def _exported(slug: str) -> dict:
+    [row] = [
+        r for r in json.loads(agreements_export(fmt="json"))["agreements"] if r["slug"] == slug
+    ]
+    return row
+
+
+def test_an_import_naming_a_subject_by_its_alias_changes_nothing(demo):
+    """The demo ACSA is about 'defence logistics'; a file spelling it 'Defense Logistics' means
+    the same subject, so the row is a no-op and the agreement's version stays."""
+    row = _exported("japan-philippines-acsa")
+    assert "defence logistics" in row["subjects"]
+    row["subjects"] = [
+        "Defense Logistics" if s == "defence logistics" else s for s in row["subjects"]
+    ]
+    version = Agreement.objects.get(slug="japan-philippines-acsa").version
+    report = _import(json.dumps([row]))
+    assert [r.action for r in report.rows] == ["no-op"]
+    assert Agreement.objects.get(slug="japan-philippines-acsa").version == version
+
+
+def test_an_imported_agreement_with_an_alias_gets_the_subject_not_a_twin(demo):
+    row = _exported("japan-philippines-acsa")
+    subjects_before = Subject.objects.count()
+    row |= {"slug": "imported-acsa", "subjects": ["defense logistics", "Mutual Defense"]}
+    row["relations"] = []
+    report = _import(json.dumps([row]), name="f.json")
+    assert [r.action for r in report.rows] == ["insert"], [r.errors for r in report.rows]
+    imported = Agreement.objects.get(slug="imported-acsa")
+    assert sorted(imported.subjects.values_list("name", flat=True)) == [
+        "defence logistics",
+        "mutual defence",
+    ]
+    assert Subject.objects.count() == subjects_before
+    # Exported again, it names the subjects as they are, and imports as a no-op.
+    again = _exported("imported-acsa")
+    assert again["subjects"] == ["defence logistics", "mutual defence"]
+    assert [r.action for r in _import(json.dumps([again])).rows] == ["no-op"]
+
+
+def test_an_import_that_changes_a_subject_to_an_alias_of_another_moves_it(demo):
+    row = _exported("japan-philippines-acsa")
+    before = facet_counts()
+    row["subjects"] = ["status of forces"]  # an alias of 'visiting forces'
+    report = _import(json.dumps([row]))
+    assert [r.action for r in report.rows] == ["update"]
+    assert "subjects" in report.rows[0].changes
+    acsa = Agreement.objects.get(slug="japan-philippines-acsa")
+    assert list(acsa.subjects.values_list("name", flat=True)) == ["visiting forces"]
+    after = facet_counts()
+    assert after["subject:visiting-forces"] == before["subject:visiting-forces"] + 1
