@@ -170,6 +170,21 @@ def follow_delete(*, user: AbstractBaseUser, follow_id: int) -> bool:
     return bool(deleted)
 
 
+def follows_move(*, from_agreement: Agreement, to_agreement: Agreement) -> int:
+    """Move the follows of an agreement merged away onto the one it was merged into (called in
+    the merge's transaction: notify.receivers). A user who follows both keeps one follow, the
+    older one, which the unique constraint requires anyway. Returns how many moved."""
+    already = Follow.objects.filter(
+        kind=Follow.Kind.AGREEMENT, agreement=to_agreement
+    ).values("user_id")
+    Follow.objects.filter(
+        kind=Follow.Kind.AGREEMENT, agreement=from_agreement, user_id__in=already
+    ).delete()
+    return Follow.objects.filter(kind=Follow.Kind.AGREEMENT, agreement=from_agreement).update(
+        agreement=to_agreement
+    )
+
+
 def follow_find(
     *,
     user: AbstractBaseUser,
