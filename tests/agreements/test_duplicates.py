@@ -124,8 +124,9 @@ def test_finder_ignores_other_party_sets_and_unknown_dates(make_agreement):
 def test_finder_reads_a_fixed_number_of_queries(make_agreement):
     for n in range(5):
         make_agreement(title=f"Distinct subject {n} alpha", signed_on=D(2020, 1, n + 1))
+    jp_ph = parties("JP", "PH")
     with CaptureQueriesContext(connection) as queries:
-        duplicates_find(parties=parties("JP", "PH"), title="x", signed_on=D(2020, 1, 3))
+        duplicates_find(parties=jp_ph, title="x", signed_on=D(2020, 1, 3))
     assert len(queries) == 2
 
 
