@@ -14,6 +14,7 @@ from typing import Any
 import django_filters
 from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -38,15 +39,18 @@ from agreements.api.serializers import (
 )
 from agreements.api.views import PartyViewSet as AgreementsPartyViewSet
 from agreements.api.views import source_from
+from agreements.duplicates import redirect_target
 from agreements.models import Agreement, Participation, Provision, Relation, Signatory
 from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
+from apikit.errors import ErrorSerializer, MovedPermanently
 from apikit.estimates import PageOrCursorPagination
 from apikit.pagination import StrictPageSizeMixin
 from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin, caching_possible
 from parties.models import Party
 
+from ..merging import agreement_merge
 from ..models import RatificationStep, StatusChange
 from ..services import (
     StepInput,
@@ -59,6 +63,8 @@ from ..services import (
 from .serializers import (
     AgreementCreateSerializer,
     AgreementDetailSerializer,
+    AgreementMergeSerializer,
+    ProbableDuplicateSerializer,
     StatusChangeSerializer,
     StepCreateSerializer,
     StepRecordSerializer,
@@ -180,8 +186,12 @@ def _step_input(data: dict[str, Any]) -> StepInput:
     ),
     create=extend_schema(
         summary="Create an agreement in one call",
+        description="A probable duplicate (the same parties and the same signature date, or a "
+        "very similar title between the same parties) is refused with 409 "
+        "`probable_duplicate` and the candidates; send `confirm_not_duplicate: true` to "
+        "create it anyway.",
         request=AgreementCreateSerializer,
-        responses={201: AgreementDetailSerializer},
+        responses={201: AgreementDetailSerializer, 409: ProbableDuplicateSerializer},
     ),
     update=extend_schema(
         summary="Replace the agreement's own fields",
@@ -206,6 +216,23 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
     pagination_class = PageOrCursorPagination
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
 
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            # A merged agreement's slug: 301 to the same address under the survivor's slug.
+            slug = self.kwargs.get(self.lookup_field, "")
+            target = redirect_target(slug=slug)
+            if target is None:
+                raise
+            path = self.request.get_full_path().replace(
+                f"/agreements/{slug}/", f"/agreements/{target}/", 1
+            )
+            raise MovedPermanently(
+                self.request.build_absolute_uri(path),
+                f"The agreement '{slug}' was merged into '{target}'.",
+            ) from None
+
     @property
     def write_model(self) -> type:
         # Adding a step needs the step permission, not the agreement one.
@@ -223,7 +250,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
     def get_queryset(self):
         if self.action == "list":
             return agreement_list_queryset()
-        if self.action in ("steps", "destroy"):
+        if self.action in ("steps", "destroy", "merge"):
             return Agreement.objects.all()
         return agreement_detail_queryset()
 
@@ -248,6 +275,8 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
             return AgreementFactsSerializer
         if self.action == "steps":
             return StepCreateSerializer if self.request.method == "POST" else StepSerializer
+        if self.action == "merge":
+            return AgreementMergeSerializer
         return AgreementDetailSerializer
 
     def etag_for(self, obj: Agreement) -> str:
@@ -309,6 +338,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
                     for code, value in data.pop("legislative_approval").items()
                 },
                 user=request.user,
+                confirm_not_duplicate=data.pop("confirm_not_duplicate", False),
                 **data,
             )
         return self._detail_response(agreement.pk, status.HTTP_201_CREATED)
@@ -330,6 +360,38 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         # The version as read (and checked against If-Match) is the one deleted, or a 412.
         agreement_delete(agreement=agreement, expected_version=agreement.version)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Merge a duplicate into this agreement",
+        description="The duplicate's steps, signatories, provisions, sources, relations, status "
+        "history, follows and webhook subscriptions move to this agreement, which is "
+        "recomputed; the duplicate is removed and its address answers 301 here. Needs "
+        "If-Match with this agreement's ETag, and the editor's rights to change and delete "
+        "agreements. 400 lists what stops the merge (different parties, step records that "
+        "disagree).",
+        request=AgreementMergeSerializer,
+        responses={200: AgreementDetailSerializer, 400: ErrorSerializer},
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def merge(self, request, slug: str | None = None) -> Response:
+        survivor = self.get_object()
+        self.check_if_match(survivor)
+        if not request.user.has_perms(["agreements.change_agreement", "agreements.delete_agreement"]):
+            raise exceptions.PermissionDenied("Merging needs the editor role.")
+        body = AgreementMergeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        duplicate = Agreement.objects.filter(slug=body.validated_data["duplicate"]).first()
+        if duplicate is None:
+            raise exceptions.ValidationError({"duplicate": ["No agreement with this slug."]})
+        agreement_merge(
+            survivor=survivor,
+            duplicate=duplicate,
+            user=request.user,
+            reason=body.validated_data["reason"],
+            expected_version=survivor.version,
+        )
+        return self._detail_response(survivor.pk)
 
     @extend_schema(
         methods=["GET"],

@@ -133,7 +133,9 @@ def test_finder_reads_a_fixed_number_of_queries(make_agreement):
 def test_create_refuses_a_probable_duplicate_and_writes_nothing(make_agreement):
     existing = make_agreement(title=RAA, signed_on=D(2024, 7, 8))
     with pytest.raises(DuplicateSuspected) as caught:
-        make_agreement(slug="raa-again", title=RAA, signed_on=D(2024, 7, 9))
+        make_agreement(
+            slug="raa-again", title=RAA, signed_on=D(2024, 7, 9), confirm_not_duplicate=False
+        )
     assert [c.slug for c in caught.value.candidates] == [existing.slug]
     # a ValidationError on the confirm field, for paths that know nothing more
     assert isinstance(caught.value, ValidationError)
@@ -144,10 +146,9 @@ def test_create_refuses_a_probable_duplicate_and_writes_nothing(make_agreement):
 
 def test_create_with_confirmation_goes_ahead(make_agreement):
     make_agreement(title=RAA, signed_on=D(2024, 7, 8))
-    created = make_agreement(
-        slug="raa-again", title=RAA, signed_on=D(2024, 7, 8), confirm_not_duplicate=True
-    )
+    created = make_agreement(slug="raa-again", title=RAA, signed_on=D(2024, 7, 8))
     assert created.pk
+    assert Agreement.objects.filter(title=RAA).count() == 2
 
 
 def test_a_merged_slug_cannot_be_taken_again(make_agreement):
