@@ -34,10 +34,53 @@ from .models import Agreement, AgreementRedirect, Participation
 # parties' own names are left out too (titles_similar gets them), so that "Japan and the
 # Philippines" against "the Republic of the Philippines and Japan" is no difference.
 TITLE_STOPWORDS = frozenset(
-    """a an and as at between by concerning for from in into of on or regarding relating
-    respecting the to with agreement agreements treaty convention protocol arrangement
-    exchange notes note memorandum understanding government governments republic kingdom
-    federal state states people's peoples democratic socialist united commonwealth""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "between",
+        "by",
+        "concerning",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "on",
+        "or",
+        "regarding",
+        "relating",
+        "respecting",
+        "the",
+        "to",
+        "with",
+        "agreement",
+        "agreements",
+        "treaty",
+        "convention",
+        "protocol",
+        "arrangement",
+        "exchange",
+        "notes",
+        "note",
+        "memorandum",
+        "understanding",
+        "government",
+        "governments",
+        "republic",
+        "kingdom",
+        "federal",
+        "state",
+        "states",
+        "people's",
+        "peoples",
+        "democratic",
+        "socialist",
+        "united",
+        "commonwealth",
+    ]
 )
 # Two titles are "very similar" when their distinctive words overlap this much (Jaccard index:
 # shared words over all words) ...
@@ -52,7 +95,7 @@ def title_words(title: str, *, ignore: Iterable[str] = ()) -> list[str]:
     dropped, treaty boilerplate (TITLE_STOPWORDS) and the words in `ignore` left out."""
     folded = unicodedata.normalize("NFKD", title.casefold())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
-    skip = TITLE_STOPWORDS | {w for w in ignore}
+    skip = TITLE_STOPWORDS | set(ignore)
     return [w for w in re.findall(r"[a-z0-9]+", folded) if w not in skip]
 
 
@@ -205,7 +248,9 @@ def duplicates_check(
 def redirect_target(*, slug: str) -> str | None:
     """The slug of the agreement a merged-away slug now leads to, or None."""
     return (
-        AgreementRedirect.objects.filter(slug=slug).values_list("agreement__slug", flat=True).first()
+        AgreementRedirect.objects.filter(slug=slug)
+        .values_list("agreement__slug", flat=True)
+        .first()
     )
 
 

@@ -174,9 +174,9 @@ def follows_move(*, from_agreement: Agreement, to_agreement: Agreement) -> int:
     """Move the follows of an agreement merged away onto the one it was merged into (called in
     the merge's transaction: notify.receivers). A user who follows both keeps one follow, the
     older one, which the unique constraint requires anyway. Returns how many moved."""
-    already = Follow.objects.filter(
-        kind=Follow.Kind.AGREEMENT, agreement=to_agreement
-    ).values("user_id")
+    already = Follow.objects.filter(kind=Follow.Kind.AGREEMENT, agreement=to_agreement).values(
+        "user_id"
+    )
     Follow.objects.filter(
         kind=Follow.Kind.AGREEMENT, agreement=from_agreement, user_id__in=already
     ).delete()

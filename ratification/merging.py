@@ -89,7 +89,9 @@ def _step_key(step: RatificationStep) -> tuple[str, str]:
 def _step_text(code: str, step: RatificationStep) -> str:
     body = f" ({step.body})" if step.body else ""
     when = f" on {step.date.isoformat()}" if step.date else ""
-    return f"{code} {step.get_kind_display().lower()}{body}: {step.get_status_display().lower()}{when}"
+    return (
+        f"{code} {step.get_kind_display().lower()}{body}: {step.get_status_display().lower()}{when}"
+    )
 
 
 @dataclass
@@ -229,7 +231,8 @@ def merge_plan(*, survivor: Agreement, duplicate: Agreement) -> MergePlan:
         | Relation.objects.filter(to_agreement=survivor)
     }
     for relation in (
-        Relation.objects.filter(from_agreement=duplicate) | Relation.objects.filter(to_agreement=duplicate)
+        Relation.objects.filter(from_agreement=duplicate)
+        | Relation.objects.filter(to_agreement=duplicate)
     ).select_related("from_agreement", "to_agreement"):
         ends = [
             survivor.pk if end == duplicate.pk else end
@@ -295,7 +298,10 @@ def agreement_merge(
                     step.order = order
                     step._change_reason = change_reason
                     step.save(update_fields=["participation", "order", "updated_at"])
-            if party_plan.duplicate_participation.note and not party_plan.survivor_participation.note:
+            if (
+                party_plan.duplicate_participation.note
+                and not party_plan.survivor_participation.note
+            ):
                 party_plan.survivor_participation.note = party_plan.duplicate_participation.note
                 party_plan.survivor_participation._change_reason = change_reason
                 party_plan.survivor_participation.save(update_fields=["note"])

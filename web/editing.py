@@ -785,8 +785,10 @@ def agreement_merge_into(request: HttpRequest, slug: str) -> HttpResponse:
                 expected_duplicate_version=_int_or_none(request.POST.get("duplicate_version")),
             )
         except ConflictError:
-            errors = ["One of the two agreements was changed since this page was shown: check "
-                      "what will move again, then confirm."]
+            errors = [
+                "One of the two agreements was changed since this page was shown: check "
+                "what will move again, then confirm."
+            ]
             status = 409
             duplicate.refresh_from_db()
             survivor.refresh_from_db()

@@ -6,38 +6,97 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agreements', '0009_search_rank_vector_index'),
+        ("agreements", "0009_search_rank_vector_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AgreementMerge',
+            name="AgreementMerge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('merged_id', models.PositiveBigIntegerField(help_text="The merged agreement's id, under which its history rows are kept.")),
-                ('merged_slug', models.SlugField(help_text='Its address, now a redirect.', max_length=120)),
-                ('merged_title', models.CharField(help_text='Its title when it was merged.', max_length=500)),
-                ('into_slug', models.SlugField(help_text="The survivor's address when the merge was made.", max_length=120)),
-                ('merged_at', models.DateTimeField(auto_now_add=True)),
-                ('reason', models.TextField(help_text='Why the editor merged them.')),
-                ('summary', models.JSONField(default=dict, help_text='What moved and what was left behind as the same fact recorded twice (ratification.merging.MergePlan.summary).')),
-                ('merged_by', models.ForeignKey(blank=True, help_text='Who merged them.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('survivor', models.ForeignKey(help_text='The agreement that holds what the merged one had.', on_delete=django.db.models.deletion.CASCADE, related_name='merges', to='agreements.agreement')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "merged_id",
+                    models.PositiveBigIntegerField(
+                        help_text="The merged agreement's id, under which its history rows are kept."
+                    ),
+                ),
+                (
+                    "merged_slug",
+                    models.SlugField(help_text="Its address, now a redirect.", max_length=120),
+                ),
+                (
+                    "merged_title",
+                    models.CharField(help_text="Its title when it was merged.", max_length=500),
+                ),
+                (
+                    "into_slug",
+                    models.SlugField(
+                        help_text="The survivor's address when the merge was made.", max_length=120
+                    ),
+                ),
+                ("merged_at", models.DateTimeField(auto_now_add=True)),
+                ("reason", models.TextField(help_text="Why the editor merged them.")),
+                (
+                    "summary",
+                    models.JSONField(
+                        default=dict,
+                        help_text="What moved and what was left behind as the same fact recorded twice (ratification.merging.MergePlan.summary).",
+                    ),
+                ),
+                (
+                    "merged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Who merged them.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "survivor",
+                    models.ForeignKey(
+                        help_text="The agreement that holds what the merged one had.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="merges",
+                        to="agreements.agreement",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-merged_at', '-id'],
+                "ordering": ["-merged_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AgreementRedirect',
+            name="AgreementRedirect",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='The old address.', max_length=120, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('agreement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='redirects', to='agreements.agreement')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.SlugField(help_text="The old address.", max_length=120, unique=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "agreement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="redirects",
+                        to="agreements.agreement",
+                    ),
+                ),
             ],
         ),
     ]

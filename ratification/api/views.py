@@ -377,7 +377,9 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
     def merge(self, request, slug: str | None = None) -> Response:
         survivor = self.get_object()
         self.check_if_match(survivor)
-        if not request.user.has_perms(["agreements.change_agreement", "agreements.delete_agreement"]):
+        if not request.user.has_perms(
+            ["agreements.change_agreement", "agreements.delete_agreement"]
+        ):
             raise exceptions.PermissionDenied("Merging needs the editor role.")
         body = AgreementMergeSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -47,7 +47,12 @@ def test_title_words_drop_boilerplate_case_accents_and_party_names():
         "et",
         "le",
     ]
-    assert title_words(RAA, ignore=JP_PH)[:4] == ["facilitation", "reciprocal", "access", "cooperation"]
+    assert title_words(RAA, ignore=JP_PH)[:4] == [
+        "facilitation",
+        "reciprocal",
+        "access",
+        "cooperation",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -82,13 +87,17 @@ def test_different_agreements_between_the_same_parties_are_not_similar(other):
 
 
 def test_titles_with_different_numbers_are_not_similar():
-    assert not titles_similar("Protocol 2 to the Agreement on Trade", "Protocol 3 to the "
-                              "Agreement on Trade")
+    assert not titles_similar(
+        "Protocol 2 to the Agreement on Trade", "Protocol 3 to the Agreement on Trade"
+    )
 
 
 def test_titles_of_nothing_but_boilerplate_are_similar_only_to_each_other():
-    assert titles_similar("Agreement between Japan and the Philippines", "Treaty between the "
-                          "Philippines and Japan", ignore=JP_PH)
+    assert titles_similar(
+        "Agreement between Japan and the Philippines",
+        "Treaty between the Philippines and Japan",
+        ignore=JP_PH,
+    )
     assert not titles_similar("Agreement between Japan and the Philippines", RAA, ignore=JP_PH)
 
 

@@ -43,9 +43,7 @@ def test_create_of_a_probable_duplicate_is_409_with_the_candidates(editor_client
     assert not Agreement.objects.filter(slug="raa-2").exists()
 
 
-def test_same_parties_and_signature_date_is_a_candidate_whatever_the_title(
-    editor_client, existing
-):
+def test_same_parties_and_signature_date_is_a_candidate_whatever_the_title(editor_client, existing):
     response = editor_client.post(
         "/api/v1/agreements/", body(title="Something else", signed_on="2024-07-08"), format="json"
     )
@@ -114,8 +112,7 @@ def test_merge_needs_if_match_and_a_fresh_etag(editor_client, duplicate):
     url = "/api/v1/agreements/raa/merge/"
     assert editor_client.post(url, payload, format="json").status_code == 428
     assert (
-        editor_client.post(url, payload, format="json", HTTP_IF_MATCH='"stale"').status_code
-        == 412
+        editor_client.post(url, payload, format="json", HTTP_IF_MATCH='"stale"').status_code == 412
     )
     assert Agreement.objects.filter(slug="raa-2").exists()
 
@@ -137,7 +134,9 @@ def test_merge_refusals_are_400_with_field_messages(editor_client, make_agreemen
     assert response.json()["errors"]["reason"]
 
 
-def test_merge_needs_the_editor_role(anon, viewer_client, readonly_client, duplicate, editor_client):
+def test_merge_needs_the_editor_role(
+    anon, viewer_client, readonly_client, duplicate, editor_client
+):
     tag = etag(editor_client, "raa")
     payload = {"duplicate": "raa-2", "reason": "Twice."}
     for client, code in ((anon, (401, 403)), (viewer_client, (403,)), (readonly_client, (403,))):

@@ -199,7 +199,12 @@ def test_a_step_only_the_duplicate_has_moves_after_its_predecessor(pair, editor)
     duplicate.refresh_from_db()
     agreement_merge(survivor=survivor, duplicate=duplicate, user=editor, reason="Twice.")
     kinds = [s.kind for s in steps_of(survivor, "JP")]
-    assert kinds[:4] == ["cabinet_approval", "signature", "promulgation", "submission_to_legislature"]
+    assert kinds[:4] == [
+        "cabinet_approval",
+        "signature",
+        "promulgation",
+        "submission_to_legislature",
+    ]
 
 
 def test_agreements_with_different_parties_are_not_merged(make_agreement, editor):

@@ -23,9 +23,7 @@ NEW = {
 }
 
 
-def test_creating_a_probable_duplicate_shows_a_warning_with_a_confirm_button(
-    editor_client, acsa
-):
+def test_creating_a_probable_duplicate_shows_a_warning_with_a_confirm_button(editor_client, acsa):
     response = editor_client.post(reverse("pages:agreement_create"), NEW)
     assert response.status_code == 409
     page = response.content.decode()
@@ -115,7 +113,11 @@ def test_a_stale_merge_page_is_a_conflict_and_merges_nothing(editor_client, dupl
 def test_a_merge_without_reason_is_refused(editor_client, duplicate, acsa):
     response = editor_client.post(
         reverse("pages:agreement_merge_into", args=[duplicate.slug]),
-        {"into": acsa.slug, "survivor_version": acsa.version, "duplicate_version": duplicate.version},
+        {
+            "into": acsa.slug,
+            "survivor_version": acsa.version,
+            "duplicate_version": duplicate.version,
+        },
     )
     assert response.status_code == 400
     assert Agreement.objects.filter(slug="acsa-again").exists()

@@ -44,10 +44,14 @@ def test_a_confirmed_row_is_inserted(acsa):
 
 
 def test_two_copies_in_one_file_are_caught_too(acsa):
-    first = _copy_of(acsa, slug="brand-new", title="Unrelated title one", signed_on="2025-06-01",
-                     confirm_not_duplicate=True)
-    second = _copy_of(acsa, slug="brand-new-2", title="Unrelated title two",
-                      signed_on="2025-06-01")
+    first = _copy_of(
+        acsa,
+        slug="brand-new",
+        title="Unrelated title one",
+        signed_on="2025-06-01",
+        confirm_not_duplicate=True,
+    )
+    second = _copy_of(acsa, slug="brand-new-2", title="Unrelated title two", signed_on="2025-06-01")
     report = _import(json.dumps([first, second]))
     assert [r.action for r in report.rows] == ["insert", "error"]
     assert "brand-new" in report.rows[1].errors[0]
@@ -59,10 +63,17 @@ def test_csv_rows_confirm_with_a_column(acsa):
     columns = ["slug", "title", "kind", "signed_on", "parties", "confirm_not_duplicate"]
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
-    writer.writerow({**{c: row[c] for c in columns[:4]}, "parties": "JP PH",
-                     "confirm_not_duplicate": "false"})
-    writer.writerow({**{c: row[c] for c in columns[:4]}, "slug": "acsa-copy-2",
-                     "parties": "JP PH", "confirm_not_duplicate": "true"})
+    writer.writerow(
+        {**{c: row[c] for c in columns[:4]}, "parties": "JP PH", "confirm_not_duplicate": "false"}
+    )
+    writer.writerow(
+        {
+            **{c: row[c] for c in columns[:4]},
+            "slug": "acsa-copy-2",
+            "parties": "JP PH",
+            "confirm_not_duplicate": "true",
+        }
+    )
     report = _import(out.getvalue(), name="f.csv")
     assert report.rows[0].action == "error"
     assert report.rows[1].action == "insert"
