@@ -465,10 +465,15 @@ class DuplicateCandidateSerializer(serializers.Serializer):
 class ProbableDuplicateSerializer(serializers.Serializer):
     """The 409 body of a create refused as a probable duplicate (documentation only)."""
 
-    code = serializers.ChoiceField(choices=["probable_duplicate"])
+    code = serializers.CharField(
+        help_text="'probable_duplicate'; or 'conflict' for a create that raced another write "
+        "(retry), which has no candidates."
+    )
     message = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-    candidates = DuplicateCandidateSerializer(many=True)
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+    candidates = DuplicateCandidateSerializer(many=True, required=False)
 
 
 class AgreementMergeSerializer(StrictFieldsMixin, serializers.Serializer):

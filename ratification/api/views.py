@@ -15,7 +15,7 @@ import django_filters
 from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
@@ -172,6 +172,15 @@ def _step_input(data: dict[str, Any]) -> StepInput:
 
 # Agreements ----------------------------------------------------------------------------------
 
+# A merged agreement's slug (ratification.merging) answers 301 at every address under it.
+MOVED = {
+    301: OpenApiResponse(
+        ErrorSerializer,
+        description="The agreement was merged into another: `Location` is the same address "
+        "under the agreement that stays.",
+    )
+}
+
 
 @extend_schema_view(
     list=extend_schema(
@@ -183,6 +192,7 @@ def _step_input(data: dict[str, Any]) -> StepInput:
         description="Parties with progress and next step, signatories, provisions, steps, "
         "status history, expected entry into force with its arithmetic, related agreements "
         "and sources. The `ETag` header is what If-Match needs for a write.",
+        responses={200: AgreementDetailSerializer, **MOVED},
     ),
     create=extend_schema(
         summary="Create an agreement in one call",
@@ -198,14 +208,16 @@ def _step_input(data: dict[str, Any]) -> StepInput:
         description="Fields not sent return to their defaults. Parties, signatories, "
         "provisions and sources are not changed here; steps through /steps/.",
         request=AgreementFactsSerializer,
-        responses={200: AgreementDetailSerializer},
+        responses={200: AgreementDetailSerializer, **MOVED},
     ),
     partial_update=extend_schema(
         summary="Change some of the agreement's own fields",
         request=AgreementFactsSerializer,
-        responses={200: AgreementDetailSerializer},
+        responses={200: AgreementDetailSerializer, **MOVED},
     ),
-    destroy=extend_schema(summary="Delete an agreement with everything it holds"),
+    destroy=extend_schema(
+        summary="Delete an agreement with everything it holds", responses={204: None, **MOVED}
+    ),
 )
 class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet):
     """International agreements, looked up by slug."""
@@ -370,7 +382,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         "agreements. 400 lists what stops the merge (different parties, step records that "
         "disagree).",
         request=AgreementMergeSerializer,
-        responses={200: AgreementDetailSerializer, 400: ErrorSerializer},
+        responses={200: AgreementDetailSerializer, 400: ErrorSerializer, **MOVED},
         filters=False,
     )
     @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
@@ -398,14 +410,14 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
     @extend_schema(
         methods=["GET"],
         summary="The agreement's steps, every party",
-        responses={200: StepSerializer(many=True)},
+        responses={200: StepSerializer(many=True), **MOVED},
         filters=False,
     )
     @extend_schema(
         methods=["POST"],
         summary="Add a step to a party's procedure",
         request=StepCreateSerializer,
-        responses={201: StepSerializer},
+        responses={201: StepSerializer, **MOVED},
         filters=False,
     )
     @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)

@@ -145,3 +145,9 @@ def test_merge_needs_the_editor_role(
         )
         assert response.status_code in code
     assert Agreement.objects.filter(slug="raa-2").exists()
+
+
+def test_the_schema_documents_the_301_of_a_merged_slug(anon):
+    paths = anon.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+    assert "301" in paths["/api/v1/agreements/{slug}/"]["get"]["responses"]
+    assert "301" in paths["/api/v1/agreements/{slug}/steps/"]["get"]["responses"]
