@@ -16,7 +16,7 @@ from agreements.models import (
     Signatory,
 )
 from agreements.services import ConflictError, ProvisionInput, SignatoryInput, relation_add
-from notify.models import Follow, WebhookSubscription
+from notify.models import Follow, FollowNotification, WebhookSubscription
 from ratification.merging import MergeRefused, agreement_merge, merge_plan
 from ratification.models import RatificationStep, StatusChange
 from ratification.services import StepInput, step_record
@@ -124,8 +124,11 @@ def test_merge_keeps_the_status_history_and_moves_follows_and_webhooks(pair, edi
     owner = UserFactory()
     Follow.objects.create(user=owner, kind="agreement", agreement=duplicate)
     both = UserFactory()
-    Follow.objects.create(user=both, kind="agreement", agreement=duplicate)
-    Follow.objects.create(user=both, kind="agreement", agreement=survivor)
+    theirs = Follow.objects.create(user=both, kind="agreement", agreement=duplicate)
+    ours = Follow.objects.create(user=both, kind="agreement", agreement=survivor)
+    email = FollowNotification.objects.create(
+        user=both, change=StatusChange.objects.filter(agreement=duplicate).first(), follow=theirs
+    )
     hook = WebhookSubscription.objects.create(
         owner=owner, url="https://example.org/hook", agreement=duplicate
     )
@@ -138,6 +141,8 @@ def test_merge_keeps_the_status_history_and_moves_follows_and_webhooks(pair, edi
 
     assert their_changes <= set(survivor.status_changes.values_list("pk", flat=True))
     assert Follow.objects.filter(agreement=survivor).count() == 2
+    email.refresh_from_db()
+    assert email.follow == ours  # not left unfollowed, so not skipped
     hook.refresh_from_db()
     assert hook.agreement == survivor
 
