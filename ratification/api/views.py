@@ -15,7 +15,12 @@ import django_filters
 from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
@@ -382,7 +387,23 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         "agreements. 400 lists what stops the merge (different parties, step records that "
         "disagree).",
         request=AgreementMergeSerializer,
-        responses={200: AgreementDetailSerializer, 400: ErrorSerializer, **MOVED},
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The ETag from your last read of this agreement (the one that "
+                "stays). Without it: 428; if it is no longer current: 412, and nothing is "
+                "merged.",
+            )
+        ],
+        responses={
+            200: AgreementDetailSerializer,
+            412: OpenApiResponse(ErrorSerializer, description="Stale If-Match."),
+            428: OpenApiResponse(ErrorSerializer, description="If-Match missing."),
+            **MOVED,
+        },
         filters=False,
     )
     @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
