@@ -249,8 +249,11 @@ def merge_plan(*, survivor: Agreement, duplicate: Agreement) -> MergePlan:
     return plan
 
 
-def _lock(agreement_id: int, expected_version: int | None) -> Agreement:
-    locked = Agreement.objects.select_for_update().get(pk=agreement_id)
+def _lock(agreement: Agreement, expected_version: int | None) -> Agreement:
+    locked = Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
+    if locked is None:
+        # Merged or deleted by someone else while this merge waited for the lock.
+        raise MergeRefused([f"'{agreement.slug}' no longer exists: merged or deleted meanwhile."])
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(locked.version)
     return locked
@@ -270,8 +273,9 @@ def agreement_merge(
     Both rows are locked (in id order, as every writer locks agreements); with
     `expected_version` / `expected_duplicate_version`, ConflictError when either changed since
     the caller read it. MergeRefused (a ValidationError, nothing written) when the reason is
-    empty, the parties differ or steps conflict. Not idempotent: the duplicate is gone after,
-    and a second call raises Agreement.DoesNotExist.
+    empty, the parties differ, steps conflict, or either agreement is gone (merged or deleted
+    meanwhile: so of two merges racing for one duplicate, one merges and the other is refused).
+    Not idempotent: the duplicate is gone after.
     """
     reason = reason.strip()
     if not reason:
@@ -279,8 +283,11 @@ def agreement_merge(
     if len(reason) > REASON_MAX_LENGTH:
         raise MergeRefused([f"At most {REASON_MAX_LENGTH} characters."], field="reason")
     with transaction.atomic():
-        wanted = {survivor.pk: expected_version, duplicate.pk: expected_duplicate_version}
-        locked = {pk: _lock(pk, wanted[pk]) for pk in sorted(wanted)}
+        wanted = {
+            survivor.pk: (survivor, expected_version),
+            duplicate.pk: (duplicate, expected_duplicate_version),
+        }
+        locked = {pk: _lock(*wanted[pk]) for pk in sorted(wanted)}
         survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
         plan = merge_plan(survivor=survivor, duplicate=duplicate)
         if plan.conflicts:

@@ -1100,7 +1100,14 @@ def agreement_history(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "editing/history.html",
-        {"a": agreement, "page": page, "rows": rows, "can_revert": can_revert},
+        {
+            "a": agreement,
+            "page": page,
+            "rows": rows,
+            "can_revert": can_revert,
+            # Each merge in full: the history entry's change reason holds 100 characters.
+            "merges": list(agreement.merges.select_related("merged_by")),
+        },
     )
 
 

@@ -94,6 +94,8 @@ def test_merge_page_shows_what_moves_then_merges_and_the_old_address_redirects(
     text = page.content.decode()
     assert "Merged acsa-again into this agreement" in text
     assert "Merged into japan-philippines-acsa" in text
+    assert "Agreements merged into this one" in text
+    assert "Why: The same ACSA entered twice." in text
 
 
 def test_a_stale_merge_page_is_a_conflict_and_merges_nothing(editor_client, duplicate, acsa):
