@@ -41,13 +41,14 @@ def step(agreement: Agreement, code: str, kind: str) -> RatificationStep:
 
 @pytest.fixture
 def pair(make_agreement, source):
-    """The survivor, signed with JP's signature recorded; and a duplicate entered later with a
-    signatory, a provision and PH's signature recorded, confirmed past the duplicate check."""
+    """The survivor, with JP's cabinet approval recorded; and a duplicate entered later with a
+    signatory, a provision and PH's executive ratification recorded, confirmed past the
+    duplicate check. (Signature steps are left alone: they follow the signature date.)"""
     survivor = make_agreement(slug="acsa", title="Reciprocal supplies", signed_on=D(2025, 1, 15))
     step_record(
-        step=step(survivor, "JP", "signature"),
+        step=step(survivor, "JP", "cabinet_approval"),
         status="completed",
-        date=D(2025, 1, 15),
+        date=D(2025, 1, 10),
         source=source,
         today=TODAY,
         confirm_out_of_order=True,
@@ -63,9 +64,9 @@ def pair(make_agreement, source):
         sources=[source],
     )
     step_record(
-        step=step(duplicate, "PH", "signature"),
+        step=step(duplicate, "PH", "executive_ratification"),
         status="completed",
-        date=D(2025, 1, 15),
+        date=D(2025, 2, 1),
         source=source,
         today=TODAY,
         confirm_out_of_order=True,
@@ -78,7 +79,8 @@ def pair(make_agreement, source):
 def test_merge_moves_recorded_steps_and_parts_and_drops_empty_copies(pair, editor):
     survivor, duplicate = pair
     jp_steps_before = [s.pk for s in steps_of(survivor, "JP")]
-    ph_signature = step(duplicate, "PH", "signature")
+    ph_ratification = step(duplicate, "PH", "executive_ratification")
+    ph_position = step(survivor, "PH", "executive_ratification").order
     ph_count = len(steps_of(survivor, "PH"))
 
     merge = agreement_merge(
@@ -86,11 +88,12 @@ def test_merge_moves_recorded_steps_and_parts_and_drops_empty_copies(pair, edito
     )
 
     assert not Agreement.objects.filter(pk=duplicate.pk).exists()
-    # JP: the survivor's own steps, unchanged; PH: the duplicate's recorded signature took the
-    # place of the survivor's empty one, in the same position
+    # JP: the survivor's own steps, unchanged; PH: the duplicate's recorded ratification took
+    # the place of the survivor's empty one, in the same position
     assert [s.pk for s in steps_of(survivor, "JP")] == jp_steps_before
     ph = steps_of(survivor, "PH")
-    assert ph_signature.pk in [s.pk for s in ph]
+    assert step(survivor, "PH", "executive_ratification").pk == ph_ratification.pk
+    assert ph[ph_position - 1].pk == ph_ratification.pk
     assert [s.order for s in ph] == list(range(1, len(ph) + 1))
     assert len(ph) == ph_count
     assert [s.name for s in Signatory.objects.filter(agreement=survivor)] == ["Ma. Theresa Lazaro"]
@@ -110,8 +113,9 @@ def test_merge_recomputes_the_survivor_and_its_counts(pair, editor):
     progress = dict(
         Participation.objects.filter(agreement=survivor).values_list("party__code", "progress")
     )
-    # both parties' signatures now live on the survivor
+    # JP's cabinet approval and PH's ratification now both live on the survivor
     assert progress == {"JP": "in_progress", "PH": "in_progress"}
+    assert step(survivor, "PH", "executive_ratification").status == "completed"
     assert {p["code"]: p["progress"] for p in survivor.listing["parties"]} == progress
     counts = facet_counts()
     assert counts["party:JP"] == 1 and counts["party:PH"] == 1
@@ -159,9 +163,9 @@ def test_merge_appears_in_the_survivors_history(pair, editor):
 def test_conflicting_step_records_refuse_the_merge_and_write_nothing(pair, editor, source):
     survivor, duplicate = pair
     step_record(
-        step=step(duplicate, "JP", "signature"),
+        step=step(duplicate, "JP", "cabinet_approval"),
         status="completed",
-        date=D(2025, 1, 16),
+        date=D(2025, 1, 11),
         source=source,
         today=TODAY,
         confirm_out_of_order=True,
@@ -169,7 +173,7 @@ def test_conflicting_step_records_refuse_the_merge_and_write_nothing(pair, edito
     with pytest.raises(MergeRefused) as caught:
         agreement_merge(survivor=survivor, duplicate=duplicate, user=editor, reason="Twice.")
     (problem,) = caught.value.problems
-    assert "2025-01-15 here" in problem and "2025-01-16 in the duplicate" in problem
+    assert "2025-01-10 here" in problem and "2025-01-11 in the duplicate" in problem
     assert Agreement.objects.filter(pk=duplicate.pk).exists()
     assert not AgreementMerge.objects.exists() and not AgreementRedirect.objects.exists()
 
@@ -177,17 +181,17 @@ def test_conflicting_step_records_refuse_the_merge_and_write_nothing(pair, edito
 def test_the_same_outcome_recorded_twice_is_kept_once(pair, editor, source):
     survivor, duplicate = pair
     step_record(
-        step=step(duplicate, "JP", "signature"),
+        step=step(duplicate, "JP", "cabinet_approval"),
         status="completed",
-        date=D(2025, 1, 15),
+        date=D(2025, 1, 10),
         source=source,
         today=TODAY,
         confirm_out_of_order=True,
     )
-    kept = step(survivor, "JP", "signature")
+    kept = step(survivor, "JP", "cabinet_approval")
     merge = agreement_merge(survivor=survivor, duplicate=duplicate, user=editor, reason="Twice.")
-    assert [s.pk for s in steps_of(survivor, "JP") if s.kind == "signature"] == [kept.pk]
-    assert any("JP signature" in text for text in merge.summary["steps_dropped"])
+    assert [s.pk for s in steps_of(survivor, "JP") if s.kind == "cabinet_approval"] == [kept.pk]
+    assert any("JP cabinet approval" in text for text in merge.summary["steps_dropped"])
 
 
 def test_a_step_only_the_duplicate_has_moves_after_its_predecessor(pair, editor):

@@ -132,13 +132,17 @@ def test_merge_page_shows_conflicts_and_no_button(editor_client, make_agreement,
         slug="acsa-other",
         title=acsa.title,
         signed_on=acsa.signed_on,
+        # The Philippines' ratification recorded on another day than on the ACSA's record.
         steps={
-            "JP": [
+            "JP": [],
+            "PH": [
                 StepInput(
-                    kind="signature", status="completed", date=dt.date(2026, 1, 16), source=source
+                    kind="executive_ratification",
+                    status="completed",
+                    date=dt.date(2026, 1, 20),
+                    source=source,
                 )
             ],
-            "PH": [],
         },
     )
     response = editor_client.get(

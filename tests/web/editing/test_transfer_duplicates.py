@@ -44,16 +44,15 @@ def test_a_confirmed_row_is_inserted(acsa):
 
 
 def test_two_copies_in_one_file_are_caught_too(acsa):
+    # Each party's default procedure (the ACSA's steps are dated by its own signature), and no
+    # signatories (their signature steps would be dated).
+    common = {"steps": {}, "signatories": [], "signed_on": "2025-06-01"}
     first = _copy_of(
-        acsa,
-        slug="brand-new",
-        title="Unrelated title one",
-        signed_on="2025-06-01",
-        confirm_not_duplicate=True,
+        acsa, slug="brand-new", title="Unrelated title one", confirm_not_duplicate=True, **common
     )
-    second = _copy_of(acsa, slug="brand-new-2", title="Unrelated title two", signed_on="2025-06-01")
+    second = _copy_of(acsa, slug="brand-new-2", title="Unrelated title two", **common)
     report = _import(json.dumps([first, second]))
-    assert [r.action for r in report.rows] == ["insert", "error"]
+    assert [r.action for r in report.rows] == ["insert", "error"], [r.errors for r in report.rows]
     assert "brand-new" in report.rows[1].errors[0]
 
 
