@@ -18,12 +18,16 @@ from django.db import models, transaction
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from .duplicates import duplicates_check
 from .models import (
     AGREEMENT_STATUS_EXPLANATIONS,
     Agreement,
+    AgreementMerge,
+    AgreementRedirect,
     Participation,
     Provision,
     Relation,
@@ -308,6 +312,43 @@ class SourceAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
+# Merges and the addresses they left -----------------------------------------------------------
+
+
+@admin.register(AgreementMerge)
+class AgreementMergeAdmin(admin.ModelAdmin):
+    """The record of each merge (ratification.merging): read-only, written by the service."""
+
+    list_display = ["merged_slug", "into_slug", "survivor", "merged_by", "merged_at"]
+    search_fields = ["merged_slug", "merged_title", "into_slug", "reason"]
+    list_select_related = ["survivor", "merged_by"]
+    date_hierarchy = "merged_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AgreementRedirect)
+class AgreementRedirectAdmin(admin.ModelAdmin):
+    """Old addresses of merged agreements and where they lead; written by the merge."""
+
+    list_display = ["slug", "agreement", "created_at"]
+    search_fields = ["slug", "agreement__slug"]
+    list_select_related = ["agreement"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 # The agreement's parts as inlines ---------------------------------------------------------------
 
 
@@ -341,6 +382,21 @@ class ParticipationFormSet(BaseInlineFormSet):
             parties_validate_for_kind(kind=self.instance.kind, parties=parties)
         except ValidationError as exc:
             raise ValidationError(exc.messages) from exc
+        if self.instance.pk is None:
+            # A new agreement: the parties are only known here, so the probable-duplicate check
+            # of agreement_create runs here too, with the form's title, date and confirmation
+            # (AgreementForm.clean puts them on the instance, validated before the inlines).
+            try:
+                duplicates_check(
+                    parties=parties,
+                    title=self.instance.title,
+                    signed_on=self.instance.signed_on,
+                    confirm_not_duplicate=getattr(self.instance, "confirm_not_duplicate", False),
+                )
+            except ValidationError as exc:
+                raise ValidationError(
+                    [*exc.messages, "Tick “confirm not duplicate” above to add it anyway."]
+                ) from exc
 
 
 class ParticipationInline(admin.TabularInline):
@@ -403,6 +459,12 @@ class RelationInline(admin.TabularInline):
 
 class AgreementForm(forms.ModelForm):
     expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    confirm_not_duplicate = forms.BooleanField(
+        required=False,
+        help_text="A new agreement with the same parties and the same signature date, or a very "
+        "similar title, is refused as a probable duplicate; tick after checking the ones listed "
+        "to add it anyway.",
+    )
 
     class Meta:
         model = Agreement
@@ -419,6 +481,8 @@ class AgreementForm(forms.ModelForm):
         # again under a row lock when it saves.
         if self.instance.pk and cleaned.get("expected_version") != self.instance.version:
             raise ValidationError(STALE_FORM_MESSAGE, code="stale")
+        # Read by ParticipationFormSet.clean, which checks a new agreement for duplicates.
+        self.instance.confirm_not_duplicate = cleaned.get("confirm_not_duplicate", False)
         return cleaned
 
 
@@ -462,6 +526,21 @@ class AgreementAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
     ]
     record_fields = ["version", "derived_revision", "created_at", "updated_at"]
 
+    actions = ["merge_into"]
+
+    @admin.action(description="Merge the selected agreement into another…")
+    def merge_into(self, request, queryset):
+        """To the editor's merge page (pages:agreement_merge_into), which shows what will move
+        and calls the merge service: one selected agreement, the duplicate."""
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Select the one agreement to merge away (the duplicate).", messages.WARNING
+            )
+            return None
+        return HttpResponseRedirect(
+            reverse("pages:agreement_merge_into", args=[queryset.get().slug])
+        )
+
     def get_fieldsets(self, request, obj=None):
         return [
             (None, {"fields": ["title", "short_name", "slug", "kind", "subjects", "summary"]}),
@@ -481,6 +560,11 @@ class AgreementAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
             ("Status (derived from the steps and dates)", {"fields": self.derived_fields}),
             ("Sources and review", {"fields": ["sources", "reviewed_on"]}),
             ("Record", {"fields": [*self.record_fields, "expected_version"]}),
+            *(
+                [("Probable duplicates", {"fields": ["confirm_not_duplicate"]})]
+                if obj is None
+                else []
+            ),
         ]
 
     def get_readonly_fields(self, request, obj=None):

@@ -5,6 +5,7 @@ derived by the status engine (ratification.engine) and stored here, in the same 
 step that changed them, so lists can filter and sort on them without recomputing.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -628,3 +629,65 @@ class PartyFacetDelta(models.Model):
 
     def __str__(self) -> str:
         return f"{self.party_code} {self.key} {self.delta:+d}"
+
+
+class AgreementMerge(models.Model):
+    """One agreement merged into another (ratification.merging.agreement_merge): who, when, why,
+    and what the merged one was called, so that the survivor's page and history can explain it.
+
+    The merged agreement's own row is gone; its historical rows stay under `merged_id`, which the
+    history page reads beside the survivor's. A later merge of the survivor into a third
+    agreement moves these records on to that one, with everything else."""
+
+    survivor = models.ForeignKey(
+        Agreement,
+        on_delete=models.CASCADE,
+        related_name="merges",
+        help_text="The agreement that holds what the merged one had.",
+    )
+    merged_id = models.PositiveBigIntegerField(
+        help_text="The merged agreement's id, under which its history rows are kept."
+    )
+    merged_slug = models.SlugField(max_length=120, help_text="Its address, now a redirect.")
+    merged_title = models.CharField(max_length=500, help_text="Its title when it was merged.")
+    into_slug = models.SlugField(
+        max_length=120, help_text="The survivor's address when the merge was made."
+    )
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who merged them.",
+    )
+    merged_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(help_text="Why the editor merged them.")
+    summary = models.JSONField(
+        default=dict,
+        help_text="What moved and what was left behind as the same fact recorded twice "
+        "(ratification.merging.MergePlan.summary).",
+    )
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.merged_slug} merged into {self.into_slug}"
+
+
+class AgreementRedirect(models.Model):
+    """An address that used to be an agreement's (a merged duplicate's slug) and where it now
+    leads: pages answer 301 to the survivor's page, the API 301 to its URL. Kept pointing at
+    the agreement that holds the content, through later merges too."""
+
+    slug = models.SlugField(max_length=120, unique=True, help_text="The old address.")
+    agreement = models.ForeignKey(
+        Agreement,
+        on_delete=models.CASCADE,  # the redirect leads nowhere once its target is deleted
+        related_name="redirects",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.slug} → {self.agreement_id}"

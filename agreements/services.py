@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from parties.models import Party
 
+from .duplicates import slug_check_free
 from .listing import listing_forget, listing_refresh
 from .models import Agreement, Participation, Provision, Relation, Signatory, Source
 
@@ -135,6 +136,7 @@ def agreement_build(*, slug: str, **facts: Any) -> Agreement:
     unknown = set(facts) - set(AGREEMENT_FACT_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Not a field of an agreement."))
+    slug_check_free(slug=slug)
     agreement = Agreement(slug=slug, **facts)
     agreement.full_clean(exclude=["subjects", "sources"])
     return agreement
@@ -155,6 +157,8 @@ def agreement_update(
         locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
         if expected_version is not None and locked.version != expected_version:
             raise ConflictError(locked.version)
+        if "slug" in facts and facts["slug"] != locked.slug:
+            slug_check_free(slug=facts["slug"])
         if "kind" in facts and facts["kind"] != locked.kind:
             parties = [p.party for p in locked.participations.select_related("party")]
             parties_validate_for_kind(kind=facts["kind"], parties=parties)

@@ -45,6 +45,19 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class MovedPermanently(exceptions.APIException):
+    """The resource lives at another address now (e.g. a merged agreement's slug): 301 with a
+    Location header and the usual error body saying where."""
+
+    status_code = status.HTTP_301_MOVED_PERMANENTLY
+    default_detail = "Moved permanently."
+    default_code = "moved_permanently"
+
+    def __init__(self, location: str, detail: str | None = None) -> None:
+        super().__init__(detail or f"Moved permanently to {location}.")
+        self.location = location
+
+
 class ErrorSerializer(serializers.Serializer):
     """The body of every 4xx response (documentation only)."""
 
@@ -129,4 +142,6 @@ def error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
             "message": str(exc.detail) if not isinstance(exc.detail, dict | list) else "",
             "errors": {} if isinstance(exc.detail, str) else _flatten(exc.detail),
         }
+    if isinstance(exc, MovedPermanently):
+        response["Location"] = exc.location
     return response

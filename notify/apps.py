@@ -9,4 +9,8 @@ class NotifyConfig(AppConfig):
     def ready(self) -> None:
         # Registers the relays in every process, so that the domain, which never imports this
         # app, can start them by name (eagerly too, in tests).
-        from . import tasks  # noqa: F401
+        from ratification.signals import agreement_merging
+
+        from . import receivers, tasks  # noqa: F401
+
+        agreement_merging.connect(receivers.agreement_merging, dispatch_uid="notify.merging")

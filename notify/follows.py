@@ -170,6 +170,27 @@ def follow_delete(*, user: AbstractBaseUser, follow_id: int) -> bool:
     return bool(deleted)
 
 
+def follows_move(*, from_agreement: Agreement, to_agreement: Agreement) -> int:
+    """Move the follows of an agreement merged away onto the one it was merged into (called in
+    the merge's transaction: notify.receivers). A user who follows both keeps their follow of
+    the survivor (the unique constraint allows one), and the emails of the other, sent or due,
+    are moved onto it, so none is skipped as unfollowed. Returns how many follows moved."""
+    kept = dict(
+        Follow.objects.filter(kind=Follow.Kind.AGREEMENT, agreement=to_agreement).values_list(
+            "user_id", "pk"
+        )
+    )
+    doubles = Follow.objects.filter(
+        kind=Follow.Kind.AGREEMENT, agreement=from_agreement, user_id__in=list(kept)
+    )
+    for follow_id, user_id in doubles.values_list("pk", "user_id"):
+        FollowNotification.objects.filter(follow_id=follow_id).update(follow_id=kept[user_id])
+    doubles.delete()
+    return Follow.objects.filter(kind=Follow.Kind.AGREEMENT, agreement=from_agreement).update(
+        agreement=to_agreement
+    )
+
+
 def follow_find(
     *,
     user: AbstractBaseUser,

@@ -164,6 +164,15 @@ def subscription_create(
     return subscription
 
 
+def subscriptions_move(*, from_agreement: Agreement, to_agreement: Agreement) -> int:
+    """Point the webhook subscriptions filtered on an agreement merged away at the one it was
+    merged into (in the merge's transaction: notify.receivers), so a tool keeps hearing about
+    it. Returns how many moved."""
+    return WebhookSubscription.objects.filter(agreement=from_agreement).update(
+        agreement=to_agreement
+    )
+
+
 def subscription_update(
     *, subscription: WebhookSubscription, **changes: object
 ) -> WebhookSubscription:

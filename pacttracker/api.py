@@ -10,10 +10,13 @@ from typing import Any
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.routers import DefaultRouter
 
 from agreements.api import urls as agreements_api
+from agreements.duplicates import DuplicateSuspected
 from agreements.services import ConflictError
 from apikit.errors import PreconditionFailed, api_exception, error_response
 from notify.api import urls as notify_api
@@ -51,12 +54,40 @@ urlpatterns = [
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """The one place where what services raise becomes an HTTP error (see apikit)."""
+    if isinstance(exc, DuplicateSuspected):
+        return probable_duplicate_response(exc, context)
     if isinstance(exc, ConflictError):
         exc = PreconditionFailed(
             f"The object was changed by someone else (now version {exc.current_version}); "
             "read it again and retry."
         )
     return error_response(api_exception(exc), context)
+
+
+def probable_duplicate_response(exc: DuplicateSuspected, context: dict[str, Any]) -> Response:
+    """409 `probable_duplicate`, with the candidates and where to read them: the client checks
+    them and sends `confirm_not_duplicate: true` to create the agreement anyway."""
+    request = context.get("request")
+    return Response(
+        {
+            "code": "probable_duplicate",
+            "message": "An agreement with the same parties and the same signature date or a "
+            "very similar title exists; see `candidates`. Send `confirm_not_duplicate: true` "
+            "to create this one anyway.",
+            "errors": exc.message_dict,
+            "candidates": [
+                {
+                    "slug": c.slug,
+                    "title": c.title,
+                    "signed_on": c.signed_on.isoformat() if c.signed_on else None,
+                    "url": reverse("api:agreement-detail", args=[c.slug], request=request),
+                    "reasons": c.reasons,
+                }
+                for c in exc.candidates
+            ],
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
 
 
 def schema_postprocess(result: dict[str, Any], generator, request, public) -> dict[str, Any]:

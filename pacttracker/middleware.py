@@ -102,3 +102,46 @@ class RefuseNulMiddleware:
                 return JsonResponse(body, status=400)
             return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class MergedAgreementRedirectMiddleware:
+    """A page of an agreement merged into another (ratification.merging): 301 to the same page
+    of the agreement that stays, e.g. /agreements/old/ to /agreements/kept/. Acts only on a 404
+    raised by a page whose address names an agreement `slug` that is a kept redirect; the API
+    answers its own 301s (ratification.api.views.AgreementViewSet.get_object)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.http import Http404, HttpResponsePermanentRedirect
+        from django.urls import reverse
+
+        from agreements.duplicates import redirect_target
+
+        match = request.resolver_match
+        if not isinstance(exception, Http404) or match is None or "slug" not in match.kwargs:
+            return None
+        if request.path.startswith("/api/") or match.url_name not in AGREEMENT_PAGES:
+            return None
+        target = redirect_target(slug=match.kwargs["slug"])
+        if target is None:
+            return None
+        url = reverse(match.view_name, args=match.args, kwargs={**match.kwargs, "slug": target})
+        query = request.META.get("QUERY_STRING", "")
+        return HttpResponsePermanentRedirect(f"{url}?{query}" if query else url)
+
+
+# The pages whose `slug` is an agreement's (a party page's is a party code, a follow's a pk).
+AGREEMENT_PAGES = frozenset(
+    {
+        "agreement_detail",
+        "agreement_edit",
+        "agreement_history",
+        "agreement_merge_into",
+        "feed_agreement",
+    }
+)

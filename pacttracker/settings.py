@@ -144,6 +144,8 @@ MIDDLEWARE = [
     "accounts.throttling.LoginRateLimitMiddleware",
     "pacttracker.middleware.ReadRequiresLoginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A merged agreement's old page addresses: 301 to the agreement that stays.
+    "pacttracker.middleware.MergedAgreementRedirectMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # After the CSP middleware, so that its 400 carries the policy too.

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from agreements.duplicates import duplicates_check
 from agreements.listing import listing_refresh
 from agreements.models import Agreement, AgreementStatus, Participation, PartyProgress, Source
 from agreements.services import (
@@ -542,13 +543,16 @@ def agreement_create(
     legislative_approval: dict[str, bool] | None = None,
     user: AbstractBaseUser | None = None,
     today: date | None = None,
+    confirm_not_duplicate: bool = False,
     **facts: Any,
 ) -> Agreement:
     """Create an agreement with everything it holds, in one transaction.
 
     `facts` are the agreement's own fields (title, kind, signed_on, …). Each party's steps are
     `steps[code]` when given, otherwise created from the party's default procedure. Raises
-    ValidationError (nothing written) on the first invalid part.
+    ValidationError (nothing written) on the first invalid part, and its subclass
+    agreements.duplicates.DuplicateSuspected when an agreement with the same parties and the
+    same signature date or a very similar title exists, unless `confirm_not_duplicate`.
     """
     kind = facts.get("kind", Agreement.Kind.BILATERAL)
     parties = parties_resolve(codes=party_codes)
@@ -561,6 +565,15 @@ def agreement_create(
         )
     legislative_approval = legislative_approval or {}
     agreement = agreement_build(slug=slug, **facts)
+    # Not under a lock: two editors creating the same agreement at the same instant both get
+    # through. The check is for the common case (a second entry of a known agreement); what
+    # slips through is merged afterwards (ratification.merging).
+    duplicates_check(
+        parties=parties,
+        title=agreement.title,
+        signed_on=agreement.signed_on,
+        confirm_not_duplicate=confirm_not_duplicate,
+    )
     with transaction.atomic():
         agreement.save()
         agreement.subjects.set(subjects_resolve(names=subjects or []))

@@ -21,6 +21,10 @@ YYYY-MM-DD, empty for none), `parties` as codes separated by spaces, `subjects` 
 "; ", and the nested ones (`sources`, `signatories`, `provisions`, `steps`,
 `legislative_approval`, `relations`) as JSON text.
 
+A new agreement that is a probable duplicate of one recorded (agreements.duplicates) is a row
+error unless the row has `"confirm_not_duplicate": true` (in a CSV file, a column of that name
+holding true); the export never writes it.
+
 Import is an idempotent upsert keyed by slug: a new slug is created (agreement_create), a known one
 is brought to the file's values through the services (agreement_update, step_record, step_add,
 signatory_add, provision_add, relation_add), and one whose values already match is a no-op.
@@ -48,6 +52,7 @@ from django.db import models, transaction
 from django.db.models import Prefetch
 from rest_framework import serializers
 
+from agreements.duplicates import DuplicateSuspected
 from agreements.models import (
     Agreement,
     Participation,
@@ -497,9 +502,17 @@ def agreements_import(
                 continue
             seen.add(line.slug)
             incoming = _canonical(body.validated_data)
+            confirmed = body.validated_data.get("confirm_not_duplicate", False)
             try:
                 with transaction.atomic():
-                    line.action, line.changes = _upsert(incoming, user=user)
+                    line.action, line.changes = _upsert(incoming, user=user, confirmed=confirmed)
+            except DuplicateSuspected as exc:
+                line.errors += [
+                    f"Probably a duplicate of {c.describe()}." for c in exc.candidates
+                ] + [
+                    'If it is another agreement, set "confirm_not_duplicate" to true in this '
+                    "row (a column of that name in a CSV file) and import again."
+                ]
             except ValidationError as exc:
                 line.errors += _flatten(
                     exc.message_dict if hasattr(exc, "error_dict") else exc.messages
@@ -530,10 +543,10 @@ def agreements_import(
     return report
 
 
-def _upsert(incoming: dict[str, Any], *, user) -> tuple[str, list[str]]:
+def _upsert(incoming: dict[str, Any], *, user, confirmed: bool = False) -> tuple[str, list[str]]:
     agreement = _export_queryset().filter(slug=incoming["slug"]).first()
     if agreement is None:
-        _insert(incoming, user=user)
+        _insert(incoming, user=user, confirmed=confirmed)
         return "insert", []
     current = agreement_row(agreement)
     changes: list[str] = []
@@ -617,7 +630,7 @@ def _upsert_source(data: dict[str, Any] | None) -> Source | None:
     return source
 
 
-def _insert(incoming: dict[str, Any], *, user) -> Agreement:
+def _insert(incoming: dict[str, Any], *, user, confirmed: bool) -> Agreement:
     def step_input(s: dict[str, Any]) -> StepInput:
         return StepInput(
             kind=s["kind"],
@@ -657,6 +670,7 @@ def _insert(incoming: dict[str, Any], *, user) -> Agreement:
         steps={code: [step_input(s) for s in steps] for code, steps in incoming["steps"].items()},
         legislative_approval=incoming["legislative_approval"],
         user=user,
+        confirm_not_duplicate=confirmed,
         **{name: _typed_fact(name, incoming[name]) for name in AGREEMENT_FACT_FIELDS},
     )
 

@@ -78,7 +78,11 @@ def source(db):
 
 @pytest.fixture
 def make_agreement(db) -> Callable[..., Any]:
-    """Create an agreement through the service, with defaults for a JP–PH bilateral."""
+    """Create an agreement through the service, with defaults for a JP–PH bilateral.
+
+    Tests make many look-alike agreements between the same parties, so the probable-duplicate
+    check is confirmed away unless a test asks for it (`confirm_not_duplicate=False`); it has
+    its own tests (tests/agreements/test_duplicates.py)."""
 
     counter = {"n": 0}
 
@@ -91,6 +95,7 @@ def make_agreement(db) -> Callable[..., Any]:
             "kind": "bilateral",
             "party_codes": ["JP", "PH"],
             "today": TODAY,
+            "confirm_not_duplicate": True,
         }
         values.update(overrides)
         return agreement_create(**values)

@@ -484,3 +484,41 @@ def test_a_refusal_the_forms_cannot_see_is_a_message_and_writes_nothing(client, 
     assert "Nothing was saved: US is not a party to this agreement" in response.content.decode()
     acsa.refresh_from_db()
     assert (acsa.summary, acsa.version, acsa.signatories.count()) == ("", 1, 0)
+
+
+def test_a_probable_duplicate_added_in_the_admin_is_a_form_error_until_confirmed(
+    client, staff_editor, make_agreement
+):
+    existing = make_agreement(
+        slug="jp-au-raa",
+        title="Japan–Australia Reciprocal Access Agreement",
+        party_codes=["JP", "AU"],
+        signed_on=dt.date(2022, 1, 6),
+    )
+    client.force_login(staff_editor)
+    data = _new_agreement_data(client, ["AU", "JP"])
+
+    response = client.post(reverse("admin:agreements_agreement_add"), data)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Probably a duplicate of" in page and existing.slug in page
+    assert "confirm not duplicate" in page.lower()
+    assert not Agreement.objects.filter(slug="japan-australia-raa-admin").exists()
+
+    response = client.post(
+        reverse("admin:agreements_agreement_add"), {**data, "confirm_not_duplicate": "on"}
+    )
+    assert response.status_code == 302, errors_text(response)
+    assert Agreement.objects.filter(slug="japan-australia-raa-admin").exists()
+
+
+def test_the_merge_action_leads_to_the_merge_page(client, staff_editor, make_agreement):
+    agreement = make_agreement(slug="dup")
+    client.force_login(staff_editor)
+    response = client.post(
+        reverse("admin:agreements_agreement_changelist"),
+        {"action": "merge_into", "_selected_action": [agreement.pk]},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("pages:agreement_merge_into", args=["dup"])

@@ -28,10 +28,13 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agreements import services as parts
+from agreements.duplicates import DuplicateSuspected, agreements_with_parties
 from agreements.models import Agreement, Participation, Provision, Relation, Signatory
 from agreements.services import ConflictError
 from parties.models import Party
 from ratification import transfer
+from ratification.merging import MergeRefused, merge_plan
+from ratification.merging import agreement_merge as agreement_merge_service
 from ratification.models import RatificationStep
 from ratification.services import agreement_create, procedure_for_party
 from ratification.services import step_remove as step_remove_service
@@ -71,6 +74,7 @@ CHANGE_PROVISION = "agreements.change_provision"
 DELETE_PROVISION = "agreements.delete_provision"
 CHANGE_RELATION = "agreements.change_relation"
 DELETE_RELATION = "agreements.delete_relation"
+DELETE_AGREEMENT = "agreements.delete_agreement"
 VIEW_AGREEMENT = "agreements.view_agreement"
 
 
@@ -741,6 +745,7 @@ def agreement_create_view(request: HttpRequest) -> HttpResponse:
     procedure, prefilled from its default, to adjust before creating."""
     form = AgreementCreateForm(request.POST or None)
     procedure_form = None
+    duplicates = None
     if request.method == "POST" and form.is_valid():
         codes = form.cleaned_data["parties"]
         parties = {p.code: p for p in Party.objects.filter(code__in=codes)}
@@ -759,8 +764,13 @@ def agreement_create_view(request: HttpRequest) -> HttpResponse:
                     steps=steps,
                     legislative_approval=legislative,
                     user=request.user,
+                    confirm_not_duplicate=request.POST.get("confirm_not_duplicate") == "yes",
                     **form.facts(),
                 )
+            except DuplicateSuspected as exc:
+                # Not a form error: the form is right, and the editor decides (the warning's
+                # button posts the same form again with the confirmation).
+                duplicates = exc.candidates
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -769,8 +779,73 @@ def agreement_create_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "editing/agreement_create.html",
-        {"form": form, "procedure_form": procedure_form},
-        status=400 if form.is_bound and form.errors else 200,
+        {"form": form, "procedure_form": procedure_form, "duplicates": duplicates},
+        status=409 if duplicates else 400 if form.is_bound and form.errors else 200,
+    )
+
+
+# Merging a duplicate ----------------------------------------------------------------------------
+
+
+@editor_required(CHANGE_AGREEMENT, DELETE_AGREEMENT)
+@require_http_methods(["GET", "POST"])
+def agreement_merge_into(request: HttpRequest, slug: str) -> HttpResponse:
+    """Merge this agreement (a duplicate) into another: first pick the one that stays, among
+    the agreements with the same parties; then see what will move, what is the same fact
+    twice and what conflicts, and confirm with a reason. The form carries both agreements'
+    versions, so a change to either since the page was shown stops the merge."""
+    duplicate = _agreement(slug)
+    into = request.POST.get("into") or request.GET.get("into") or ""
+    survivor = Agreement.objects.filter(slug=into).exclude(pk=duplicate.pk).first()
+    errors: list[str] = []
+    status = 200
+    if survivor is not None and request.method == "POST":
+        try:
+            agreement_merge_service(
+                survivor=survivor,
+                duplicate=duplicate,
+                user=request.user,
+                reason=request.POST.get("reason", ""),
+                expected_version=_int_or_none(request.POST.get("survivor_version")),
+                expected_duplicate_version=_int_or_none(request.POST.get("duplicate_version")),
+            )
+        except ConflictError:
+            errors = [
+                "One of the two agreements was changed since this page was shown: check "
+                "what will move again, then confirm."
+            ]
+            status = 409
+            duplicate.refresh_from_db()
+            survivor.refresh_from_db()
+        except MergeRefused as exc:
+            errors = [m for messages_ in exc.message_dict.values() for m in messages_]
+            status = 400
+        else:
+            messages.success(
+                request,
+                f"Merged '{duplicate.slug}' into this agreement; its address now leads here.",
+            )
+            return redirect(survivor.get_absolute_url())
+    elif request.method == "POST":
+        errors, status = ["Choose the agreement that stays."], 400
+    parties = [p.party for p in duplicate.participations.all()]
+    choices = (
+        Agreement.objects.filter(pk__in=agreements_with_parties(parties=parties))
+        .exclude(pk=duplicate.pk)
+        .order_by("-signed_on", "title")
+    )
+    return render(
+        request,
+        "editing/agreement_merge_into.html",
+        {
+            "a": duplicate,
+            "survivor": survivor,
+            "choices": choices,
+            "plan": merge_plan(survivor=survivor, duplicate=duplicate) if survivor else None,
+            "errors": errors,
+            "reason": request.POST.get("reason", ""),
+        },
+        status=status,
     )
 
 
@@ -1050,7 +1125,14 @@ def agreement_history(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "editing/history.html",
-        {"a": agreement, "page": page, "rows": rows, "can_revert": can_revert},
+        {
+            "a": agreement,
+            "page": page,
+            "rows": rows,
+            "can_revert": can_revert,
+            # Each merge in full: the history entry's change reason holds 100 characters.
+            "merges": list(agreement.merges.select_related("merged_by")),
+        },
     )
 
 

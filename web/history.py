@@ -33,6 +33,7 @@ from django.db.models import CharField, Q, Value
 
 from agreements.models import (
     Agreement,
+    AgreementMerge,
     Participation,
     Provision,
     Relation,
@@ -87,17 +88,36 @@ def _history_model(kind: str) -> type[models.Model]:
 
 
 def _scopes(agreement: Agreement) -> dict[str, Q]:
-    participation_ids = (
-        _history_model("participation").objects.filter(agreement_id=agreement.pk).values("id")
-    )
+    """The agreement's rows in each history table, and those of the agreements merged into it
+    (ratification.merging), whose history stays under their old ids."""
+    merged = AgreementMerge.objects.filter(survivor_id=agreement.pk).values("merged_id")
+    ids = Q(id=agreement.pk) | Q(id__in=merged)
+    owned = Q(agreement_id=agreement.pk) | Q(agreement_id__in=merged)
+    participation_ids = _history_model("participation").objects.filter(owned).values("id")
     return {
-        "agreement": Q(id=agreement.pk),
-        "participation": Q(agreement_id=agreement.pk),
+        "agreement": ids,
+        "participation": owned,
         "step": Q(participation_id__in=participation_ids),
-        "signatory": Q(agreement_id=agreement.pk),
-        "provision": Q(agreement_id=agreement.pk),
-        "relation": Q(from_agreement_id=agreement.pk) | Q(to_agreement_id=agreement.pk),
+        "signatory": owned,
+        "provision": owned,
+        "relation": Q(from_agreement_id=agreement.pk)
+        | Q(to_agreement_id=agreement.pk)
+        | Q(from_agreement_id__in=merged)
+        | Q(to_agreement_id__in=merged),
     }
+
+
+def _still_here(entry: Entry, agreement: Agreement, participation_ids: set[int]) -> bool:
+    """Whether the object an entry is about still belongs to this agreement: not to one merged
+    into it and deleted, whose rows the history shows but no revert can bring back."""
+    record = entry.record
+    if entry.kind == "agreement":
+        return record.id == agreement.pk
+    if entry.kind in ("signatory", "provision", "participation"):
+        return record.agreement_id == agreement.pk
+    if entry.kind == "step":
+        return record.participation_id in participation_ids
+    return agreement.pk in (record.from_agreement_id, record.to_agreement_id)
 
 
 @dataclass
@@ -188,6 +208,9 @@ def history_page(*, agreement: Agreement, page_number: Any) -> tuple[Page, list[
                 agreement=agreement,
             )
         )
+    for entry in entries:
+        if entry.revertable and not _still_here(entry, agreement, set(parties)):
+            entry.revertable = False
     return page, entries
 
 

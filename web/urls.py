@@ -26,6 +26,11 @@ urlpatterns += [
         editing.agreement_keep_theirs,
         name="agreement_keep_theirs",
     ),
+    path(
+        "agreements/<slug:slug>/merge-into/",
+        editing.agreement_merge_into,
+        name="agreement_merge_into",
+    ),
     path("agreements/<slug:slug>/edit/steps/add/", editing.step_add, name="step_add"),
     path(
         "agreements/<slug:slug>/edit/signatories/add/",

@@ -465,6 +465,15 @@ class AgreementCreateSerializer(AgreementFactsSerializer):
         help_text="By party code: whether its legislature must approve (default true). When "
         "false, its legislative procedure steps are created as not required.",
     )
+    confirm_not_duplicate = serializers.BooleanField(
+        required=False,
+        default=False,
+        write_only=True,
+        help_text="An agreement with the same parties and the same signature date, or a very "
+        "similar title between the same parties, is a probable duplicate: the create is "
+        "refused with 409 `probable_duplicate` listing the candidates. Send true, after "
+        "checking them, to create it anyway.",
+    )
 
     class Meta(AgreementFactsSerializer.Meta):
         fields = [
@@ -476,7 +485,48 @@ class AgreementCreateSerializer(AgreementFactsSerializer):
             "provisions",
             "steps",
             "legislative_approval",
+            "confirm_not_duplicate",
         ]
+
+
+class DuplicateCandidateSerializer(serializers.Serializer):
+    """An existing agreement that the one being created probably duplicates."""
+
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    signed_on = serializers.DateField(allow_null=True)
+    url = serializers.URLField(help_text="The candidate in the API.")
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(
+            choices=["same_parties_and_signature_date", "same_parties_and_similar_title"]
+        ),
+        help_text="Why it was picked.",
+    )
+
+
+class ProbableDuplicateSerializer(serializers.Serializer):
+    """The 409 body of a create refused as a probable duplicate (documentation only)."""
+
+    code = serializers.CharField(
+        help_text="'probable_duplicate'; or 'conflict' for a create that raced another write "
+        "(retry), which has no candidates."
+    )
+    message = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+    candidates = DuplicateCandidateSerializer(many=True, required=False)
+
+
+class AgreementMergeSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Merge another agreement (the duplicate) into this one."""
+
+    duplicate = serializers.SlugField(
+        max_length=120, help_text="Slug of the agreement merged into this one and then removed."
+    )
+    reason = serializers.CharField(
+        max_length=2000, help_text="Why they are the same agreement; kept with the merge."
+    )
 
 
 # Vocabularies --------------------------------------------------------------------------------

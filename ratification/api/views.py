@@ -14,7 +14,13 @@ from typing import Any
 import django_filters
 from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.http import Http404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
@@ -37,15 +43,18 @@ from agreements.api.serializers import (
 )
 from agreements.api.views import PartyViewSet as AgreementsPartyViewSet
 from agreements.api.views import source_from
+from agreements.duplicates import redirect_target
 from agreements.models import Agreement, Participation, Provision, Relation, Signatory
 from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
+from apikit.errors import ErrorSerializer, MovedPermanently
 from apikit.estimates import PageOrCursorPagination
 from apikit.pagination import StrictPageSizeMixin
 from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin, caching_possible
 from parties.models import Party
 
+from ..merging import agreement_merge
 from ..models import RatificationStep, StatusChange
 from ..services import (
     StepInput,
@@ -59,6 +68,8 @@ from .filters import AgreementGapFilter
 from .serializers import (
     AgreementCreateSerializer,
     AgreementDetailSerializer,
+    AgreementMergeSerializer,
+    ProbableDuplicateSerializer,
     StatusChangeSerializer,
     StepCreateSerializer,
     StepRecordSerializer,
@@ -166,6 +177,15 @@ def _step_input(data: dict[str, Any]) -> StepInput:
 
 # Agreements ----------------------------------------------------------------------------------
 
+# A merged agreement's slug (ratification.merging) answers 301 at every address under it.
+MOVED = {
+    301: OpenApiResponse(
+        ErrorSerializer,
+        description="The agreement was merged into another: `Location` is the same address "
+        "under the agreement that stays.",
+    )
+}
+
 
 @extend_schema_view(
     list=extend_schema(
@@ -177,25 +197,32 @@ def _step_input(data: dict[str, Any]) -> StepInput:
         description="Parties with progress and next step, signatories, provisions, steps, "
         "status history, expected entry into force with its arithmetic, related agreements "
         "and sources. The `ETag` header is what If-Match needs for a write.",
+        responses={200: AgreementDetailSerializer, **MOVED},
     ),
     create=extend_schema(
         summary="Create an agreement in one call",
+        description="A probable duplicate (the same parties and the same signature date, or a "
+        "very similar title between the same parties) is refused with 409 "
+        "`probable_duplicate` and the candidates; send `confirm_not_duplicate: true` to "
+        "create it anyway.",
         request=AgreementCreateSerializer,
-        responses={201: AgreementDetailSerializer},
+        responses={201: AgreementDetailSerializer, 409: ProbableDuplicateSerializer},
     ),
     update=extend_schema(
         summary="Replace the agreement's own fields",
         description="Fields not sent return to their defaults. Parties, signatories, "
         "provisions and sources are not changed here; steps through /steps/.",
         request=AgreementFactsSerializer,
-        responses={200: AgreementDetailSerializer},
+        responses={200: AgreementDetailSerializer, **MOVED},
     ),
     partial_update=extend_schema(
         summary="Change some of the agreement's own fields",
         request=AgreementFactsSerializer,
-        responses={200: AgreementDetailSerializer},
+        responses={200: AgreementDetailSerializer, **MOVED},
     ),
-    destroy=extend_schema(summary="Delete an agreement with everything it holds"),
+    destroy=extend_schema(
+        summary="Delete an agreement with everything it holds", responses={204: None, **MOVED}
+    ),
 )
 class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet):
     """International agreements, looked up by slug."""
@@ -205,6 +232,23 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
     filterset_class = AgreementGapFilter
     pagination_class = PageOrCursorPagination
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            # A merged agreement's slug: 301 to the same address under the survivor's slug.
+            slug = self.kwargs.get(self.lookup_field, "")
+            target = redirect_target(slug=slug)
+            if target is None:
+                raise
+            path = self.request.get_full_path().replace(
+                f"/agreements/{slug}/", f"/agreements/{target}/", 1
+            )
+            raise MovedPermanently(
+                self.request.build_absolute_uri(path),
+                f"The agreement '{slug}' was merged into '{target}'.",
+            ) from None
 
     @property
     def write_model(self) -> type:
@@ -223,7 +267,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
     def get_queryset(self):
         if self.action == "list":
             return agreement_list_queryset()
-        if self.action in ("steps", "destroy"):
+        if self.action in ("steps", "destroy", "merge"):
             return Agreement.objects.all()
         return agreement_detail_queryset()
 
@@ -248,6 +292,8 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
             return AgreementFactsSerializer
         if self.action == "steps":
             return StepCreateSerializer if self.request.method == "POST" else StepSerializer
+        if self.action == "merge":
+            return AgreementMergeSerializer
         return AgreementDetailSerializer
 
     def etag_for(self, obj: Agreement) -> str:
@@ -309,6 +355,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
                     for code, value in data.pop("legislative_approval").items()
                 },
                 user=request.user,
+                confirm_not_duplicate=data.pop("confirm_not_duplicate", False),
                 **data,
             )
         return self._detail_response(agreement.pk, status.HTTP_201_CREATED)
@@ -332,16 +379,66 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        summary="Merge a duplicate into this agreement",
+        description="The duplicate's steps, signatories, provisions, sources, relations, status "
+        "history, follows and webhook subscriptions move to this agreement, which is "
+        "recomputed; the duplicate is removed and its address answers 301 here. Needs "
+        "If-Match with this agreement's ETag, and the editor's rights to change and delete "
+        "agreements. 400 lists what stops the merge (different parties, step records that "
+        "disagree).",
+        request=AgreementMergeSerializer,
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The ETag from your last read of this agreement (the one that "
+                "stays). Without it: 428; if it is no longer current: 412, and nothing is "
+                "merged.",
+            )
+        ],
+        responses={
+            200: AgreementDetailSerializer,
+            412: OpenApiResponse(ErrorSerializer, description="Stale If-Match."),
+            428: OpenApiResponse(ErrorSerializer, description="If-Match missing."),
+            **MOVED,
+        },
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def merge(self, request, slug: str | None = None) -> Response:
+        survivor = self.get_object()
+        self.check_if_match(survivor)
+        if not request.user.has_perms(
+            ["agreements.change_agreement", "agreements.delete_agreement"]
+        ):
+            raise exceptions.PermissionDenied("Merging needs the editor role.")
+        body = AgreementMergeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        duplicate = Agreement.objects.filter(slug=body.validated_data["duplicate"]).first()
+        if duplicate is None:
+            raise exceptions.ValidationError({"duplicate": ["No agreement with this slug."]})
+        agreement_merge(
+            survivor=survivor,
+            duplicate=duplicate,
+            user=request.user,
+            reason=body.validated_data["reason"],
+            expected_version=survivor.version,
+        )
+        return self._detail_response(survivor.pk)
+
+    @extend_schema(
         methods=["GET"],
         summary="The agreement's steps, every party",
-        responses={200: StepSerializer(many=True)},
+        responses={200: StepSerializer(many=True), **MOVED},
         filters=False,
     )
     @extend_schema(
         methods=["POST"],
         summary="Add a step to a party's procedure",
         request=StepCreateSerializer,
-        responses={201: StepSerializer},
+        responses={201: StepSerializer, **MOVED},
         filters=False,
     )
     @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)

@@ -38,7 +38,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ratification", "0010_statuschange_corrections"),
+        ("ratification", "0011_step_date_may_be_unknown"),
         ("agreements", "0010_subject_aliases_and_history"),
     ]
 

@@ -35,7 +35,7 @@ def _run(sql: str):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ratification", "0011_subject_alias_permissions"),
+        ("ratification", "0012_subject_alias_permissions"),
         ("agreements", "0010_subject_aliases_and_history"),
     ]
 

@@ -23,7 +23,7 @@ from rest_framework.test import APIClient
 from accounts.models import AuditEvent
 from accounts.services import token_create
 from agreements import services as part_services
-from agreements.models import Subject
+from agreements.models import AgreementMerge, AgreementRedirect, Subject
 from agreements.services import ProvisionInput, SignatoryInput
 from notify.models import Follow, FollowNotification
 from ratification.models import RatificationStep, StatusChange
@@ -50,6 +50,7 @@ PAGE_EDITOR_WRITES = {
     "pages:step_keep_theirs",  # and its "Keep theirs", which writes nothing but is the editor's
     "pages:agreement_merge",
     "pages:agreement_keep_theirs",
+    "pages:agreement_merge_into",  # merging a duplicate into another agreement
     "pages:signatory_add",
     "pages:signatory_edit",
     "pages:signatory_remove",
@@ -100,6 +101,7 @@ API_EDITOR_WRITES = {
     ("api:agreement-detail", "patch"),
     ("api:agreement-detail", "delete"),
     ("api:agreement-steps", "post"),
+    ("api:agreement-merge", "post"),
     ("api:step-detail", "put"),
     ("api:step-detail", "patch"),
     ("api:step-detail", "delete"),
@@ -135,6 +137,8 @@ ADMIN_SUPERUSER_MODELS = {
     "auth.group",
 }
 ADMIN_NOBODY_MODELS = {
+    "agreements.agreementmerge",
+    "agreements.agreementredirect",
     "ratification.statuschange",
     "notify.follownotification",
     "accounts.auditevent",
@@ -218,6 +222,16 @@ def scene(make_agreement, source) -> dict[str, Any]:
         user=owner, change=StatusChange.objects.first(), follow=follow
     )
     AuditEvent.objects.create(kind=AuditEvent.Kind.SIGN_IN, user=owner)
+    # What a merge leaves (ratification.merging), for their admin pages.
+    AgreementRedirect.objects.create(slug="merged-away", agreement=other)
+    AgreementMerge.objects.create(
+        survivor=other,
+        merged_id=0,
+        merged_slug="merged-away",
+        merged_title="Merged",
+        into_slug="other",
+        reason="Twice.",
+    )
     agreement.refresh_from_db()
     return {
         "agreement": agreement,
@@ -255,6 +269,7 @@ def _api_url(name: str, s: dict[str, Any]) -> str:
     args = {
         "api:agreement-detail": [s["agreement"].slug],
         "api:agreement-steps": [s["agreement"].slug],
+        "api:agreement-merge": [s["agreement"].slug],
         "api:step-detail": [s["step"].pk],
     }
     return reverse(name, args=args.get(name, []))

@@ -129,7 +129,13 @@ def _agreement_slug(method: str) -> str:
     if method != "DELETE":
         return "jp-ph-acsa"
     slug = f"doomed-{next(DOOMED)}"
-    agreement_create(slug=slug, title="To delete", kind="bilateral", party_codes=["JP", "PH"])
+    agreement_create(
+        slug=slug,
+        title="To delete",
+        kind="bilateral",
+        party_codes=["JP", "PH"],
+        confirm_not_duplicate=True,  # one per DELETE case, all alike
+    )
     return slug
 
 
@@ -254,6 +260,8 @@ def _send_as_an_editor_would(case, client, authorization: str) -> None:
         case.body = body
     if "If-Match" in (case.headers or {}) and _valid_parameter(case, "header", "If-Match"):
         url = case.operation.path.format(**case.path_parameters)
+        # A merge's If-Match is the ETag of the agreement it merges into.
+        url = url.removesuffix("merge/")
         current = client.get(url, HTTP_AUTHORIZATION=authorization)
         if current.status_code == 200 and current.has_header("ETag"):
             case.headers["If-Match"] = current["ETag"]

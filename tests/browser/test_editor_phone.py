@@ -205,7 +205,8 @@ def test_editor_pages_pass_axe_and_have_24px_targets(
 ):
     """Every editor page, at desktop and phone widths, with its folded parts open: the record
     page, the edit page with a step's form, the conflict page, the agreement page with the
-    header's menu open, history, a step's remove confirmation, new agreement, import, follows."""
+    header's menu open, history, a step's remove confirmation, new agreement, import, follows,
+    and the merge page's two stages."""
     page = signed_in(viewport)
     base = live_server.url
 
@@ -252,5 +253,8 @@ def test_editor_pages_pass_axe_and_have_24px_targets(
         "/new-agreement/",
         "/import/",
         "/follows/",
+        # Merging a duplicate: choosing the agreement that stays, then what will move.
+        "/agreements/japan-philippines-information-security/merge-into/",
+        "/agreements/japan-philippines-information-security/merge-into/?into=japan-philippines-raa",
     ):
         check(path)

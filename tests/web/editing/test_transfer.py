@@ -277,7 +277,12 @@ def test_an_import_naming_a_subject_by_its_alias_changes_nothing(demo):
 def test_an_imported_agreement_with_an_alias_gets_the_subject_not_a_twin(demo):
     row = _exported("japan-philippines-acsa")
     subjects_before = Subject.objects.count()
-    row |= {"slug": "imported-acsa", "subjects": ["defense logistics", "Mutual Defense"]}
+    # A copy of the ACSA under another slug: a probable duplicate, confirmed as not one.
+    row |= {
+        "slug": "imported-acsa",
+        "subjects": ["defense logistics", "Mutual Defense"],
+        "confirm_not_duplicate": True,
+    }
     row["relations"] = []
     report = _import(json.dumps([row]), name="f.json")
     assert [r.action for r in report.rows] == ["insert"], [r.errors for r in report.rows]
