@@ -5,6 +5,7 @@ derived by the status engine (ratification.engine) and stored here, in the same 
 step that changed them, so lists can filter and sort on them without recomputing.
 """
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -229,6 +230,24 @@ class Agreement(models.Model):
     ended_on = models.DateField(
         null=True, blank=True, help_text="Date it was terminated or expired, if it has ended."
     )
+    # Treaties say "180 days after notice" or "one year after notice": a count of days, or of
+    # calendar months (a year is 12), never both (constraint below).
+    notice_period_days = models.PositiveIntegerField(
+        "notice period (days)",
+        null=True,
+        validators=[MinValueValidator(1)],
+        blank=True,
+        help_text="A termination notice takes effect this many days after it is given, e.g. 180. "
+        "Leave empty when the period is in months or not known.",
+    )
+    notice_period_months = models.PositiveIntegerField(
+        "notice period (months)",
+        null=True,
+        validators=[MinValueValidator(1)],
+        blank=True,
+        help_text="A termination notice takes effect this many calendar months after it is "
+        "given, e.g. 12 for one year. Leave empty when the period is in days or not known.",
+    )
     status = models.CharField(
         max_length=20,
         choices=AgreementStatus.choices,
@@ -241,6 +260,13 @@ class Agreement(models.Model):
         blank=True,
         editable=False,
         help_text="Derived: the date the rule gives, once it can be computed.",
+    )
+    expected_end_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived: the date a termination notice takes effect (bilateral), while one is "
+        "running; empty when none is, or when an end date is recorded.",
     )
     reviewed_on = models.DateField(
         null=True,
@@ -357,6 +383,18 @@ class Agreement(models.Model):
                 condition=~Q(eif_rule=EntryIntoForceRule.ON_DATE) | Q(eif_fixed_on__isnull=False),
                 name="agreement_eif_date_rule_has_date",
                 violation_error_message="The 'fixed date' rule needs the date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(notice_period_days__isnull=True)
+                | Q(notice_period_months__isnull=True),
+                name="agreement_notice_period_one_unit",
+                violation_error_message="Give the notice period in days or in months, not both.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(notice_period_days__isnull=True) | Q(notice_period_days__gte=1))
+                & (Q(notice_period_months__isnull=True) | Q(notice_period_months__gte=1)),
+                name="agreement_notice_period_positive",
+                violation_error_message="A notice period is at least one day or one month.",
             ),
             models.CheckConstraint(
                 condition=~Q(eif_rule=EntryIntoForceRule.DAYS_AFTER_NTH_RATIFICATION)

@@ -117,6 +117,7 @@ class StepForm(forms.ModelForm):
             step = RatificationStep(
                 participation=participation,
                 order=cleaned.get("order") or AT_THE_END,
+                kind=cleaned.get("kind", ""),
                 status=StepStatus.PENDING,
             )
         try:

@@ -13,8 +13,10 @@ Rules, in the order they are applied:
 * A party is `completed` when every remaining consent step is completed (at least one of them),
   `in_progress` when some are, `not_started` otherwise, and `withdrawn` after a completed withdrawal.
 * The agreement is `terminated` once its end date has passed, or (bilateral) after a party's
-  completed withdrawal. A termination notice alone does not end it: notices take effect after a
-  period (and are sometimes retracted), so the end date records when it actually ends.
+  completed withdrawal, or (bilateral, no end date recorded) once the expected end a party's
+  termination notice gives has come. A notice takes effect after the agreement's notice period
+  and can be suspended, resumed or withdrawn (`notices.py` holds those rules and the working);
+  a withdrawn or suspended notice ends nothing. A recorded end date takes precedence.
 * It is `suspended` after a completed suspension; `in_force` once its recorded or expected
   entry-into-force date has been reached with enough parties bound; `ratified` when enough parties
   are bound but that date is ahead or unknown; `signed` once signed; else `under_negotiation`.
@@ -23,14 +25,16 @@ Rules, in the order they are applied:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+
+from . import notices
 
 CONSENT = "consent"
 IN_FORCE = "in_force"
 END = "end"
 
-END_KINDS = frozenset({"suspension", "termination_notice", "withdrawal"})
+END_KINDS = frozenset({"suspension", "withdrawal"}) | notices.NOTICE_KINDS
 IN_FORCE_KINDS = frozenset({"provisional_application", "entry_into_force"})
 
 # Progress of an agreement's status, for "never goes backwards" checks; suspended and terminated
@@ -73,6 +77,8 @@ class AgreementFacts:
     entered_into_force_on: date | None = None
     ended_on: date | None = None
     parties: tuple[PartyFacts, ...] = ()
+    notice_period_days: int | None = None
+    notice_period_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,9 @@ class Result:
     expected_entry_into_force_on: date | None
     entry_into_force_explanation: str
     parties: dict[str, PartyResult] = field(default_factory=dict)
+    # When the parties' termination notices end the agreement (bilateral), and how.
+    expected_end_on: date | None = None
+    end_explanation: str = ""
 
 
 def _happened(step: StepFacts, today: date) -> bool:
@@ -217,6 +226,23 @@ def _expected_entry_into_force(
     return None, "No entry-into-force rule recorded."
 
 
+def _expected_end(facts: AgreementFacts, today: date) -> tuple[date | None, str]:
+    """The end date the termination notices give (notices.expected_end), and its working.
+
+    A recorded end date takes precedence: then no date is expected, and the working says so.
+    """
+    period = notices.NoticePeriod(days=facts.notice_period_days, months=facts.notice_period_months)
+    expected, working = notices.expected_end(
+        kind=facts.kind,
+        parties=[(p.code, p.steps) for p in facts.parties],
+        period=period,
+        today=today,
+    )
+    if facts.ended_on:
+        return None, f"Ended on {facts.ended_on.isoformat()} (recorded). {working}"
+    return expected, working
+
+
 def _enough_parties_bound(facts: AgreementFacts, parties: dict[str, PartyResult]) -> bool:
     active = [p for p in parties.values() if p.progress != "withdrawn"]
     if not active:
@@ -228,7 +254,18 @@ def _enough_parties_bound(facts: AgreementFacts, parties: dict[str, PartyResult]
 
 
 def evaluate(facts: AgreementFacts, today: date) -> Result:
-    """Derive the agreement's status, each party's progress and the expected entry into force."""
+    """Derive the agreement's status, each party's progress, the expected entry into force and
+    the expected end (from termination notices)."""
+    end_on, end_explanation = _expected_end(facts, today)
+    return replace(
+        _evaluate_status(facts, today, end_on),
+        expected_end_on=end_on,
+        end_explanation=end_explanation,
+    )
+
+
+def _evaluate_status(facts: AgreementFacts, today: date, end_on: date | None) -> Result:
+    """evaluate()'s status, progress and entry into force; `end_on` is the expected end."""
     parties = {p.code: evaluate_party(p, today) for p in facts.parties}
     expected, explanation = _expected_entry_into_force(facts, parties)
     all_steps = [s for p in facts.parties for s in p.steps]
@@ -237,9 +274,15 @@ def evaluate(facts: AgreementFacts, today: date) -> Result:
         dates = [s.date for s in all_steps if s.kind in kinds and _happened(s, today) and s.date]
         return min(dates) if dates else None
 
-    # Termination: the recorded end date, or in a bilateral agreement one party's exit.
+    # Termination: the recorded end date, or in a bilateral agreement one party's exit or its
+    # notice taking effect.
     if facts.ended_on and facts.ended_on <= today:
         return Result("terminated", facts.ended_on, expected, explanation, parties)
+    if end_on and end_on <= today:
+        # A party's withdrawal may have ended it earlier still.
+        exit_on = first_happened({"withdrawal"}) if facts.kind == "bilateral" else None
+        since = min(end_on, exit_on) if exit_on else end_on
+        return Result("terminated", since, expected, explanation, parties)
     if facts.kind == "bilateral":
         exit_on = first_happened({"withdrawal"})
         if exit_on:

@@ -161,6 +161,9 @@ class StatusChange(models.Model):
         PARTY_COMPLETED = "party_completed", "Party consented to be bound"
         PARTY_PROGRESS = "party_progress", "Party progress changed"
         ENTRY_INTO_FORCE_DUE = "entry_into_force_due", "Entry into force date set"
+        EXPECTED_END_SET = "expected_end_set", "Expected end date set"
+        EXPECTED_END_MOVED = "expected_end_moved", "Expected end date moved"
+        EXPECTED_END_CANCELLED = "expected_end_cancelled", "Expected end cancelled"
         STALE = "stale", "Data not reviewed"
 
     agreement = models.ForeignKey(
