@@ -385,8 +385,7 @@ class Agreement(models.Model):
                 violation_error_message="The 'fixed date' rule needs the date.",
             ),
             models.CheckConstraint(
-                condition=Q(notice_period_days__isnull=True)
-                | Q(notice_period_months__isnull=True),
+                condition=Q(notice_period_days__isnull=True) | Q(notice_period_months__isnull=True),
                 name="agreement_notice_period_one_unit",
                 violation_error_message="Give the notice period in days or in months, not both.",
             ),

@@ -197,9 +197,7 @@ def party_notice(
             continue  # refused on every write path; legacy data is shown as far as it makes sense
         when = _iso(event.date)
         if end is not None and event.date is not None and event.date >= end:
-            parts.append(
-                f"the {_WORDS[event.kind]} on {when} came after the notice took effect"
-            )
+            parts.append(f"the {_WORDS[event.kind]} on {when} came after the notice took effect")
             break
         if event.kind == NOTICE_GIVEN:
             end, left = None, None

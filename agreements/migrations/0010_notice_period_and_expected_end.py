@@ -9,7 +9,6 @@ every writer runs (full_clean in the services), keeps the rule.
 import django.core.validators
 from django.db import migrations, models
 
-
 CONSTRAINTS = [
     migrations.AddConstraint(
         model_name="agreement",
