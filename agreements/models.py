@@ -5,6 +5,7 @@ derived by the status engine (ratification.engine) and stored here, in the same 
 step that changed them, so lists can filter and sort on them without recomputing.
 """
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -408,6 +409,14 @@ class Agreement(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("pages:agreement_detail", args=[self.slug])
+
+    def clean(self) -> None:
+        # The same rule as the constraint agreement_notice_period_one_unit, said on a field (a
+        # form shows it next to the input); full_clean then skips the constraint for that field.
+        if self.notice_period_days is not None and self.notice_period_months is not None:
+            raise ValidationError(
+                {"notice_period_months": "Give the notice period in days or in months, not both."}
+            )
 
     @property
     def status_explanation(self) -> str:

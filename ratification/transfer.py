@@ -5,7 +5,8 @@ AgreementCreateSerializer) plus `relations`, one object per agreement:
 
     {"slug", "title", "short_name", "kind", "summary", "signed_on", "signed_at", "eif_rule",
      "eif_days", "eif_fixed_on", "eif_ratifications_required", "entered_into_force_on",
-     "ended_on", "reviewed_on",                                  # the agreement's own fields
+     "ended_on", "notice_period_days", "notice_period_months",
+     "reviewed_on",                                              # the agreement's own fields
      "parties": ["JP", "PH"], "subjects": ["defence logistics"],
      "sources": [{"title", "url", "publisher", "published_on"}],
      "signatories": [{"party", "name", "role", "source": {…} | null}],

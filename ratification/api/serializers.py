@@ -59,6 +59,12 @@ STATUS_CHANGE_KIND_EXPLANATIONS: dict[str, str] = {
     StatusChange.Kind.PARTY_COMPLETED: "A party consented to be bound.",
     StatusChange.Kind.PARTY_PROGRESS: "A party's progress changed.",
     StatusChange.Kind.ENTRY_INTO_FORCE_DUE: "The expected entry-into-force date was set or moved.",
+    StatusChange.Kind.EXPECTED_END_SET: "A termination notice gives an expected end date "
+    "(`to_value`), now that it was given or resumed.",
+    StatusChange.Kind.EXPECTED_END_MOVED: "The expected end date moved (`from_value` → "
+    "`to_value`), e.g. after a correction of the notice's date or of the notice period.",
+    StatusChange.Kind.EXPECTED_END_CANCELLED: "The expected end (`from_value`) no longer stands: "
+    "the notice was suspended or withdrawn, or its record corrected.",
     StatusChange.Kind.STALE: "Nobody has checked the agreement against its sources for a while.",
 }
 
@@ -236,12 +242,24 @@ class ExpectedEntryIntoForceSerializer(serializers.Serializer):
     explanation = serializers.CharField(help_text="How the date follows from the rule and steps.")
 
 
+class ExpectedEndSerializer(serializers.Serializer):
+    date = serializers.DateField(
+        allow_null=True,
+        help_text="When a termination notice takes effect; empty when no notice is running "
+        "(none given, suspended, withdrawn, no notice period recorded) or an end date is recorded.",
+    )
+    explanation = serializers.CharField(
+        help_text="How the date follows from the notice steps and the notice period."
+    )
+
+
 class AgreementDetailSerializer(AgreementListSerializer):
     """Everything an analyst needs on one agreement, in one response. Needs the queryset of
     ratification.api.views.agreement_detail_queryset()."""
 
     status_explanation = serializers.CharField(read_only=True)
     expected_entry_into_force = serializers.SerializerMethodField()
+    expected_end = serializers.SerializerMethodField()
     parties = PartyProgressSerializer(source="participations", many=True, read_only=True)
     signatories = SignatorySerializer(many=True, read_only=True)
     provisions = ProvisionSerializer(many=True, read_only=True)
@@ -271,6 +289,10 @@ class AgreementDetailSerializer(AgreementListSerializer):
             "expected_entry_into_force_on",
             "expected_entry_into_force",
             "ended_on",
+            "notice_period_days",
+            "notice_period_months",
+            "expected_end_on",
+            "expected_end",
             "reviewed_on",
             "parties",
             "signatories",
@@ -292,6 +314,11 @@ class AgreementDetailSerializer(AgreementListSerializer):
             "date": result.expected_entry_into_force_on,
             "explanation": result.entry_into_force_explanation,
         }
+
+    @extend_schema_field(ExpectedEndSerializer)
+    def get_expected_end(self, obj: Agreement) -> dict[str, Any]:
+        result = _evaluation(self.context, obj)
+        return {"date": result.expected_end_on, "explanation": result.end_explanation}
 
     @extend_schema_field(RelatedSerializer(many=True))
     def get_related(self, obj: Agreement) -> list[dict[str, Any]]:
