@@ -409,6 +409,7 @@ def _notice_history_check(
     planned: Mapping[int, tuple[str, date | None]] | None = None,
     without: int | None = None,
     new: engine.StepFacts | None = None,
+    prefix: str = "",
 ) -> None:
     """Refuse a party's notice steps that cannot have happened (notices.sequence_error): a
     notice suspended, resumed or withdrawn that was never given, two pending at once, dates
@@ -429,7 +430,7 @@ def _notice_history_check(
         steps.append(new)
     error = notices.sequence_error(steps)
     if error:
-        raise ValidationError({field: error})
+        raise ValidationError({field: prefix + error})
 
 
 def _step_create(
@@ -823,7 +824,10 @@ def step_remove(
         if current.kind in notices.NOTICE_KINDS:
             # A notice cannot go while its suspension or withdrawal stays.
             _notice_history_check(
-                participation_id=current.participation_id, field="step", without=current.pk
+                participation_id=current.participation_id,
+                field="step",
+                without=current.pk,
+                prefix="Remove the steps that act on this notice first. Without it: ",
             )
         live = step_outcome_live(step_id=current.pk) if current.status in OUTCOMES else None
         if live is not None:
