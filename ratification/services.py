@@ -9,7 +9,7 @@ fans the new changes out to webhooks and followers (ratification.tasks).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -407,20 +407,20 @@ def _notice_history_check(
     participation_id: int,
     field: str,
     planned: Mapping[int, tuple[str, date | None]] | None = None,
-    without: int | None = None,
+    without: Collection[int] = (),
     new: engine.StepFacts | None = None,
     prefix: str = "",
 ) -> None:
     """Refuse a party's notice steps that cannot have happened (notices.sequence_error): a
     notice suspended, resumed or withdrawn that was never given, two pending at once, dates
     going backwards. Judged on the stored steps with `planned` (id → status, date) applied, the
-    step `without` left out and a `new` one inserted at its order (the steps from there move
+    steps `without` left out and a `new` one inserted at its order (the steps from there move
     down one, as step_add does). Raises ValidationError on `field`."""
     planned = planned or {}
     steps = []
     for s in (
         RatificationStep.objects.filter(participation_id=participation_id)
-        .exclude(pk=without)
+        .exclude(pk__in=without)
         .only("pk", "order", "kind", "status", "date")
     ):
         status, when = planned.get(s.pk, (s.status, s.date))
@@ -821,14 +821,7 @@ def step_remove(
     with transaction.atomic():
         current = _step_locked(step=step, expected_version=expected_version)
         agreement_id = current.participation.agreement_id
-        if current.kind in notices.NOTICE_KINDS:
-            # A notice cannot go while its suspension or withdrawal stays.
-            _notice_history_check(
-                participation_id=current.participation_id,
-                field="step",
-                without=current.pk,
-                prefix="Remove the steps that act on this notice first. Without it: ",
-            )
+        step_remove_validate(step=current)
         live = step_outcome_live(step_id=current.pk) if current.status in OUTCOMES else None
         if live is not None:
             _change_record(
@@ -855,6 +848,21 @@ def step_remove(
         _agreement_touch(agreement_id)
         agreement_recompute(agreement_id=agreement_id, today=today)
         _queue_fan_out(agreement_id)
+
+
+def step_remove_validate(*, step: RatificationStep, also_removing: Collection[int] = ()) -> None:
+    """Check that `step` may go (with the steps `also_removing`, the same submission's), without
+    writing: a termination notice cannot go while a suspension, resumption or withdrawal of it
+    stays. step_remove calls it on the locked row; the admin's inline calls it from `clean()`.
+    Raises ValidationError on `step`."""
+    if step.kind not in notices.NOTICE_KINDS:
+        return
+    _notice_history_check(
+        participation_id=step.participation_id,
+        field="step",
+        without={step.pk, *also_removing},
+        prefix="Remove the steps that act on this notice first. Without it: ",
+    )
 
 
 def _agreement_lock(agreement_id: int) -> None:
@@ -1081,5 +1089,6 @@ __all__ = [
     "step_outcome_live",
     "step_record",
     "step_remove",
+    "step_remove_validate",
     "step_validate",
 ]
