@@ -51,7 +51,9 @@ AGREEMENT_STATUS_EXPLANATIONS: dict[str, str] = {
     ),
     AgreementStatus.IN_FORCE: "Legally binding and operating between the parties.",
     AgreementStatus.SUSPENDED: "In force, but its operation is suspended for now.",
-    AgreementStatus.TERMINATED: "No longer in force: terminated, denounced or expired.",
+    AgreementStatus.TERMINATED: (
+        "No longer in force: terminated, denounced (a notice took effect) or expired."
+    ),
 }
 
 

@@ -26,7 +26,12 @@ from agreements.models import (
 from apikit.renderers import csv_cell
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 from ratification import selectors as search
-from ratification.models import STEP_STATUS_EXPLANATIONS, StepStatus
+from ratification.models import (
+    STATUS_CHANGE_KIND_EXPLANATIONS,
+    STEP_STATUS_EXPLANATIONS,
+    StatusChange,
+    StepStatus,
+)
 
 from . import selectors
 
@@ -340,6 +345,12 @@ def glossary(request: HttpRequest) -> HttpResponse:
                     "Step kinds",
                     "What each step of a domestic procedure is.",
                     entries(StepKind.choices, STEP_KIND_EXPLANATIONS),
+                ),
+                (
+                    "change-kind",
+                    "Change kinds",
+                    "What each entry of a status history, feed, webhook or email reports.",
+                    entries(StatusChange.Kind.choices, STATUS_CHANGE_KIND_EXPLANATIONS),
                 ),
                 (
                     "category",

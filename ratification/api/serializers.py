@@ -44,29 +44,14 @@ from apikit.bodies import StrictFieldsMixin
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 
 from .. import engine
-from ..models import STEP_STATUS_EXPLANATIONS, RatificationStep, StatusChange, StepStatus
+from ..models import (
+    STATUS_CHANGE_KIND_EXPLANATIONS,
+    STEP_STATUS_EXPLANATIONS,
+    RatificationStep,
+    StatusChange,
+    StepStatus,
+)
 from ..services import agreement_evaluate
-
-STATUS_CHANGE_KIND_EXPLANATIONS: dict[str, str] = {
-    StatusChange.Kind.STATUS_CHANGED: "The agreement's status changed (from → to).",
-    StatusChange.Kind.STEP_COMPLETED: "A party completed a step of its procedure.",
-    StatusChange.Kind.STEP_FAILED: "A step failed, e.g. a chamber voted against.",
-    StatusChange.Kind.STEP_CORRECTED: "A step's recorded outcome, date, vote or body was "
-    "corrected; `corrects` names the change it supersedes.",
-    StatusChange.Kind.STEP_RETRACTED: "A step's recorded outcome no longer stands (set back "
-    "to pending, or the step removed); `corrects` names the change it retracts.",
-    StatusChange.Kind.STEP_OVERDUE: "A scheduled step's date passed with no result recorded.",
-    StatusChange.Kind.PARTY_COMPLETED: "A party consented to be bound.",
-    StatusChange.Kind.PARTY_PROGRESS: "A party's progress changed.",
-    StatusChange.Kind.ENTRY_INTO_FORCE_DUE: "The expected entry-into-force date was set or moved.",
-    StatusChange.Kind.EXPECTED_END_SET: "A termination notice gives an expected end date "
-    "(`to_value`), now that it was given or resumed.",
-    StatusChange.Kind.EXPECTED_END_MOVED: "The expected end date moved (`from_value` → "
-    "`to_value`), e.g. after a correction of the notice's date or of the notice period.",
-    StatusChange.Kind.EXPECTED_END_CANCELLED: "The expected end (`from_value`) no longer stands: "
-    "the notice was suspended or withdrawn, or its record corrected.",
-    StatusChange.Kind.STALE: "Nobody has checked the agreement against its sources for a while.",
-}
 
 MAX_VOTES = 1_000_000
 

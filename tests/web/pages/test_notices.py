@@ -38,3 +38,5 @@ def test_the_glossary_explains_the_notice_step_kinds(client, db):
     for code in ("termination_notice", "notice_suspended", "notice_resumed", "notice_withdrawn"):
         assert f'id="step-kind-{code}"' in html
     assert "the notice period stops running" in html
+    for code in ("expected_end_set", "expected_end_moved", "expected_end_cancelled"):
+        assert f'id="change-kind-{code}"' in html
