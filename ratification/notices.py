@@ -207,7 +207,10 @@ def party_notice(
                     "so no end date follows"
                 ]
             elif event.date is None:
-                parts = [f"{code} gave notice on {when}; the period is {period.describe()}"]
+                parts = [
+                    f"{code} gave notice on {when}; the period is {period.describe()}, but "
+                    "with no date of notice no end date follows"
+                ]
             else:
                 end = period.end(event.date)
                 parts = [

@@ -240,3 +240,20 @@ def test_in_a_bilateral_agreement_the_first_notice_to_take_effect_ends_it():
     assert "PH gave notice" in result.end_explanation and "US gave notice" in (
         result.end_explanation
     )
+
+
+def test_a_notice_of_unknown_date_gives_no_end_and_says_why():
+    """Completed steps with an unknown date are legal in real records: nothing is guessed."""
+    facts = bilateral(
+        ("termination_notice", "completed", None),
+        ("notice_suspended", "completed", D(2025, 7, 1)),
+        ("notice_resumed", "completed", D(2025, 8, 1)),
+    )
+    result = evaluate(facts, TODAY)
+    assert (result.status, result.expected_end_on) == ("in_force", None)
+    assert result.end_explanation == (
+        "PH gave notice on an unknown date; the period is 180 days, but with no date of notice "
+        "no end date follows; suspended on 2025-07-01; the period does not run; resumed on "
+        "2025-08-01; the days left are not known."
+    )
+    assert sequence_error(facts.parties[0].steps) is None
