@@ -68,7 +68,10 @@ class PartyProgress(models.TextChoices):
 PARTY_PROGRESS_EXPLANATIONS: dict[str, str] = {
     PartyProgress.NOT_STARTED: "No step of this party's procedure has been completed yet.",
     PartyProgress.IN_PROGRESS: "Some steps are done; the party has not yet consented to be bound.",
-    PartyProgress.COMPLETED: "The party has expressed its consent to be bound.",
+    PartyProgress.COMPLETED: (
+        "The party has expressed its consent to be bound, or is bound because the (bilateral) "
+        "agreement has entered into force."
+    ),
     PartyProgress.FAILED: "A step failed, e.g. a chamber voted the agreement down.",
     PartyProgress.WITHDRAWN: "The party has left the agreement.",
 }

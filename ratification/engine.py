@@ -12,6 +12,14 @@ Rules, in the order they are applied:
   second vote) exists that has not failed. `not_required` steps are ignored.
 * A party is `completed` when every remaining consent step is completed (at least one of them),
   `in_progress` when some are, `not_started` otherwise, and `withdrawn` after a completed withdrawal.
+* A completed or failed step may have no date: the sources say it happened, not when. It counts as
+  happened; arithmetic that needs its date says that the date is not recorded instead of guessing.
+* An open step earlier in the procedure than one that happened was passed by: it is "not
+  recorded", never "next" (an agreement created as signed has its cabinet approval pending).
+* In force means bound: once a bilateral agreement's recorded entry-into-force date has come,
+  both parties are bound (`completed`), whatever steps were recorded; the open ones are "not
+  recorded", not next, not overdue. (A multilateral agreement binds only the parties that
+  consented, so nothing is inferred there.)
 * The agreement is `terminated` once its end date has passed, or (bilateral) after a party's
   completed withdrawal, or (bilateral, no end date recorded) once the expected end a party's
   termination notice gives has come. A notice takes effect after the agreement's notice period
@@ -64,6 +72,7 @@ class StepFacts:
 class PartyFacts:
     code: str
     steps: tuple[StepFacts, ...] = ()
+    name: str = ""  # for explanations; the code when empty
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,13 @@ class PartyResult:
     overdue_steps: tuple[StepFacts, ...] = ()
     steps_done: int = 0
     steps_required: int = 0
+    # Open steps that are not next: passed by a later step that happened, or (bound_by_entry_
+    # into_force) never recorded for a party the agreement binds.
+    unrecorded_steps: tuple[StepFacts, ...] = ()
+    # Completed, but the date of the step that completed it is not recorded (consented_on None).
+    consent_date_unknown: bool = False
+    # Bound because the agreement entered into force, not because its steps were recorded.
+    bound_by_entry_into_force: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,7 +121,7 @@ class Result:
 
 
 def _happened(step: StepFacts, today: date) -> bool:
-    """A completed step counts from its date; an undated one (legacy data) counts at once."""
+    """A completed step counts from its date; one the sources do not date counts at once."""
     return step.status == "completed" and (step.date is None or step.date <= today)
 
 
@@ -123,15 +139,23 @@ def _live_consent_steps(steps: tuple[StepFacts, ...]) -> list[StepFacts]:
     return live
 
 
-def evaluate_party(party: PartyFacts, today: date) -> PartyResult:
+def evaluate_party(party: PartyFacts, today: date, in_force: bool = False) -> PartyResult:
+    """One party's progress. `in_force`: a bilateral agreement it belongs to has entered into
+    force (recorded date reached), so the party is bound whatever its steps say."""
     steps = tuple(sorted(party.steps, key=lambda s: s.order))
     live = _live_consent_steps(steps)
     done = [s for s in live if _happened(s, today)]
     overdue = tuple(
         s for s in steps if s.status == "scheduled" and s.date is not None and s.date < today
     )
-    next_step = next((s for s in steps if s.status in ("pending", "scheduled")), None)
+    # A pending step before the last one that happened was passed by: not recorded, not next.
+    last_happened = max((s.order for s in steps if _happened(s, today)), default=0)
+    unrecorded = tuple(s for s in steps if s.status == "pending" and s.order < last_happened)
+    next_step = next(
+        (s for s in steps if s.status in ("pending", "scheduled") and s not in unrecorded), None
+    )
     consented_on = None
+    consent_date_unknown = False
 
     if any(s.kind == "withdrawal" and _happened(s, today) for s in steps):
         progress = "withdrawn"
@@ -139,12 +163,31 @@ def evaluate_party(party: PartyFacts, today: date) -> PartyResult:
         progress = "failed"
     elif live and len(done) == len(live):
         progress = "completed"
-        dated = [s.date for s in done if s.date is not None]
-        consented_on = max(dated) if dated else None
+        # The party consented when its last consent step happened; if the sources do not date
+        # that one, the day is unknown (an earlier step's date would be a guess).
+        if done[-1].date is None:
+            consent_date_unknown = True
+        else:
+            consented_on = max(s.date for s in done if s.date is not None)
     elif done:
         progress = "in_progress"
     else:
         progress = "not_started"
+
+    bound_by_entry_into_force = in_force and progress in ("not_started", "in_progress")
+    if bound_by_entry_into_force:
+        progress, consent_date_unknown = "completed", True
+    if in_force and progress == "completed":
+        # The agreement is in force and binds the party: whatever is still open before the end
+        # events was not recorded, and is neither next nor overdue.
+        unrecorded = tuple(
+            s for s in steps if s.status in ("pending", "scheduled") and step_phase(s.kind) != END
+        )
+        next_step = next(
+            (s for s in steps if s.status in ("pending", "scheduled") and s not in unrecorded),
+            None,
+        )
+        overdue = tuple(s for s in overdue if s not in unrecorded)
 
     return PartyResult(
         code=party.code,
@@ -154,6 +197,9 @@ def evaluate_party(party: PartyFacts, today: date) -> PartyResult:
         overdue_steps=overdue,
         steps_done=len(done),
         steps_required=len(live),
+        unrecorded_steps=unrecorded,
+        consent_date_unknown=consent_date_unknown,
+        bound_by_entry_into_force=bound_by_entry_into_force,
     )
 
 
@@ -174,6 +220,10 @@ def _days_after(start: date, days: int) -> date | None:
 BEYOND_THE_CALENDAR = "after 9999-12-31, so no date is expected"
 
 
+def _names(codes: list[str], names: dict[str, str]) -> str:
+    return ", ".join(names.get(code) or code for code in codes)
+
+
 def _expected_entry_into_force(
     facts: AgreementFacts, parties: dict[str, PartyResult]
 ) -> tuple[date | None, str]:
@@ -183,10 +233,15 @@ def _expected_entry_into_force(
             f"Entered into force on {facts.entered_into_force_on.isoformat()} (recorded)."
         )
     rule, days = facts.eif_rule, facts.eif_days
+    names = {p.code: p.name for p in facts.parties}
     active = {code: p for code, p in parties.items() if p.progress != "withdrawn"}
     bound = sorted(
         (p for p in active.values() if p.progress == "completed" and p.consented_on),
         key=lambda p: (p.consented_on, p.code),
+    )
+    # Bound, but the sources do not date the step that bound them: no arithmetic on a guess.
+    undated = sorted(
+        code for code, p in active.items() if p.progress == "completed" and not p.consented_on
     )
     waiting = sorted(code for code, p in active.items() if p.progress != "completed")
 
@@ -199,9 +254,14 @@ def _expected_entry_into_force(
             return facts.eif_fixed_on, f"On the fixed date {facts.eif_fixed_on.isoformat()}."
         return None, "On a fixed date that is not recorded."
     if rule == "days_after_last_notification" and days is not None:
-        if waiting or not bound:
+        if waiting or not (bound or undated):
             who = ", ".join(waiting) if waiting else "every party"
             return None, f"{days} days after the last notification; waiting for {who}."
+        if undated:
+            return None, (
+                f"{days} days after the last notification; the date is not recorded for "
+                f"{_names(undated, names)}, so no date can be given."
+            )
         last_on = bound[-1].consented_on
         last_codes = ", ".join(p.code for p in bound if p.consented_on == last_on)
         expected = _days_after(last_on, days)
@@ -211,10 +271,17 @@ def _expected_entry_into_force(
         )
     if rule == "days_after_nth_ratification" and days is not None:
         needed = facts.eif_ratifications_required or len(active)
-        if len(bound) < needed:
+        if len(bound) + len(undated) < needed:
             return None, (
                 f"{days} days after the {_ordinal(needed)} ratification; "
-                f"{len(bound)} of {needed} so far."
+                f"{len(bound) + len(undated)} of {needed} so far."
+            )
+        if undated:
+            # Which ratification was the Nth depends on dates the sources do not give.
+            return None, (
+                f"{days} days after the {_ordinal(needed)} ratification; "
+                f"{len(bound) + len(undated)} of {needed} so far, but the date is not recorded "
+                f"for {_names(undated, names)}, so no date can be given."
             )
         nth = bound[needed - 1]
         expected = _days_after(nth.consented_on, days)
@@ -266,13 +333,17 @@ def evaluate(facts: AgreementFacts, today: date) -> Result:
 
 def _evaluate_status(facts: AgreementFacts, today: date, end_on: date | None) -> Result:
     """evaluate()'s status, progress and entry into force; `end_on` is the expected end."""
-    parties = {p.code: evaluate_party(p, today) for p in facts.parties}
+    in_force_recorded = bool(facts.entered_into_force_on and facts.entered_into_force_on <= today)
+    binds_all = in_force_recorded and facts.kind == "bilateral"
+    parties = {p.code: evaluate_party(p, today, in_force=binds_all) for p in facts.parties}
     expected, explanation = _expected_entry_into_force(facts, parties)
     all_steps = [s for p in facts.parties for s in p.steps]
 
-    def first_happened(kinds: set[str]) -> date | None:
-        dates = [s.date for s in all_steps if s.kind in kinds and _happened(s, today) and s.date]
-        return min(dates) if dates else None
+    def first_happened(kinds: set[str]) -> tuple[bool, date | None]:
+        """Whether a step of these kinds happened, and the first date recorded for one."""
+        happened = [s for s in all_steps if s.kind in kinds and _happened(s, today)]
+        dates = [s.date for s in happened if s.date]
+        return bool(happened), min(dates) if dates else None
 
     # Termination: the recorded end date, or in a bilateral agreement one party's exit or its
     # notice taking effect.
@@ -280,21 +351,22 @@ def _evaluate_status(facts: AgreementFacts, today: date, end_on: date | None) ->
         return Result("terminated", facts.ended_on, expected, explanation, parties)
     if end_on and end_on <= today:
         # A party's withdrawal may have ended it earlier still.
-        exit_on = first_happened({"withdrawal"}) if facts.kind == "bilateral" else None
+        _, exit_on = first_happened({"withdrawal"}) if facts.kind == "bilateral" else (False, None)
         since = min(end_on, exit_on) if exit_on else end_on
         return Result("terminated", since, expected, explanation, parties)
     if facts.kind == "bilateral":
-        exit_on = first_happened({"withdrawal"})
-        if exit_on:
+        exited, exit_on = first_happened({"withdrawal"})
+        if exited:
             return Result("terminated", exit_on, expected, explanation, parties)
     elif facts.parties and all(p.progress == "withdrawn" for p in parties.values()):
-        return Result("terminated", first_happened({"withdrawal"}), expected, explanation, parties)
+        _, exit_on = first_happened({"withdrawal"})
+        return Result("terminated", exit_on, expected, explanation, parties)
 
-    suspended_on = first_happened({"suspension"})
-    if suspended_on:
+    suspended, suspended_on = first_happened({"suspension"})
+    if suspended:
         return Result("suspended", suspended_on, expected, explanation, parties)
 
-    if facts.entered_into_force_on and facts.entered_into_force_on <= today:
+    if in_force_recorded:
         return Result("in_force", facts.entered_into_force_on, expected, explanation, parties)
 
     bound = _enough_parties_bound(facts, parties)
@@ -302,17 +374,19 @@ def _evaluate_status(facts: AgreementFacts, today: date, end_on: date | None) ->
         return Result("in_force", expected, expected, explanation, parties)
     if bound:
         consent_dates = [p.consented_on for p in parties.values() if p.consented_on]
+        undated = any(p.consent_date_unknown for p in parties.values())
         return Result(
             "ratified",
-            max(consent_dates) if consent_dates else None,
+            # The last party's consent is when it became ratified: unknown if any is undated.
+            max(consent_dates) if consent_dates and not undated else None,
             expected,
             explanation,
             parties,
         )
 
     signed_on = facts.signed_on if facts.signed_on and facts.signed_on <= today else None
-    signature_step = first_happened({"signature"})
-    if signed_on or signature_step:
-        since = min(d for d in (signed_on, signature_step) if d)
-        return Result("signed", since, expected, explanation, parties)
+    signature_happened, signature_on = first_happened({"signature"})
+    if signed_on or signature_happened:
+        dates = [d for d in (signed_on, signature_on) if d]
+        return Result("signed", min(dates) if dates else None, expected, explanation, parties)
     return Result("under_negotiation", None, expected, explanation, parties)

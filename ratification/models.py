@@ -27,12 +27,44 @@ STEP_STATUS_EXPLANATIONS: dict[str, str] = {
 }
 
 
+# How the pages and the API read a step beyond its stored status. Not statuses (nothing stores
+# them): the engine derives "not recorded" (ratification.engine), the date is simply absent.
+STEP_READINGS: dict[str, tuple[str, str]] = {
+    "not_recorded": (
+        "Not recorded",
+        "Still open in the record but passed by: a later step of the party happened, or the "
+        "agreement is in force and binds the party. The sources consulted do not record this "
+        "step, so it is neither next nor overdue.",
+    ),
+    "date_unknown": (
+        "Date not recorded",
+        "The step happened (or failed), as its cited source says, on a date the sources do not "
+        "give. Nothing guesses it: arithmetic that needs the date says so.",
+    ),
+}
+
+
 # A step loaded without its note (.only(), .defer()): whether a save changes it is not known.
 _NOTE_NOT_LOADED = object()
 
 
 def _lines(text: str) -> str:
     return text.replace("\r\n", "\n")
+
+
+def steps_bound_by_entry_into_force(today) -> Q:
+    """Steps the engine reads as "not recorded" because a bilateral agreement in force binds
+    their party (ratification.engine.evaluate_party, `in_force`): those of a party that has
+    not failed or withdrawn, before the end events. Sweep and pages leave them out of
+    "overdue"."""
+    return (
+        Q(
+            participation__agreement__kind="bilateral",
+            participation__agreement__entered_into_force_on__lte=today,
+        )
+        & ~Q(participation__progress__in=["failed", "withdrawn"])
+        & ~Q(kind__in=["suspension", "termination_notice", "withdrawal"])
+    )
 
 
 class RatificationStep(models.Model):
@@ -53,7 +85,8 @@ class RatificationStep(models.Model):
     date = models.DateField(
         null=True,
         blank=True,
-        help_text="When it happened (completed, failed) or is set to happen (scheduled).",
+        help_text="When it happened (completed, failed) or is set to happen (scheduled). A "
+        "completed or failed step without one happened on a date the sources do not give.",
     )
     votes_for = models.PositiveIntegerField(null=True, blank=True, help_text="Votes in favour.")
     votes_against = models.PositiveIntegerField(null=True, blank=True, help_text="Votes against.")
@@ -93,11 +126,12 @@ class RatificationStep(models.Model):
     class Meta:
         ordering = ["participation", "order", "id"]
         constraints = [
+            # A completed or failed step may lack its date (the sources say that it happened,
+            # not when: services require a source then); a scheduled one is nothing without it.
             models.CheckConstraint(
-                condition=~Q(status__in=["completed", "failed", "scheduled"])
-                | Q(date__isnull=False),
-                name="step_done_or_scheduled_has_date",
-                violation_error_message="A completed, failed or scheduled step needs a date.",
+                condition=~Q(status="scheduled") | Q(date__isnull=False),
+                name="step_scheduled_has_date",
+                violation_error_message="A scheduled step needs the date it is set for.",
             ),
         ]
         indexes = [
@@ -138,6 +172,11 @@ class RatificationStep(models.Model):
         super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
         if fields is None or "note" in fields:
             self._loaded_note = self.note
+
+    @property
+    def date_unknown(self) -> bool:
+        """Completed or failed on a date the sources do not give."""
+        return self.date is None and self.status in (StepStatus.COMPLETED, StepStatus.FAILED)
 
 
 class StatusChange(models.Model):

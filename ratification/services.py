@@ -37,7 +37,7 @@ from agreements.services import (
 from agreements.services import (
     agreement_update as agreement_facts_update,
 )
-from parties.models import Party, ProcedureStep
+from parties.models import Party, ProcedureStep, StepKind
 
 from . import engine, notices
 from .models import RatificationStep, StatusChange, StepStatus
@@ -101,7 +101,8 @@ def agreement_facts(*, agreement: Agreement) -> engine.AgreementFacts:
             )
             for s in participation.steps.all()
         )
-        parties.append(engine.PartyFacts(code=participation.party.code, steps=steps))
+        party = participation.party
+        parties.append(engine.PartyFacts(code=party.code, steps=steps, name=party.name))
     return engine.AgreementFacts(
         kind=agreement.kind,
         signed_on=agreement.signed_on,
@@ -374,7 +375,128 @@ def participation_add(
         ]
     for order, data in enumerate(steps, start=1):
         _step_create(participation=participation, order=order, data=data, user=user)
+    _shared_facts_follow(agreement=agreement, before={}, participation=participation, user=user)
     return participation
+
+
+# One fact, one home ----------------------------------------------------------------------------
+
+# Facts a bilateral agreement holds in a field of its own that each party's steps also record.
+# The field is the home: the steps follow it, and a step that says otherwise is refused. (In a
+# multilateral agreement the parties sign and are bound on dates of their own: nothing follows.)
+SHARED_FACTS: dict[str, str] = {
+    StepKind.SIGNATURE: "signed_on",
+    StepKind.ENTRY_INTO_FORCE: "entered_into_force_on",
+}
+_SHARED_FACT_LABELS = {
+    "signed_on": "signature date",
+    "entered_into_force_on": "entry-into-force date",
+}
+
+
+def _shared_fact_check(
+    *, agreement: Agreement, party: Party, kind: str, status: str, step_date: date | None
+) -> None:
+    """Refuse a completed step that dates a shared fact differently from the agreement."""
+    field = SHARED_FACTS.get(kind)
+    if field is None or agreement.kind != Agreement.Kind.BILATERAL:
+        return
+    value = getattr(agreement, field)
+    if status != StepStatus.COMPLETED or step_date is None or value is None or value == step_date:
+        return
+    label = _SHARED_FACT_LABELS[field]
+    raise ValidationError(
+        {
+            "date": f"{party.name}'s {StepKind(kind).label.lower()} on {step_date.isoformat()} "
+            f"contradicts the agreement's {label}, {value.isoformat()} ({field}). Record "
+            f"{value.isoformat()} here, or correct the agreement's {label}: its "
+            f"{StepKind(kind).label.lower()} steps move with it."
+        }
+    )
+
+
+def _shared_facts_follow(
+    *,
+    agreement: Agreement,
+    before: Mapping[str, date | None],
+    today: date | None = None,
+    participation: Participation | None = None,
+    user: AbstractBaseUser | None = None,
+) -> int:
+    """Bring a bilateral agreement's signature and entry-into-force steps to its own dates;
+    returns how many steps changed.
+
+    For each shared fact whose date is set and differs from `before` (its value before this
+    write; {} for steps just created): open steps of that kind complete on it (or are scheduled
+    for it, when it is ahead), and steps completed on the old date move with it. A step
+    completed on a third date contradicts the agreement: ValidationError naming both values,
+    raised inside the writer's transaction so nothing is half-written. Runs under the writer's
+    lock on the agreement; each changed step gets a history row and its status change.
+    """
+    if agreement.kind != Agreement.Kind.BILATERAL:
+        return 0
+    today = today or timezone.localdate()
+    changed = 0
+    steps = RatificationStep.objects.filter(participation__agreement=agreement)
+    if participation is not None:
+        steps = steps.filter(participation=participation)
+    for kind, field in SHARED_FACTS.items():
+        value, old = getattr(agreement, field), before.get(field)
+        if value is None or value == old:
+            continue
+        label = _SHARED_FACT_LABELS[field]
+        for step in steps.filter(kind=kind).select_related(
+            "participation__party", "participation__agreement"
+        ):
+            if step.status in (StepStatus.PENDING, StepStatus.SCHEDULED) or (
+                step.status == StepStatus.COMPLETED and step.date in (old, None)
+            ):
+                status = StepStatus.COMPLETED if value <= today else StepStatus.SCHEDULED
+                if (step.status, step.date) != (status, value):
+                    _step_follow(step=step, status=status, step_date=value, label=label, user=user)
+                    changed += 1
+            elif step.status == StepStatus.COMPLETED and step.date != value:
+                raise ValidationError(
+                    {
+                        field: f"The {label} {value.isoformat()} contradicts "
+                        f"{step.participation.party.name}'s {step.get_kind_display().lower()} "
+                        f"step, completed on {step.date.isoformat()}. Correct that step first, "
+                        "or give the same date."
+                    }
+                )
+    return changed
+
+
+def shared_facts_reconcile(*, agreement_id: int) -> int:
+    """Apply _shared_facts_follow to a stored agreement as if its dates had just been set; for
+    rows written before the rule (manage.py reconcile_shared_facts). Returns how many steps
+    changed; raises ValidationError on a contradiction. The caller recomputes and commits."""
+    _agreement_lock(agreement_id)
+    agreement = Agreement.objects.get(pk=agreement_id)
+    return _shared_facts_follow(agreement=agreement, before={})
+
+
+def _step_follow(
+    *,
+    step: RatificationStep,
+    status: str,
+    step_date: date,
+    label: str,
+    user: AbstractBaseUser | None,
+) -> None:
+    """Record on `step` what the agreement's own field says (see _shared_facts_follow)."""
+    before, old_status = StepFacts.of(step), step.status
+    step.status, step.date = status, step_date
+    if not step.note:
+        step.note = f"Follows the agreement's {label}."
+    if user is not None and user.is_authenticated:
+        step.recorded_by = user
+    step._change_reason = f"Follows the agreement's {label}"  # read by django-simple-history
+    step.version += 1
+    step.full_clean()
+    step.save()
+    if not _step_correction_flag(step=step, before=before) and status != old_status:
+        _step_outcome_flag(step=step, from_status=old_status)
 
 
 def _step_validate_values(
@@ -382,7 +504,13 @@ def _step_validate_values(
 ) -> None:
     errors: dict[str, str] = {}
     if status in (StepStatus.COMPLETED, StepStatus.FAILED) and step_date is None:
-        errors["date"] = "A completed or failed step needs the date it happened."
+        # The sources say that it happened but not when: record that, never a guessed date. The
+        # source is what makes an undated fact a fact, so it is required on every path.
+        if source is None:
+            errors["source"] = (
+                "A completed or failed step without a date needs the source that says it "
+                "happened; give the date instead if a source gives it."
+            )
     elif status in (StepStatus.COMPLETED, StepStatus.FAILED) and step_date > today:
         errors["date"] = (
             f"{step_date.isoformat()} is in the future; a step cannot have happened yet. "
@@ -396,7 +524,12 @@ def _step_validate_values(
                 f"{step_date.isoformat()} has passed; record what happened (completed or failed) "
                 "instead of scheduling it."
             )
-    if require_source and status in (StepStatus.COMPLETED, StepStatus.FAILED) and source is None:
+    if (
+        require_source
+        and status in (StepStatus.COMPLETED, StepStatus.FAILED)
+        and source is None
+        and "source" not in errors
+    ):
         errors["source"] = "Cite the source that confirms this step."
     if errors:
         raise ValidationError(errors)
@@ -448,6 +581,13 @@ def _step_create(
         source=data.source,
         today=today,
         require_source=False,
+    )
+    _shared_fact_check(
+        agreement=participation.agreement,
+        party=participation.party,
+        kind=data.kind,
+        status=data.status,
+        step_date=data.date,
     )
     step = RatificationStep(
         participation=participation,
@@ -531,11 +671,22 @@ def agreement_update(
     today: date | None = None,
     **facts: Any,
 ) -> Agreement:
-    """Change an agreement's facts (optimistic concurrency) and recompute its status."""
+    """Change an agreement's facts (optimistic concurrency) and recompute its status.
+
+    A bilateral agreement's signature and entry-into-force dates are also its parties' steps:
+    those follow the new dates (_shared_facts_follow), or the change is refused when a step
+    records the fact on a third date.
+    """
+    today = today or timezone.localdate()
     with transaction.atomic():
+        _agreement_lock(agreement.pk)
+        before = (
+            Agreement.objects.filter(pk=agreement.pk).values(*SHARED_FACTS.values()).first() or {}
+        )
         updated = agreement_facts_update(
             agreement=agreement, expected_version=expected_version, **facts
         )
+        _shared_facts_follow(agreement=updated, before=before, today=today)
         agreement_recompute(agreement_id=updated.pk, today=today)
         _queue_fan_out(updated.pk)
     updated.refresh_from_db()
@@ -672,7 +823,7 @@ def _step_outcome_flag(*, step: RatificationStep, from_status: str) -> StatusCha
         effective_on=step.date,
         message=f"{agreement.short_name or agreement.title}: {participation.party.name} "
         f"{step.get_kind_display().lower()}{body} {'completed' if completed else 'failed'} "
-        f"on {step.date.isoformat()}.",
+        + (f"on {step.date.isoformat()}." if step.date else "(date not recorded)."),
         dedupe_key=f"step{step.pk}:v{step.version}:{step.status}",
     )
 
@@ -714,7 +865,7 @@ class StepFacts:
 
     def describe(self) -> str:
         """The outcome as a message says it: completed on 2026-02-10 (120 for, 30 against)."""
-        when = self.date.isoformat() if self.date else "an unknown date"
+        when = self.date.isoformat() if self.date else "a date not recorded"
         text = f"{StepStatus(self.status).label.lower()} on {when}"
         votes = [
             f"{n} {label}"
@@ -912,6 +1063,13 @@ def step_validate(
     _step_validate_values(
         status=status, step_date=date, source=source, today=today, require_source=True
     )
+    _shared_fact_check(
+        agreement=step.participation.agreement,
+        party=step.participation.party,
+        kind=step.kind,
+        status=status,
+        step_date=date,
+    )
     if status == StepStatus.COMPLETED and not confirm_out_of_order:
         _step_check_order(step=step, step_date=date, planned=planned or {})
     if step.kind in notices.NOTICE_KINDS and step.pk is not None:
@@ -1085,6 +1243,7 @@ __all__ = [
     "agreement_update",
     "participation_add",
     "parties_validate_for_kind",
+    "shared_facts_reconcile",
     "step_add",
     "step_outcome_live",
     "step_record",

@@ -3,7 +3,8 @@
 * agreements whose signature, entry-into-force or end date has come (a date recorded ahead of
   time, or `ratified` with an expected date that has come), or whose termination notice's
   expected end has come;
-* agreements with a scheduled step whose date passed with no result (flagged `step_overdue`);
+* agreements with a scheduled step whose date passed with no result (flagged `step_overdue`),
+  unless a bilateral agreement in force binds its party (the step is then "not recorded");
 * agreements whose data nobody has reviewed for STALE_AFTER (flagged `stale`).
 
 It iterates in chunks instead of loading every agreement, so memory stays flat as data grows,
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from agreements.models import Agreement, AgreementStatus
 
-from .models import RatificationStep, StatusChange, StepStatus
+from .models import RatificationStep, StatusChange, StepStatus, steps_bound_by_entry_into_force
 from .services import agreement_flag_stale, agreement_recompute, step_flag_overdue
 
 CHUNK = 2000
@@ -75,6 +76,7 @@ def calendar_sweep(*, today: date | None = None) -> dict[str, int]:
 
     overdue = (
         RatificationStep.objects.filter(status=StepStatus.SCHEDULED, date__lt=today)
+        .exclude(steps_bound_by_entry_into_force(today))
         .exclude(
             _flagged(
                 Value("step"),

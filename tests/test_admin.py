@@ -211,7 +211,10 @@ def test_editor_records_a_step_completed_and_the_status_is_recomputed(
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"date": ""}, "A completed or failed step needs the date it happened."),
+        (
+            {"date": "", "source": ""},
+            "A completed or failed step without a date needs the source that says it happened",
+        ),
         ({"source": ""}, "Cite the source that confirms this step."),
         ({"date": "2999-01-01"}, "is in the future"),
     ],

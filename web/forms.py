@@ -168,9 +168,39 @@ STEP_NOTE_HELP = "Markdown: *emphasis*, **bold**, lists, [links](https://…); H
 
 
 def _mark_required_when_recorded(form: forms.BaseForm) -> None:
-    """A completed or failed step needs a date and a source (step_validate checks it)."""
-    for name in ("date", "source"):
-        form.fields[name].requirement = WHEN_RECORDED
+    """A completed or failed step needs a source, and a date unless the sources do not give it
+    (step_validate checks it)."""
+    form.fields["source"].requirement = WHEN_RECORDED
+    form.fields["date"].requirement = "required when recorded or scheduled"
+
+
+def _date_unknown_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        required=False,
+        label="The sources do not give the date",
+        help_text="It happened, but no source says when: it is shown as “date not recorded”, "
+        "never a guessed day. The source is still required.",
+    )
+
+
+def _clean_date_unknown(form: forms.Form, cleaned: dict[str, Any]) -> None:
+    """An empty date on a completed or failed step must be meant: the box says so. Without it,
+    the editor is asked for the date rather than recording an undated fact by accident."""
+    recorded = cleaned.get("status") in (StepStatus.COMPLETED, StepStatus.FAILED)
+    if cleaned.get("date_unknown") and cleaned.get("date"):
+        form.add_error(
+            "date_unknown", "You gave a date and said the sources do not give it: keep one."
+        )
+    elif cleaned.get("date_unknown") and not recorded:
+        form.add_error(
+            "date_unknown", "Only a completed or failed step can have happened on an unknown date."
+        )
+    elif recorded and not cleaned.get("date") and not cleaned.get("date_unknown"):
+        form.add_error(
+            "date",
+            "Give the day it happened, or, if no source gives it, tick “The sources do not give "
+            "the date” (the source is still required).",
+        )
 
 
 class StepRecordForm(SourceFieldsMixin):
@@ -194,6 +224,7 @@ class StepRecordForm(SourceFieldsMixin):
         widget=DATE_WIDGET,
         help_text="The day it happened, or is set for (scheduled).",
     )
+    date_unknown = _date_unknown_field()
     body = forms.CharField(
         required=False, max_length=200, help_text="Who acts, e.g. 'House of Councillors'."
     )
@@ -223,6 +254,7 @@ class StepRecordForm(SourceFieldsMixin):
         "status",
         "date",
         "body",
+        "date_unknown",
         "votes_for",
         "votes_against",
         "votes_abstaining",
@@ -239,6 +271,7 @@ class StepRecordForm(SourceFieldsMixin):
     # Folded under one disclosure (templates/editing/_step_form.html): most records need none.
     MORE = (
         "body",
+        "date_unknown",
         "votes_for",
         "votes_against",
         "votes_abstaining",
@@ -248,7 +281,7 @@ class StepRecordForm(SourceFieldsMixin):
         "source_published_on",
         "confirm_out_of_order",
     )
-    MORE_TITLE = "Who acts, vote, new source, out of order"
+    MORE_TITLE = "Undated, who acts, vote, new source, out of order"
 
     def __init__(self, *args: Any, step: RatificationStep, **kwargs: Any) -> None:
         self.step = step
@@ -270,6 +303,8 @@ class StepRecordForm(SourceFieldsMixin):
         for the order of the steps is answered by "Confirm out of order", which is folded."""
         if self.is_bound and self["confirm_out_of_order"].data:
             return True
+        if self.is_bound and self["date_unknown"].data:
+            return True
         return any(name in self.errors for name in (*self.MORE, "date"))
 
     @property
@@ -289,6 +324,7 @@ class StepRecordForm(SourceFieldsMixin):
         return {
             "status": step.status,
             "date": step.date,
+            "date_unknown": step.date_unknown,
             "body": step.body,
             "votes_for": step.votes_for,
             "votes_against": step.votes_against,
@@ -316,6 +352,9 @@ class StepRecordForm(SourceFieldsMixin):
             )
         if self.errors:
             return cleaned
+        # After the fields' own checks, before the rules: an empty date asked about here and a
+        # missing source refused by step_validate are shown together.
+        _clean_date_unknown(self, cleaned)
         # The stored row: a stale form is the view's business (the conflict page), but the rules
         # are judged against what is stored now, as step_record will judge them.
         from ratification.services import step_validate
@@ -370,6 +409,7 @@ class StepAddForm(SourceFieldsMixin):
     body = forms.CharField(required=False, max_length=200)
     status = forms.ChoiceField(choices=RECORDABLE_STATUSES)
     date = forms.DateField(required=False, widget=DATE_WIDGET)
+    date_unknown = _date_unknown_field()
     votes_for = _votes_field("Votes for")
     votes_against = _votes_field("Votes against")
     votes_abstaining = _votes_field("Abstaining")
@@ -391,6 +431,7 @@ class StepAddForm(SourceFieldsMixin):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         self.clean_source_fields()
+        _clean_date_unknown(self, cleaned)
         return cleaned
 
     def save(self, *, user) -> RatificationStep:

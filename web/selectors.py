@@ -36,7 +36,12 @@ from agreements.models import (
 from agreements.selectors import party_agreement_counts
 from parties.models import Party, ProcedureStep
 from ratification import engine
-from ratification.models import RatificationStep, StatusChange, StepStatus
+from ratification.models import (
+    RatificationStep,
+    StatusChange,
+    StepStatus,
+    steps_bound_by_entry_into_force,
+)
 from ratification.selectors import (
     AgreementFilters,
     agreement_label,
@@ -84,7 +89,14 @@ class PartyTrack:
         return self.participation.party
 
     @property
+    def unrecorded_ids(self) -> frozenset[int | None]:
+        """Steps still open in the record that the engine reads as passed by (not recorded)."""
+        return frozenset(s.id for s in self.result.unrecorded_steps)
+
+    @property
     def percent(self) -> int:
+        if self.result.bound_by_entry_into_force:
+            return 100
         if not self.result.steps_required:
             return 0
         return round(100 * self.result.steps_done / self.result.steps_required)
@@ -159,6 +171,7 @@ def steps_overdue(*, today: date | None = None) -> QuerySet[RatificationStep]:
     today = today or timezone.localdate()
     return (
         RatificationStep.objects.filter(status=StepStatus.SCHEDULED, date__lt=today)
+        .exclude(steps_bound_by_entry_into_force(today))
         .select_related("participation__party", "participation__agreement")
         .order_by("date", "pk")
     )

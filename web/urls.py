@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import editing, views
+from . import editing, gaps, views
 
 app_name = "pages"
 
@@ -83,6 +83,8 @@ urlpatterns += [
     path("steps/<int:pk>/record/merge/", editing.step_merge, name="step_merge"),
     path("steps/<int:pk>/record/keep-theirs/", editing.step_keep_theirs, name="step_keep_theirs"),
     path("new-agreement/", editing.agreement_create_view, name="agreement_create"),
+    path("gaps/", gaps.gaps, name="gaps"),
+    path("gaps/<slug:code>/", gaps.gap_list, name="gap_list"),
     path("import/", editing.import_agreements, name="import"),
     path("export/", editing.export_agreements, name="export"),
 ]

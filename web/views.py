@@ -26,8 +26,10 @@ from agreements.models import (
 from apikit.renderers import csv_cell
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 from ratification import selectors as search
+from ratification.gaps import GAP_KINDS, gap_counts
 from ratification.models import (
     STATUS_CHANGE_KIND_EXPLANATIONS,
+    STEP_READINGS,
     STEP_STATUS_EXPLANATIONS,
     StatusChange,
     StepStatus,
@@ -80,8 +82,17 @@ def home(request: HttpRequest) -> HttpResponse:
             "signed_count": counts[AgreementStatus.SIGNED],
             "changes": list(selectors.status_changes_recent(limit=12)),
             "feed_url": _feed_url(),
+            # Editors see what the record is missing (one COUNT per kind; analysts never pay it).
+            "gaps": _gap_summary(today)
+            if request.user.has_perm("ratification.change_ratificationstep")
+            else None,
         },
     )
+
+
+def _gap_summary(today) -> list[tuple[str, str, int]]:
+    counts = gap_counts(today=today)
+    return [(code, kind.title, counts[code]) for code, kind in GAP_KINDS.items()]
 
 
 # The agreement list ----------------------------------------------------------------------------
@@ -337,8 +348,10 @@ def glossary(request: HttpRequest) -> HttpResponse:
                 (
                     "step-status",
                     "Step status",
-                    "The state of one step of a party's procedure.",
-                    entries(StepStatus.choices, STEP_STATUS_EXPLANATIONS),
+                    "The state of one step of a party's procedure, and two readings the pages "
+                    "add: a step passed by without a record, and an outcome without its date.",
+                    entries(StepStatus.choices, STEP_STATUS_EXPLANATIONS)
+                    + [(code, *reading) for code, reading in STEP_READINGS.items()],
                 ),
                 (
                     "step-kind",

@@ -55,6 +55,13 @@ from ..services import agreement_evaluate
 
 MAX_VOTES = 1_000_000
 
+# Where a step's date is input: what null means for each status.
+STEP_DATE_INPUT_HELP = (
+    "When it happened (completed, failed) or is set to happen (scheduled; required). A completed "
+    "or failed step may have null when the sources say that it happened but not when; it then "
+    "needs a `source`."
+)
+
 
 # Steps ---------------------------------------------------------------------------------------
 
@@ -64,6 +71,10 @@ class StepBriefSerializer(serializers.ModelSerializer):
 
     url = serializers.HyperlinkedIdentityField(view_name="api:step-detail")
     source = SourceSerializer(read_only=True, allow_null=True)
+    date_known = serializers.SerializerMethodField(
+        help_text="False for a completed or failed step whose date the sources do not give "
+        "(`date` is then null: it happened, on an unknown date); true otherwise."
+    )
 
     class Meta:
         model = RatificationStep
@@ -75,6 +86,7 @@ class StepBriefSerializer(serializers.ModelSerializer):
             "body",
             "status",
             "date",
+            "date_known",
             "votes_for",
             "votes_against",
             "votes_abstaining",
@@ -85,6 +97,9 @@ class StepBriefSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         extra_kwargs = {"note": {"help_text": MARKDOWN_API_HELP}}
+
+    def get_date_known(self, obj: RatificationStep) -> bool:
+        return not obj.date_unknown
 
 
 class StepSerializer(StepBriefSerializer):
@@ -136,6 +151,16 @@ class PartyProgressSerializer(serializers.ModelSerializer):
     steps_required = serializers.SerializerMethodField()
     next_step = serializers.SerializerMethodField()
     overdue_steps = serializers.SerializerMethodField()
+    unrecorded_steps = serializers.SerializerMethodField()
+    consent_date_known = serializers.SerializerMethodField(
+        help_text="False when the party has consented (`progress` completed) but the date is "
+        "not recorded: the step that bound it is undated, or the agreement's entry into force "
+        "bound it. `consented_on` is then null."
+    )
+    bound_by_entry_into_force = serializers.SerializerMethodField(
+        help_text="True when the party is bound because the (bilateral) agreement entered into "
+        "force, although its own steps are not all recorded; those are in `unrecorded_steps`."
+    )
     steps = StepBriefSerializer(many=True, read_only=True)
 
     class Meta:
@@ -147,10 +172,13 @@ class PartyProgressSerializer(serializers.ModelSerializer):
             "progress",
             "progress_explanation",
             "consented_on",
+            "consent_date_known",
+            "bound_by_entry_into_force",
             "steps_done",
             "steps_required",
             "next_step",
             "overdue_steps",
+            "unrecorded_steps",
             "note",
             "steps",
         ]
@@ -176,6 +204,18 @@ class PartyProgressSerializer(serializers.ModelSerializer):
     def get_overdue_steps(self, obj: Participation) -> list[int]:
         """Ids of scheduled steps whose date has passed with no result."""
         return [s.id for s in self._result(obj).overdue_steps if s.id is not None]
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_unrecorded_steps(self, obj: Participation) -> list[int]:
+        """Ids of steps still open in the record but passed by: a later step happened, or the
+        agreement's entry into force bound the party. Neither next nor overdue."""
+        return [s.id for s in self._result(obj).unrecorded_steps if s.id is not None]
+
+    def get_consent_date_known(self, obj: Participation) -> bool:
+        return not self._result(obj).consent_date_unknown
+
+    def get_bound_by_entry_into_force(self, obj: Participation) -> bool:
+        return self._result(obj).bound_by_entry_into_force
 
 
 # Status changes ------------------------------------------------------------------------------
@@ -325,7 +365,9 @@ class StepInputSerializer(StrictFieldsMixin, serializers.Serializer):
     status = serializers.ChoiceField(
         choices=StepStatus.choices, required=False, default=StepStatus.PENDING
     )
-    date = serializers.DateField(required=False, allow_null=True, default=None)
+    date = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text=STEP_DATE_INPUT_HELP
+    )
     body = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     note = serializers.CharField(
         max_length=NOTE_MAX_LENGTH,
@@ -372,7 +414,7 @@ class StepRecordSerializer(StrictFieldsMixin, serializers.Serializer):
     status = serializers.ChoiceField(
         choices=StepStatus.choices, required=False, help_text="Required for PUT."
     )
-    date = serializers.DateField(required=False, allow_null=True)
+    date = serializers.DateField(required=False, allow_null=True, help_text=STEP_DATE_INPUT_HELP)
     source = SourceInputSerializer(required=False, allow_null=True)
     note = serializers.CharField(
         max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, help_text=MARKDOWN_API_HELP

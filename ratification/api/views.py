@@ -24,7 +24,6 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from agreements.api.filters import (
-    AgreementFilter,
     RankedMatches,
     UtcIsoDateTimeFilter,
     ranked,
@@ -56,6 +55,7 @@ from ..services import (
     step_record,
     step_remove,
 )
+from .filters import AgreementGapFilter
 from .serializers import (
     AgreementCreateSerializer,
     AgreementDetailSerializer,
@@ -202,7 +202,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
 
     lookup_field = "slug"
     lookup_value_regex = "[-a-zA-Z0-9_]+"
-    filterset_class = AgreementFilter
+    filterset_class = AgreementGapFilter
     pagination_class = PageOrCursorPagination
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
 

@@ -124,7 +124,9 @@ def test_create_rolls_back_everything_when_one_part_is_invalid(editor_client):
         ({"provisions": [{"category": "logistics_support"}]}, "provisions.0.text"),
         ({"provisions": [{"category": "x", "text": "y"}]}, "provisions.0.category"),
         ({"sources": [{"title": "t", "url": "not a url"}]}, "sources.0.url"),
-        ({"steps": {"PH": [{"kind": "signature", "status": "completed"}]}}, "date"),
+        # Without its date a completed step needs its source (the date may be unknown).
+        ({"steps": {"PH": [{"kind": "signature", "status": "completed"}]}}, "source"),
+        ({"steps": {"PH": [{"kind": "signature", "status": "scheduled"}]}}, "date"),
         ({"steps": {"US": [{"kind": "signature"}]}}, "steps"),
         ({"colour": "blue"}, "colour"),
         ({"provisions": [{"category": "other", "text": "t", "extra": 1}]}, "provisions.0.extra"),

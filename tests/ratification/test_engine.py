@@ -251,7 +251,13 @@ def step_lists(draw, allow_end_events: bool = False):
         status = draw(
             st.sampled_from(["pending", "scheduled", "completed", "failed", "not_required"])
         )
-        date = draw(dates) if status in ("completed", "failed", "scheduled") else None
+        if status == "scheduled":
+            date = draw(dates)
+        elif status in ("completed", "failed"):
+            # Sometimes the sources say that it happened, not when.
+            date = draw(st.none() | dates | dates)
+        else:
+            date = None
         steps.append(
             StepFacts(order=order, kind=draw(st.sampled_from(kinds)), status=status, date=date)
         )
@@ -259,7 +265,7 @@ def step_lists(draw, allow_end_events: bool = False):
 
 
 @st.composite
-def agreements(draw, allow_end_events: bool = False):
+def agreements(draw, allow_end_events: bool = False, entered: bool = False):
     count = draw(st.integers(min_value=2, max_value=4))
     codes = ["JP", "PH", "US", "AU"][:count]
     rule = draw(
@@ -276,6 +282,7 @@ def agreements(draw, allow_end_events: bool = False):
         if rule == "days_after_nth_ratification"
         else None,
         parties=tuple(PartyFacts(code, draw(step_lists(allow_end_events))) for code in codes),
+        entered_into_force_on=draw(st.none() | dates) if entered else None,
         notice_period_days=draw(st.none() | st.integers(min_value=1, max_value=400))
         if allow_end_events
         else None,
@@ -339,6 +346,156 @@ def test_completing_the_next_step_never_moves_status_backwards(facts, today):
         parties[i] = PartyFacts(party_facts.code, steps)
         after = evaluate(AgreementFacts(**{**facts.__dict__, "parties": tuple(parties)}), today)
         assert STATUS_RANK[after.status] >= STATUS_RANK[before.status]
+
+
+# Real records: undated outcomes, steps passed by, in force means bound -------------------------
+
+
+def test_an_undated_step_counts_as_happened():
+    facts = party("JP", ("signature", "completed", None), ("legislative_approval", "pending", None))
+    result = evaluate_party(facts, TODAY)
+    assert (result.progress, result.steps_done, result.next_step.kind) == (
+        "in_progress",
+        1,
+        "legislative_approval",
+    )
+    signed = evaluate(AgreementFacts(parties=(facts, party("PH"))), TODAY)
+    assert (signed.status, signed.status_since) == ("signed", None)
+
+
+def test_eif_arithmetic_names_the_party_whose_date_is_not_recorded():
+    undated_japan = PartyFacts(
+        code="JP",
+        name="Japan",
+        steps=tuple(
+            StepFacts(order=s.order, kind=s.kind, status="completed", date=s.date)
+            if s.kind != "exchange_of_notes"
+            else StepFacts(order=s.order, kind=s.kind, status="completed", date=None)
+            for s in japan(diet="completed").steps
+        ),
+    )
+    result = evaluate(acsa(parties=(undated_japan, philippines(notes=D(2025, 7, 1)))), TODAY)
+    assert result.status == "ratified"
+    assert result.parties["JP"].consent_date_unknown
+    assert result.parties["JP"].consented_on is None
+    assert result.expected_entry_into_force_on is None
+    assert result.entry_into_force_explanation == (
+        "30 days after the last notification; the date is not recorded for Japan, so no date "
+        "can be given."
+    )
+
+
+def test_nth_ratification_with_an_undated_one_gives_no_date():
+    facts = AgreementFacts(
+        kind="multilateral",
+        eif_rule="days_after_nth_ratification",
+        eif_days=30,
+        eif_ratifications_required=2,
+        parties=(
+            party("JP", ("executive_ratification", "completed", D(2025, 3, 1))),
+            party("PH", ("executive_ratification", "completed", None)),
+            party("US", ("executive_ratification", "pending", None)),
+        ),
+    )
+    result = evaluate(facts, TODAY)
+    assert result.status == "ratified" and result.expected_entry_into_force_on is None
+    assert "2 of 2 so far, but the date is not recorded for PH" in (
+        result.entry_into_force_explanation
+    )
+
+
+def test_a_step_passed_by_is_not_recorded_and_not_next():
+    """Created as signed: the cabinet approval before the signature was never recorded."""
+    facts = party(
+        "JP",
+        ("cabinet_approval", "pending", None),
+        ("signature", "completed", D(2025, 1, 15)),
+        ("legislative_approval", "pending", None),
+    )
+    result = evaluate_party(facts, TODAY)
+    assert [s.kind for s in result.unrecorded_steps] == ["cabinet_approval"]
+    assert result.next_step.kind == "legislative_approval"
+
+
+def test_in_force_means_bound_for_a_bilateral_agreement():
+    """Entry into force recorded, Japan's steps never were: bound, nothing next or overdue."""
+    never_recorded = party(
+        "JP",
+        ("signature", "completed", D(2025, 1, 15)),
+        ("legislative_approval", "scheduled", D(2025, 6, 1)),
+        ("exchange_of_notes", "pending", None),
+    )
+    result = evaluate(
+        acsa(parties=(never_recorded, philippines()), entered_into_force_on=D(2025, 9, 11)),
+        TODAY,
+    )
+    assert result.status == "in_force"
+    for code in ("JP", "PH"):
+        bound = result.parties[code]
+        assert (bound.progress, bound.next_step, bound.overdue_steps) == ("completed", None, ())
+        assert bound.bound_by_entry_into_force and bound.consented_on is None
+    assert [s.kind for s in result.parties["JP"].unrecorded_steps] == [
+        "legislative_approval",
+        "exchange_of_notes",
+    ]
+
+
+def test_entry_into_force_ahead_binds_nobody_yet():
+    result = evaluate(acsa(entered_into_force_on=D(2026, 3, 1)), TODAY)
+    assert result.parties["JP"].progress == "in_progress"
+    assert not result.parties["JP"].bound_by_entry_into_force
+
+
+def test_a_multilateral_agreement_in_force_binds_only_who_consented():
+    facts = AgreementFacts(
+        kind="multilateral",
+        entered_into_force_on=D(2025, 1, 1),
+        parties=(
+            party("JP", ("executive_ratification", "completed", D(2024, 3, 1))),
+            party("PH", ("executive_ratification", "pending", None)),
+            party("US", ("executive_ratification", "completed", D(2024, 5, 1))),
+        ),
+    )
+    result = evaluate(facts, TODAY)
+    assert result.status == "in_force"
+    assert result.parties["PH"].progress == "not_started"
+    assert result.parties["PH"].next_step is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(agreements(entered=True), dates)
+def test_a_bilateral_agreement_in_force_binds_its_parties(facts, today):
+    """Once in force by its recorded date, no party of a bilateral agreement has work left."""
+    result = evaluate(facts, today)
+    entered = facts.entered_into_force_on is not None and facts.entered_into_force_on <= today
+    if facts.kind != "bilateral" or not entered:
+        return
+    for code, bound in result.parties.items():
+        if bound.progress in ("failed", "withdrawn"):
+            continue
+        assert bound.progress == "completed", code
+        assert not bound.overdue_steps
+        assert bound.next_step is None or bound.next_step.kind not in CONSENT_KINDS
+
+
+@settings(max_examples=300, deadline=None)
+@given(agreements(entered=True), dates)
+def test_next_is_never_a_step_read_as_not_recorded(facts, today):
+    for bound in evaluate(facts, today).parties.values():
+        assert bound.next_step not in bound.unrecorded_steps
+        assert not set(bound.overdue_steps) & set(bound.unrecorded_steps)
+
+
+@settings(max_examples=300, deadline=None)
+@given(agreements(), dates)
+def test_no_date_is_derived_from_a_date_not_recorded(facts, today):
+    """Where a counted party's consent is undated, the rules that count days give no date."""
+    result = evaluate(facts, today)
+    counted = [p for p in result.parties.values() if p.progress == "completed"]
+    if facts.eif_rule.startswith("days") and any(p.consent_date_unknown for p in counted):
+        assert result.expected_entry_into_force_on is None
+        waiting = any(p.progress != "completed" for p in result.parties.values())
+        assert waiting or "not recorded" in result.entry_into_force_explanation
 
 
 # Properties of notices ------------------------------------------------------------------------------------

@@ -144,11 +144,18 @@ def test_transitions_are_data_and_checked():
     }
 
 
-def test_completed_step_needs_a_date_and_a_source(make_agreement, source):
+def test_completed_step_needs_a_source_and_without_its_date_says_so(make_agreement, source):
     step = steps_of(make_agreement(), "JP")[0]
     with pytest.raises(ValidationError) as error:
         step_record(step=step, status="completed", today=TODAY)
-    assert "needs the date" in error.value.message_dict["date"][0]
+    assert error.value.message_dict == {
+        "source": [
+            "A completed or failed step without a date needs the source that says it "
+            "happened; give the date instead if a source gives it."
+        ]
+    }
+    with pytest.raises(ValidationError) as error:
+        step_record(step=step, status="completed", date=D(2026, 1, 5), today=TODAY)
     assert "Cite the source" in error.value.message_dict["source"][0]
     step.refresh_from_db()
     assert step.status == "pending"

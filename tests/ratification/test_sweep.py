@@ -26,8 +26,10 @@ def ratify(agreement, source, notes_on):
 
 
 def test_sweep_puts_a_ratified_agreement_in_force_on_the_day(make_agreement, source):
+    # Signed the day ratify() dates every step but the notes: a signature step on another day
+    # would contradict the agreement's signature date.
     agreement = make_agreement(
-        signed_on=D(2025, 5, 1), eif_rule="days_after_last_notification", eif_days=30
+        signed_on=D(2025, 6, 1), eif_rule="days_after_last_notification", eif_days=30
     )
     ratify(agreement, source, notes_on=D(2026, 1, 10))
     agreement.refresh_from_db()

@@ -22,7 +22,7 @@ from agreements.models import (
 )
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 from ratification import selectors as search
-from ratification.models import STEP_STATUS_EXPLANATIONS, StepStatus
+from ratification.models import STEP_READINGS, STEP_STATUS_EXPLANATIONS, StepStatus
 
 from ..richtext import markdown_to_html
 
@@ -36,6 +36,8 @@ STEP_GLYPHS = {
     StepStatus.PENDING: "○",
     StepStatus.FAILED: "✕",
     StepStatus.NOT_REQUIRED: "–",
+    "not_recorded": "?",
+    "date_unknown": "?",
 }
 
 
@@ -83,13 +85,28 @@ def progress_badge(code: str) -> str:
 
 @register.simple_tag
 def step_status_badge(code: str) -> str:
-    return _badge(
-        "step-status",
-        code,
-        StepStatus(code).label,
-        STEP_STATUS_EXPLANATIONS[code],
-        STEP_GLYPHS[code],
-    )
+    """A step status's badge; also for the readings "not_recorded" and "date_unknown"."""
+    if code in STEP_READINGS:
+        label, explanation = STEP_READINGS[code]
+    else:
+        label, explanation = StepStatus(code).label, STEP_STATUS_EXPLANATIONS[code]
+    return _badge("step-status", code, label, explanation, STEP_GLYPHS[code])
+
+
+@register.simple_tag
+def step_date(step) -> str:
+    """When a step happened or is set for: a <time>, "date not recorded" for an outcome the
+    sources do not date, nothing for a step that has no date to have (pending)."""
+    if step.date:
+        iso = step.date.isoformat()
+        return format_html('<time datetime="{}">{}</time>', iso, iso)
+    if step.status in (StepStatus.COMPLETED, StepStatus.FAILED):
+        # Plain text, not a link: it also sits inside a <summary> (agreement_edit.html).
+        return format_html(
+            '<span class="date-unknown" title="{}">date not recorded</span>',
+            STEP_READINGS["date_unknown"][1],
+        )
+    return ""
 
 
 @register.simple_tag
@@ -118,6 +135,12 @@ def category_link(code: str) -> str:
 def agreement_label(agreement) -> str:
     """'Japan–Philippines ACSA'; needs the agreement's participations prefetched."""
     return search.agreement_label(agreement)
+
+
+@register.filter
+def in_set(value, members) -> bool:
+    """`value in members`, for {% with %} (only {% if %} knows `in`)."""
+    return value in members
 
 
 @register.filter

@@ -21,9 +21,12 @@ def _label(html: str, field_id: str) -> str:
 def test_date_and_source_say_when_they_are_required(editor_client, acsa):
     step = jp_step(acsa, 2)
     html = editor_client.get(reverse("pages:step_record", args=[step.pk])).content.decode()
-    for name in ("date", "source"):
+    for name, requirement in (
+        ("date", "required when recorded or scheduled"),
+        ("source", "required when completed or failed"),
+    ):
         label = _label(html, f"step{step.pk}_{name}")
-        assert "required when completed or failed" in label
+        assert requirement in label
         assert "(optional)" not in label
     assert "(optional)" in _label(html, f"step{step.pk}_body")
 

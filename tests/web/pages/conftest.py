@@ -41,10 +41,11 @@ def add_agreements(make_agreement) -> Callable[[int], None]:
 
     def add(n: int, *, start: int = 0) -> None:
         for i in range(start, start + n):
+            signed_on = dt.date(2020, 1, 1) + dt.timedelta(days=i)
             make_agreement(
                 slug=f"bulk-{i}",
                 title=f"Bulk agreement {i}",
-                signed_on=dt.date(2020, 1, 1) + dt.timedelta(days=i),
+                signed_on=signed_on,
                 subjects=["defence logistics", f"topic {i}"],
                 provisions=[
                     ProvisionInput(category="logistics_support", text="Fuel.", label="Art. 1"),
@@ -52,12 +53,12 @@ def add_agreements(make_agreement) -> Callable[[int], None]:
                 ],
                 steps={
                     "JP": [
-                        StepInput(kind="signature", status="completed", date=dt.date(2020, 1, 1)),
+                        StepInput(kind="signature", status="completed", date=signed_on),
                         StepInput(kind="legislative_approval", body="House of Councillors"),
                         StepInput(kind="exchange_of_notes", status="scheduled", date=FAR_AHEAD),
                     ],
                     "PH": [
-                        StepInput(kind="signature", status="completed", date=dt.date(2020, 1, 1)),
+                        StepInput(kind="signature", status="completed", date=signed_on),
                         StepInput(kind="executive_ratification"),
                     ],
                 },

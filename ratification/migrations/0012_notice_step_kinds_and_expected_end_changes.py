@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ratification", "0010_statuschange_corrections"),
+        ("ratification", "0011_step_date_may_be_unknown"),
     ]
 
     operations = [
