@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from ratification.gaps import GAP_KINDS, GapKind, gap_counts, gap_rows
 
@@ -65,6 +66,7 @@ def _row(kind: GapKind, obj: Any) -> GapRow:
 
 
 @editor_required(CHANGE_STEP)
+@require_safe
 def gaps(request: HttpRequest) -> HttpResponse:
     """Every kind of gap with its count and its first rows."""
     today = timezone.localdate()
@@ -85,6 +87,7 @@ def gaps(request: HttpRequest) -> HttpResponse:
 
 
 @editor_required(CHANGE_STEP)
+@require_safe
 def gap_list(request: HttpRequest, code: str) -> HttpResponse:
     """Every row of one kind, a page at a time."""
     kind = GAP_KINDS.get(code)

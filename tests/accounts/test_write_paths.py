@@ -76,6 +76,8 @@ PAGE_READS = {
     "pages:glossary",
     "pages:agreement_history",
     "pages:export",
+    "pages:gaps",  # for editors, but only read
+    "pages:gap_list",
     "accounts:follow_list",
     "feed_status_changes",
     "feed_agreement",

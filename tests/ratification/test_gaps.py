@@ -175,3 +175,7 @@ def test_the_dashboard_shows_editors_the_counts(gappy, page_client, client):
     assert 'id="gaps-title"' in editor_home
     assert "Steps recorded without their date</a>: <strong>1</strong>" in editor_home
     assert 'id="gaps-title"' not in client.get(reverse("pages:home")).content.decode()
+
+
+def test_the_gap_pages_only_read(page_client):
+    assert page_client.post(reverse("pages:gaps")).status_code == 405

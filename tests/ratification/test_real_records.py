@@ -486,3 +486,15 @@ def test_reconcile_brings_rows_written_before_the_rule_in_step(make_agreement, s
     again = io.StringIO()
     call_command("reconcile_shared_facts", stdout=again)
     assert "0 agreement(s) changed" in again.getvalue()
+
+
+def test_reconcile_stores_parties_bound_by_entry_into_force(make_agreement):
+    from django.core.management import call_command
+
+    agreement = make_agreement(signed_on=D(2024, 1, 10), entered_into_force_on=D(2025, 3, 1))
+    # As stored before the rule: both parties not started.
+    agreement.participations.update(progress="not_started")
+    out = io.StringIO()
+    call_command("reconcile_shared_facts", stdout=out)
+    assert f"{agreement.slug}: 0 step(s) follow, 2 derived change(s)" in out.getvalue()
+    assert set(agreement.participations.values_list("progress", flat=True)) == {"completed"}

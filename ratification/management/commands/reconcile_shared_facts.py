@@ -4,9 +4,11 @@ Rows written before the rule may hold a bilateral agreement's signature date whi
 signature steps are still pending (the page then read "Signed ... Next: Signature"), or an
 entry-into-force date with open entry-into-force steps. Every write path keeps them in step now;
 this command does the same for what is already stored, one agreement per transaction, through
-the same service (history rows and status changes included). Contradictions (a step completed on
+the same service (history rows and status changes included), and recomputes each one, so that
+a party bound by its agreement's entry into force is stored as bound. Contradictions (a step completed on
 another date) are listed for an editor, never overwritten. Idempotent: a second run changes
-nothing.
+nothing. Run it once after upgrading to the release that brought the rule (README,
+"Upgrading").
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ class Command(BaseCommand):
             try:
                 with transaction.atomic():
                     steps = shared_facts_reconcile(agreement_id=pk)
-                    if steps and not dry_run:
-                        agreement_refresh(agreement_id=pk)
+                    # Recomputed even when no step moved: a party that an agreement in force
+                    # binds is stored as bound only once its agreement is recomputed.
+                    derived = agreement_refresh(agreement_id=pk)
                     if dry_run:
                         transaction.set_rollback(True)
             except ValidationError as exc:
@@ -50,10 +53,11 @@ class Command(BaseCommand):
                     for message in messages:
                         self.stdout.write(f"{slug}: {message}")
                 continue
-            if steps:
+            if steps or derived:
                 changed += 1
                 self.stdout.write(
-                    f"{slug}: {steps} step(s) {'would follow' if dry_run else 'follow'}"
+                    f"{slug}: {steps} step(s) {'would follow' if dry_run else 'follow'}, "
+                    f"{len(derived)} derived change(s)"
                 )
         verb = "would change" if dry_run else "changed"
         self.stdout.write(
