@@ -523,6 +523,7 @@ class AgreementAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
         "status_explained",
         "status_since",
         "expected_entry_into_force_on",
+        "expected_end_on",
     ]
     record_fields = ["version", "derived_revision", "created_at", "updated_at"]
 
@@ -554,6 +555,7 @@ class AgreementAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
                         "eif_fixed_on",
                         "entered_into_force_on",
                         "ended_on",
+                        ("notice_period_days", "notice_period_months"),
                     ]
                 },
             ),

@@ -6,6 +6,8 @@ step that changed them, so lists can filter and sort on them without recomputing
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -50,7 +52,9 @@ AGREEMENT_STATUS_EXPLANATIONS: dict[str, str] = {
     ),
     AgreementStatus.IN_FORCE: "Legally binding and operating between the parties.",
     AgreementStatus.SUSPENDED: "In force, but its operation is suspended for now.",
-    AgreementStatus.TERMINATED: "No longer in force: terminated, denounced or expired.",
+    AgreementStatus.TERMINATED: (
+        "No longer in force: terminated, denounced (a notice took effect) or expired."
+    ),
 }
 
 
@@ -285,6 +289,24 @@ class Agreement(models.Model):
     ended_on = models.DateField(
         null=True, blank=True, help_text="Date it was terminated or expired, if it has ended."
     )
+    # Treaties say "180 days after notice" or "one year after notice": a count of days, or of
+    # calendar months (a year is 12), never both (constraint below).
+    notice_period_days = models.PositiveIntegerField(
+        "notice period (days)",
+        null=True,
+        validators=[MinValueValidator(1)],
+        blank=True,
+        help_text="A termination notice takes effect this many days after it is given, e.g. 180. "
+        "Leave empty when the period is in months or not known.",
+    )
+    notice_period_months = models.PositiveIntegerField(
+        "notice period (months)",
+        null=True,
+        validators=[MinValueValidator(1)],
+        blank=True,
+        help_text="A termination notice takes effect this many calendar months after it is "
+        "given, e.g. 12 for one year. Leave empty when the period is in days or not known.",
+    )
     status = models.CharField(
         max_length=20,
         choices=AgreementStatus.choices,
@@ -297,6 +319,13 @@ class Agreement(models.Model):
         blank=True,
         editable=False,
         help_text="Derived: the date the rule gives, once it can be computed.",
+    )
+    expected_end_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived: the date a termination notice takes effect (bilateral), while one is "
+        "running; empty when none is, or when an end date is recorded.",
     )
     reviewed_on = models.DateField(
         null=True,
@@ -415,6 +444,17 @@ class Agreement(models.Model):
                 violation_error_message="The 'fixed date' rule needs the date.",
             ),
             models.CheckConstraint(
+                condition=Q(notice_period_days__isnull=True) | Q(notice_period_months__isnull=True),
+                name="agreement_notice_period_one_unit",
+                violation_error_message="Give the notice period in days or in months, not both.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(notice_period_days__isnull=True) | Q(notice_period_days__gte=1))
+                & (Q(notice_period_months__isnull=True) | Q(notice_period_months__gte=1)),
+                name="agreement_notice_period_positive",
+                violation_error_message="A notice period is at least one day or one month.",
+            ),
+            models.CheckConstraint(
                 condition=~Q(eif_rule=EntryIntoForceRule.DAYS_AFTER_NTH_RATIFICATION)
                 | Q(eif_ratifications_required__gte=1),
                 name="agreement_nth_rule_has_count",
@@ -427,6 +467,14 @@ class Agreement(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("pages:agreement_detail", args=[self.slug])
+
+    def clean(self) -> None:
+        # The same rule as the constraint agreement_notice_period_one_unit, said on a field (a
+        # form shows it next to the input); full_clean then skips the constraint for that field.
+        if self.notice_period_days is not None and self.notice_period_months is not None:
+            raise ValidationError(
+                {"notice_period_months": "Give the notice period in days or in months, not both."}
+            )
 
     @property
     def status_explanation(self) -> str:

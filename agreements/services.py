@@ -127,6 +127,8 @@ AGREEMENT_FACT_FIELDS = (
     "eif_ratifications_required",
     "entered_into_force_on",
     "ended_on",
+    "notice_period_days",
+    "notice_period_months",
     "reviewed_on",
 )
 

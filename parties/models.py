@@ -20,7 +20,10 @@ class StepKind(models.TextChoices):
     PROVISIONAL_APPLICATION = "provisional_application", "Provisional application"
     ENTRY_INTO_FORCE = "entry_into_force", "Entry into force"
     SUSPENSION = "suspension", "Suspension"
-    TERMINATION_NOTICE = "termination_notice", "Termination notice"
+    TERMINATION_NOTICE = "termination_notice", "Termination notice given"
+    NOTICE_SUSPENDED = "notice_suspended", "Termination notice suspended"
+    NOTICE_RESUMED = "notice_resumed", "Termination notice resumed"
+    NOTICE_WITHDRAWN = "notice_withdrawn", "Termination notice withdrawn"
     WITHDRAWAL = "withdrawal", "Withdrawal"
 
 
@@ -44,8 +47,23 @@ STEP_KIND_EXPLANATIONS: dict[str, str] = {
     StepKind.PROVISIONAL_APPLICATION: "The party applies the agreement before it enters into force.",
     StepKind.ENTRY_INTO_FORCE: "The agreement is in force for this party.",
     StepKind.SUSPENSION: "The party suspends the operation of the agreement.",
-    StepKind.TERMINATION_NOTICE: "The party gives notice that it terminates (denounces) the agreement.",
-    StepKind.WITHDRAWAL: "The party leaves the agreement.",
+    StepKind.TERMINATION_NOTICE: (
+        "The party gives notice that it terminates (denounces) or withdraws from the agreement; "
+        "it takes effect after the agreement's notice period, shown as the expected end."
+    ),
+    StepKind.NOTICE_SUSPENDED: (
+        "The party suspends its termination notice: the notice period stops running (a second "
+        "suspension extends it). Not a suspension of the agreement, which stays in force."
+    ),
+    StepKind.NOTICE_RESUMED: (
+        "A suspended termination notice runs again, for the days that were left when it was "
+        "suspended."
+    ),
+    StepKind.NOTICE_WITHDRAWN: (
+        "The party takes back its termination notice: it never takes effect and the agreement "
+        "stays in force."
+    ),
+    StepKind.WITHDRAWAL: "The party leaves the agreement (it has left, from this date).",
 }
 
 

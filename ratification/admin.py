@@ -38,6 +38,7 @@ from .services import (
     step_add,
     step_record,
     step_remove,
+    step_remove_validate,
     step_validate,
 )
 
@@ -117,6 +118,7 @@ class StepForm(forms.ModelForm):
             step = RatificationStep(
                 participation=participation,
                 order=cleaned.get("order") or AT_THE_END,
+                kind=cleaned.get("kind", ""),
                 status=StepStatus.PENDING,
             )
         try:
@@ -177,6 +179,12 @@ class StepFormSet(BaseInlineFormSet):
         # Rows are validated in procedure order, each seeing what the rows above it will record,
         # so several steps can be completed in one go.
         planned: dict[int, tuple[str, Any]] = {}
+        deleted = [f.instance for f in self.deleted_forms if f.instance.pk]
+        for step in deleted:
+            try:
+                step_remove_validate(step=step, also_removing={s.pk for s in deleted})
+            except ValidationError as exc:
+                raise ValidationError(exc.messages) from None
         for form in self.forms:
             if form.errors or not form.has_changed() or form.cleaned_data.get("DELETE"):
                 continue
@@ -368,7 +376,8 @@ class ParticipationAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
 
     def save_formset(self, request, form, formset, change) -> None:
         formset.save(commit=False)  # sorts the rows into new, changed and deleted
-        for obj in formset.deleted_objects:
+        # Last first: a notice goes after the steps that act on it (step_remove_validate).
+        for obj in sorted(formset.deleted_objects, key=lambda s: s.order, reverse=True):
             step_remove(step=obj)
         for step_form in formset.forms:
             if step_form in formset.deleted_forms or not step_form.has_changed():

@@ -22,8 +22,10 @@ Rules, in the order they are applied:
   recorded", not next, not overdue. (A multilateral agreement binds only the parties that
   consented, so nothing is inferred there.)
 * The agreement is `terminated` once its end date has passed, or (bilateral) after a party's
-  completed withdrawal. A termination notice alone does not end it: notices take effect after a
-  period (and are sometimes retracted), so the end date records when it actually ends.
+  completed withdrawal, or (bilateral, no end date recorded) once the expected end a party's
+  termination notice gives has come. A notice takes effect after the agreement's notice period
+  and can be suspended, resumed or withdrawn (`notices.py` holds those rules and the working);
+  a withdrawn or suspended notice ends nothing. A recorded end date takes precedence.
 * It is `suspended` after a completed suspension; `in_force` once its recorded or expected
   entry-into-force date has been reached with enough parties bound; `ratified` when enough parties
   are bound but that date is ahead or unknown; `signed` once signed; else `under_negotiation`.
@@ -32,14 +34,16 @@ Rules, in the order they are applied:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+
+from . import notices
 
 CONSENT = "consent"
 IN_FORCE = "in_force"
 END = "end"
 
-END_KINDS = frozenset({"suspension", "termination_notice", "withdrawal"})
+END_KINDS = frozenset({"suspension", "withdrawal"}) | notices.NOTICE_KINDS
 # Promulgation (publication in the official gazette) gives the agreement domestic effect; the
 # party consented when it notified or deposited, which publication often follows by weeks.
 IN_FORCE_KINDS = frozenset({"provisional_application", "promulgation", "entry_into_force"})
@@ -85,6 +89,8 @@ class AgreementFacts:
     entered_into_force_on: date | None = None
     ended_on: date | None = None
     parties: tuple[PartyFacts, ...] = ()
+    notice_period_days: int | None = None
+    notice_period_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,9 @@ class Result:
     expected_entry_into_force_on: date | None
     entry_into_force_explanation: str
     parties: dict[str, PartyResult] = field(default_factory=dict)
+    # When the parties' termination notices end the agreement (bilateral), and how.
+    expected_end_on: date | None = None
+    end_explanation: str = ""
 
 
 def _happened(step: StepFacts, today: date) -> bool:
@@ -287,6 +296,23 @@ def _expected_entry_into_force(
     return None, "No entry-into-force rule recorded."
 
 
+def _expected_end(facts: AgreementFacts, today: date) -> tuple[date | None, str]:
+    """The end date the termination notices give (notices.expected_end), and its working.
+
+    A recorded end date takes precedence: then no date is expected, and the working says so.
+    """
+    period = notices.NoticePeriod(days=facts.notice_period_days, months=facts.notice_period_months)
+    expected, working = notices.expected_end(
+        kind=facts.kind,
+        parties=[(p.code, p.steps) for p in facts.parties],
+        period=period,
+        today=today,
+    )
+    if facts.ended_on:
+        return None, f"Ended on {facts.ended_on.isoformat()} (recorded). {working}"
+    return expected, working
+
+
 def _enough_parties_bound(facts: AgreementFacts, parties: dict[str, PartyResult]) -> bool:
     active = [p for p in parties.values() if p.progress != "withdrawn"]
     if not active:
@@ -298,7 +324,18 @@ def _enough_parties_bound(facts: AgreementFacts, parties: dict[str, PartyResult]
 
 
 def evaluate(facts: AgreementFacts, today: date) -> Result:
-    """Derive the agreement's status, each party's progress and the expected entry into force."""
+    """Derive the agreement's status, each party's progress, the expected entry into force and
+    the expected end (from termination notices)."""
+    end_on, end_explanation = _expected_end(facts, today)
+    return replace(
+        _evaluate_status(facts, today, end_on),
+        expected_end_on=end_on,
+        end_explanation=end_explanation,
+    )
+
+
+def _evaluate_status(facts: AgreementFacts, today: date, end_on: date | None) -> Result:
+    """evaluate()'s status, progress and entry into force; `end_on` is the expected end."""
     all_steps = [s for p in facts.parties for s in p.steps]
 
     def first_happened(kinds: set[str]) -> tuple[bool, date | None]:
@@ -328,9 +365,15 @@ def evaluate(facts: AgreementFacts, today: date) -> Result:
             ),
         )
 
-    # Termination: the recorded end date, or in a bilateral agreement one party's exit.
+    # Termination: the recorded end date, or in a bilateral agreement one party's exit or its
+    # notice taking effect.
     if facts.ended_on and facts.ended_on <= today:
         return Result("terminated", facts.ended_on, expected, explanation, parties)
+    if end_on and end_on <= today:
+        # A party's withdrawal may have ended it earlier still.
+        _, exit_on = first_happened({"withdrawal"}) if facts.kind == "bilateral" else (False, None)
+        since = min(end_on, exit_on) if exit_on else end_on
+        return Result("terminated", since, expected, explanation, parties)
     if facts.kind == "bilateral":
         exited, exit_on = first_happened({"withdrawal"})
         if exited:

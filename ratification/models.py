@@ -200,6 +200,9 @@ class StatusChange(models.Model):
         PARTY_COMPLETED = "party_completed", "Party consented to be bound"
         PARTY_PROGRESS = "party_progress", "Party progress changed"
         ENTRY_INTO_FORCE_DUE = "entry_into_force_due", "Entry into force date set"
+        EXPECTED_END_SET = "expected_end_set", "Expected end date set"
+        EXPECTED_END_MOVED = "expected_end_moved", "Expected end date moved"
+        EXPECTED_END_CANCELLED = "expected_end_cancelled", "Expected end cancelled"
         STALE = "stale", "Data not reviewed"
 
     agreement = models.ForeignKey(
@@ -295,3 +298,25 @@ class StatusChange(models.Model):
         if later is None:
             return ""
         return "retracted" if later.kind == self.Kind.STEP_RETRACTED else "corrected"
+
+
+STATUS_CHANGE_KIND_EXPLANATIONS: dict[str, str] = {
+    StatusChange.Kind.STATUS_CHANGED: "The agreement's status changed (from → to).",
+    StatusChange.Kind.STEP_COMPLETED: "A party completed a step of its procedure.",
+    StatusChange.Kind.STEP_FAILED: "A step failed, e.g. a chamber voted against.",
+    StatusChange.Kind.STEP_CORRECTED: "A step's recorded outcome, date, vote or body was "
+    "corrected; `corrects` names the change it supersedes.",
+    StatusChange.Kind.STEP_RETRACTED: "A step's recorded outcome no longer stands (set back "
+    "to pending, or the step removed); `corrects` names the change it retracts.",
+    StatusChange.Kind.STEP_OVERDUE: "A scheduled step's date passed with no result recorded.",
+    StatusChange.Kind.PARTY_COMPLETED: "A party consented to be bound.",
+    StatusChange.Kind.PARTY_PROGRESS: "A party's progress changed.",
+    StatusChange.Kind.ENTRY_INTO_FORCE_DUE: "The expected entry-into-force date was set or moved.",
+    StatusChange.Kind.EXPECTED_END_SET: "A termination notice now gives the date the agreement "
+    "is expected to end: it was given, or resumed after a suspension.",
+    StatusChange.Kind.EXPECTED_END_MOVED: "The expected end date moved, e.g. the notice's date "
+    "or the notice period was corrected.",
+    StatusChange.Kind.EXPECTED_END_CANCELLED: "The expected end no longer stands: the notice was "
+    "suspended or withdrawn, or its record corrected.",
+    StatusChange.Kind.STALE: "Nobody has checked the agreement against its sources for a while.",
+}

@@ -9,7 +9,7 @@ fans the new changes out to webhooks and followers (ratification.tasks).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -40,7 +40,7 @@ from agreements.services import (
 )
 from parties.models import Party, ProcedureStep, StepKind
 
-from . import engine
+from . import engine, notices
 from .models import RatificationStep, StatusChange, StepStatus
 
 # ratification.tasks.agreement_changed, queued after every write.
@@ -114,6 +114,8 @@ def agreement_facts(*, agreement: Agreement) -> engine.AgreementFacts:
         entered_into_force_on=agreement.entered_into_force_on,
         ended_on=agreement.ended_on,
         parties=tuple(parties),
+        notice_period_days=agreement.notice_period_days,
+        notice_period_months=agreement.notice_period_months,
     )
 
 
@@ -264,10 +266,15 @@ def _derived_store(*, agreement_id: int, today: date) -> list[StatusChange]:
             }
         )
 
+    end_change = _expected_end_change(agreement=agreement, result=result, revision=revision)
+    if end_change is not None:
+        pending.append(end_change)
+
     derived_changed = (
         pending
         or result.status_since != agreement.status_since
         or result.expected_entry_into_force_on != agreement.expected_entry_into_force_on
+        or result.expected_end_on != agreement.expected_end_on
     )
     if not derived_changed:
         return []
@@ -278,6 +285,7 @@ def _derived_store(*, agreement_id: int, today: date) -> list[StatusChange]:
         status=result.status,
         status_since=result.status_since,
         expected_entry_into_force_on=result.expected_entry_into_force_on,
+        expected_end_on=result.expected_end_on,
         derived_revision=revision,
         updated_at=timezone.now(),  # tools syncing with `updated_since` must see it
     )
@@ -288,6 +296,45 @@ def _derived_store(*, agreement_id: int, today: date) -> list[StatusChange]:
         for fields in pending
         if (change := _change_record(agreement=agreement, **fields)) is not None
     ]
+
+
+def _expected_end_change(
+    *, agreement: Agreement, result: engine.Result, revision: int
+) -> dict[str, Any] | None:
+    """The change to flag when the expected end (a termination notice's) is set, moves or is
+    cancelled (a notice suspended or withdrawn, or a correction); None when it stands.
+
+    Once an end date is recorded the engine expects none: the status change to terminated (or
+    the recorded date) is the news, so clearing the expected date then flags nothing.
+    """
+    old, new = agreement.expected_end_on, result.expected_end_on
+    if old == new or agreement.ended_on:
+        return None
+    name = agreement.short_name or agreement.title
+    if old is None:
+        kind = StatusChange.Kind.EXPECTED_END_SET
+        message = f"{name}: expected to end on {new.isoformat()}."
+    elif new is None:
+        kind = StatusChange.Kind.EXPECTED_END_CANCELLED
+        message = f"{name}: no longer expected to end on {old.isoformat()}."
+    else:
+        kind = StatusChange.Kind.EXPECTED_END_MOVED
+        message = f"{name}: now expected to end on {new.isoformat()}, not {old.isoformat()}."
+    return {
+        "party": None,
+        "kind": kind,
+        "from_value": old.isoformat() if old else "",
+        "to_value": new.isoformat() if new else "",
+        "effective_on": new or old,
+        # The working says why (a notice given, suspended, resumed or withdrawn); the column
+        # holds 500 characters, and a long notice history is cut rather than refused.
+        "message": _shortened(f"{message} {result.end_explanation}", 500),
+        "dedupe_key": f"a{agreement.pk}:r{revision}:end",
+    }
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # Creating --------------------------------------------------------------------------------------
@@ -489,6 +536,37 @@ def _step_validate_values(
         raise ValidationError(errors)
 
 
+def _notice_history_check(
+    *,
+    participation_id: int,
+    field: str,
+    planned: Mapping[int, tuple[str, date | None]] | None = None,
+    without: Collection[int] = (),
+    new: engine.StepFacts | None = None,
+    prefix: str = "",
+) -> None:
+    """Refuse a party's notice steps that cannot have happened (notices.sequence_error): a
+    notice suspended, resumed or withdrawn that was never given, two pending at once, dates
+    going backwards. Judged on the stored steps with `planned` (id → status, date) applied, the
+    steps `without` left out and a `new` one inserted at its order (the steps from there move
+    down one, as step_add does). Raises ValidationError on `field`."""
+    planned = planned or {}
+    steps = []
+    for s in (
+        RatificationStep.objects.filter(participation_id=participation_id)
+        .exclude(pk__in=without)
+        .only("pk", "order", "kind", "status", "date")
+    ):
+        status, when = planned.get(s.pk, (s.status, s.date))
+        order = s.order + 1 if new is not None and s.order >= new.order else s.order
+        steps.append(engine.StepFacts(order=order, kind=s.kind, status=status, date=when))
+    if new is not None:
+        steps.append(new)
+    error = notices.sequence_error(steps)
+    if error:
+        raise ValidationError({field: prefix + error})
+
+
 def _step_create(
     *,
     participation: Participation,
@@ -528,6 +606,9 @@ def _step_create(
     )
     step.full_clean()
     step.save()
+    if step.kind in notices.NOTICE_KINDS:
+        # On the saved row, so that the steps around it count; raising undoes the save.
+        _notice_history_check(participation_id=participation.pk, field="kind")
     return step
 
 
@@ -682,7 +763,9 @@ def step_record(
     Validates the transition (ALLOWED_TRANSITIONS), the date (a completed step needs a past date,
     a scheduled one a future date), the source (required for completed and failed steps), and the
     order within the party's procedure: completing a step while an earlier one is still open, or
-    dating it before an earlier completed step, needs `confirm_out_of_order=True`.
+    dating it before an earlier completed step, needs `confirm_out_of_order=True`; and for notice
+    steps, the notice's history (notices.NOTICE_TRANSITIONS: no suspension or withdrawal of a
+    notice never given).
 
     With `expected_version`, raises ConflictError if someone else recorded the step since.
     Records the step's own change (step completed / failed; or, for a step whose outcome readers
@@ -896,10 +979,13 @@ def step_remove(
     and supersedes that row (once per step: dedupe_key); the rows themselves stay, with their
     link to the step cleared by the database. Who removed it is in the step's history (the
     middleware's user). Not idempotent: a step removed already raises RatificationStep.DoesNotExist.
+    Raises ValidationError (on `step`) when the step is a termination notice whose suspension or
+    withdrawal would be left without it (notices.sequence_error).
     """
     with transaction.atomic():
         current = _step_locked(step=step, expected_version=expected_version)
         agreement_id = current.participation.agreement_id
+        step_remove_validate(step=current)
         live = step_outcome_live(step_id=current.pk) if current.status in OUTCOMES else None
         if live is not None:
             _change_record(
@@ -926,6 +1012,21 @@ def step_remove(
         _agreement_touch(agreement_id)
         agreement_recompute(agreement_id=agreement_id, today=today)
         _queue_fan_out(agreement_id)
+
+
+def step_remove_validate(*, step: RatificationStep, also_removing: Collection[int] = ()) -> None:
+    """Check that `step` may go (with the steps `also_removing`, the same submission's), without
+    writing: a termination notice cannot go while a suspension, resumption or withdrawal of it
+    stays. step_remove calls it on the locked row; the admin's inline calls it from `clean()`.
+    Raises ValidationError on `step`."""
+    if step.kind not in notices.NOTICE_KINDS:
+        return
+    _notice_history_check(
+        participation_id=step.participation_id,
+        field="step",
+        without={step.pk, *also_removing},
+        prefix="Remove the steps that act on this notice first. Without it: ",
+    )
 
 
 def _agreement_lock(agreement_id: int) -> None:
@@ -984,6 +1085,19 @@ def step_validate(
     )
     if status == StepStatus.COMPLETED and not confirm_out_of_order:
         _step_check_order(step=step, step_date=date, planned=planned or {})
+    if step.kind in notices.NOTICE_KINDS and step.pk is not None:
+        _notice_history_check(
+            participation_id=step.participation_id,
+            field="status",
+            planned={**(planned or {}), step.pk: (status, date)},
+        )
+    elif step.kind in notices.NOTICE_KINDS:  # a step about to be added (the admin's new rows)
+        _notice_history_check(
+            participation_id=step.participation_id,
+            field="kind",
+            planned=planned,
+            new=engine.StepFacts(order=step.order, kind=step.kind, status=status, date=date),
+        )
 
 
 def _step_check_order(
@@ -1147,5 +1261,6 @@ __all__ = [
     "step_outcome_live",
     "step_record",
     "step_remove",
+    "step_remove_validate",
     "step_validate",
 ]

@@ -1,7 +1,8 @@
 """The calendar sweep: recompute what the passing of time changes.
 
 * agreements whose signature, entry-into-force or end date has come (a date recorded ahead of
-  time, or `ratified` with an expected date that has come);
+  time, or `ratified` with an expected date that has come), or whose termination notice's
+  expected end has come;
 * agreements with a scheduled step whose date passed with no result (flagged `step_overdue`),
   unless a bilateral agreement in force binds its party (the step is then "not recorded");
 * agreements whose data nobody has reviewed for STALE_AFTER (flagged `stale`).
@@ -63,6 +64,8 @@ def calendar_sweep(*, today: date | None = None) -> dict[str, int]:
                 ]
             )
             | Q(ended_on__lte=today) & ~Q(status=AgreementStatus.TERMINATED)
+            # A termination notice whose period has run out ends it on that date.
+            | Q(expected_end_on__lte=today) & ~Q(status=AgreementStatus.TERMINATED)
         )
         .values_list("pk", flat=True)
         .order_by("pk")

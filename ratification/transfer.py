@@ -5,7 +5,8 @@ AgreementCreateSerializer) plus `relations`, one object per agreement:
 
     {"slug", "title", "short_name", "kind", "summary", "signed_on", "signed_at", "eif_rule",
      "eif_days", "eif_fixed_on", "eif_ratifications_required", "entered_into_force_on",
-     "ended_on", "reviewed_on",                                  # the agreement's own fields
+     "ended_on", "notice_period_days", "notice_period_months",
+     "reviewed_on",                                              # the agreement's own fields
      "parties": ["JP", "PH"], "subjects": ["defence logistics"],
      "sources": [{"title", "url", "publisher", "published_on"}],
      "signatories": [{"party", "name", "role", "source": {…} | null}],
@@ -763,23 +764,28 @@ def _steps_sync(
     for position, item in enumerate(wanted, start=1):
         label = f"{code} step {position}"
         if position > len(existing):
-            step_add(
-                agreement=agreement,
-                party_code=code,
-                confirm_out_of_order=True,  # a file carries whole procedures, in order
-                data=StepInput(
-                    kind=item["kind"],
-                    status=item["status"],
-                    date=date.fromisoformat(item["date"]) if item["date"] else None,
-                    body=item["body"],
-                    note=item["note"],
-                    votes_for=item["votes_for"],
-                    votes_against=item["votes_against"],
-                    votes_abstaining=item["votes_abstaining"],
-                    source=_upsert_source(item["source"]),
-                ),
-                user=user,
-            )
+            try:
+                step_add(
+                    agreement=agreement,
+                    party_code=code,
+                    confirm_out_of_order=True,  # a file carries whole procedures, in order
+                    data=StepInput(
+                        kind=item["kind"],
+                        status=item["status"],
+                        date=date.fromisoformat(item["date"]) if item["date"] else None,
+                        body=item["body"],
+                        note=item["note"],
+                        votes_for=item["votes_for"],
+                        votes_against=item["votes_against"],
+                        votes_abstaining=item["votes_abstaining"],
+                        source=_upsert_source(item["source"]),
+                    ),
+                    user=user,
+                )
+            except ValidationError as exc:
+                raise ValidationError(
+                    {f"steps.{code}[{position}].{k}": v for k, v in exc.message_dict.items()}
+                ) from None
             changes.append(f"{label} added")
             continue
         step = existing[position - 1]
@@ -825,7 +831,8 @@ def _steps_sync(
                 {f"steps.{code}[{position}].{k}": v for k, v in exc.message_dict.items()}
             ) from None
         changes.append(f"{label} recorded")
-    for step in existing[len(wanted) :]:
+    # Last first: a termination notice cannot go while the steps acting on it stay.
+    for step in reversed(existing[len(wanted) :]):
         step_remove(step=step)  # tells readers when an outcome they were told goes with it
         changes.append(f"{code} step {step.order} removed")
     return changes

@@ -383,6 +383,9 @@ def step_remove(request: HttpRequest, pk: int) -> HttpResponse:
             "Check what they recorded, then decide again.",
         )
         return redirect(reverse("pages:step_record", args=[step.pk]))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages) + " Nothing was removed.")
+        return redirect(reverse("pages:step_record", args=[step.pk]))
     messages.success(request, f"Removed: {what}.")
     return redirect(done_url)
 

@@ -531,6 +531,18 @@ class AgreementCreateForm(forms.Form):
     eif_ratifications_required = forms.IntegerField(
         required=False, min_value=1, label="Ratifications required"
     )
+    notice_period_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Notice period (days)",
+        help_text="A termination notice takes effect this many days after it is given.",
+    )
+    notice_period_months = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Notice period (months)",
+        help_text="Or this many calendar months (12 for one year); not both.",
+    )
 
     FACTS = (
         "title",
@@ -543,6 +555,8 @@ class AgreementCreateForm(forms.Form):
         "eif_days",
         "eif_fixed_on",
         "eif_ratifications_required",
+        "notice_period_days",
+        "notice_period_months",
     )
 
     def clean_parties(self) -> list[str]:

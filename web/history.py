@@ -58,6 +58,8 @@ REVERTABLE_AGREEMENT_FIELDS = (
     "eif_ratifications_required",
     "entered_into_force_on",
     "ended_on",
+    "notice_period_days",
+    "notice_period_months",
     "reviewed_on",
 )
 STEP_OUTCOME_FIELDS = (

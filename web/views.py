@@ -28,7 +28,13 @@ from apikit.renderers import csv_cell
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 from ratification import selectors as search
 from ratification.gaps import GAP_KINDS, gap_counts
-from ratification.models import STEP_READINGS, STEP_STATUS_EXPLANATIONS, StepStatus
+from ratification.models import (
+    STATUS_CHANGE_KIND_EXPLANATIONS,
+    STEP_READINGS,
+    STEP_STATUS_EXPLANATIONS,
+    StatusChange,
+    StepStatus,
+)
 
 from . import selectors
 
@@ -353,6 +359,12 @@ def glossary(request: HttpRequest) -> HttpResponse:
                     "Step kinds",
                     "What each step of a domestic procedure is.",
                     entries(StepKind.choices, STEP_KIND_EXPLANATIONS),
+                ),
+                (
+                    "change-kind",
+                    "Change kinds",
+                    "What each entry of a status history, feed, webhook or email reports.",
+                    entries(StatusChange.Kind.choices, STATUS_CHANGE_KIND_EXPLANATIONS),
                 ),
                 (
                     "category",

@@ -44,23 +44,14 @@ from apikit.bodies import StrictFieldsMixin
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 
 from .. import engine
-from ..models import STEP_STATUS_EXPLANATIONS, RatificationStep, StatusChange, StepStatus
+from ..models import (
+    STATUS_CHANGE_KIND_EXPLANATIONS,
+    STEP_STATUS_EXPLANATIONS,
+    RatificationStep,
+    StatusChange,
+    StepStatus,
+)
 from ..services import agreement_evaluate
-
-STATUS_CHANGE_KIND_EXPLANATIONS: dict[str, str] = {
-    StatusChange.Kind.STATUS_CHANGED: "The agreement's status changed (from → to).",
-    StatusChange.Kind.STEP_COMPLETED: "A party completed a step of its procedure.",
-    StatusChange.Kind.STEP_FAILED: "A step failed, e.g. a chamber voted against.",
-    StatusChange.Kind.STEP_CORRECTED: "A step's recorded outcome, date, vote or body was "
-    "corrected; `corrects` names the change it supersedes.",
-    StatusChange.Kind.STEP_RETRACTED: "A step's recorded outcome no longer stands (set back "
-    "to pending, or the step removed); `corrects` names the change it retracts.",
-    StatusChange.Kind.STEP_OVERDUE: "A scheduled step's date passed with no result recorded.",
-    StatusChange.Kind.PARTY_COMPLETED: "A party consented to be bound.",
-    StatusChange.Kind.PARTY_PROGRESS: "A party's progress changed.",
-    StatusChange.Kind.ENTRY_INTO_FORCE_DUE: "The expected entry-into-force date was set or moved.",
-    StatusChange.Kind.STALE: "Nobody has checked the agreement against its sources for a while.",
-}
 
 MAX_VOTES = 1_000_000
 
@@ -276,12 +267,24 @@ class ExpectedEntryIntoForceSerializer(serializers.Serializer):
     explanation = serializers.CharField(help_text="How the date follows from the rule and steps.")
 
 
+class ExpectedEndSerializer(serializers.Serializer):
+    date = serializers.DateField(
+        allow_null=True,
+        help_text="When a termination notice takes effect; empty when no notice is running "
+        "(none given, suspended, withdrawn, no notice period recorded) or an end date is recorded.",
+    )
+    explanation = serializers.CharField(
+        help_text="How the date follows from the notice steps and the notice period."
+    )
+
+
 class AgreementDetailSerializer(AgreementListSerializer):
     """Everything an analyst needs on one agreement, in one response. Needs the queryset of
     ratification.api.views.agreement_detail_queryset()."""
 
     status_explanation = serializers.CharField(read_only=True)
     expected_entry_into_force = serializers.SerializerMethodField()
+    expected_end = serializers.SerializerMethodField()
     parties = PartyProgressSerializer(source="participations", many=True, read_only=True)
     signatories = SignatorySerializer(many=True, read_only=True)
     provisions = ProvisionSerializer(many=True, read_only=True)
@@ -311,6 +314,10 @@ class AgreementDetailSerializer(AgreementListSerializer):
             "expected_entry_into_force_on",
             "expected_entry_into_force",
             "ended_on",
+            "notice_period_days",
+            "notice_period_months",
+            "expected_end_on",
+            "expected_end",
             "reviewed_on",
             "parties",
             "signatories",
@@ -332,6 +339,11 @@ class AgreementDetailSerializer(AgreementListSerializer):
             "date": result.expected_entry_into_force_on,
             "explanation": result.entry_into_force_explanation,
         }
+
+    @extend_schema_field(ExpectedEndSerializer)
+    def get_expected_end(self, obj: Agreement) -> dict[str, Any]:
+        result = _evaluation(self.context, obj)
+        return {"date": result.expected_end_on, "explanation": result.end_explanation}
 
     @extend_schema_field(RelatedSerializer(many=True))
     def get_related(self, obj: Agreement) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ PAGES = [
     "/agreements/?q=philippines&status=signed",
     "/agreements/japan-philippines-acsa/",
     "/agreements/us-philippines-mdt/",
+    "/agreements/us-philippines-vfa/",  # a notice given, suspended and withdrawn
     "/parties/",
     "/parties/JP/",
     "/glossary/",

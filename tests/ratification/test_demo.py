@@ -82,3 +82,24 @@ def test_loading_the_demo_twice_adds_no_alias_twice(demo):
     call_command("load_demo", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert list(SubjectAlias.objects.values_list("name", "subject__name")) == before
     assert ("defense logistics", "defence logistics") in before
+
+
+def test_the_vfa_carries_its_notice_history_with_a_source_for_each_step(demo):
+    vfa = Agreement.objects.get(slug="us-philippines-vfa")
+    assert (vfa.status, vfa.notice_period_days, vfa.expected_end_on) == ("in_force", 180, None)
+    notices = list(
+        RatificationStep.objects.filter(
+            participation__agreement=vfa,
+            kind__in=["termination_notice", "notice_suspended", "notice_withdrawn"],
+        )
+        .order_by("order")
+        .values_list("kind", "date", "source__url")
+    )
+    assert [(kind, str(date)) for kind, date, _ in notices] == [
+        ("termination_notice", "2020-02-11"),
+        ("notice_suspended", "2020-06-01"),
+        ("notice_suspended", "2020-11-11"),
+        ("notice_suspended", "2021-06-14"),
+        ("notice_withdrawn", "2021-07-30"),
+    ]
+    assert all(url for _, _, url in notices)

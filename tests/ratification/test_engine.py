@@ -15,6 +15,7 @@ from ratification.engine import (
     evaluate,
     evaluate_party,
 )
+from ratification.notices import NOTICE_TRANSITIONS, NoticePeriod, party_notice, sequence_error
 
 TODAY = dt.date(2026, 1, 20)
 D = dt.date
@@ -241,7 +242,9 @@ dates = st.dates(min_value=D(2020, 1, 1), max_value=D(2026, 12, 31))
 
 @st.composite
 def step_lists(draw, allow_end_events: bool = False):
-    kinds = CONSENT_KINDS + (["suspension", "withdrawal"] if allow_end_events else [])
+    end_kinds = ["suspension", "withdrawal", "termination_notice", "notice_suspended"]
+    end_kinds += ["notice_resumed", "notice_withdrawn"]
+    kinds = CONSENT_KINDS + (end_kinds if allow_end_events else [])
     n = draw(st.integers(min_value=1, max_value=6))
     steps = []
     for order in range(1, n + 1):
@@ -280,6 +283,9 @@ def agreements(draw, allow_end_events: bool = False, entered: bool = False):
         else None,
         parties=tuple(PartyFacts(code, draw(step_lists(allow_end_events))) for code in codes),
         entered_into_force_on=draw(st.none() | dates) if entered else None,
+        notice_period_days=draw(st.none() | st.integers(min_value=1, max_value=400))
+        if allow_end_events
+        else None,
     )
 
 
@@ -309,7 +315,8 @@ def test_suspended_or_terminated_only_after_an_end_event(facts, today):
     result = evaluate(facts, today)
     if result.status in ("suspended", "terminated"):
         kinds = {s.kind for p in facts.parties for s in p.steps if s.status == "completed"}
-        assert kinds & {"suspension", "withdrawal"}
+        # A notice ends it only once its period has run (a period is drawn with end events).
+        assert kinds & {"suspension", "withdrawal", "termination_notice"}
 
 
 @settings(max_examples=300, deadline=None)
@@ -533,3 +540,119 @@ def test_publication_after_notification_does_not_move_the_consent_date():
         ("promulgation", "pending", None),
     )
     assert evaluate_party(pending_gazette, TODAY).progress == "completed"
+
+
+# Properties of notices ------------------------------------------------------------------------------------
+
+NOTICE_KINDS = ["termination_notice", "notice_suspended", "notice_resumed", "notice_withdrawn"]
+notice_dates = st.dates(min_value=D(2021, 1, 1), max_value=D(2027, 12, 31))
+
+
+def noticed(*ph_events, days: int | None, months: int | None) -> AgreementFacts:
+    """A bilateral in force since 2020 whose PH steps end with `ph_events` (kind, status, date)."""
+    bound = (
+        StepFacts(1, "signature", "completed", D(2020, 1, 10)),
+        StepFacts(2, "exchange_of_notes", "completed", D(2020, 2, 1)),
+    )
+    ph = bound + tuple(StepFacts(n, *event) for n, event in enumerate(ph_events, start=3))
+    return AgreementFacts(
+        signed_on=D(2020, 1, 10),
+        entered_into_force_on=D(2020, 3, 1),
+        notice_period_days=days,
+        notice_period_months=months,
+        parties=(PartyFacts("PH", ph), PartyFacts("US", bound)),
+    )
+
+
+def notice_steps(events) -> tuple[StepFacts, ...]:
+    return tuple(StepFacts(n, *event) for n, event in enumerate(events, start=1))
+
+
+@st.composite
+def notice_histories(draw, valid: bool = True):
+    """A party's completed notice events with dates that never go backwards; `valid` keeps only
+    the transitions NOTICE_TRANSITIONS allows (as every write path does)."""
+    day = draw(notice_dates)
+    state, events = "none", []
+    for _ in range(draw(st.integers(min_value=0, max_value=6))):
+        allowed = sorted(NOTICE_TRANSITIONS[state]) if valid else NOTICE_KINDS
+        kind = draw(st.sampled_from(allowed))
+        day = day + dt.timedelta(days=draw(st.integers(min_value=0, max_value=400)))
+        events.append((kind, "completed", day))
+        state = NOTICE_TRANSITIONS[state].get(kind, state)
+    return events
+
+
+@st.composite
+def noticed_agreements(draw):
+    unit = draw(st.sampled_from(["days", "months", "none"]))
+    return noticed(
+        *draw(notice_histories()),
+        days=draw(st.integers(min_value=1, max_value=800)) if unit == "days" else None,
+        months=draw(st.integers(min_value=1, max_value=24)) if unit == "months" else None,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(notice_histories())
+def test_histories_built_from_the_allowed_transitions_are_accepted(events):
+    assert sequence_error(notice_steps(events)) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(notice_histories(valid=False))
+def test_a_refused_history_has_a_follow_up_the_transitions_do_not_allow(events):
+    state = "none"
+    allowed = True
+    for kind, _, _ in events:
+        if kind not in NOTICE_TRANSITIONS[state]:
+            allowed = False
+            break
+        state = NOTICE_TRANSITIONS[state][kind]
+    assert (sequence_error(notice_steps(events)) is None) == allowed
+
+
+@settings(max_examples=300, deadline=None)
+@given(noticed_agreements(), notice_dates)
+def test_the_expected_end_follows_a_notice_given_before_it_and_not_withdrawn(facts, today):
+    """The expected end never precedes the notice it follows, and no withdrawal of that notice
+    comes between them."""
+    result = evaluate(facts, today)
+    if result.expected_end_on is None:
+        return
+    end = result.expected_end_on
+    events = [s for s in facts.parties[0].steps if s.date <= today]
+    given = [s for s in events if s.kind == "termination_notice" and s.date < end]
+    assert given
+    notice = max(given, key=lambda s: s.order)  # the notice the end follows: the last given
+    # A withdrawal on or after the day the notice took effect comes too late to stop it.
+    assert not [
+        s
+        for s in events
+        if s.kind == "notice_withdrawn" and s.order > notice.order and s.date < end
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(noticed_agreements(), notice_dates)
+def test_a_withdrawn_or_suspended_notice_never_terminates(facts, today):
+    notice = party_notice(
+        "PH",
+        facts.parties[0].steps,
+        NoticePeriod(facts.notice_period_days, facts.notice_period_months),
+        today,
+    )
+    result = evaluate(facts, today)
+    if notice is None or notice.state in ("withdrawn", "suspended"):
+        assert result.status == "in_force"
+        assert result.expected_end_on is None
+    if result.status == "terminated":
+        assert result.status_since == result.expected_end_on <= today
+
+
+@settings(max_examples=200, deadline=None)
+@given(noticed_agreements(), notice_dates, st.integers(min_value=0, max_value=2000))
+def test_once_a_notice_has_ended_the_agreement_later_days_do_not_revive_it(facts, today, days):
+    if evaluate(facts, today).status == "terminated":
+        later = evaluate(facts, today + dt.timedelta(days=days))
+        assert later.status == "terminated"

@@ -160,4 +160,6 @@ class Command(BaseCommand):
             eif_ratifications_required=item.get("eif_ratifications_required"),
             entered_into_force_on=_date(item.get("entered_into_force_on")),
             ended_on=_date(item.get("ended_on")),
+            notice_period_days=item.get("notice_period_days"),
+            notice_period_months=item.get("notice_period_months"),
         )
