@@ -71,6 +71,29 @@ def _silent_parties(today: date) -> QuerySet:
     ).filter(~Q(Exists(recorded)))
 
 
+def _same_parties_and_date_q(today: date) -> Q:
+    """Another agreement has the same signature date and exactly the same parties: the strong
+    sign of a probable duplicate (agreements.duplicates; the title comparison runs on create,
+    in Python, and is not repeated over the whole table here). Read from the `other`
+    agreement's subquery: neither has a party the other lacks."""
+    this_lacks = Participation.objects.filter(agreement=OuterRef(OuterRef("pk"))).exclude(
+        party_id__in=Participation.objects.filter(agreement=OuterRef(OuterRef("pk"))).values(
+            "party_id"
+        )
+    )
+    other_lacks = Participation.objects.filter(agreement=OuterRef("pk")).exclude(
+        party_id__in=Participation.objects.filter(
+            agreement=OuterRef(OuterRef(OuterRef("pk")))
+        ).values("party_id")
+    )
+    other = (
+        Agreement.objects.filter(signed_on=OuterRef("signed_on"))
+        .exclude(pk=OuterRef("pk"))
+        .filter(~Exists(this_lacks), ~Exists(other_lacks))
+    )
+    return Q(signed_on__isnull=False) & Q(Exists(other))
+
+
 def _agreement_rows(q: Callable[[date], Q]) -> Callable[[date], QuerySet]:
     return lambda today: Agreement.objects.filter(q(today))
 
@@ -118,6 +141,15 @@ GAP_KINDS: dict[str, GapKind] = {
             "party",
             _silent_parties,
             lambda today: Q(Exists(_silent_parties(today).filter(agreement=OuterRef("pk")))),
+        ),
+        GapKind(
+            "probable_duplicate",
+            "Probable duplicates",
+            "Another agreement has exactly the same parties and the same signature date. Merge "
+            "them if they are one agreement.",
+            "agreement",
+            _agreement_rows(_same_parties_and_date_q),
+            _same_parties_and_date_q,
         ),
         GapKind(
             "review_stale",

@@ -50,6 +50,14 @@ def _row(kind: GapKind, obj: Any) -> GapRow:
             f"{edit}#edit-party-{obj.party.code}",
             "Record its steps",
         )
+    if kind.code == "probable_duplicate":
+        # The merge page lists the agreements with the same parties, and merges on confirmation.
+        return GapRow(
+            f"signed {obj.signed_on.isoformat()}; another agreement has the same parties and date",
+            obj,
+            reverse("pages:agreement_merge_into", args=[obj.slug]),
+            "Compare and merge",
+        )
     edit = reverse("pages:agreement_edit", args=[obj.slug])
     anchors = {
         "agreement_unsourced": ("#parts-sources", "Add a source"),

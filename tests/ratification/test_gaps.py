@@ -179,3 +179,33 @@ def test_the_dashboard_shows_editors_the_counts(gappy, page_client, client):
 
 def test_the_gap_pages_only_read(page_client):
     assert page_client.post(reverse("pages:gaps")).status_code == 405
+
+
+def test_probable_duplicates_are_same_parties_and_same_signature_date(make_agreement, source):
+    first = make_agreement(slug="first", title="Logistics agreement", signed_on=D(2025, 5, 1))
+    second = make_agreement(
+        slug="second",
+        title="Something else entirely",
+        signed_on=D(2025, 5, 1),
+        confirm_not_duplicate=True,
+    )
+    make_agreement(slug="other-parties", party_codes=["JP", "AU"], signed_on=D(2025, 5, 1))
+    make_agreement(
+        slug="more-parties",
+        kind="multilateral",
+        party_codes=["JP", "PH", "AU"],
+        signed_on=D(2025, 5, 1),
+    )
+    make_agreement(slug="other-date", signed_on=D(2025, 5, 2))
+    assert slugs("probable_duplicate") == {"first", "second"}
+    assert {first.slug, second.slug} == {
+        a.slug for a in Agreement.objects.filter(GAP_KINDS["probable_duplicate"].agreements(TODAY))
+    }
+
+
+def test_the_page_sends_a_probable_duplicate_to_the_merge_page(make_agreement, page_client):
+    make_agreement(slug="first", signed_on=D(2025, 5, 1))
+    make_agreement(slug="second", title="Another", signed_on=D(2025, 5, 1))
+    html = page_client.get(reverse("pages:gap_list", args=["probable_duplicate"])).content.decode()
+    assert reverse("pages:agreement_merge_into", args=["first"]) in html
+    assert reverse("pages:agreement_merge_into", args=["second"]) in html
