@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -91,8 +92,18 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+GAP_SUMMARY_SECONDS = 60
+
+
 def _gap_summary(today) -> list[tuple[str, str, int]]:
-    counts = gap_counts(today=today)
+    """The dashboard's gap counts, at most a minute old: at 100,000 agreements counting every
+    kind takes a while, and an editor opens the dashboard far more often than it changes. The
+    gaps page itself (web.gaps) always counts afresh."""
+    key = f"gap-counts:{today.isoformat()}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = gap_counts(today=today)
+        cache.set(key, counts, GAP_SUMMARY_SECONDS)
     return [(code, kind.title, counts[code]) for code, kind in GAP_KINDS.items()]
 
 
