@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -57,13 +57,23 @@ def steps_bound_by_entry_into_force(today) -> Q:
     their party (ratification.engine.evaluate_party, `in_force`): those of a party that has
     not failed or withdrawn, before the end events. Sweep and pages leave them out of
     "overdue"."""
+    from .engine import END_KINDS  # pure, imports no model
+
+    # With no date on the agreement, a party's completed entry-into-force step says it is in
+    # force (the engine's `in_force_by_step`).
+    eif_step = RatificationStep.objects.filter(
+        participation__agreement_id=OuterRef("participation__agreement_id"),
+        kind="entry_into_force",
+        status="completed",
+    ).filter(Q(date__isnull=True) | Q(date__lte=today))
     return (
-        Q(
-            participation__agreement__kind="bilateral",
-            participation__agreement__entered_into_force_on__lte=today,
+        Q(participation__agreement__kind="bilateral")
+        & (
+            Q(participation__agreement__entered_into_force_on__lte=today)
+            | Q(participation__agreement__entered_into_force_on__isnull=True) & Exists(eif_step)
         )
         & ~Q(participation__progress__in=["failed", "withdrawn"])
-        & ~Q(kind__in=["suspension", "termination_notice", "withdrawal"])
+        & ~Q(kind__in=sorted(END_KINDS))
     )
 
 

@@ -498,3 +498,23 @@ def test_reconcile_stores_parties_bound_by_entry_into_force(make_agreement):
     call_command("reconcile_shared_facts", stdout=out)
     assert f"{agreement.slug}: 0 step(s) follow, 2 derived change(s)" in out.getvalue()
     assert set(agreement.participations.values_list("progress", flat=True)) == {"completed"}
+
+
+def test_an_entry_into_force_step_binds_too_and_nothing_is_overdue(make_agreement, source):
+    """No date on the agreement, but a party's entry-into-force step is recorded (undated)."""
+    agreement = make_agreement(
+        signed_on=D(2017, 1, 26),
+        steps={
+            "JP": [
+                StepInput(kind="signature"),
+                StepInput(kind="legislative_approval", status="scheduled", date=D(2027, 3, 1)),
+                StepInput(kind="entry_into_force", status="completed", source=source),
+            ],
+            "PH": [StepInput(kind="signature"), StepInput(kind="exchange_of_notes")],
+        },
+    )
+    agreement.refresh_from_db()
+    assert agreement.status == "in_force"
+    RatificationStep.objects.filter(kind="legislative_approval").update(date=D(2025, 3, 1))
+    assert not selectors.steps_overdue(today=TODAY).exists()
+    assert calendar_sweep(today=TODAY)["overdue"] == 0
