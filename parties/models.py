@@ -151,9 +151,10 @@ class ProcedureStep(models.Model):
 # Writes go through parties.services (overlap checks under a row lock); reads through
 # parties.selectors.
 
-# A session longer than this is a typing error, not a session: the longest real ones (a US
-# Congress's, a UK Parliament's first session after an election) run under two years.
-SESSION_MAX_DAYS = 800
+# A period longer than this is a typing error, not a session: the longest entered are whole
+# Parliaments (Australia's House lasts at most three years from its first meeting, Constitution
+# s. 28); a US session, a UK session or a Diet session is far shorter.
+SESSION_MAX_DAYS = 1100
 
 
 class Legislature(models.Model):
@@ -217,11 +218,28 @@ class Chamber(models.Model):
         help_text="A rule that applies to this chamber counts sitting days (UK CRaG 21 sitting "
         "days, Australian tabling periods), so its sitting days are recorded.",
     )
+    sitting_days_from = models.DateField(
+        null=True,
+        blank=True,
+        help_text="First day of the period whose sitting days are recorded (set by "
+        "parties.services.sitting_days_set); empty while none are.",
+    )
+    sitting_days_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Last day of the period whose sitting days are recorded.",
+    )
 
     class Meta:
         ordering = ["legislature", "order", "name"]
         constraints = [
             models.UniqueConstraint(fields=["legislature", "name"], name="chamber_unique_name"),
+            models.CheckConstraint(
+                condition=(Q(sitting_days_from__isnull=True) & Q(sitting_days_until__isnull=True))
+                | Q(sitting_days_until__gte=models.F("sitting_days_from")),
+                name="chamber_sitting_days_range_ordered",
+                violation_error_message="The recorded sitting days cannot end before they start.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -313,11 +331,19 @@ class Session(models.Model):
         return f"{self.legislature} {self.name}"
 
     def overlaps(self, opens_on, closes_on) -> bool:
-        """Does this session share a day with the period from opens_on to closes_on (None:
-        no end)?"""
-        return (closes_on is None or self.opens_on <= closes_on) and (
-            self.closes_on is None or opens_on <= self.closes_on
+        """Does this session overlap the period from opens_on to closes_on (None: no end)?
+
+        A session may open on the day the one before it closed: a US Congress's session ends
+        at noon on 3 January and the next begins then. Sharing any other day is an overlap.
+        """
+        if closes_on is not None and self.opens_on > closes_on:
+            return False
+        if self.closes_on is not None and opens_on > self.closes_on:
+            return False
+        handover = (self.closes_on == opens_on and self.opens_on < opens_on) or (
+            closes_on == self.opens_on and opens_on < self.opens_on
         )
+        return not handover
 
 
 class SittingDay(models.Model):

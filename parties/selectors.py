@@ -19,7 +19,7 @@ class OutsideCalendar(ValueError):
 
 
 class SittingDaysNotRecorded(ValueError):
-    """The chamber's sitting days are not recorded (no rule counts them)."""
+    """The chamber's sitting days are not recorded (no rule counts them, or not for the range)."""
 
 
 def _check_covered(legislature: Legislature, *days: date) -> None:
@@ -57,7 +57,12 @@ def in_session(*, chamber: Chamber, on: date) -> Session | None:
     date. Raises OutsideCalendar for a date the calendar does not cover."""
     legislature = chamber.legislature
     _check_covered(legislature, on)
-    return sessions_for(legislature=legislature, chamber=chamber, start=on, end=on).first()
+    # On a handover day (one session closes, the next opens) the one that opens is current.
+    return (
+        sessions_for(legislature=legislature, chamber=chamber, start=on, end=on)
+        .order_by("-opens_on", "-pk")
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,21 @@ def sitting_days_between(*, chamber: Chamber, start: date, end: date) -> Sitting
     if not chamber.counts_sitting_days:
         raise SittingDaysNotRecorded(f"The {chamber}'s sitting days are not recorded.")
     _check_covered(chamber.legislature, start, end)
+    if (
+        chamber.sitting_days_from is None
+        or start < chamber.sitting_days_from
+        or end > chamber.sitting_days_until
+    ):
+        recorded = (
+            f"recorded from {chamber.sitting_days_from.isoformat()} to "
+            f"{chamber.sitting_days_until.isoformat()}"
+            if chamber.sitting_days_from
+            else "not recorded yet"
+        )
+        raise SittingDaysNotRecorded(
+            f"The {chamber}'s sitting days are {recorded}; {start.isoformat()} to "
+            f"{end.isoformat()} cannot be counted."
+        )
     rows = SittingDay.objects.filter(chamber=chamber, date__range=(start, end)).order_by("date")
     pairs = list(rows.values_list("date", "assumed"))
     return SittingDays(days=[d for d, _ in pairs], assumed=any(a for _, a in pairs))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -108,7 +108,11 @@ def _overlapping(session: Session) -> list[Session]:
     if session.closes_on is not None:
         others = others.filter(opens_on__lte=session.closes_on)
     others = others.filter(Q(closes_on__isnull=True) | Q(closes_on__gte=session.opens_on))
-    return list(others.select_related("chamber").order_by("opens_on"))
+    return [
+        other
+        for other in others.select_related("chamber").order_by("opens_on")
+        if other.overlaps(session.opens_on, session.closes_on)
+    ]
 
 
 def _stranded_sitting_days(session: Session, *, removing: bool = False) -> dict[str, list[str]]:
@@ -257,6 +261,7 @@ def sitting_days_set(
     days = sorted(set(days))
     with transaction.atomic():
         legislature = _locked(chamber.legislature)
+        chamber = Chamber.objects.get(pk=chamber.pk)
         errors: dict[str, list[str]] = {}
         if not chamber.counts_sitting_days:
             _add(errors, "chamber", f"The {chamber.name}'s sitting days are not recorded.")
@@ -275,6 +280,17 @@ def sitting_days_set(
             _add(errors, "assumed_rule", "Say which pattern the assumed days follow.")
         if not source_title.strip():
             _add(errors, "source_title", "Cite the published sitting calendar.")
+        recorded_from, recorded_until = chamber.sitting_days_from, chamber.sitting_days_until
+        if recorded_from is not None and (
+            end < recorded_from - timedelta(days=1) or start > recorded_until + timedelta(days=1)
+        ):
+            _add(
+                errors,
+                "start",
+                f"The {chamber.name}'s sitting days are recorded from "
+                f"{recorded_from.isoformat()} to {recorded_until.isoformat()}; set a range that "
+                "joins that one, so no gap is taken for a recess.",
+            )
         if errors:
             raise ValidationError(errors)
         outside = [d for d in days if not start <= d <= end]
@@ -332,6 +348,10 @@ def sitting_days_set(
             for field, value in source.items():
                 setattr(row, field, value)
         SittingDay.objects.bulk_update(stale, list(source))
+        Chamber.objects.filter(pk=chamber.pk).update(
+            sitting_days_from=min(start, recorded_from or start),
+            sitting_days_until=max(end, recorded_until or end),
+        )
         return SittingDaysResult(
             inserted=len(new),
             updated=len(stale),

@@ -1,4 +1,5 @@
-"""Load the demo agreements from demo/agreements.json (researched, sourced, nothing invented).
+"""Load the demo agreements from demo/agreements.json (researched, sourced, nothing invented),
+then the legislative calendars (parties load_calendars).
 
 Idempotent: an agreement whose slug exists is left alone and reported as a no-op, so running it
 on every `make run` is safe. Everything goes through the same services as the API.
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -74,6 +76,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo agreements: {counts['insert']} inserted, {counts['no-op']} already there."
         )
+        # The legislative calendars ship with the demo (parties/data/calendars.json).
+        call_command("load_calendars", stdout=self.stdout)
 
     def _create(self, item: dict[str, Any], sources: dict[str, Source]) -> Agreement:
         def source(key: str | None) -> Source | None:
