@@ -48,8 +48,14 @@ def _add(errors: dict[str, list[str]], field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
-def _session_errors(session: Session) -> dict[str, list[str]]:
-    """Every rule a session must keep, by field (empty when it keeps them all)."""
+def session_errors(
+    session: Session, *, others: list[Session] | None = None
+) -> dict[str, list[str]]:
+    """Every rule a session must keep, by field (empty when it keeps them all).
+
+    `others`: the sessions to check overlaps against, when a form proposes several at once
+    (the admin's inline); by default the legislature's stored sessions. Reads only.
+    """
     errors: dict[str, list[str]] = {}
     try:
         session.full_clean(exclude=["legislature", "chamber"], validate_constraints=False)
@@ -86,7 +92,7 @@ def _session_errors(session: Session) -> dict[str, list[str]]:
         _add(errors, "assumed_rule", "Only an assumed period follows a pattern; clear this.")
     if errors:
         return errors
-    for other in _overlapping(session):
+    for other in _overlapping(session) if others is None else _overlapping_in(session, others):
         where = f"of the {other.chamber.name}" if other.chamber_id else "of the whole legislature"
         _add(
             errors,
@@ -113,6 +119,53 @@ def _overlapping(session: Session) -> list[Session]:
         for other in others.select_related("chamber").order_by("opens_on")
         if other.overlaps(session.opens_on, session.closes_on)
     ]
+
+
+def _overlapping_in(session: Session, others: list[Session]) -> list[Session]:
+    return [
+        other
+        for other in others
+        if other is not session
+        and (other.pk is None or other.pk != session.pk)
+        and (
+            not session.chamber_id or not other.chamber_id or other.chamber_id == session.chamber_id
+        )
+        and other.overlaps(session.opens_on, session.closes_on)
+    ]
+
+
+def legislature_coverage_errors(
+    *, legislature: Legislature, starts_on: date, ends_on: date
+) -> dict[str, list[str]]:
+    """What stops the calendar of a stored legislature covering starts_on..ends_on: sessions or
+    recorded sitting days left outside it. Reads only."""
+    errors: dict[str, list[str]] = {}
+    if ends_on < starts_on:
+        _add(errors, "calendar_ends_on", "The calendar cannot end before it starts.")
+        return errors
+    if legislature.pk is None:
+        return errors
+    sessions = Session.objects.filter(legislature=legislature)
+    early = sessions.filter(opens_on__lt=starts_on).order_by("opens_on").first()
+    if early:
+        _add(
+            errors,
+            "calendar_starts_on",
+            f"{early.name} opens on {early.opens_on.isoformat()}, before this; change it first.",
+        )
+    late = (
+        sessions.filter(Q(closes_on__gt=ends_on) | Q(opens_on__gt=ends_on))
+        .order_by("-opens_on")
+        .first()
+    )
+    if late:
+        _add(
+            errors,
+            "calendar_ends_on",
+            f"{late.name} ({_span(late.opens_on, late.closes_on)}) runs past this; change it "
+            "first.",
+        )
+    return errors
 
 
 def _stranded_sitting_days(session: Session, *, removing: bool = False) -> dict[str, list[str]]:
@@ -192,7 +245,7 @@ def session_create(
             assumed_rule=assumed_rule,
             note=note,
         )
-        errors = _session_errors(session)
+        errors = session_errors(session)
         if errors:
             raise ValidationError(errors)
         session.save()
@@ -214,7 +267,7 @@ def session_update(
         _check_version(current, expected_version)
         for field, value in changes.items():
             setattr(current, field, value)
-        errors = _session_errors(current)
+        errors = session_errors(current)
         if errors:
             raise ValidationError(errors)
         current.version += 1
