@@ -83,6 +83,12 @@ def sitting_days_between(*, chamber: Chamber, start: date, end: date) -> Sitting
     if not chamber.counts_sitting_days:
         raise SittingDaysNotRecorded(f"The {chamber}'s sitting days are not recorded.")
     _check_covered(chamber.legislature, start, end)
+    # The recorded range as stored now (sitting_days_set may have moved it since `chamber` was read).
+    chamber.sitting_days_from, chamber.sitting_days_until = (
+        Chamber.objects.filter(pk=chamber.pk)
+        .values_list("sitting_days_from", "sitting_days_until")
+        .get()
+    )
     if (
         chamber.sitting_days_from is None
         or start < chamber.sitting_days_from

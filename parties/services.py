@@ -208,8 +208,10 @@ def _stranded_sitting_days(session: Session, *, removing: bool = False) -> dict[
 def _check_version(session: Session, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != session.version:
         raise ValidationError(
-            f"Someone else changed this session since you opened it (now version "
-            f"{session.version}); nothing was saved. Reload it and decide again."
+            {
+                "__all__": f"Someone else changed this session since you opened it (now version "
+                f"{session.version}); nothing was saved. Reload it and decide again."
+            }
         )
 
 
