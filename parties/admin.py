@@ -10,6 +10,7 @@ only: they are set for a range at once (parties.services.sitting_days_set, load_
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count
 
 from . import services
@@ -106,6 +107,11 @@ class SessionInline(admin.TabularInline):
     extra = 0
     ordering = ["opens_on"]
     show_change_link = False
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"  # sources are on the web; Django 6's default
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "chamber":
