@@ -16,6 +16,21 @@ from ..models import Chamber, Legislature, Session, SittingDay
 from .calendar_serializers import LegislatureSerializer, SessionSerializer, SittingDaySerializer
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A row's id: a whole number (django-filter's NumberFilter would take `0.5`)."""
+
+    field_class = forms.IntegerField
+
+    def filter(self, qs, value):
+        if value is not None and not fits_id(value):
+            return qs.none()  # no row has it, and the database cannot even be asked
+        return super().filter(qs, value)
+
+
+def fits_id(value: int) -> bool:
+    return -(2**63) <= value < 2**63
+
+
 class DateRangeForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
@@ -39,9 +54,9 @@ class LegislatureFilter(django_filters.FilterSet):
 
 
 class SessionFilter(django_filters.FilterSet):
-    legislature = django_filters.NumberFilter(field_name="legislature_id", help_text="Its id.")
+    legislature = IdFilter(field_name="legislature_id", help_text="Its id.")
     party = django_filters.CharFilter(method="filter_party", help_text="Party code, e.g. `JP`.")
-    chamber = django_filters.NumberFilter(
+    chamber = IdFilter(
         method="filter_chamber",
         help_text="A chamber's id: its own sessions and its legislature's (common to all "
         "chambers).",
@@ -66,7 +81,7 @@ class SessionFilter(django_filters.FilterSet):
         return queryset.filter(legislature__party__code=value.upper())
 
     def filter_chamber(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        chamber = Chamber.objects.filter(pk=value).first()
+        chamber = Chamber.objects.filter(pk=value).first() if fits_id(value) else None
         if chamber is None:
             return queryset.none()
         return queryset.filter(legislature_id=chamber.legislature_id).filter(
@@ -81,7 +96,7 @@ class SessionFilter(django_filters.FilterSet):
 
 
 class SittingDayFilter(django_filters.FilterSet):
-    chamber = django_filters.NumberFilter(field_name="chamber_id", help_text="A chamber's id.")
+    chamber = IdFilter(field_name="chamber_id", help_text="A chamber's id.")
     party = django_filters.CharFilter(method="filter_party", help_text="Party code, e.g. `GB`.")
     start = django_filters.DateFilter(field_name="date", lookup_expr="gte", help_text="From.")
     end = django_filters.DateFilter(field_name="date", lookup_expr="lte", help_text="To.")

@@ -82,6 +82,16 @@ def test_a_bad_filter_is_a_400_naming_the_field(anon, calendar, query, field):
     assert field in response.json()["errors"]
 
 
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [("sessions", "chamber"), ("sessions", "legislature"), ("sitting-days", "chamber")],
+)
+def test_an_id_past_what_the_database_holds_finds_nothing(anon, calendar, path, key):
+    response = anon.get(f"/api/v1/{path}/?{key}=99999999999999999999999")
+
+    assert response.status_code == 200 and response.json()["count"] == 0
+
+
 def test_sitting_days_by_chamber_and_range(anon, calendar, commons):
     body = anon.get(f"/api/v1/sitting-days/?chamber={commons.pk}&start=2024-09-03").json()
 
