@@ -31,6 +31,31 @@ def fits_id(value: int) -> bool:
     return -(2**63) <= value < 2**63
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """`true` or `false` (any case), else a 400: django-filter's boolean reads anything else as
+    "not given", which would answer a typo with the unfiltered list."""
+
+    widget = forms.TextInput  # the select widgets turn an unknown value into None first
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if str(value).lower() in ("true", "false"):
+            return str(value).lower() == "true"
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
 class DateRangeForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
@@ -67,7 +92,7 @@ class SessionFilter(django_filters.FilterSet):
     end = django_filters.DateFilter(
         method="filter_end", help_text="Sessions opened on or before this day."
     )
-    assumed = django_filters.BooleanFilter(
+    assumed = StrictBooleanFilter(
         help_text="`true`: only periods assumed from the usual pattern; `false`: only published."
     )
     kind = django_filters.ChoiceFilter(choices=Session.Kind.choices, help_text="Kind of session.")
@@ -100,7 +125,7 @@ class SittingDayFilter(django_filters.FilterSet):
     party = django_filters.CharFilter(method="filter_party", help_text="Party code, e.g. `GB`.")
     start = django_filters.DateFilter(field_name="date", lookup_expr="gte", help_text="From.")
     end = django_filters.DateFilter(field_name="date", lookup_expr="lte", help_text="To.")
-    assumed = django_filters.BooleanFilter(help_text="Only assumed (or only published) days.")
+    assumed = StrictBooleanFilter(help_text="Only assumed (or only published) days.")
 
     class Meta:
         model = SittingDay

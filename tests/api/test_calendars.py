@@ -73,6 +73,7 @@ def test_sessions_filter_by_date_range_party_chamber_and_assumed(anon, calendar,
         ("start=tomorrow", "start"),
         ("chamber=x", "chamber"),
         ("kind=perpetual", "kind"),
+        ("assumed=maybe", "assumed"),
     ],
 )
 def test_a_bad_filter_is_a_400_naming_the_field(anon, calendar, query, field):
