@@ -24,6 +24,7 @@ PAGES = [
     "/agreements/us-philippines-mdt/",
     "/parties/",
     "/parties/JP/",
+    "/parties/JP/calendar/",
     "/glossary/",
 ]
 
