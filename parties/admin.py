@@ -208,3 +208,63 @@ class SittingDayAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class SessionAdminForm(forms.ModelForm):
+    source_url = forms.URLField(
+        label="Source address", max_length=500, required=False, assume_scheme="https"
+    )
+
+    class Meta:
+        model = Session
+        fields = ["legislature", *SESSION_FORM_FIELDS]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        candidate = Session(pk=self.instance.pk)
+        for field in ["legislature", *SESSION_FORM_FIELDS]:
+            setattr(candidate, field, cleaned.get(field))
+        for text in ("assumed_rule", "source_url", "note"):
+            setattr(candidate, text, getattr(candidate, text) or "")
+        for field, messages in services.session_errors(candidate).items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    """One session at a time, for editors (the legislature's page edits them all inline, for
+    those who may change legislatures). Saved and removed through parties.services."""
+
+    form = SessionAdminForm
+    list_display = ["name", "legislature", "chamber", "kind", "opens_on", "closes_on", "assumed"]
+    list_filter = ["assumed", "kind", "legislature__party"]
+    list_select_related = ["legislature__party", "chamber"]
+    search_fields = ["name", "legislature__party__code", "source_title"]
+    date_hierarchy = "opens_on"
+    ordering = ["legislature", "opens_on"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = {field: form.cleaned_data.get(field) for field in SESSION_FORM_FIELDS}
+        for text in ("assumed_rule", "source_url", "note"):
+            data[text] = data[text] or ""
+        if change:
+            saved = services.session_update(session=obj, **data)
+        else:
+            saved = services.session_create(legislature=form.cleaned_data["legislature"], **data)
+        obj.pk, obj.version = saved.pk, saved.version
+
+    def delete_model(self, request, obj):
+        services.session_delete(session=obj)
+
+    def delete_queryset(self, request, queryset):
+        for session in queryset:
+            services.session_delete(session=session)

@@ -7,6 +7,8 @@ legislature's, as parties.selectors.in_session counts them.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 import django_filters
 from django import forms
 from django.db.models import Prefetch, Q, QuerySet
@@ -16,10 +18,28 @@ from ..models import Chamber, Legislature, Session, SittingDay
 from .calendar_serializers import LegislatureSerializer, SessionSerializer, SittingDaySerializer
 
 
+class WholeNumberField(forms.IntegerField):
+    """A whole number, also when written as JSON may write one (`2.5e+3` is 2500); `0.5` is
+    refused."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number != number.to_integral_value():
+            raise forms.ValidationError("Enter a whole number.", code="invalid")
+        if number.adjusted() > 30:  # far past any id; do not build a huge int from `1e999999999`
+            return 2**64 if number > 0 else -(2**64)
+        return int(number)
+
+
 class IdFilter(django_filters.NumberFilter):
     """A row's id: a whole number (django-filter's NumberFilter would take `0.5`)."""
 
-    field_class = forms.IntegerField
+    field_class = WholeNumberField
 
     def filter(self, qs, value):
         if value is not None and not fits_id(value):

@@ -93,6 +93,13 @@ def test_an_id_past_what_the_database_holds_finds_nothing(anon, calendar, path, 
     assert response.status_code == 200 and response.json()["count"] == 0
 
 
+def test_an_id_may_be_written_as_json_writes_whole_numbers(anon, calendar, diet):
+    assert anon.get(f"/api/v1/sessions/?legislature={diet.pk}.0").json()["count"] == 4
+    assert anon.get("/api/v1/sessions/?legislature=2.8226340022779304e%2B16").status_code == 200
+    assert anon.get("/api/v1/sessions/?legislature=1e999999999").json()["count"] == 0
+    assert anon.get("/api/v1/sessions/?legislature=1.5").status_code == 400
+
+
 def test_sitting_days_by_chamber_and_range(anon, calendar, commons):
     body = anon.get(f"/api/v1/sitting-days/?chamber={commons.pk}&start=2024-09-03").json()
 

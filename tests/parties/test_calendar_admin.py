@@ -91,3 +91,26 @@ def test_narrowing_the_calendar_past_a_session_is_a_form_error(staff, diet):
 
     assert response.status_code == 200
     assert "217th opens on 2025-01-24" in errors_text(response)
+
+
+def test_an_editor_adds_a_session_on_its_own_admin_page_through_the_service(client, editor, diet):
+    editor.is_staff = True
+    editor.save(update_fields=["is_staff"])
+    client.force_login(editor)
+    add_session(diet, D(2025, 1, 24), D(2025, 6, 22), name="217th")
+    url = reverse("admin:parties_session_add")
+    row = {
+        "legislature": diet.pk,
+        "name": "clash",
+        "kind": "extraordinary",
+        "opens_on": "2025-06-01",
+        "closes_on": "2025-06-30",
+        "source_title": "x",
+    }
+
+    refused = client.post(url, row)
+    saved = client.post(url, {**row, "name": "218th", "opens_on": "2025-08-01", "closes_on": ""})
+
+    assert refused.status_code == 200 and "Overlaps 217th" in refused.content.decode()
+    assert saved.status_code == 302
+    assert list(Session.objects.values_list("name", flat=True)) == ["217th", "218th"]
