@@ -20,6 +20,7 @@ from agreements.duplicates import DuplicateSuspected
 from agreements.services import ConflictError
 from apikit.errors import PreconditionFailed, api_exception, error_response
 from notify.api import urls as notify_api
+from parties.api import urls as parties_api
 from ratification.api import urls as ratification_api
 from ratification.api.serializers import VOCABULARIES
 
@@ -30,6 +31,9 @@ ROOT_ORDER = [
     "agreements",
     "steps",
     "parties",
+    "legislatures",
+    "sessions",
+    "sitting-days",
     "provisions",
     "sources",
     "relations",
@@ -39,7 +43,12 @@ ROOT_ORDER = [
 ]
 router = DefaultRouter()
 for prefix, viewset, basename in sorted(
-    [*ratification_api.routes, *agreements_api.routes, *notify_api.routes],
+    [
+        *ratification_api.routes,
+        *agreements_api.routes,
+        *parties_api.routes,
+        *notify_api.routes,
+    ],
     key=lambda route: ROOT_ORDER.index(route[0]),
 ):
     router.register(prefix, viewset, basename=basename)

@@ -158,3 +158,241 @@ class ProcedureStep(models.Model):
         owner = self.party.code if self.party_id else "generic"
         body = f" ({self.body})" if self.body else ""
         return f"{owner} {self.order}. {self.get_kind_display()}{body}"
+
+
+# Legislatures and their calendars ---------------------------------------------------------------
+#
+# The clocks of issue 15 count days in session or sitting days of a chamber. These rows are the
+# data they count on: sessions (and sitting days where a rule counts them), each with its source.
+# A future period not yet published is generated from the legislature's usual pattern and marked
+# `assumed` with the rule it follows, until an editor replaces it with the published dates.
+# Writes go through parties.services (overlap checks under a row lock); reads through
+# parties.selectors.
+
+# A period longer than this is a typing error, not a session: the longest entered are whole
+# Parliaments (Australia's House lasts at most three years from its first meeting, Constitution
+# s. 28); a US session, a UK session or a Diet session is far shorter.
+SESSION_MAX_DAYS = 1100
+
+
+class Legislature(models.Model):
+    """A party's legislature (the National Diet, the Congress of the Philippines, …)."""
+
+    party = models.ForeignKey(
+        Party,
+        on_delete=models.PROTECT,  # a party with a calendar keeps it: delete the calendar first
+        related_name="legislatures",
+        help_text="The state whose legislature this is.",
+    )
+    name = models.CharField(max_length=200, help_text="E.g. 'National Diet', 'Parliament'.")
+    calendar_starts_on = models.DateField(
+        help_text="First day the calendar covers. Sessions, sitting days and questions such as "
+        "'was it in session on …?' must fall between this and the last day covered.",
+    )
+    calendar_ends_on = models.DateField(
+        help_text="Last day the calendar covers (published or assumed); extend it when adding "
+        "later periods."
+    )
+    note = models.TextField(blank=True, help_text="How this legislature's calendar works.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["party__code", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["party", "name"], name="legislature_unique_name"),
+            models.CheckConstraint(
+                condition=Q(calendar_ends_on__gte=models.F("calendar_starts_on")),
+                name="legislature_calendar_dates_ordered",
+                violation_error_message="The calendar cannot end before it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party.code} {self.name}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("pages:party_calendar", args=[self.party.code])
+
+    def covers(self, day) -> bool:
+        return self.calendar_starts_on <= day <= self.calendar_ends_on
+
+
+class Chamber(models.Model):
+    """One house of a legislature (House of Councillors, Senate, House of Commons, …)."""
+
+    legislature = models.ForeignKey(
+        Legislature,
+        on_delete=models.CASCADE,  # a chamber means nothing without its legislature
+        related_name="chambers",
+        help_text="The legislature this chamber belongs to.",
+    )
+    name = models.CharField(max_length=200, help_text="E.g. 'House of Councillors', 'Senate'.")
+    order = models.PositiveSmallIntegerField(default=1, help_text="Position in listings, from 1.")
+    counts_sitting_days = models.BooleanField(
+        default=False,
+        help_text="A rule that applies to this chamber counts sitting days (UK CRaG 21 sitting "
+        "days, Australian tabling periods), so its sitting days are recorded.",
+    )
+    sitting_days_from = models.DateField(
+        null=True,
+        blank=True,
+        help_text="First day of the period whose sitting days are recorded (set by "
+        "parties.services.sitting_days_set); empty while none are.",
+    )
+    sitting_days_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Last day of the period whose sitting days are recorded.",
+    )
+
+    class Meta:
+        ordering = ["legislature", "order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["legislature", "name"], name="chamber_unique_name"),
+            models.CheckConstraint(
+                condition=(Q(sitting_days_from__isnull=True) & Q(sitting_days_until__isnull=True))
+                | Q(sitting_days_until__gte=models.F("sitting_days_from")),
+                name="chamber_sitting_days_range_ordered",
+                violation_error_message="The recorded sitting days cannot end before they start.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legislature.party.code} {self.name}"
+
+
+class Session(models.Model):
+    """A period when a legislature (or one chamber) is in session, with its source.
+
+    Sessions of the same chamber never overlap, and a session of the whole legislature overlaps
+    none of its chambers' (parties.services checks this under a lock on the legislature).
+    """
+
+    class Kind(models.TextChoices):
+        ORDINARY = "ordinary", "Ordinary session"
+        EXTRAORDINARY = "extraordinary", "Extraordinary session"
+        SPECIAL = "special", "Special session"
+        REGULAR = "regular", "Regular session"
+        SITTING_PERIOD = "sitting_period", "Sitting period (between recesses)"
+        PARLIAMENTARY = "parliamentary", "Parliamentary session"
+
+    legislature = models.ForeignKey(
+        Legislature,
+        on_delete=models.CASCADE,  # a calendar's periods go with it
+        related_name="sessions",
+        help_text="The legislature in session.",
+    )
+    chamber = models.ForeignKey(
+        Chamber,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sessions",
+        help_text="Only this chamber is in session; empty when the session is common to the "
+        "whole legislature (as the Diet's are).",
+    )
+    name = models.CharField(max_length=200, help_text="E.g. '217th ordinary session'.")
+    kind = models.CharField(max_length=20, choices=Kind.choices, help_text="What kind of session.")
+    opens_on = models.DateField(help_text="First day (convened, opened).")
+    closes_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Last day (closed, adjourned sine die, prorogued, dissolved); empty while no "
+        "end is set.",
+    )
+    source_title = models.CharField(
+        max_length=300,
+        help_text="Who published these dates, e.g. 'House of Representatives: "
+        "sessions of the Diet'.",
+    )
+    source_url = models.URLField(max_length=500, blank=True, help_text="Where they are published.")
+    assumed = models.BooleanField(
+        default=False,
+        help_text="Not published yet: generated from the legislature's usual pattern. An editor "
+        "replaces it with the published dates.",
+    )
+    assumed_rule = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The pattern an assumed period follows, e.g. 'convened in January for 150 days "
+        "(Diet Law arts. 2, 10)'.",
+    )
+    note = models.TextField(blank=True, help_text="E.g. 'extended by 12 days', 'dissolved'.")
+    version = models.PositiveIntegerField(
+        default=1, help_text="Raised by each change; a form carries it to catch concurrent edits."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["legislature", "opens_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_on__isnull=True) | Q(closes_on__gte=models.F("opens_on")),
+                name="session_dates_ordered",
+                violation_error_message="A session cannot close before it opens.",
+            ),
+            models.CheckConstraint(
+                condition=Q(assumed=False) | ~Q(assumed_rule=""),
+                name="session_assumed_has_rule",
+                violation_error_message="An assumed period says which pattern it follows.",
+            ),
+        ]
+        indexes = [
+            # in_session() and the overlap check: a legislature's sessions around a date.
+            models.Index(fields=["legislature", "opens_on"], name="session_legislature_opens"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legislature} {self.name}"
+
+    def overlaps(self, opens_on, closes_on) -> bool:
+        """Does this session overlap the period from opens_on to closes_on (None: no end)?
+
+        A session may open on the day the one before it closed: a US Congress's session ends
+        at noon on 3 January and the next begins then. Sharing any other day is an overlap.
+        """
+        if closes_on is not None and self.opens_on > closes_on:
+            return False
+        if self.closes_on is not None and opens_on > self.closes_on:
+            return False
+        handover = (self.closes_on == opens_on and self.opens_on < opens_on) or (
+            closes_on == self.opens_on and opens_on < self.opens_on
+        )
+        return not handover
+
+
+class SittingDay(models.Model):
+    """A day a chamber sat, or is planned (or assumed) to sit, where a rule counts them."""
+
+    chamber = models.ForeignKey(
+        Chamber,
+        on_delete=models.CASCADE,
+        related_name="sitting_days",
+        help_text="The chamber that sits.",
+    )
+    date = models.DateField(help_text="The sitting day.")
+    source_title = models.CharField(max_length=300, help_text="The published sitting calendar.")
+    source_url = models.URLField(max_length=500, blank=True, help_text="Where it is published.")
+    assumed = models.BooleanField(
+        default=False, help_text="Not published yet: generated from the usual pattern."
+    )
+    assumed_rule = models.CharField(
+        max_length=300, blank=True, help_text="The pattern an assumed day follows."
+    )
+
+    class Meta:
+        ordering = ["chamber", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["chamber", "date"], name="sitting_day_unique"),
+            models.CheckConstraint(
+                condition=Q(assumed=False) | ~Q(assumed_rule=""),
+                name="sitting_day_assumed_has_rule",
+                violation_error_message="An assumed sitting day says which pattern it follows.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chamber} {self.date.isoformat()}"

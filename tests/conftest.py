@@ -14,7 +14,7 @@ from .factories import EditorFactory, SourceFactory, UserFactory, ViewerFactory
 
 TODAY = dt.date(2026, 1, 20)
 
-pytest_plugins = ["tests.api_clients"]
+pytest_plugins = ["tests.api_clients", "tests.parties.calendar_fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import editing, gaps, views
+from . import calendars, editing, gaps, views
 
 app_name = "pages"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("agreements/<slug:slug>/", views.agreement_detail, name="agreement_detail"),
     path("parties/", views.party_list, name="party_list"),
     path("parties/<str:code>/", views.party_detail, name="party_detail"),
+    path("parties/<str:code>/calendar/", calendars.party_calendar, name="party_calendar"),
     path("glossary/", views.glossary, name="glossary"),
 ]
 
@@ -89,6 +90,13 @@ urlpatterns += [
     path("steps/<int:pk>/record/merge/", editing.step_merge, name="step_merge"),
     path("steps/<int:pk>/record/keep-theirs/", editing.step_keep_theirs, name="step_keep_theirs"),
     path("new-agreement/", editing.agreement_create_view, name="agreement_create"),
+    path(
+        "calendars/<int:legislature_id>/sessions/add/",
+        calendars.session_add,
+        name="session_add",
+    ),
+    path("calendars/sessions/<int:pk>/", calendars.session_edit, name="session_edit"),
+    path("calendars/sessions/<int:pk>/remove/", calendars.session_remove, name="session_remove"),
     path("gaps/", gaps.gaps, name="gaps"),
     path("gaps/<slug:code>/", gaps.gap_list, name="gap_list"),
     path("import/", editing.import_agreements, name="import"),

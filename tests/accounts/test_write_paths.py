@@ -26,6 +26,8 @@ from agreements import services as part_services
 from agreements.models import AgreementMerge, AgreementRedirect, Subject
 from agreements.services import ProvisionInput, SignatoryInput
 from notify.models import Follow, FollowNotification
+from parties.models import Chamber, Legislature, Party
+from parties.services import session_create, sitting_days_set
 from ratification.models import RatificationStep, StatusChange
 from ratification.services import step_record
 
@@ -65,6 +67,9 @@ PAGE_EDITOR_WRITES = {
     "pages:source_remove",
     "pages:history_revert",
     "pages:import",
+    "pages:session_add",
+    "pages:session_edit",
+    "pages:session_remove",
 }
 # Pages any signed-in user may POST to, changing only their own follows.
 PAGE_OWN_WRITES = {"accounts:follow_create", "accounts:follow_delete"}
@@ -75,6 +80,7 @@ PAGE_READS = {
     "pages:agreement_detail",
     "pages:party_list",
     "pages:party_detail",
+    "pages:party_calendar",
     "pages:glossary",
     "pages:agreement_history",
     "pages:export",
@@ -127,9 +133,11 @@ ADMIN_EDITOR_MODELS = {
     "agreements.source",
     "agreements.subject",
     "ratification.ratificationstep",
+    "parties.session",
 }
 ADMIN_SUPERUSER_MODELS = {
     "parties.party",
+    "parties.legislature",
     "parties.procedurestep",
     "accounts.apitoken",
     "notify.follow",
@@ -140,6 +148,7 @@ ADMIN_NOBODY_MODELS = {
     "agreements.agreementmerge",
     "agreements.agreementredirect",
     "ratification.statuschange",
+    "parties.sittingday",  # set a range at a time by parties.services.sitting_days_set
     "notify.follownotification",
     "accounts.auditevent",
 }
@@ -232,6 +241,30 @@ def scene(make_agreement, source) -> dict[str, Any]:
         into_slug="other",
         reason="Twice.",
     )
+    legislature = Legislature.objects.create(
+        party=Party.objects.get(code="GB"),
+        name="Parliament",
+        calendar_starts_on=dt.date(2024, 1, 1),
+        calendar_ends_on=dt.date(2026, 12, 31),
+    )
+    commons = Chamber.objects.create(
+        legislature=legislature, name="House of Commons", counts_sitting_days=True
+    )
+    session = session_create(
+        legislature=legislature,
+        name="Session 2024-",
+        kind="parliamentary",
+        opens_on=dt.date(2024, 7, 9),
+        closes_on=None,
+        source_title="Parliament",
+    )
+    sitting_days_set(
+        chamber=commons,
+        start=dt.date(2024, 7, 9),
+        end=dt.date(2024, 7, 9),
+        days=[dt.date(2024, 7, 9)],
+        source_title="Commons",
+    )
     agreement.refresh_from_db()
     return {
         "agreement": agreement,
@@ -241,6 +274,8 @@ def scene(make_agreement, source) -> dict[str, Any]:
         "provision": provision,
         "relation": relation,
         "source": source,
+        "legislature": legislature,
+        "session": session,
     }
 
 
@@ -261,6 +296,9 @@ def _page_url(name: str, s: dict[str, Any]) -> str:
         "pages:relation_edit": [slug, s["relation"].pk],
         "pages:relation_remove": [slug, s["relation"].pk],
         "pages:source_remove": [slug, s["source"].pk],
+        "pages:session_add": [s["legislature"].pk],
+        "pages:session_edit": [s["session"].pk],
+        "pages:session_remove": [s["session"].pk],
     }
     return reverse(name, args=args.get(name, [slug]))
 

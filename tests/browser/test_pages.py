@@ -25,6 +25,7 @@ PAGES = [
     "/agreements/us-philippines-vfa/",  # a notice given, suspended and withdrawn
     "/parties/",
     "/parties/JP/",
+    "/parties/JP/calendar/",
     "/glossary/",
 ]
 

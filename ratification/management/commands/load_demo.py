@@ -1,4 +1,5 @@
-"""Load the demo agreements from demo/agreements.json (researched, sourced, nothing invented).
+"""Load the demo agreements from demo/agreements.json (researched, sourced, nothing invented),
+then the legislative calendars (parties load_calendars).
 
 Idempotent: an agreement whose slug exists is left alone and reported as a no-op, so running it
 on every `make run` is safe. Everything goes through the same services as the API. The demo's
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -84,6 +86,8 @@ class Command(BaseCommand):
             f"Demo agreements: {counts['insert']} inserted, {counts['no-op']} already there; "
             f"{aliases} subject aliases added."
         )
+        # The legislative calendars ship with the demo (parties/data/calendars.json).
+        call_command("load_calendars", stdout=self.stdout)
 
     def _subject_aliases(self, subjects: list[dict[str, Any]]) -> int:
         """The demo's subjects' other spellings and synonyms ("subjects": [{"name", "aliases"}]),

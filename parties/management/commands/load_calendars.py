@@ -1,0 +1,113 @@
+"""Load the shipped legislative calendars from parties/data/calendars.json.
+
+Idempotent: a legislature, chamber or session that is already there is left as it is (an editor
+may have corrected it) and counted as a no-op; a chamber whose sitting days are already
+recorded is not reloaded. Sessions and sitting days are written through parties.services, so
+the shipped data obeys the same rules as an editor's input.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from parties.models import Chamber, Legislature, Party, Session
+from parties.services import session_create, sitting_days_set
+
+DEFAULT_PATH = Path(settings.BASE_DIR) / "parties" / "data" / "calendars.json"
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+class Command(BaseCommand):
+    help = "Load the shipped legislative calendars (idempotent: existing rows are left alone)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--path", default=str(DEFAULT_PATH), help="JSON file to load.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            data = json.loads(Path(options["path"]).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CommandError(f"Cannot read {options['path']}: {exc}") from exc
+        counts = {"insert": 0, "no-op": 0}
+        with transaction.atomic():
+            for item in data["legislatures"]:
+                try:
+                    self._load(item, counts)
+                except (ValidationError, Party.DoesNotExist, KeyError) as exc:
+                    detail = getattr(exc, "message_dict", None) or exc
+                    raise CommandError(f"{item.get('party')} {item.get('name')}: {detail}") from exc
+        self.stdout.write(
+            f"Legislative calendars: {counts['insert']} inserted, {counts['no-op']} already there."
+        )
+
+    def _load(self, item: dict[str, Any], counts: dict[str, int]) -> None:
+        party = Party.objects.get(code=item["party"])
+        legislature, created = Legislature.objects.get_or_create(
+            party=party,
+            name=item["name"],
+            defaults={
+                "calendar_starts_on": _date(item["calendar_starts_on"]),
+                "calendar_ends_on": _date(item["calendar_ends_on"]),
+                "note": item.get("note", ""),
+            },
+        )
+        counts["insert" if created else "no-op"] += 1
+        chambers: dict[str, Chamber] = {}
+        for spec in item.get("chambers", []):
+            chambers[spec["name"]], created = Chamber.objects.get_or_create(
+                legislature=legislature,
+                name=spec["name"],
+                defaults={
+                    "order": spec.get("order", 1),
+                    "counts_sitting_days": spec.get("counts_sitting_days", False),
+                },
+            )
+            counts["insert" if created else "no-op"] += 1
+        for spec in item.get("sessions", []):
+            chamber = chambers[spec["chamber"]] if spec.get("chamber") else None
+            if Session.objects.filter(
+                legislature=legislature, chamber=chamber, name=spec["name"]
+            ).exists():
+                counts["no-op"] += 1
+                continue
+            session_create(
+                legislature=legislature,
+                chamber=chamber,
+                name=spec["name"],
+                kind=spec["kind"],
+                opens_on=_date(spec["opens_on"]),
+                closes_on=_date(spec.get("closes_on")),
+                source_title=spec["source_title"],
+                source_url=spec.get("source_url", ""),
+                assumed=spec.get("assumed", False),
+                assumed_rule=spec.get("assumed_rule", ""),
+                note=spec.get("note", ""),
+            )
+            counts["insert"] += 1
+        for spec in item.get("sitting_days", []):
+            chamber = Chamber.objects.get(pk=chambers[spec["chamber"]].pk)
+            if chamber.sitting_days_from is not None:
+                counts["no-op"] += 1
+                continue
+            sitting_days_set(
+                chamber=chamber,
+                start=_date(spec["start"]),
+                end=_date(spec["end"]),
+                days=[_date(d) for d in spec["days"]],
+                source_title=spec["source_title"],
+                source_url=spec.get("source_url", ""),
+                assumed=spec.get("assumed", False),
+                assumed_rule=spec.get("assumed_rule", ""),
+            )
+            counts["insert"] += 1
