@@ -393,6 +393,9 @@ def _evaluate_status(facts: AgreementFacts, today: date, end_on: date | None) ->
 
     bound = _enough_parties_bound(facts, parties)
     if bound and expected and expected <= today:
+        if facts.kind == "bilateral":
+            # In force by its rule: in force means bound, as for a recorded date.
+            parties = {p.code: evaluate_party(p, today, in_force=True) for p in facts.parties}
         return Result("in_force", expected, expected, explanation, parties)
     if bound:
         consent_dates = [p.consented_on for p in parties.values() if p.consented_on]

@@ -49,10 +49,10 @@ from agreements.models import (
     Relation,
     Signatory,
 )
-from agreements.services import ConflictError
+from agreements.services import AGREEMENT_FACT_FIELDS, ConflictError
 
 from .models import RatificationStep, StatusChange, StepStatus
-from .services import _queue_fan_out, agreement_recompute
+from .services import _queue_fan_out, _shared_facts_follow, agreement_recompute
 from .signals import agreement_merging
 
 REASON_MAX_LENGTH = 2000
@@ -125,6 +125,8 @@ class MergePlan:
     sources_added: list[Any] = field(default_factory=list)
     subjects_added: list[Any] = field(default_factory=list)
     status_changes: int = 0
+    facts_filled: dict[str, Any] = field(default_factory=dict)  # set only on the duplicate
+    facts_kept: list[str] = field(default_factory=list)  # texts both hold: the survivor's stay
     conflicts: list[str] = field(default_factory=list)
 
     @property
@@ -152,6 +154,8 @@ class MergePlan:
             "sources_added": [str(s) for s in self.sources_added],
             "subjects_added": [str(s) for s in self.subjects_added],
             "status_changes_moved": self.status_changes,
+            "facts_filled": {name: str(value) for name, value in self.facts_filled.items()},
+            "facts_kept": self.facts_kept,
         }
 
 
@@ -190,6 +194,35 @@ def _steps_plan(plan: PartyPlan) -> list[str]:
     return conflicts
 
 
+# The agreement's own facts a merge reconciles. A value only the duplicate holds fills the
+# survivor's gap; two different dates, numbers or rules are a conflict for an editor to settle
+# first (which one the sources support is not ours to guess); two different texts keep the
+# survivor's, listed in the record; the later review date stands.
+MERGED_FACTS = tuple(name for name in AGREEMENT_FACT_FIELDS if name not in ("title", "kind"))
+MERGED_TEXTS = frozenset({"short_name", "summary", "signed_at"})
+
+
+def _facts_plan(plan: MergePlan) -> list[str]:
+    conflicts = []
+    for name in MERGED_FACTS:
+        ours, theirs = getattr(plan.survivor, name), getattr(plan.duplicate, name)
+        if theirs in (None, "") or ours == theirs:
+            continue
+        if ours in (None, ""):
+            plan.facts_filled[name] = theirs
+        elif name == "reviewed_on":
+            plan.facts_filled[name] = max(ours, theirs)
+        elif name in MERGED_TEXTS:
+            plan.facts_kept.append(name)
+        else:
+            label = Agreement._meta.get_field(name).verbose_name
+            conflicts.append(
+                f"The {label} differs: {ours} here, {theirs} in the duplicate. Correct the one "
+                "that is wrong first."
+            )
+    return conflicts
+
+
 def merge_plan(*, survivor: Agreement, duplicate: Agreement) -> MergePlan:
     """Work out what merging `duplicate` into `survivor` would move, drop and refuse.
     Reads only; `conflicts` lists what stops the merge."""
@@ -206,6 +239,7 @@ def merge_plan(*, survivor: Agreement, duplicate: Agreement) -> MergePlan:
             "the parties first."
         )
         return plan
+    plan.conflicts += _facts_plan(plan)
     for code in sorted(ours):
         party_plan = PartyPlan(
             code=code, survivor_participation=ours[code], duplicate_participation=theirs[code]
@@ -357,9 +391,20 @@ def agreement_merge(
         duplicate._change_reason = f"Merged into {survivor.slug}"[:100]
         duplicate.delete()
 
+        for name, value in plan.facts_filled.items():
+            setattr(survivor, name, value)
         survivor.version += 1  # locked above
         survivor._change_reason = f"Merged {duplicate.slug} into this agreement: {reason}"[:100]
-        survivor.save(update_fields=["version", "updated_at"])
+        survivor.full_clean(exclude=["slug"])
+        survivor.save(update_fields=[*plan.facts_filled, "version", "updated_at"])
+        # One fact, one home: the moved signature and entry-into-force steps must agree with
+        # the survivor's dates (and open ones follow them), or nothing is merged.
+        try:
+            _shared_facts_follow(agreement=survivor, before={}, user=user)
+        except ValidationError as exc:
+            raise MergeRefused(
+                [message for messages in exc.message_dict.values() for message in messages]
+            ) from exc
         agreement_recompute(agreement_id=survivor.pk)
         _queue_fan_out(survivor.pk)
     return merge

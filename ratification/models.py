@@ -70,6 +70,8 @@ def steps_bound_by_entry_into_force(today) -> Q:
         Q(participation__agreement__kind="bilateral")
         & (
             Q(participation__agreement__entered_into_force_on__lte=today)
+            # In force by its rule (the stored, derived status) or by a party's step.
+            | Q(participation__agreement__status="in_force")
             | Q(participation__agreement__entered_into_force_on__isnull=True) & Exists(eif_step)
         )
         & ~Q(participation__progress__in=["failed", "withdrawn"])

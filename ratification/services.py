@@ -416,6 +416,33 @@ def _shared_fact_check(
     )
 
 
+def _shared_fact_follows(
+    *, step: RatificationStep, status: str, step_date: date | None, today: date
+) -> None:
+    """A recorded step that the agreement's own date settles is not edited on its own: once a
+    bilateral agreement holds the date, its signature (entry-into-force) steps are completed on
+    it, or scheduled for it while it is ahead. Refuse anything else, pointing at the field."""
+    field = SHARED_FACTS.get(step.kind)
+    agreement = step.participation.agreement
+    if field is None or agreement.kind != Agreement.Kind.BILATERAL:
+        return
+    value = getattr(agreement, field)
+    if value is None:
+        return
+    follows = StepStatus.COMPLETED if value <= today else StepStatus.SCHEDULED
+    if (status, step_date) == (follows, value):
+        return
+    label = _SHARED_FACT_LABELS[field]
+    raise ValidationError(
+        {
+            "status": f"This step follows the agreement's {label}, {value.isoformat()}: it is "
+            f"{StepStatus(follows).label.lower()} on that date. To change it, correct the "
+            f"agreement's {label} ({field}), or clear it; its "
+            f"{StepKind(step.kind).label.lower()} steps move with it."
+        }
+    )
+
+
 def _shared_facts_follow(
     *,
     agreement: Agreement,
@@ -443,9 +470,21 @@ def _shared_facts_follow(
         steps = steps.filter(participation=participation)
     for kind, field in SHARED_FACTS.items():
         value, old = getattr(agreement, field), before.get(field)
+        label = _SHARED_FACT_LABELS[field]
+        if value is None and old is not None:
+            # The date is taken back: so are the steps that followed it (a retraction each).
+            for step in (
+                steps.filter(kind=kind, date=old)
+                .exclude(status__in=[StepStatus.FAILED, StepStatus.NOT_REQUIRED])
+                .select_related("participation__party", "participation__agreement")
+            ):
+                _step_follow(
+                    step=step, status=StepStatus.PENDING, step_date=None, label=label, user=user
+                )
+                changed += 1
+            continue
         if value is None or value == old:
             continue
-        label = _SHARED_FACT_LABELS[field]
         for step in steps.filter(kind=kind).select_related(
             "participation__party", "participation__agreement"
         ):
@@ -468,20 +507,20 @@ def _shared_facts_follow(
     return changed
 
 
-def shared_facts_reconcile(*, agreement_id: int) -> int:
+def shared_facts_reconcile(*, agreement_id: int, today: date | None = None) -> int:
     """Apply _shared_facts_follow to a stored agreement as if its dates had just been set; for
     rows written before the rule (manage.py reconcile_shared_facts). Returns how many steps
     changed; raises ValidationError on a contradiction. The caller recomputes and commits."""
     _agreement_lock(agreement_id)
     agreement = Agreement.objects.get(pk=agreement_id)
-    return _shared_facts_follow(agreement=agreement, before={})
+    return _shared_facts_follow(agreement=agreement, before={}, today=today)
 
 
 def _step_follow(
     *,
     step: RatificationStep,
     status: str,
-    step_date: date,
+    step_date: date | None,
     label: str,
     user: AbstractBaseUser | None,
 ) -> None:
@@ -694,11 +733,14 @@ def agreement_update(
     with transaction.atomic():
         _agreement_lock(agreement.pk)
         before = (
-            Agreement.objects.filter(pk=agreement.pk).values(*SHARED_FACTS.values()).first() or {}
+            Agreement.objects.filter(pk=agreement.pk).values("kind", *SHARED_FACTS.values()).first()
+            or {}
         )
         updated = agreement_facts_update(
             agreement=agreement, expected_version=expected_version, **facts
         )
+        if before.get("kind") != Agreement.Kind.BILATERAL:
+            before = {}  # now bilateral: every shared date is checked and followed afresh
         _shared_facts_follow(agreement=updated, before=before, today=today)
         agreement_recompute(agreement_id=updated.pk, today=today)
         _queue_fan_out(updated.pk)
@@ -1083,6 +1125,7 @@ def step_validate(
         status=status,
         step_date=date,
     )
+    _shared_fact_follows(step=step, status=status, step_date=date, today=today)
     if status == StepStatus.COMPLETED and not confirm_out_of_order:
         _step_check_order(step=step, step_date=date, planned=planned or {})
     if step.kind in notices.NOTICE_KINDS and step.pk is not None:

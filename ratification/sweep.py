@@ -19,6 +19,8 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
@@ -26,7 +28,14 @@ from django.utils import timezone
 from agreements.models import Agreement, AgreementStatus
 
 from .models import RatificationStep, StatusChange, StepStatus, steps_bound_by_entry_into_force
-from .services import agreement_flag_stale, agreement_recompute, step_flag_overdue
+from .services import (
+    SHARED_FACTS,
+    agreement_flag_stale,
+    agreement_recompute,
+    agreement_refresh,
+    shared_facts_reconcile,
+    step_flag_overdue,
+)
 
 CHUNK = 2000
 
@@ -73,6 +82,29 @@ def calendar_sweep(*, today: date | None = None) -> dict[str, int]:
     for agreement_id in due.iterator(chunk_size=CHUNK):
         counts["recomputed"] += 1
         counts["changes"] += len(agreement_recompute(agreement_id=agreement_id, today=today))
+
+    # A signature or entry-into-force date recorded ahead of time scheduled its steps; when the
+    # day comes they complete with it (services.SHARED_FACTS), rather than turn overdue below.
+    followed = (
+        RatificationStep.objects.filter(
+            status=StepStatus.SCHEDULED,
+            kind__in=list(SHARED_FACTS),
+            date__lte=today,
+            participation__agreement__kind=Agreement.Kind.BILATERAL,
+        )
+        .values_list("participation__agreement_id", flat=True)
+        .distinct()
+        .order_by("participation__agreement_id")
+    )
+    for agreement_id in list(followed):
+        try:
+            with transaction.atomic():
+                if shared_facts_reconcile(agreement_id=agreement_id, today=today):
+                    counts["changes"] += len(
+                        agreement_refresh(agreement_id=agreement_id, today=today)
+                    )
+        except ValidationError:
+            continue  # a contradiction for an editor (data gaps); the step turns overdue below
 
     overdue = (
         RatificationStep.objects.filter(status=StepStatus.SCHEDULED, date__lt=today)

@@ -656,3 +656,21 @@ def test_once_a_notice_has_ended_the_agreement_later_days_do_not_revive_it(facts
     if evaluate(facts, today).status == "terminated":
         later = evaluate(facts, today + dt.timedelta(days=days))
         assert later.status == "terminated"
+
+
+def test_in_force_by_its_rule_binds_and_leaves_nothing_next_or_overdue():
+    """30 days after the last notes: in force on 2024-01-31; the parties' entry-into-force
+    steps scheduled for that day are not recorded, not overdue."""
+    parties = tuple(
+        party(
+            code,
+            ("exchange_of_notes", "completed", D(2024, 1, 1)),
+            ("entry_into_force", "scheduled", D(2024, 1, 31)),
+        )
+        for code in ("JP", "PH")
+    )
+    result = evaluate(acsa(parties=parties), D(2024, 6, 1))
+    assert (result.status, result.status_since) == ("in_force", D(2024, 1, 31))
+    for bound in result.parties.values():
+        assert bound.next_step is None and bound.overdue_steps == ()
+        assert [s.kind for s in bound.unrecorded_steps] == ["entry_into_force"]

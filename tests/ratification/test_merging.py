@@ -286,3 +286,43 @@ def test_merging_again_moves_earlier_redirects_on(pair, make_agreement, editor):
         "acsa": "acsa-final",
     }
     assert set(final.merges.values_list("merged_slug", flat=True)) == {"acsa-2", "acsa"}
+
+
+def test_the_duplicates_own_facts_fill_the_survivors_gaps(make_agreement, editor):
+    """A stub entered first, the full record second: nothing of the full record is lost, and
+    the signature steps agree with the signature date the survivor now has."""
+    stub = make_agreement(slug="stub", title="Logistics")
+    full = make_agreement(
+        slug="full",
+        title="Logistics",
+        signed_on=D(2020, 1, 1),
+        entered_into_force_on=D(2020, 3, 1),
+        notice_period_days=180,
+        summary="What it does.",
+        confirm_not_duplicate=True,
+    )
+    plan = merge_plan(survivor=stub, duplicate=full)
+    assert plan.facts_filled["signed_on"] == D(2020, 1, 1) and not plan.conflicts
+
+    agreement_merge(survivor=stub, duplicate=full, user=editor, reason="Same text.")
+
+    stub.refresh_from_db()
+    assert (stub.signed_on, stub.entered_into_force_on, stub.notice_period_days) == (
+        D(2020, 1, 1),
+        D(2020, 3, 1),
+        180,
+    )
+    assert (stub.summary, stub.status) == ("What it does.", "in_force")
+    for code in ("JP", "PH"):
+        assert step(stub, code, "signature").date == D(2020, 1, 1)
+
+
+def test_two_different_dates_refuse_the_merge_naming_both(make_agreement, editor):
+    first = make_agreement(slug="first", title="Logistics", signed_on=D(2020, 1, 1))
+    second = make_agreement(
+        slug="second", title="Logistics", signed_on=D(2020, 1, 2), confirm_not_duplicate=True
+    )
+    with pytest.raises(MergeRefused) as refused:
+        agreement_merge(survivor=first, duplicate=second, user=editor, reason="Same.")
+    assert "2020-01-01 here, 2020-01-02 in the duplicate" in str(refused.value)
+    assert Agreement.objects.filter(slug="second").exists()

@@ -518,3 +518,55 @@ def test_an_entry_into_force_step_binds_too_and_nothing_is_overdue(make_agreemen
     RatificationStep.objects.filter(kind="legislative_approval").update(date=D(2025, 3, 1))
     assert not selectors.steps_overdue(today=TODAY).exists()
     assert calendar_sweep(today=TODAY)["overdue"] == 0
+
+
+def test_a_step_the_agreements_date_settles_is_not_edited_on_its_own(make_agreement, source):
+    agreement = make_agreement(signed_on=D(2024, 11, 25))
+    signature = step_of_kind(agreement, "JP", "signature")
+    for status, day in (("pending", None), ("completed", None)):
+        with pytest.raises(ValidationError) as refused:
+            step_record(step=signature, status=status, date=day, source=source, today=TODAY)
+        assert "follows the agreement's signature date" in str(refused.value), status
+    signature.refresh_from_db()
+    assert (signature.status, signature.date) == ("completed", D(2024, 11, 25))
+
+
+def test_clearing_the_date_takes_back_the_steps_that_followed_it(make_agreement):
+    agreement = make_agreement(signed_on=D(2024, 11, 25))
+    agreement_update(agreement=agreement, signed_on=None, today=TODAY)
+    for code in ("JP", "PH"):
+        signature = step_of_kind(agreement, code, "signature")
+        assert (signature.status, signature.date) == ("pending", None)
+    agreement.refresh_from_db()
+    assert agreement.status == "under_negotiation"
+    assert StatusChange.objects.filter(agreement=agreement, kind="step_retracted").count() == 2
+
+
+def test_becoming_bilateral_checks_the_shared_dates(make_agreement):
+    agreement = make_agreement(
+        kind="multilateral",
+        party_codes=["JP", "PH"],
+        signed_on=D(2024, 1, 1),
+        steps={
+            "JP": [StepInput(kind="signature", status="completed", date=D(2024, 1, 3))],
+            "PH": [StepInput(kind="signature", status="completed", date=D(2024, 1, 1))],
+        },
+    )
+    with pytest.raises(ValidationError, match="contradicts Japan's signature"):
+        agreement_update(agreement=agreement, kind="bilateral", today=TODAY)
+
+
+def test_steps_scheduled_by_a_date_ahead_complete_when_it_comes(make_agreement):
+    from django.utils import timezone
+
+    # Created today (participation_add follows on the real date), swept after the date.
+    ahead = timezone.localdate() + dt.timedelta(days=10)
+    agreement = make_agreement(signed_on=ahead, today=None)
+    assert step_of_kind(agreement, "JP", "signature").status == "scheduled"
+    counts = calendar_sweep(today=ahead + dt.timedelta(days=5))
+    assert counts["overdue"] == 0
+    for code in ("JP", "PH"):
+        signature = step_of_kind(agreement, code, "signature")
+        assert (signature.status, signature.date) == ("completed", ahead)
+    agreement.refresh_from_db()
+    assert agreement.status == "signed"
