@@ -1115,8 +1115,16 @@ def step_validate(
                 f"{StepStatus(status).label.lower()}; allowed: {allowed}."
             }
         )
+    # The source is what an outcome is recorded on: asked for when the outcome is recorded or
+    # changed, not when a note is added to one recorded before (a step that followed the
+    # agreement's signature date, say, cites none of its own; the data gaps list those).
+    outcome_unchanged = (status, date) == (step.status, step.date)
     _step_validate_values(
-        status=status, step_date=date, source=source, today=today, require_source=True
+        status=status,
+        step_date=date,
+        source=source,
+        today=today,
+        require_source=not outcome_unchanged,
     )
     _shared_fact_check(
         agreement=step.participation.agreement,

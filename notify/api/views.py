@@ -27,15 +27,25 @@ from ..models import WebhookDelivery, WebhookSubscription
 from ..webhooks import subscription_create, subscription_update
 
 
+class NonEmptySlugRelatedField(serializers.SlugRelatedField):
+    """A slug or null; DRF reads "" as null for related fields, which the schema (minLength 1)
+    does not allow: refused, so that a typo is not taken for "every agreement"."""
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            raise serializers.ValidationError("Give a value, or null for all.")
+        return super().run_validation(data)
+
+
 class WebhookSubscriptionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    agreement = serializers.SlugRelatedField(
+    agreement = NonEmptySlugRelatedField(
         slug_field="slug",
         queryset=Agreement.objects.all(),
         required=False,
         allow_null=True,
         help_text="Only changes of this agreement (its slug); omit for all.",
     )
-    party = serializers.SlugRelatedField(
+    party = NonEmptySlugRelatedField(
         slug_field="code",
         queryset=Party.objects.all(),
         required=False,

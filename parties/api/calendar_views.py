@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 import django_filters
 from django import forms
 from django.db.models import Prefetch, Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import viewsets
 
 from ..models import Chamber, Legislature, Session, SittingDay
@@ -36,6 +38,7 @@ class WholeNumberField(forms.IntegerField):
         return int(number)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IdFilter(django_filters.NumberFilter):
     """A row's id: a whole number (django-filter's NumberFilter would take `0.5`)."""
 
@@ -76,13 +79,15 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
-class DateRangeForm(forms.Form):
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
+class DateRangeFilterSet(django_filters.FilterSet):
+    """`start` and `end` bound a range; one that ends before it starts holds no day, so it
+    matches nothing (an empty list, not an error: each value is valid on its own)."""
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        start, end = self.form.cleaned_data.get("start"), self.form.cleaned_data.get("end")
         if start and end and end < start:
-            self.add_error("end", "The range cannot end before it starts.")
-        return cleaned
+            return queryset.none()
+        return super().filter_queryset(queryset)
 
 
 class LegislatureFilter(django_filters.FilterSet):
@@ -98,7 +103,7 @@ class LegislatureFilter(django_filters.FilterSet):
         return queryset.filter(party__code=value.upper())
 
 
-class SessionFilter(django_filters.FilterSet):
+class SessionFilter(DateRangeFilterSet):
     legislature = IdFilter(field_name="legislature_id", help_text="Its id.")
     party = django_filters.CharFilter(method="filter_party", help_text="Party code, e.g. `JP`.")
     chamber = IdFilter(
@@ -120,7 +125,6 @@ class SessionFilter(django_filters.FilterSet):
     class Meta:
         model = Session
         fields = ["legislature", "party", "chamber", "start", "end", "assumed", "kind"]
-        form = DateRangeForm
 
     def filter_party(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(legislature__party__code=value.upper())
@@ -140,7 +144,7 @@ class SessionFilter(django_filters.FilterSet):
         return queryset.filter(opens_on__lte=value)
 
 
-class SittingDayFilter(django_filters.FilterSet):
+class SittingDayFilter(DateRangeFilterSet):
     chamber = IdFilter(field_name="chamber_id", help_text="A chamber's id.")
     party = django_filters.CharFilter(method="filter_party", help_text="Party code, e.g. `GB`.")
     start = django_filters.DateFilter(field_name="date", lookup_expr="gte", help_text="From.")
@@ -150,7 +154,6 @@ class SittingDayFilter(django_filters.FilterSet):
     class Meta:
         model = SittingDay
         fields = ["chamber", "party", "start", "end", "assumed"]
-        form = DateRangeForm
 
     def filter_party(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(chamber__legislature__party__code=value.upper())

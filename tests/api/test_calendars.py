@@ -69,7 +69,6 @@ def test_sessions_filter_by_date_range_party_chamber_and_assumed(anon, calendar,
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ("start=2024-10-01&end=2024-01-01", "end"),
         ("start=tomorrow", "start"),
         ("chamber=x", "chamber"),
         ("kind=perpetual", "kind"),
@@ -104,7 +103,11 @@ def test_sitting_days_by_chamber_and_range(anon, calendar, commons):
     body = anon.get(f"/api/v1/sitting-days/?chamber={commons.pk}&start=2024-09-03").json()
 
     assert [row["date"] for row in body["results"]] == ["2024-09-03"]
-    assert anon.get("/api/v1/sitting-days/?start=2024-09-30&end=2024-09-01").status_code == 400
+    # A range that ends before it starts holds no day: an empty list (each value is valid).
+    backwards = anon.get("/api/v1/sitting-days/?start=2024-09-30&end=2024-09-01")
+    assert (backwards.status_code, backwards.json()["results"]) == (200, [])
+    sessions = anon.get("/api/v1/sessions/?start=2024-09-30&end=2024-09-01")
+    assert (sessions.status_code, sessions.json()["results"]) == (200, [])
 
 
 def test_calendars_are_read_only(editor_client, calendar):

@@ -60,8 +60,8 @@ def ratified_agreements(make_agreement, source):
         )
         for participation in agreement.participations.all():
             for step in participation.steps.order_by("order"):
-                if step.status == "not_required":
-                    continue
+                if step.status == "not_required" or step.kind == "signature":
+                    continue  # the signature steps follow signed_on
                 when = (
                     NOTES_ON if step.kind == "exchange_of_notes" else TODAY - dt.timedelta(days=300)
                 )
