@@ -177,7 +177,7 @@ def _mark_required_when_recorded(form: forms.BaseForm) -> None:
 def _date_unknown_field() -> forms.BooleanField:
     return forms.BooleanField(
         required=False,
-        label="The sources do not give the date",
+        label="No source gives the day",
         help_text="It happened, but no source says when: it is shown as “date not recorded”, "
         "never a guessed day. The source is still required.",
     )
@@ -198,8 +198,8 @@ def _clean_date_unknown(form: forms.Form, cleaned: dict[str, Any]) -> None:
     elif recorded and not cleaned.get("date") and not cleaned.get("date_unknown"):
         form.add_error(
             "date",
-            "Give the day it happened, or, if no source gives it, tick “The sources do not give "
-            "the date” (the source is still required).",
+            "Give the day it happened, or, if no source gives it, tick “No source gives the "
+            "day” (the source is still required).",
         )
 
 
@@ -281,7 +281,7 @@ class StepRecordForm(SourceFieldsMixin):
         "source_published_on",
         "confirm_out_of_order",
     )
-    MORE_TITLE = "Undated, who acts, vote, new source, out of order"
+    MORE_TITLE = "Who acts, vote, new source, no day, order"
 
     def __init__(self, *args: Any, step: RatificationStep, **kwargs: Any) -> None:
         self.step = step

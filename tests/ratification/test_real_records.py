@@ -196,7 +196,7 @@ def test_the_record_form_asks_for_the_date_or_says_it_is_not_known(
 
     refused = page_client.post(url, posted)
     assert refused.status_code == 400
-    assert "The sources do not give the date" in refused.context["form"].errors["date"][0]
+    assert "No source gives the day" in refused.context["form"].errors["date"][0]
     both = page_client.post(url, {**posted, "date": "2025-06-01", "date_unknown": "on"})
     assert "keep one" in both.context["form"].errors["date_unknown"][0]
 
