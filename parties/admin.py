@@ -58,18 +58,9 @@ class ProcedureStepAdmin(admin.ModelAdmin):
 
 # Legislative calendars --------------------------------------------------------------------------
 
-SESSION_FORM_FIELDS = [
-    "name",
-    "chamber",
-    "kind",
-    "opens_on",
-    "closes_on",
-    "source_title",
-    "source_url",
-    "assumed",
-    "assumed_rule",
-    "note",
-]
+# What a session's form edits: the fields the services take (services.SESSION_FIELDS), the name
+# first as an editor reads it.
+SESSION_FORM_FIELDS = ["name", *(f for f in services.SESSION_FIELDS if f != "name")]
 
 
 class SessionInlineFormSet(forms.BaseInlineFormSet):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..models import Chamber, Legislature, Session, SittingDay
+from ..services import SESSION_FIELDS
 
 
 class ChamberSerializer(serializers.ModelSerializer):
@@ -60,17 +61,9 @@ class SessionSerializer(serializers.ModelSerializer):
             "id",
             "legislature",
             "party",
-            "chamber",
+            *SESSION_FIELDS[:1],  # chamber
             "chamber_name",
-            "name",
-            "kind",
-            "opens_on",
-            "closes_on",
-            "source_title",
-            "source_url",
-            "assumed",
-            "assumed_rule",
-            "note",
+            *SESSION_FIELDS[1:],  # what the services take, in their order
             "updated_at",
         ]
 
