@@ -24,6 +24,7 @@ from agreements.models import (
     PROVISION_TEXT_MAX_LENGTH,
     SUMMARY_MAX_LENGTH,
     Agreement,
+    ConsentAct,
     EntryIntoForceRule,
     Provision,
     ProvisionCategory,
@@ -31,6 +32,7 @@ from agreements.models import (
     RelationKind,
     Signatory,
     Source,
+    eif_rule_errors,
 )
 from agreements.services import (
     AGREEMENT_FACT_FIELDS,
@@ -228,6 +230,14 @@ class StepRecordForm(SourceFieldsMixin):
     body = forms.CharField(
         required=False, max_length=200, help_text="Who acts, e.g. 'House of Councillors'."
     )
+    instrument_kind = forms.ChoiceField(
+        choices=ConsentAct.choices,
+        required=False,
+        label="Consent act",
+        help_text="The act this step records, if any: ratification, acceptance, approval, "
+        "accession or succession on a deposit, exchange of notes or executive ratification; "
+        "definitive signature on a signature that needs no ratification.",
+    )
     votes_for = _votes_field("Votes for")
     votes_against = _votes_field("Votes against")
     votes_abstaining = _votes_field("Abstaining")
@@ -253,6 +263,7 @@ class StepRecordForm(SourceFieldsMixin):
     field_order = [
         "status",
         "date",
+        "instrument_kind",
         "body",
         "date_unknown",
         "votes_for",
@@ -270,6 +281,7 @@ class StepRecordForm(SourceFieldsMixin):
 
     # Folded under one disclosure (templates/editing/_step_form.html): most records need none.
     MORE = (
+        "instrument_kind",
         "body",
         "date_unknown",
         "votes_for",
@@ -281,7 +293,7 @@ class StepRecordForm(SourceFieldsMixin):
         "source_published_on",
         "confirm_out_of_order",
     )
-    MORE_TITLE = "Who acts, vote, new source, no day, order"
+    MORE_TITLE = "Consent act, who acts, vote, new source, no day, order"
 
     def __init__(self, *args: Any, step: RatificationStep, **kwargs: Any) -> None:
         self.step = step
@@ -326,6 +338,7 @@ class StepRecordForm(SourceFieldsMixin):
             "date": step.date,
             "date_unknown": step.date_unknown,
             "body": step.body,
+            "instrument_kind": step.instrument_kind,
             "votes_for": step.votes_for,
             "votes_against": step.votes_against,
             "votes_abstaining": step.votes_abstaining,
@@ -366,6 +379,7 @@ class StepRecordForm(SourceFieldsMixin):
                 date=cleaned.get("date"),
                 source=self.source_for_validation(),
                 confirm_out_of_order=cleaned.get("confirm_out_of_order", False),
+                instrument_kind=cleaned.get("instrument_kind", ""),
             )
         except ValidationError as exc:
             add_service_errors(self, exc)
@@ -392,6 +406,7 @@ class StepRecordForm(SourceFieldsMixin):
                 if expected_version is not None
                 else cleaned["expected_version"],
                 confirm_out_of_order=cleaned.get("confirm_out_of_order", False),
+                instrument_kind=cleaned.get("instrument_kind", ""),
             )
 
 
@@ -407,6 +422,14 @@ class StepAddForm(SourceFieldsMixin):
         help_text="Position in the party's procedure; later steps move down one. Empty: last.",
     )
     body = forms.CharField(required=False, max_length=200)
+    instrument_kind = forms.ChoiceField(
+        choices=ConsentAct.choices,
+        required=False,
+        label="Consent act",
+        help_text="The act this step records, if any: ratification, acceptance, approval, "
+        "accession or succession on a deposit, exchange of notes or executive ratification; "
+        "definitive signature on a signature that needs no ratification.",
+    )
     status = forms.ChoiceField(choices=RECORDABLE_STATUSES)
     date = forms.DateField(required=False, widget=DATE_WIDGET)
     date_unknown = _date_unknown_field()
@@ -452,6 +475,7 @@ class StepAddForm(SourceFieldsMixin):
                     votes_against=cleaned.get("votes_against"),
                     votes_abstaining=cleaned.get("votes_abstaining"),
                     source=self.source_save(),
+                    instrument_kind=cleaned.get("instrument_kind", ""),
                 ),
                 order=cleaned.get("order"),
                 user=user,
@@ -531,6 +555,20 @@ class AgreementCreateForm(forms.Form):
     eif_ratifications_required = forms.IntegerField(
         required=False, min_value=1, label="Ratifications required"
     )
+    eif_late_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        label="Entry into force for a later party: N days",
+        help_text="After its own instrument; empty: the rule's N days.",
+    )
+    eif_groups = forms.JSONField(
+        required=False,
+        label="Groups of parties (group rule)",
+        help_text='e.g. [{"name": "A", "required": 6, "parties": ["JP", "PH", …]}]',
+    )
+    depositary = forms.CharField(
+        required=False, max_length=200, help_text="Who receives the instruments."
+    )
     notice_period_days = forms.IntegerField(
         required=False,
         min_value=1,
@@ -555,6 +593,9 @@ class AgreementCreateForm(forms.Form):
         "eif_days",
         "eif_fixed_on",
         "eif_ratifications_required",
+        "eif_late_days",
+        "eif_groups",
+        "depositary",
         "notice_period_days",
         "notice_period_months",
     )
@@ -578,6 +619,17 @@ class AgreementCreateForm(forms.Form):
                 )
             except ValidationError as exc:
                 add_service_errors(self, exc)
+        if "parties" in cleaned:
+            errors = eif_rule_errors(
+                rule=cleaned.get("eif_rule") or "",
+                days=cleaned.get("eif_days"),
+                required=cleaned.get("eif_ratifications_required"),
+                groups=cleaned.get("eif_groups") or [],
+                party_codes=cleaned["parties"],
+            )
+            for name, message in errors.items():
+                if name not in self.errors:
+                    self.add_error(name, message)
         return cleaned
 
     def clean_slug(self) -> str:

@@ -53,6 +53,11 @@ ENTRY_INTO_FORCE_RULE_EXPLANATIONS: dict[str, str] = {
     "party notifies that its domestic procedures are complete.",
     EntryIntoForceRule.DAYS_AFTER_NTH_RATIFICATION: "Enters into force N days after the Nth "
     "party ratifies (multilateral agreements).",
+    EntryIntoForceRule.ON_NTH_INSTRUMENT: "Enters into force on the day the Nth instrument is "
+    "deposited (multilateral agreements).",
+    EntryIntoForceRule.DAYS_AFTER_GROUP_INSTRUMENTS: "Enters into force N days after the last "
+    "of the instruments each group of parties must deposit, e.g. six of group A and three of "
+    "group B (`eif_groups`).",
 }
 
 # Bounds on list sizes in one body: generous for real agreements, small enough to refuse abuse.
