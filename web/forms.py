@@ -205,6 +205,18 @@ def _clean_date_unknown(form: forms.Form, cleaned: dict[str, Any]) -> None:
         )
 
 
+# The steps that may record a consent act (ratification.services.INSTRUMENT_STEP_KINDS, and
+# the signature for a definitive one): the step form offers the choice on these only.
+CONSENT_ACT_STEP_KINDS = frozenset(
+    {
+        StepKind.SIGNATURE,
+        StepKind.DEPOSIT_OF_INSTRUMENT,
+        StepKind.EXCHANGE_OF_NOTES,
+        StepKind.EXECUTIVE_RATIFICATION,
+    }
+)
+
+
 class StepRecordForm(SourceFieldsMixin):
     """What happened to one step: status, date, body, vote, note, source."""
 
@@ -281,7 +293,6 @@ class StepRecordForm(SourceFieldsMixin):
 
     # Folded under one disclosure (templates/editing/_step_form.html): most records need none.
     MORE = (
-        "instrument_kind",
         "body",
         "date_unknown",
         "votes_for",
@@ -293,7 +304,7 @@ class StepRecordForm(SourceFieldsMixin):
         "source_published_on",
         "confirm_out_of_order",
     )
-    MORE_TITLE = "Consent act, who acts, vote, new source, no day, order"
+    MORE_TITLE = "Who acts, vote, new source, no day, order"
 
     def __init__(self, *args: Any, step: RatificationStep, **kwargs: Any) -> None:
         self.step = step
@@ -301,6 +312,9 @@ class StepRecordForm(SourceFieldsMixin):
         kwargs.setdefault("auto_id", f"step{step.pk}_%s")
         super().__init__(*args, **kwargs)
         _mark_required_when_recorded(self)
+        if step.kind not in CONSENT_ACT_STEP_KINDS:
+            # Only these steps record a consent act; the others keep theirs (none) untouched.
+            del self.fields["instrument_kind"]
         source = self.fields["source"]
         source.help_text = (
             f"Pick a recorded one, or add a new one below, under “{self.MORE_TITLE}”."
@@ -379,7 +393,7 @@ class StepRecordForm(SourceFieldsMixin):
                 date=cleaned.get("date"),
                 source=self.source_for_validation(),
                 confirm_out_of_order=cleaned.get("confirm_out_of_order", False),
-                instrument_kind=cleaned.get("instrument_kind", ""),
+                instrument_kind=cleaned.get("instrument_kind"),
             )
         except ValidationError as exc:
             add_service_errors(self, exc)
@@ -406,7 +420,7 @@ class StepRecordForm(SourceFieldsMixin):
                 if expected_version is not None
                 else cleaned["expected_version"],
                 confirm_out_of_order=cleaned.get("confirm_out_of_order", False),
-                instrument_kind=cleaned.get("instrument_kind", ""),
+                instrument_kind=cleaned.get("instrument_kind"),
             )
 
 

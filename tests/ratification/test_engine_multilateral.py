@@ -64,7 +64,9 @@ def test_a_late_party_enters_into_force_n_days_after_its_own_instrument():
         assert party.entry_into_force_working.startswith("An original party")
     dd = result.parties["DD"]
     assert dd.entry_into_force_on == D(2023, 6, 1)
-    assert dd.entry_into_force_working == "30 days after its own instrument, 2023-05-02 → 2023-06-01."
+    assert (
+        dd.entry_into_force_working == "30 days after its own instrument, 2023-05-02 → 2023-06-01."
+    )
     assert (dd.consent_act, dd.consent_act_on) == ("accession", D(2023, 5, 2))
 
 
@@ -147,8 +149,7 @@ def test_the_group_rule_waits_for_each_group_and_shows_its_working():
     )
     assert met.status == "in_force"
     assert met.entry_into_force_explanation == (
-        "60 days after the last of 2 group-A and 1 group-B deposits, 2021-06-01 (EE) → "
-        "2021-07-31."
+        "60 days after the last of 2 group-A and 1 group-B deposits, 2021-06-01 (EE) → 2021-07-31."
     )
     # CC's instrument came after group A's second but before the rule was met: original.
     assert met.parties["CC"].entry_into_force_on == D(2021, 7, 31)

@@ -307,3 +307,16 @@ def test_an_import_with_a_group_naming_a_non_party_is_a_row_error(convention, ed
     assert any("eif_groups" in e and "FR" in e for e in report.rows[0].errors)
     convention.refresh_from_db()
     assert convention.eif_groups == []
+
+
+def test_recompute_agreements_fills_the_party_dates_of_rows_stored_before(convention):
+    from django.core.management import call_command
+
+    Participation.objects.filter(agreement=convention).update(
+        entered_into_force_on=None, entry_into_force_working=""
+    )
+    call_command("recompute_agreements", "--kind", "multilateral", "--dry-run")
+    assert not Participation.objects.filter(entered_into_force_on__isnull=False).exists()
+    call_command("recompute_agreements", "--kind", "multilateral")
+    japan = Participation.objects.get(agreement=convention, party__code="JP")
+    assert japan.entered_into_force_on == D(2024, 5, 31)
