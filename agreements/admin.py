@@ -384,6 +384,16 @@ class ParticipationFormSet(BaseInlineFormSet):
         except ValidationError as exc:
             raise ValidationError(exc.messages) from exc
         if self.instance.pk is None:
+            # A new agreement's rule against its parties (an existing one's: AgreementForm).
+            errors = eif_rule_errors(
+                rule=self.instance.eif_rule,
+                days=self.instance.eif_days,
+                required=self.instance.eif_ratifications_required,
+                groups=self.instance.eif_groups,
+                party_codes=[p.code for p in parties],
+            )
+            if errors:
+                raise ValidationError([f"{name}: {message}" for name, message in errors.items()])
             # A new agreement: the parties are only known here, so the probable-duplicate check
             # of agreement_create runs here too, with the form's title, date and confirmation
             # (AgreementForm.clean puts them on the instance, validated before the inlines).

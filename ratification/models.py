@@ -44,6 +44,13 @@ STEP_READINGS: dict[str, tuple[str, str]] = {
 }
 
 
+# The steps on which a consent act other than a definitive signature is recorded (the one that
+# hands over or effects the instrument); a definitive signature goes on the signature.
+INSTRUMENT_STEP_KINDS = frozenset(
+    {StepKind.DEPOSIT_OF_INSTRUMENT, StepKind.EXCHANGE_OF_NOTES, StepKind.EXECUTIVE_RATIFICATION}
+)
+
+
 # A step loaded without its note (.only(), .defer()): whether a save changes it is not known.
 _NOTE_NOT_LOADED = object()
 

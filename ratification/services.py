@@ -49,7 +49,7 @@ from agreements.services import (
 from parties.models import Party, ProcedureStep, StepKind
 
 from . import engine, notices
-from .models import RatificationStep, StatusChange, StepStatus
+from .models import INSTRUMENT_STEP_KINDS, RatificationStep, StatusChange, StepStatus
 
 # ratification.tasks.agreement_changed, queued after every write.
 AGREEMENT_CHANGED_TASK = "ratification.agreement_changed"
@@ -692,13 +692,6 @@ def _step_validate_values(
         errors["source"] = "Cite the source that confirms this step."
     if errors:
         raise ValidationError(errors)
-
-
-# The steps on which a consent act is recorded: the definitive signature on the signature, the
-# other acts on the step that hands over (or effects) the instrument.
-INSTRUMENT_STEP_KINDS = frozenset(
-    {StepKind.DEPOSIT_OF_INSTRUMENT, StepKind.EXCHANGE_OF_NOTES, StepKind.EXECUTIVE_RATIFICATION}
-)
 
 
 def _act_label(act: str) -> str:

@@ -43,7 +43,7 @@ from agreements.services import (
     source_upsert,
 )
 from parties.models import StepKind
-from ratification.models import RatificationStep, StepStatus
+from ratification.models import INSTRUMENT_STEP_KINDS, RatificationStep, StepStatus
 
 # Dates are typed year-month-day, as the site shows them. Not <input type="date">: browsers draw
 # it in the reader's own locale (mm/dd/yyyy in the US), whatever the page's `lang` says, so a
@@ -205,16 +205,9 @@ def _clean_date_unknown(form: forms.Form, cleaned: dict[str, Any]) -> None:
         )
 
 
-# The steps that may record a consent act (ratification.services.INSTRUMENT_STEP_KINDS, and
-# the signature for a definitive one): the step form offers the choice on these only.
-CONSENT_ACT_STEP_KINDS = frozenset(
-    {
-        StepKind.SIGNATURE,
-        StepKind.DEPOSIT_OF_INSTRUMENT,
-        StepKind.EXCHANGE_OF_NOTES,
-        StepKind.EXECUTIVE_RATIFICATION,
-    }
-)
+# The steps that may record a consent act (the instrument's, and the signature for a definitive
+# one): the step form offers the choice on these only.
+CONSENT_ACT_STEP_KINDS = INSTRUMENT_STEP_KINDS | {StepKind.SIGNATURE}
 
 
 class StepRecordForm(SourceFieldsMixin):
