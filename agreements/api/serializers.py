@@ -317,13 +317,28 @@ class AgreementCsvSerializer(ListedMixin, serializers.ModelSerializer):
 
 
 class PartyAgreementSerializer(serializers.ModelSerializer):
-    """One of a party's agreements, with the party's own progress in it."""
+    """One of a party's agreements, with the party's own progress and dates in it (derived and
+    stored by the status engine: in a multilateral agreement each party has its own entry into
+    force, suspension and withdrawal)."""
 
     agreement = AgreementRefSerializer(read_only=True)
 
     class Meta:
         model = Participation
-        fields = ["agreement", "progress", "consented_on"]
+        fields = [
+            "agreement",
+            "progress",
+            "consented_on",
+            "consent_act",
+            "consent_act_on",
+            "entered_into_force_on",
+            "entry_into_force_working",
+            "provisionally_applied_on",
+            "suspended",
+            "suspended_on",
+            "withdrawal_notified_on",
+            "withdrawn_on",
+        ]
 
 
 class PartyAgreementsSerializer(serializers.Serializer):

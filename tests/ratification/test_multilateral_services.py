@@ -320,3 +320,13 @@ def test_recompute_agreements_fills_the_party_dates_of_rows_stored_before(conven
     call_command("recompute_agreements", "--kind", "multilateral")
     japan = Participation.objects.get(agreement=convention, party__code="JP")
     assert japan.entered_into_force_on == D(2024, 5, 31)
+
+
+def test_the_party_api_gives_its_own_dates_in_each_agreement(convention, anon):
+    body = anon.get("/api/v1/parties/JP/").json()
+    row = next(r for r in body["agreements"]["recent"] if r["agreement"]["slug"] == convention.slug)
+    assert (row["entered_into_force_on"], row["consent_act"], row["suspended"]) == (
+        "2024-05-31",
+        "ratification",
+        False,
+    )
