@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agreements', '0012_notice_period_and_expected_end'),
-        ('ratification', '0014_notice_step_kinds_and_expected_end_changes'),
+        ("agreements", "0012_notice_period_and_expected_end"),
+        ("ratification", "0014_notice_step_kinds_and_expected_end_changes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='ratificationstep',
-            index=models.Index(condition=models.Q(('kind', 'entry_into_force'), ('status', 'completed')), fields=['participation'], name='step_eif_completed_idx'),
+            model_name="ratificationstep",
+            index=models.Index(
+                condition=models.Q(("kind", "entry_into_force"), ("status", "completed")),
+                fields=["participation"],
+                name="step_eif_completed_idx",
+            ),
         ),
     ]
