@@ -169,6 +169,14 @@ class RatificationStep(models.Model):
                 condition=Q(status="scheduled"),
                 name="step_scheduled_date_idx",
             ),
+            # "Bound by entry into force" (steps_bound_by_entry_into_force) asks whether any
+            # party's entry-into-force step is completed: without this index that question
+            # reads every step, on the home page and in the sweep.
+            models.Index(
+                fields=["participation"],
+                condition=Q(kind="entry_into_force", status="completed"),
+                name="step_eif_completed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

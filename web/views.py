@@ -126,6 +126,32 @@ FACET_TITLES = (
 )
 
 
+# A facet shows its commonest values (and every chosen one); "Show all" lists the rest. The
+# busiest facets hold a value per party (hundreds): rendering them all, each with its own link,
+# was most of the list page's time.
+FACET_VALUES_SHOWN = 10
+
+
+def _shown_facet_values(values: list, *, everything: bool) -> list:
+    if everything or len(values) <= FACET_VALUES_SHOWN:
+        return values
+    return [fv for i, fv in enumerate(values) if i < FACET_VALUES_SHOWN or fv.selected]
+
+
+# A row names up to PARTIES_SHOWN parties (those filtered on first), then "and N more": a
+# fifty-party agreement's row stays readable, and costs six links, not fifty.
+PARTIES_SHOWN = 6
+
+
+def _row_parties(
+    parties: list[tuple[str, str]], chosen: tuple[str, ...]
+) -> tuple[list[tuple[str, str]], int]:
+    if len(parties) <= PARTIES_SHOWN + 1:  # "and 1 more" would save nothing
+        return parties, 0
+    first = [p for p in parties if p[0] in chosen] + [p for p in parties if p[0] not in chosen]
+    return first[:PARTIES_SHOWN], len(parties) - PARTIES_SHOWN
+
+
 def _with_param(request: HttpRequest, name: str, value: str) -> str:
     """The current address with `name` set to `value`."""
     params = request.GET.copy()
@@ -165,19 +191,23 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
         count_all=request.GET.get("facets") == "all",
     )
     facets = listing.facets
-    facet_groups = [
-        {
-            "name": name,
-            "title": title,
-            "values": [(fv, _toggle_url(request, param, fv.value)) for fv in getattr(facets, name)],
-        }
-        for name, param, title in FACET_TITLES
-        if facets is not None
-    ]
+    expanded = set(request.GET.getlist("more"))
+    facet_groups = []
+    for name, param, title in FACET_TITLES if facets is not None else ():
+        values = getattr(facets, name)
+        shown = _shown_facet_values(values, everything=name in expanded)
+        facet_groups.append(
+            {
+                "name": name,
+                "title": title,
+                "values": [(fv, _toggle_url(request, param, fv.value)) for fv in shown],
+                "hidden": len(values) - len(shown),
+                "more_url": _toggle_url(request, "more", name),
+            }
+        )
     chosen = [
-        (title, fv.label, href)
+        (group["title"], fv.label, href)
         for group in facet_groups
-        for title in [group["title"]]
         for fv, href in group["values"]
         if fv.selected
     ]
@@ -198,6 +228,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "page": listing.page,
             "rows": listing.rows,
+            "results": [(row, *_row_parties(row.parties, filters.parties)) for row in listing.rows],
             "facets_skipped": facets is None,
             "count_estimated": listing.count_estimated,
             "count_facets_query": _with_param(request, "facets", "all"),

@@ -186,3 +186,47 @@ def test_a_broad_result_is_counted_about_and_its_facets_on_request(
     assert counted.context["facets_skipped"] is False
     parties = {g["name"]: g for g in counted.context["facet_groups"]}["party"]["values"]
     assert ("JP", 3) in [(fv.value, fv.count) for fv, _ in parties]
+
+
+def _facet(response, name: str) -> dict:
+    return next(g for g in response.context["facet_groups"] if g["name"] == name)
+
+
+def test_a_long_facet_shows_its_first_values_and_links_to_the_rest(client, demo):
+    """Years run past the ten shown: the oldest hides behind 'Show N more', which lists them all
+    and keeps the search; a chosen value always shows."""
+    from web.views import FACET_VALUES_SHOWN
+
+    response = client.get(URL, {"q": ""})
+    years = _facet(response, "year")
+    shown = [fv.value for fv, _ in years["values"]]
+    assert len(shown) == FACET_VALUES_SHOWN
+    assert "1951" not in shown
+    assert years["hidden"] >= 1
+    html = response.content.decode()
+    assert f"Show {years['hidden']} more" in html
+
+    everything = client.get(URL + years["more_url"])
+    every_year = [fv.value for fv, _ in _facet(everything, "year")["values"]]
+    assert "1951" in every_year and len(every_year) == FACET_VALUES_SHOWN + years["hidden"]
+    assert _facet(everything, "year")["hidden"] == 0
+
+    chosen = client.get(URL, {"year": "1951"})
+    assert "1951" in [fv.value for fv, _ in _facet(chosen, "year")["values"]]
+
+
+def test_a_row_names_six_parties_the_filtered_first_then_how_many_more(client, make_agreement):
+    """A many-party agreement's row lists six parties (the ones filtered on among them) and
+    links the rest: 'and 4 more'."""
+    from parties.models import Party
+
+    codes = ["AU", "DE", "GB", "IT", "JP", "NZ", "PH", "SG", "US", "VN"]
+    for code in codes:
+        Party.objects.get_or_create(code=code, defaults={"name": f"Party {code}"})
+    agreement = make_agreement(kind="multilateral", party_codes=codes)
+
+    response = client.get(URL, {"party": "VN"})
+    _row, shown, more = next(r for r in response.context["results"] if r[0].agreement == agreement)
+    assert len(shown) == 6 and more == 4
+    assert shown[0][0] == "VN"
+    assert '#ratification">4 more</a>' in response.content.decode()
