@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ratification", "0014_notice_step_kinds_and_expected_end_changes"),
+        ("ratification", "0015_step_entry_into_force_completed_index"),
     ]
 
     operations = [
