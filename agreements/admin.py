@@ -35,6 +35,7 @@ from .models import (
     Source,
     Subject,
     SubjectAlias,
+    eif_rule_errors,
     subject_text_normalise,
 )
 from .services import (
@@ -383,6 +384,16 @@ class ParticipationFormSet(BaseInlineFormSet):
         except ValidationError as exc:
             raise ValidationError(exc.messages) from exc
         if self.instance.pk is None:
+            # A new agreement's rule against its parties (an existing one's: AgreementForm).
+            errors = eif_rule_errors(
+                rule=self.instance.eif_rule,
+                days=self.instance.eif_days,
+                required=self.instance.eif_ratifications_required,
+                groups=self.instance.eif_groups,
+                party_codes=[p.code for p in parties],
+            )
+            if errors:
+                raise ValidationError([f"{name}: {message}" for name, message in errors.items()])
             # A new agreement: the parties are only known here, so the probable-duplicate check
             # of agreement_create runs here too, with the form's title, date and confirmation
             # (AgreementForm.clean puts them on the instance, validated before the inlines).
@@ -481,6 +492,20 @@ class AgreementForm(forms.ModelForm):
         # again under a row lock when it saves.
         if self.instance.pk and cleaned.get("expected_version") != self.instance.version:
             raise ValidationError(STALE_FORM_MESSAGE, code="stale")
+        if self.instance.pk and not self.errors:
+            # The rule against the agreement's parties (more instruments than parties, groups
+            # naming others); a new agreement's parties come with its inline, checked there.
+            errors = eif_rule_errors(
+                rule=cleaned.get("eif_rule") or "",
+                days=cleaned.get("eif_days"),
+                required=cleaned.get("eif_ratifications_required"),
+                groups=cleaned.get("eif_groups") or [],
+                party_codes=list(
+                    self.instance.participations.values_list("party__code", flat=True)
+                ),
+            )
+            for name, message in errors.items():
+                self.add_error(name if name in self.fields else None, message)
         # Read by ParticipationFormSet.clean, which checks a new agreement for duplicates.
         self.instance.confirm_not_duplicate = cleaned.get("confirm_not_duplicate", False)
         return cleaned
@@ -553,6 +578,9 @@ class AgreementAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
                         "eif_rule",
                         ("eif_days", "eif_ratifications_required"),
                         "eif_fixed_on",
+                        "eif_late_days",
+                        "eif_groups",
+                        "depositary",
                         "entered_into_force_on",
                         "ended_on",
                         ("notice_period_days", "notice_period_months"),

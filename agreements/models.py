@@ -5,6 +5,10 @@ derived by the status engine (ratification.engine) and stored here, in the same 
 step that changed them, so lists can filter and sort on them without recomputing.
 """
 
+from collections.abc import Collection
+from typing import Any
+
+import jsonschema
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -90,6 +94,47 @@ class EntryIntoForceRule(models.TextChoices):
         "days_after_nth_ratification",
         "N days after the Nth ratification",
     )
+    ON_NTH_INSTRUMENT = "on_nth_instrument", "On the deposit of the Nth instrument"
+    DAYS_AFTER_GROUP_INSTRUMENTS = (
+        "days_after_group_instruments",
+        "N days after the instruments each group requires",
+    )
+
+
+class ConsentAct(models.TextChoices):
+    """How a party consents to be bound (UN Treaty Collection, Glossary; Vienna Convention on the
+    Law of Treaties, Arts. 11-16). Empty on a step that records no consent act."""
+
+    NONE = "", "None"
+    RATIFICATION = "ratification", "Ratification"
+    ACCEPTANCE = "acceptance", "Acceptance"
+    APPROVAL = "approval", "Approval"
+    ACCESSION = "accession", "Accession"
+    SUCCESSION = "succession", "Succession"
+    DEFINITIVE_SIGNATURE = "definitive_signature", "Definitive signature"
+
+
+# The JSON Schema of Agreement.eif_groups (the group rule's groups); checked in Agreement.clean,
+# so every writer (forms, API, admin, import) gets the same field error.
+EIF_GROUPS_SCHEMA = {
+    "type": "array",
+    "maxItems": 10,
+    "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "required", "parties"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 40},
+            "required": {"type": "integer", "minimum": 1},
+            "parties": {
+                "type": "array",
+                "minItems": 1,
+                "uniqueItems": True,
+                "items": {"type": "string", "minLength": 1, "maxLength": 10},
+            },
+        },
+    },
+}
 
 
 class ProvisionCategory(models.TextChoices):
@@ -283,6 +328,26 @@ class Agreement(models.Model):
         help_text="For multilateral agreements: how many parties must consent before it enters "
         "into force.",
     )
+    eif_late_days = models.PositiveIntegerField(
+        "entry into force for a later party (days)",
+        null=True,
+        blank=True,
+        help_text="Multilateral: for a party whose instrument comes after the ones that brought "
+        "the agreement into force, it enters into force for that party this many days after "
+        "its own instrument. Empty: the rule's N days.",
+    )
+    eif_groups = models.JSONField(
+        "groups of parties (group rule)",
+        default=list,
+        blank=True,
+        help_text='For the group rule: [{"name": "A", "required": 6, "parties": ["JP", …]}, …]: '
+        "how many instruments each group of parties must deposit.",
+    )
+    depositary = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who receives the instruments, e.g. 'Secretary-General of the United Nations'.",
+    )
     entered_into_force_on = models.DateField(
         null=True, blank=True, help_text="Recorded date of entry into force, once it happened."
     )
@@ -460,6 +525,19 @@ class Agreement(models.Model):
                 name="agreement_nth_rule_has_count",
                 violation_error_message="The 'Nth ratification' rule needs the number required.",
             ),
+            # Added on PostgreSQL only (migration 0013 says why), kept by clean() everywhere.
+            models.CheckConstraint(
+                condition=~Q(eif_rule=EntryIntoForceRule.ON_NTH_INSTRUMENT)
+                | Q(eif_ratifications_required__gte=1),
+                name="agreement_nth_instrument_has_count",
+                violation_error_message="The 'Nth instrument' rule needs the number required.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(eif_rule=EntryIntoForceRule.DAYS_AFTER_GROUP_INSTRUMENTS)
+                | Q(eif_days__isnull=False),
+                name="agreement_group_rule_has_days",
+                violation_error_message="The group rule needs a number of days.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -475,10 +553,80 @@ class Agreement(models.Model):
             raise ValidationError(
                 {"notice_period_months": "Give the notice period in days or in months, not both."}
             )
+        errors = eif_rule_errors(
+            rule=self.eif_rule,
+            days=self.eif_days,
+            required=self.eif_ratifications_required,
+            groups=self.eif_groups,
+        )
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def status_explanation(self) -> str:
         return AGREEMENT_STATUS_EXPLANATIONS[self.status]
+
+
+def eif_rule_errors(
+    *,
+    rule: str,
+    days: int | None,
+    required: int | None,
+    groups: Any,
+    party_codes: Collection[str] | None = None,
+) -> dict[str, str]:
+    """What is wrong with an entry-into-force rule, field by field (empty when nothing).
+
+    Without `party_codes` only the rule's own shape is checked (Agreement.clean); with them, also
+    that it names no more instruments than there are parties and groups only parties
+    (agreements.services.agreement_rule_check, which knows the parties)."""
+    errors: dict[str, str] = {}
+    nth_rules = (
+        EntryIntoForceRule.DAYS_AFTER_NTH_RATIFICATION,
+        EntryIntoForceRule.ON_NTH_INSTRUMENT,
+    )
+    # (The Nth-ratification rule's own constraint says the same for that rule.)
+    if rule == EntryIntoForceRule.ON_NTH_INSTRUMENT and not required:
+        errors["eif_ratifications_required"] = "This rule needs the number of instruments required."
+    if rule == EntryIntoForceRule.DAYS_AFTER_GROUP_INSTRUMENTS and days is None:
+        errors["eif_days"] = "This entry-into-force rule needs a number of days."
+    if groups in (None, ""):
+        groups = []
+    schema_error = next(
+        iter(jsonschema.Draft202012Validator(EIF_GROUPS_SCHEMA).iter_errors(groups)), None
+    )
+    if schema_error is not None:
+        where = "/".join(str(p) for p in schema_error.absolute_path)
+        errors["eif_groups"] = f"{where + ': ' if where else ''}{schema_error.message}"
+        return errors
+    if rule == EntryIntoForceRule.DAYS_AFTER_GROUP_INSTRUMENTS and not groups:
+        errors["eif_groups"] = "The group rule needs its groups."
+    elif groups and rule != EntryIntoForceRule.DAYS_AFTER_GROUP_INSTRUMENTS:
+        errors["eif_groups"] = "Groups are only for the group rule; leave them empty."
+    names = [g["name"] for g in groups]
+    if len(set(names)) != len(names):
+        errors["eif_groups"] = "Each group needs its own name."
+    for group in groups:
+        if group["required"] > len(group["parties"]):
+            errors.setdefault(
+                "eif_groups",
+                f"Group {group['name']} requires {group['required']} instruments but has "
+                f"{len(group['parties'])} parties.",
+            )
+    if party_codes is None:
+        return errors
+    codes = set(party_codes)
+    if rule in nth_rules and required and required > len(codes):
+        errors.setdefault(
+            "eif_ratifications_required",
+            f"The rule names {required} instruments, but the agreement has {len(codes)} parties.",
+        )
+    strangers = sorted({c for g in groups for c in g["parties"]} - codes)
+    if strangers:
+        errors.setdefault(
+            "eif_groups", f"{', '.join(strangers)}: named in a group but not a party here."
+        )
+    return errors
 
 
 class Participation(models.Model):
@@ -511,6 +659,58 @@ class Participation(models.Model):
         help_text="Derived: the date of the step that completed the party's consent to be bound.",
     )
     note = models.TextField(blank=True, help_text="Anything an analyst should know.")
+    # The party's own dates, derived by the status engine (ratification.engine._party_dates)
+    # and stored with `progress`, so the party page and the participants table read columns.
+    entered_into_force_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived: when the agreement enters (entered) into force for this party.",
+    )
+    entry_into_force_working = models.CharField(
+        max_length=500, blank=True, editable=False, help_text="Derived: how that date follows."
+    )
+    consent_act = models.CharField(
+        max_length=30,
+        choices=ConsentAct.choices,
+        blank=True,
+        editable=False,
+        help_text="Derived: the act by which the party consented (its consent step's kind of "
+        "instrument).",
+    )
+    consent_act_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived: the date of that act (of deposit, for an instrument deposited).",
+    )
+    provisionally_applied_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived: since when the party applies the agreement provisionally.",
+    )
+    suspended_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived: when the party suspended its participation (empty if not known).",
+    )
+    suspended = models.BooleanField(
+        default=False, editable=False, help_text="Derived: the party's participation is suspended."
+    )
+    withdrawal_notified_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived: when the party gave notice of withdrawal (termination).",
+    )
+    withdrawn_on = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Derived: when its withdrawal takes (took) effect.",
+    )
 
     history = HistoricalRecords()
 

@@ -8,7 +8,7 @@ create or change ratification steps live in `ratification.services`, which calls
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +23,15 @@ from parties.models import Party
 
 from .duplicates import slug_check_free
 from .listing import listing_forget, listing_refresh
-from .models import Agreement, Participation, Provision, Relation, Signatory, Source
+from .models import (
+    Agreement,
+    Participation,
+    Provision,
+    Relation,
+    Signatory,
+    Source,
+    eif_rule_errors,
+)
 
 # Subjects have their own module; every writer naming subjects resolves them through it.
 from .subjects import subjects_resolve as subjects_resolve
@@ -125,6 +133,9 @@ AGREEMENT_FACT_FIELDS = (
     "eif_days",
     "eif_fixed_on",
     "eif_ratifications_required",
+    "eif_late_days",
+    "eif_groups",
+    "depositary",
     "entered_into_force_on",
     "ended_on",
     "notice_period_days",
@@ -133,15 +144,39 @@ AGREEMENT_FACT_FIELDS = (
 )
 
 
+def _no_groups_is_empty(facts: dict[str, Any]) -> None:
+    """A form's empty JSON box (None) means no groups, stored as the empty list; so do an
+    empty depositary and None from a client that sends null for "none"."""
+    if "eif_groups" in facts and facts["eif_groups"] is None:
+        facts["eif_groups"] = []
+    if "depositary" in facts and facts["depositary"] is None:
+        facts["depositary"] = ""
+
+
 def agreement_build(*, slug: str, **facts: Any) -> Agreement:
     """An unsaved, fully validated Agreement (field rules and check constraints)."""
     unknown = set(facts) - set(AGREEMENT_FACT_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Not a field of an agreement."))
+    _no_groups_is_empty(facts)
     slug_check_free(slug=slug)
     agreement = Agreement(slug=slug, **facts)
     agreement.full_clean(exclude=["subjects", "sources"])
     return agreement
+
+
+def agreement_rule_check(*, agreement: Agreement, party_codes: Collection[str]) -> None:
+    """Refuse an entry-into-force rule that cannot hold for these parties: more instruments than
+    parties, a group naming a party that is not one. ValidationError on the rule's fields."""
+    errors = eif_rule_errors(
+        rule=agreement.eif_rule,
+        days=agreement.eif_days,
+        required=agreement.eif_ratifications_required,
+        groups=agreement.eif_groups,
+        party_codes=party_codes,
+    )
+    if errors:
+        raise ValidationError(errors)
 
 
 def agreement_update(
@@ -155,6 +190,7 @@ def agreement_update(
     unknown = set(facts) - set(AGREEMENT_FACT_FIELDS) - {"slug"}
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Not a field of an agreement."))
+    _no_groups_is_empty(facts)
     with transaction.atomic():
         locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
         if expected_version is not None and locked.version != expected_version:
@@ -167,6 +203,10 @@ def agreement_update(
         for key, value in facts.items():
             setattr(locked, key, value)
         locked.full_clean(exclude=["subjects", "sources"])
+        agreement_rule_check(
+            agreement=locked,
+            party_codes=list(locked.participations.values_list("party__code", flat=True)),
+        )
         locked.version += 1  # the row is locked above; see ratification.services.step_record
         locked.save()
         listing_refresh(agreement_ids=[locked.pk])  # the signature year is a facet

@@ -401,6 +401,7 @@ SPECTACULAR_SETTINGS = {
         "StepKindEnum": "parties.models.StepKind",
         "StepStatusEnum": "ratification.models.StepStatus",
         "StatusChangeKindEnum": "ratification.models.StatusChange.Kind",
+        "ConsentActEnum": "agreements.models.ConsentAct",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

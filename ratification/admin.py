@@ -68,6 +68,7 @@ class StepForm(forms.ModelForm):
             "participation",
             "order",
             "kind",
+            "instrument_kind",
             "body",
             "status",
             "date",
@@ -129,6 +130,7 @@ class StepForm(forms.ModelForm):
                 source=cleaned.get("source"),
                 confirm_out_of_order=cleaned.get("confirm_out_of_order", False),
                 planned=planned,
+                instrument_kind=cleaned.get("instrument_kind", ""),
             )
         except ValidationError as exc:
             form_add_service_errors(self, exc)
@@ -149,6 +151,7 @@ class StepForm(forms.ModelForm):
                 user=request.user,
                 expected_version=data.get("expected_version"),
                 confirm_out_of_order=data.get("confirm_out_of_order", False),
+                instrument_kind=data.get("instrument_kind", ""),
             )
         return step_add(
             agreement=participation.agreement,
@@ -163,6 +166,7 @@ class StepForm(forms.ModelForm):
                 votes_against=data.get("votes_against"),
                 votes_abstaining=data.get("votes_abstaining"),
                 source=data.get("source"),
+                instrument_kind=data.get("instrument_kind", ""),
             ),
             order=data.get("order"),
             user=request.user,
@@ -200,6 +204,7 @@ class StepInline(admin.TabularInline):
     fields = [
         "order",
         "kind",
+        "instrument_kind",
         "body",
         "status",
         "date",

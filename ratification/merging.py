@@ -206,9 +206,9 @@ def _facts_plan(plan: MergePlan) -> list[str]:
     conflicts = []
     for name in MERGED_FACTS:
         ours, theirs = getattr(plan.survivor, name), getattr(plan.duplicate, name)
-        if theirs in (None, "") or ours == theirs:
+        if theirs in (None, "", []) or ours == theirs:
             continue
-        if ours in (None, ""):
+        if ours in (None, "", []):
             plan.facts_filled[name] = theirs
         elif name == "reviewed_on":
             plan.facts_filled[name] = max(ours, theirs)

@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from agreements.models import Agreement, Participation, Source
+from agreements.models import Agreement, ConsentAct, Participation, Source
 from parties.models import Party, StepKind
 
 
@@ -42,6 +42,13 @@ STEP_READINGS: dict[str, tuple[str, str]] = {
         "give. Nothing guesses it: arithmetic that needs the date says so.",
     ),
 }
+
+
+# The steps on which a consent act other than a definitive signature is recorded (the one that
+# hands over or effects the instrument); a definitive signature goes on the signature.
+INSTRUMENT_STEP_KINDS = frozenset(
+    {StepKind.DEPOSIT_OF_INSTRUMENT, StepKind.EXCHANGE_OF_NOTES, StepKind.EXECUTIVE_RATIFICATION}
+)
 
 
 # A step loaded without its note (.only(), .defer()): whether a save changes it is not known.
@@ -92,6 +99,15 @@ class RatificationStep(models.Model):
     kind = models.CharField(max_length=40, choices=StepKind.choices, help_text="What happens.")
     body = models.CharField(
         max_length=200, blank=True, help_text="Who acts, e.g. 'House of Councillors'."
+    )
+    instrument_kind = models.CharField(
+        max_length=30,
+        choices=ConsentAct.choices,
+        blank=True,
+        help_text="The consent act this step records: ratification, acceptance, approval, "
+        "accession or succession on a deposit, exchange of notes or executive ratification; "
+        "'definitive signature' on a signature that binds without ratification. Empty on a "
+        "signature subject to ratification and on every other step.",
     )
     status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
     date = models.DateField(
@@ -219,6 +235,9 @@ class StatusChange(models.Model):
         STEP_OVERDUE = "step_overdue", "Step overdue"
         PARTY_COMPLETED = "party_completed", "Party consented to be bound"
         PARTY_PROGRESS = "party_progress", "Party progress changed"
+        PARTY_ENTERED_INTO_FORCE = "party_entered_into_force", "In force for a party"
+        PARTY_SUSPENDED = "party_suspended", "Party suspended its participation"
+        PARTY_WITHDREW = "party_withdrew", "Party withdrew"
         ENTRY_INTO_FORCE_DUE = "entry_into_force_due", "Entry into force date set"
         EXPECTED_END_SET = "expected_end_set", "Expected end date set"
         EXPECTED_END_MOVED = "expected_end_moved", "Expected end date moved"
@@ -331,6 +350,12 @@ STATUS_CHANGE_KIND_EXPLANATIONS: dict[str, str] = {
     StatusChange.Kind.STEP_OVERDUE: "A scheduled step's date passed with no result recorded.",
     StatusChange.Kind.PARTY_COMPLETED: "A party consented to be bound.",
     StatusChange.Kind.PARTY_PROGRESS: "A party's progress changed.",
+    StatusChange.Kind.PARTY_ENTERED_INTO_FORCE: "Multilateral: the date the agreement enters "
+    "into force for a party was set or moved (the party's own date, with its working).",
+    StatusChange.Kind.PARTY_SUSPENDED: "Multilateral: a party suspended its participation (or "
+    "the suspension was taken back); the others' status is unchanged.",
+    StatusChange.Kind.PARTY_WITHDREW: "Multilateral: a party gave notice of withdrawal, or its "
+    "withdrawal took effect (or a correction took it back).",
     StatusChange.Kind.ENTRY_INTO_FORCE_DUE: "The expected entry-into-force date was set or moved.",
     StatusChange.Kind.EXPECTED_END_SET: "A termination notice now gives the date the agreement "
     "is expected to end: it was given, or resumed after a suspension.",

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import reduce
 from operator import and_, or_
 from typing import Any
@@ -106,6 +107,77 @@ def participations_with_steps() -> Prefetch:
             Prefetch("steps", queryset=RatificationStep.objects.select_related("source"))
         ),
     )
+
+
+# Each party's own facts (the participants table) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartyStatus:
+    """One party of an agreement as a depositary's record lists it: signature, the consent act,
+    entry into force for that party (with its working), provisional application, suspension and
+    withdrawal. Read from the participation's stored, derived columns (ratification.engine's
+    PartyResult, stored by services.agreement_recompute) and its signature step."""
+
+    party_code: str
+    party_name: str
+    progress: str
+    signed_on: date | None
+    signature: str  # "definitive", "subject_to_ratification" or "" (no signature recorded)
+    consent_act: str  # agreements.models.ConsentAct, "" when none is recorded
+    consent_act_on: date | None  # the date of deposit (or of the act)
+    depositary: str  # the agreement's
+    entry_into_force_on: date | None
+    entry_into_force_working: str
+    provisionally_applied_on: date | None
+    suspended: bool
+    suspended_on: date | None
+    withdrawal_notified_on: date | None
+    withdrawn_on: date | None  # when the withdrawal takes (took) effect
+
+
+def party_statuses_list(*, agreement: Agreement) -> list[PartyStatus]:
+    """Every party of `agreement`, by name. Two queries, however many parties: the participations
+    with their parties, and their completed signature steps."""
+    participations = list(
+        Participation.objects.filter(agreement=agreement)
+        .select_related("party")
+        .order_by("party__name", "pk")
+    )
+    signatures: dict[int, RatificationStep] = {}
+    for step in RatificationStep.objects.filter(
+        participation__agreement=agreement, kind="signature", status="completed"
+    ).order_by("participation_id", "order", "pk"):
+        signatures.setdefault(step.participation_id, step)
+    rows = []
+    for p in participations:
+        signed = signatures.get(p.pk)
+        if signed is None:
+            signature = ""
+        elif signed.instrument_kind == "definitive_signature":
+            signature = "definitive"
+        else:
+            signature = "subject_to_ratification"
+        rows.append(
+            PartyStatus(
+                party_code=p.party.code,
+                party_name=p.party.name,
+                progress=p.progress,
+                signed_on=signed.date if signed else None,
+                signature=signature,
+                consent_act=p.consent_act,
+                consent_act_on=p.consent_act_on,
+                depositary=agreement.depositary,
+                entry_into_force_on=p.entered_into_force_on,
+                entry_into_force_working=p.entry_into_force_working,
+                provisionally_applied_on=p.provisionally_applied_on,
+                suspended=p.suspended,
+                suspended_on=p.suspended_on,
+                withdrawal_notified_on=p.withdrawal_notified_on,
+                withdrawn_on=p.withdrawn_on,
+            )
+        )
+    return rows
 
 
 # The agreement list: search, filters, facets, sorting ------------------------------------------

@@ -23,12 +23,20 @@ from django.utils import timezone
 
 from agreements.duplicates import duplicates_check
 from agreements.listing import listing_refresh
-from agreements.models import Agreement, AgreementStatus, Participation, PartyProgress, Source
+from agreements.models import (
+    Agreement,
+    AgreementStatus,
+    ConsentAct,
+    Participation,
+    PartyProgress,
+    Source,
+)
 from agreements.services import (
     ConflictError,
     ProvisionInput,
     SignatoryInput,
     agreement_build,
+    agreement_rule_check,
     parties_resolve,
     parties_validate_for_kind,
     provision_add,
@@ -41,7 +49,7 @@ from agreements.services import (
 from parties.models import Party, ProcedureStep, StepKind
 
 from . import engine, notices
-from .models import RatificationStep, StatusChange, StepStatus
+from .models import INSTRUMENT_STEP_KINDS, RatificationStep, StatusChange, StepStatus
 
 # ratification.tasks.agreement_changed, queued after every write.
 AGREEMENT_CHANGED_TASK = "ratification.agreement_changed"
@@ -79,6 +87,7 @@ class StepInput:
     votes_against: int | None = None
     votes_abstaining: int | None = None
     source: Source | None = None
+    instrument_kind: str = ""
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -98,7 +107,13 @@ def agreement_facts(*, agreement: Agreement) -> engine.AgreementFacts:
     for participation in agreement.participations.all():
         steps = tuple(
             engine.StepFacts(
-                id=s.pk, order=s.order, kind=s.kind, status=s.status, date=s.date, body=s.body
+                id=s.pk,
+                order=s.order,
+                kind=s.kind,
+                status=s.status,
+                date=s.date,
+                body=s.body,
+                instrument_kind=s.instrument_kind,
             )
             for s in participation.steps.all()
         )
@@ -116,6 +131,10 @@ def agreement_facts(*, agreement: Agreement) -> engine.AgreementFacts:
         parties=tuple(parties),
         notice_period_days=agreement.notice_period_days,
         notice_period_months=agreement.notice_period_months,
+        eif_late_days=agreement.eif_late_days,
+        eif_groups=tuple(
+            (g["name"], g["required"], tuple(g["parties"])) for g in agreement.eif_groups or ()
+        ),
     )
 
 
@@ -180,6 +199,16 @@ def _derived_store(*, agreement_id: int, today: date) -> list[StatusChange]:
 
     for participation in agreement.participations.all():
         party_result = result.parties[participation.party.code]
+        own = _party_dates(party_result)
+        dates_changed = any(getattr(participation, k) != v for k, v in own.items())
+        if dates_changed:
+            if agreement.kind == Agreement.Kind.MULTILATERAL:
+                pending.extend(
+                    _party_date_changes(
+                        agreement=agreement, participation=participation, own=own, revision=revision
+                    )
+                )
+            Participation.objects.filter(pk=participation.pk).update(**own)
         if (
             participation.progress == party_result.progress
             and participation.consented_on == party_result.consented_on
@@ -296,6 +325,96 @@ def _derived_store(*, agreement_id: int, today: date) -> list[StatusChange]:
         for fields in pending
         if (change := _change_record(agreement=agreement, **fields)) is not None
     ]
+
+
+def _party_dates(result: engine.PartyResult) -> dict[str, Any]:
+    """The party's own dates as stored on its participation (the participants table reads them)."""
+    return {
+        "entered_into_force_on": result.entry_into_force_on,
+        "entry_into_force_working": _shortened(result.entry_into_force_working, 500),
+        "consent_act": result.consent_act,
+        "consent_act_on": result.consent_act_on,
+        "provisionally_applied_on": result.provisionally_applied_on,
+        "suspended": result.suspended,
+        "suspended_on": result.suspended_on,
+        "withdrawal_notified_on": result.withdrawal_notified_on,
+        "withdrawn_on": result.withdrawn_on,
+    }
+
+
+def _party_date_changes(
+    *, agreement: Agreement, participation: Participation, own: dict[str, Any], revision: int
+) -> list[dict[str, Any]]:
+    """The flags for a multilateral party's own changes: the date the agreement enters into force
+    for it set, moved or taken back; its participation suspended or resumed; a withdrawal
+    notified, taking effect or taken back. One of each kind per revision (dedupe_key)."""
+    name = agreement.short_name or agreement.title
+    party = participation.party
+    base = {"party": party}
+    key = f"a{agreement.pk}:r{revision}:{party.code}"
+    changes: list[dict[str, Any]] = []
+    old_on, new_on = participation.entered_into_force_on, own["entered_into_force_on"]
+    if old_on != new_on:
+        if new_on:
+            message = (
+                f"{name}: in force for {party.name} from {new_on.isoformat()}. "
+                + (own["entry_into_force_working"])
+            )
+        else:
+            message = f"{name}: no longer in force for {party.name} from {old_on.isoformat()}."
+        changes.append(
+            {
+                **base,
+                "kind": StatusChange.Kind.PARTY_ENTERED_INTO_FORCE,
+                "from_value": old_on.isoformat() if old_on else "",
+                "to_value": new_on.isoformat() if new_on else "",
+                "effective_on": new_on or old_on,
+                "message": _shortened(message, 500),
+                "dedupe_key": f"{key}:eif",
+            }
+        )
+    if participation.suspended != own["suspended"]:
+        changes.append(
+            {
+                **base,
+                "kind": StatusChange.Kind.PARTY_SUSPENDED,
+                "from_value": "suspended" if participation.suspended else "",
+                "to_value": "suspended" if own["suspended"] else "",
+                "effective_on": own["suspended_on"],
+                "message": f"{name}: {party.name} "
+                + (
+                    "suspended its participation; the other parties' status is unchanged."
+                    if own["suspended"]
+                    else "no longer has its participation suspended."
+                ),
+                "dedupe_key": f"{key}:suspended",
+            }
+        )
+    old_exit = (participation.withdrawal_notified_on, participation.withdrawn_on)
+    new_exit = (own["withdrawal_notified_on"], own["withdrawn_on"])
+    if old_exit != new_exit:
+        notified_on, effective_on = new_exit
+        if effective_on:
+            message = f"{name}: {party.name} withdraws with effect from {effective_on.isoformat()}."
+        elif notified_on:
+            message = (
+                f"{name}: {party.name} gave notice of withdrawal on {notified_on.isoformat()}."
+            )
+        else:
+            message = f"{name}: {party.name}'s withdrawal no longer stands."
+        changes.append(
+            {
+                **base,
+                "kind": StatusChange.Kind.PARTY_WITHDREW,
+                "from_value": (old_exit[1] or old_exit[0] or "")
+                and str(old_exit[1] or old_exit[0]),
+                "to_value": str(effective_on or notified_on or ""),
+                "effective_on": effective_on or notified_on,
+                "message": message,
+                "dedupe_key": f"{key}:withdrawal",
+            }
+        )
+    return changes
 
 
 def _expected_end_change(
@@ -575,6 +694,106 @@ def _step_validate_values(
         raise ValidationError(errors)
 
 
+def _act_label(act: str) -> str:
+    return ConsentAct(act).label.lower()
+
+
+def _instrument_check(
+    *,
+    participation: Participation,
+    step_kind: str,
+    instrument_kind: str,
+    status: str,
+    step_date: date | None,
+    step_pk: int | None = None,
+) -> None:
+    """Refuse a consent act that cannot have happened, judged on the party's other steps:
+
+    * the act on a step that cannot carry it (a definitive signature is a signature; the other
+      acts go on a deposit, an exchange of notes or an executive ratification);
+    * ratification, acceptance or approval by a party that has not signed, or dated before its
+      signature (they confirm a signature: Vienna Convention, Art. 14); a signature dated after
+      such an act of the party;
+    * a second consent act by a party that already consented (accession after ratification, a
+      ratification after accession): a party consents once.
+    Raises ValidationError on `instrument_kind` or `date`."""
+    if instrument_kind and instrument_kind not in ConsentAct.values:
+        raise ValidationError({"instrument_kind": f"Unknown consent act {instrument_kind!r}."})
+    if instrument_kind == ConsentAct.DEFINITIVE_SIGNATURE and step_kind != StepKind.SIGNATURE:
+        raise ValidationError(
+            {"instrument_kind": "A definitive signature is recorded on the signature step."}
+        )
+    if (
+        instrument_kind
+        and instrument_kind != ConsentAct.DEFINITIVE_SIGNATURE
+        and step_kind not in INSTRUMENT_STEP_KINDS
+    ):
+        kinds = ", ".join(sorted(StepKind(k).label.lower() for k in INSTRUMENT_STEP_KINDS))
+        raise ValidationError(
+            {
+                "instrument_kind": f"{ConsentAct(instrument_kind).label} is recorded on the "
+                f"step that hands over the instrument ({kinds}), not on "
+                f"{StepKind(step_kind).label.lower()}."
+            }
+        )
+    if status != StepStatus.COMPLETED:
+        return
+    others = [
+        s
+        for s in participation.steps.filter(status=StepStatus.COMPLETED).only(
+            "pk", "kind", "date", "instrument_kind"
+        )
+        if s.pk != step_pk
+    ]
+    signatures = [s for s in others if s.kind == StepKind.SIGNATURE]
+    if instrument_kind in engine.ACTS_AFTER_SIGNATURE:
+        act = _act_label(instrument_kind)
+        if not signatures:
+            raise ValidationError(
+                {
+                    "instrument_kind": f"{participation.party.name} has no signature recorded: "
+                    f"{act} confirms a signature. Record the signature first, or record the act "
+                    "as accession."
+                }
+            )
+        signed_on = max((s.date for s in signatures if s.date), default=None)
+        if step_date and signed_on and step_date < signed_on:
+            raise ValidationError(
+                {
+                    "date": f"The instrument of {act} ({step_date.isoformat()}) is before "
+                    f"{participation.party.name}'s signature ({signed_on.isoformat()}); "
+                    f"{act} follows signature."
+                }
+            )
+    if step_kind == StepKind.SIGNATURE and step_date:
+        early = [
+            s
+            for s in others
+            if s.instrument_kind in engine.ACTS_AFTER_SIGNATURE and s.date and s.date < step_date
+        ]
+        if early:
+            raise ValidationError(
+                {
+                    "date": f"{participation.party.name}'s instrument of "
+                    f"{_act_label(early[0].instrument_kind)} is dated "
+                    f"{early[0].date.isoformat()}, before this signature "
+                    f"({step_date.isoformat()})."
+                }
+            )
+    if instrument_kind:
+        earlier = next((s for s in others if s.instrument_kind), None)
+        if earlier is not None:
+            when = earlier.date.isoformat() if earlier.date else "a date not recorded"
+            raise ValidationError(
+                {
+                    "instrument_kind": f"{participation.party.name} already consented by "
+                    f"{_act_label(earlier.instrument_kind)} ({when}); a party consents once, so "
+                    f"it cannot also consent by {_act_label(instrument_kind)}. Correct the "
+                    "earlier step if it was recorded wrongly."
+                }
+            )
+
+
 def _notice_history_check(
     *,
     participation_id: int,
@@ -629,10 +848,18 @@ def _step_create(
         status=data.status,
         step_date=data.date,
     )
+    _instrument_check(
+        participation=participation,
+        step_kind=data.kind,
+        instrument_kind=data.instrument_kind,
+        status=data.status,
+        step_date=data.date,
+    )
     step = RatificationStep(
         participation=participation,
         order=order,
         kind=data.kind,
+        instrument_kind=data.instrument_kind,
         body=data.body,
         status=data.status,
         date=data.date,
@@ -685,6 +912,7 @@ def agreement_create(
         )
     legislative_approval = legislative_approval or {}
     agreement = agreement_build(slug=slug, **facts)
+    agreement_rule_check(agreement=agreement, party_codes=[p.code for p in parties])
     # Not under a lock: two editors creating the same agreement at the same instant both get
     # through. The check is for the common case (a second entry of a known agreement); what
     # slips through is merged afterwards (ratification.merging).
@@ -799,6 +1027,7 @@ def step_record(
     expected_version: int | None = None,
     confirm_out_of_order: bool = False,
     today: date | None = None,
+    instrument_kind: str | None = None,
 ) -> RatificationStep:
     """Record a step's new status (and date, vote, note, source), then recompute the agreement.
 
@@ -827,9 +1056,12 @@ def step_record(
             source=source,
             confirm_out_of_order=confirm_out_of_order,
             today=today,
+            instrument_kind=instrument_kind,
         )
 
         old_status = current.status
+        if instrument_kind is not None:
+            current.instrument_kind = instrument_kind
         before = StepFacts.of(current)
         current.status = status
         # Only an outcome or a schedule has a date; pending and not required steps have none.
@@ -1095,6 +1327,7 @@ def step_validate(
     confirm_out_of_order: bool = False,
     today: date | None = None,
     planned: Mapping[int, tuple[str, date | None]] | None = None,
+    instrument_kind: str | None = None,
 ) -> None:
     """Check recording `status` (with `date`, `source`) on the stored `step`, without writing.
 
@@ -1134,6 +1367,14 @@ def step_validate(
         step_date=date,
     )
     _shared_fact_follows(step=step, status=status, step_date=date, today=today)
+    _instrument_check(
+        participation=step.participation,
+        step_kind=step.kind,
+        instrument_kind=step.instrument_kind if instrument_kind is None else instrument_kind,
+        status=status,
+        step_date=date,
+        step_pk=step.pk,
+    )
     if status == StepStatus.COMPLETED and not confirm_out_of_order:
         _step_check_order(step=step, step_date=date, planned=planned or {})
     if step.kind in notices.NOTICE_KINDS and step.pk is not None:

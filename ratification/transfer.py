@@ -4,21 +4,22 @@ The format is the body of `POST /api/v1/agreements/` (ratification.api.serialize
 AgreementCreateSerializer) plus `relations`, one object per agreement:
 
     {"slug", "title", "short_name", "kind", "summary", "signed_on", "signed_at", "eif_rule",
-     "eif_days", "eif_fixed_on", "eif_ratifications_required", "entered_into_force_on",
+     "eif_days", "eif_fixed_on", "eif_ratifications_required", "eif_late_days",
+     "eif_groups": [{"name", "required", "parties"}], "depositary", "entered_into_force_on",
      "ended_on", "notice_period_days", "notice_period_months",
      "reviewed_on",                                              # the agreement's own fields
      "parties": ["JP", "PH"], "subjects": ["defence logistics"],
      "sources": [{"title", "url", "publisher", "published_on"}],
      "signatories": [{"party", "name", "role", "source": {…} | null}],
      "provisions": [{"label", "category", "text", "source"}],
-     "steps": {"JP": [{"kind", "status", "date", "body", "note", "votes_for",
-                       "votes_against", "votes_abstaining", "source"}]},
+     "steps": {"JP": [{"kind", "instrument_kind", "status", "date", "body", "note",
+                       "votes_for", "votes_against", "votes_abstaining", "source"}]},
      "legislative_approval": {"JP": true},
      "relations": [{"kind", "to_agreement": "<slug>", "note"}]}
 
 A JSON file is `{"agreements": [...]}` (what the export writes) or a bare list. A CSV file has one
 row per agreement and these keys as columns: the agreement's own fields as text (dates as
-YYYY-MM-DD, empty for none), `parties` as codes separated by spaces, `subjects` separated by
+YYYY-MM-DD, empty for none; `eif_groups` as JSON text), `parties` as codes separated by spaces, `subjects` separated by
 "; ", and the nested ones (`sources`, `signatories`, `provisions`, `steps`,
 `legislative_approval`, `relations`) as JSON text.
 
@@ -96,8 +97,11 @@ MAX_ROWS = 5000
 FACTS = ("slug", *AGREEMENT_FACT_FIELDS)
 NESTED = ("sources", "signatories", "provisions", "steps", "legislative_approval", "relations")
 CSV_COLUMNS = (*FACTS, "parties", "subjects", *NESTED)
+# The agreement's own fields that hold JSON: a CSV cell holds them as JSON text.
+JSON_FACTS = ("eif_groups",)
 STEP_FIELDS = (
     "kind",
+    "instrument_kind",
     "status",
     "date",
     "body",
@@ -209,6 +213,7 @@ def agreement_row(agreement: Agreement) -> dict[str, Any]:
         p.party.code: [
             {
                 "kind": s.kind,
+                "instrument_kind": s.instrument_kind,
                 "status": s.status,
                 "date": _iso(s.date),
                 "body": s.body,
@@ -272,6 +277,7 @@ def _canonical(data: dict[str, Any]) -> dict[str, Any]:
         code.strip().upper(): [
             {
                 "kind": s["kind"],
+                "instrument_kind": s.get("instrument_kind", ""),
                 "status": s.get("status", StepStatus.PENDING),
                 "date": _iso(s.get("date")),
                 "body": s.get("body", ""),
@@ -318,6 +324,8 @@ def agreements_export(*, fmt: str = "json") -> str:
     writer.writeheader()
     for row in rows:
         flat = {name: "" if row[name] is None else row[name] for name in FACTS}
+        for name in JSON_FACTS:
+            flat[name] = json.dumps(row[name], ensure_ascii=False, separators=(",", ":"))
         flat["parties"] = " ".join(row["parties"])
         flat["subjects"] = "; ".join(row["subjects"])
         for name in NESTED:
@@ -391,7 +399,7 @@ def _rows_from_csv(text: str) -> list[Any]:
                 row[column] = [c for c in cell.replace(",", " ").replace(";", " ").split() if c]
             elif column == "subjects":
                 row[column] = [s.strip() for s in cell.split(";") if s.strip()]
-            elif column in NESTED:
+            elif column in NESTED or column in JSON_FACTS:
                 if not cell.strip():
                     continue
                 try:
@@ -635,6 +643,7 @@ def _insert(incoming: dict[str, Any], *, user, confirmed: bool) -> Agreement:
     def step_input(s: dict[str, Any]) -> StepInput:
         return StepInput(
             kind=s["kind"],
+            instrument_kind=s["instrument_kind"],
             status=s["status"],
             date=date.fromisoformat(s["date"]) if s["date"] else None,
             body=s["body"],
@@ -771,6 +780,7 @@ def _steps_sync(
                     confirm_out_of_order=True,  # a file carries whole procedures, in order
                     data=StepInput(
                         kind=item["kind"],
+                        instrument_kind=item["instrument_kind"],
                         status=item["status"],
                         date=date.fromisoformat(item["date"]) if item["date"] else None,
                         body=item["body"],
@@ -798,6 +808,7 @@ def _steps_sync(
             )
         current = {
             "kind": step.kind,
+            "instrument_kind": step.instrument_kind,
             "status": step.status,
             "date": _iso(step.date),
             "body": step.body,
@@ -825,6 +836,7 @@ def _steps_sync(
                 votes_abstaining=item["votes_abstaining"],
                 user=user,
                 confirm_out_of_order=True,
+                instrument_kind=item["instrument_kind"],
             )
         except ValidationError as exc:
             raise ValidationError(

@@ -24,6 +24,7 @@ from agreements.models import (
     PROVISION_TEXT_MAX_LENGTH,
     SUMMARY_MAX_LENGTH,
     Agreement,
+    ConsentAct,
     EntryIntoForceRule,
     Provision,
     ProvisionCategory,
@@ -31,6 +32,7 @@ from agreements.models import (
     RelationKind,
     Signatory,
     Source,
+    eif_rule_errors,
 )
 from agreements.services import (
     AGREEMENT_FACT_FIELDS,
@@ -41,7 +43,7 @@ from agreements.services import (
     source_upsert,
 )
 from parties.models import StepKind
-from ratification.models import RatificationStep, StepStatus
+from ratification.models import INSTRUMENT_STEP_KINDS, RatificationStep, StepStatus
 
 # Dates are typed year-month-day, as the site shows them. Not <input type="date">: browsers draw
 # it in the reader's own locale (mm/dd/yyyy in the US), whatever the page's `lang` says, so a
@@ -203,6 +205,11 @@ def _clean_date_unknown(form: forms.Form, cleaned: dict[str, Any]) -> None:
         )
 
 
+# The steps that may record a consent act (the instrument's, and the signature for a definitive
+# one): the step form offers the choice on these only.
+CONSENT_ACT_STEP_KINDS = INSTRUMENT_STEP_KINDS | {StepKind.SIGNATURE}
+
+
 class StepRecordForm(SourceFieldsMixin):
     """What happened to one step: status, date, body, vote, note, source."""
 
@@ -227,6 +234,14 @@ class StepRecordForm(SourceFieldsMixin):
     date_unknown = _date_unknown_field()
     body = forms.CharField(
         required=False, max_length=200, help_text="Who acts, e.g. 'House of Councillors'."
+    )
+    instrument_kind = forms.ChoiceField(
+        choices=ConsentAct.choices,
+        required=False,
+        label="Consent act",
+        help_text="The act this step records, if any: ratification, acceptance, approval, "
+        "accession or succession on a deposit, exchange of notes or executive ratification; "
+        "definitive signature on a signature that needs no ratification.",
     )
     votes_for = _votes_field("Votes for")
     votes_against = _votes_field("Votes against")
@@ -253,6 +268,7 @@ class StepRecordForm(SourceFieldsMixin):
     field_order = [
         "status",
         "date",
+        "instrument_kind",
         "body",
         "date_unknown",
         "votes_for",
@@ -289,6 +305,9 @@ class StepRecordForm(SourceFieldsMixin):
         kwargs.setdefault("auto_id", f"step{step.pk}_%s")
         super().__init__(*args, **kwargs)
         _mark_required_when_recorded(self)
+        if step.kind not in CONSENT_ACT_STEP_KINDS:
+            # Only these steps record a consent act; the others keep theirs (none) untouched.
+            del self.fields["instrument_kind"]
         source = self.fields["source"]
         source.help_text = (
             f"Pick a recorded one, or add a new one below, under “{self.MORE_TITLE}”."
@@ -326,6 +345,7 @@ class StepRecordForm(SourceFieldsMixin):
             "date": step.date,
             "date_unknown": step.date_unknown,
             "body": step.body,
+            "instrument_kind": step.instrument_kind,
             "votes_for": step.votes_for,
             "votes_against": step.votes_against,
             "votes_abstaining": step.votes_abstaining,
@@ -366,6 +386,7 @@ class StepRecordForm(SourceFieldsMixin):
                 date=cleaned.get("date"),
                 source=self.source_for_validation(),
                 confirm_out_of_order=cleaned.get("confirm_out_of_order", False),
+                instrument_kind=cleaned.get("instrument_kind"),
             )
         except ValidationError as exc:
             add_service_errors(self, exc)
@@ -392,6 +413,7 @@ class StepRecordForm(SourceFieldsMixin):
                 if expected_version is not None
                 else cleaned["expected_version"],
                 confirm_out_of_order=cleaned.get("confirm_out_of_order", False),
+                instrument_kind=cleaned.get("instrument_kind"),
             )
 
 
@@ -407,6 +429,14 @@ class StepAddForm(SourceFieldsMixin):
         help_text="Position in the party's procedure; later steps move down one. Empty: last.",
     )
     body = forms.CharField(required=False, max_length=200)
+    instrument_kind = forms.ChoiceField(
+        choices=ConsentAct.choices,
+        required=False,
+        label="Consent act",
+        help_text="The act this step records, if any: ratification, acceptance, approval, "
+        "accession or succession on a deposit, exchange of notes or executive ratification; "
+        "definitive signature on a signature that needs no ratification.",
+    )
     status = forms.ChoiceField(choices=RECORDABLE_STATUSES)
     date = forms.DateField(required=False, widget=DATE_WIDGET)
     date_unknown = _date_unknown_field()
@@ -452,6 +482,7 @@ class StepAddForm(SourceFieldsMixin):
                     votes_against=cleaned.get("votes_against"),
                     votes_abstaining=cleaned.get("votes_abstaining"),
                     source=self.source_save(),
+                    instrument_kind=cleaned.get("instrument_kind", ""),
                 ),
                 order=cleaned.get("order"),
                 user=user,
@@ -531,6 +562,20 @@ class AgreementCreateForm(forms.Form):
     eif_ratifications_required = forms.IntegerField(
         required=False, min_value=1, label="Ratifications required"
     )
+    eif_late_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        label="Entry into force for a later party: N days",
+        help_text="After its own instrument; empty: the rule's N days.",
+    )
+    eif_groups = forms.JSONField(
+        required=False,
+        label="Groups of parties (group rule)",
+        help_text='e.g. [{"name": "A", "required": 6, "parties": ["JP", "PH", …]}]',
+    )
+    depositary = forms.CharField(
+        required=False, max_length=200, help_text="Who receives the instruments."
+    )
     notice_period_days = forms.IntegerField(
         required=False,
         min_value=1,
@@ -555,6 +600,9 @@ class AgreementCreateForm(forms.Form):
         "eif_days",
         "eif_fixed_on",
         "eif_ratifications_required",
+        "eif_late_days",
+        "eif_groups",
+        "depositary",
         "notice_period_days",
         "notice_period_months",
     )
@@ -578,6 +626,17 @@ class AgreementCreateForm(forms.Form):
                 )
             except ValidationError as exc:
                 add_service_errors(self, exc)
+        if "parties" in cleaned:
+            errors = eif_rule_errors(
+                rule=cleaned.get("eif_rule") or "",
+                days=cleaned.get("eif_days"),
+                required=cleaned.get("eif_ratifications_required"),
+                groups=cleaned.get("eif_groups") or [],
+                party_codes=cleaned["parties"],
+            )
+            for name, message in errors.items():
+                if name not in self.errors:
+                    self.add_error(name, message)
         return cleaned
 
     def clean_slug(self) -> str:

@@ -10,7 +10,7 @@ what has already been fetched. Templates therefore never query.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.db.models import (
@@ -320,6 +320,9 @@ class PartyAgreementRow:
     agreement: Agreement
     label: str
     progress: str
+    # The party's participation (its own dates: entry into force for it, suspension,
+    # withdrawal), for the multilateral agreements; None for the bilateral ones.
+    participation: Participation | None = None
 
 
 @dataclass(frozen=True)
@@ -375,6 +378,7 @@ def party_profile(*, code: str) -> PartyProfile | None:
             for row in agreements_listed(latest, names=names)
         ]
         by_status.append((status, label, rows, counts.by_status[status]))
+    by_status = _with_own_dates(by_status, party=party)
     ranked = sorted(
         counts.partners.items(), key=lambda item: (-item[1], names.parties.get(item[0], item[0]))
     )[:PARTY_PARTNERS_SHOWN]
@@ -406,6 +410,44 @@ def party_profile(*, code: str) -> PartyProfile | None:
         total=counts.total,
         changes=changes,
     )
+
+
+def _with_own_dates(
+    by_status: list[tuple[str, str, list[PartyAgreementRow], int]], *, party: Party
+) -> list[tuple[str, str, list[PartyAgreementRow], int]]:
+    """The rows of multilateral agreements with the party's participation (its own dates), in
+    one query for every row shown."""
+    ids = [
+        row.agreement.pk
+        for _, _, rows, _ in by_status
+        for row in rows
+        if row.agreement.kind == Agreement.Kind.MULTILATERAL
+    ]
+    if not ids:
+        return by_status
+    own = {
+        p.agreement_id: p
+        for p in Participation.objects.filter(party=party, agreement_id__in=ids).only(
+            "agreement_id",
+            "entered_into_force_on",
+            "entry_into_force_working",
+            "suspended",
+            "suspended_on",
+            "withdrawal_notified_on",
+            "withdrawn_on",
+            "consent_act",
+            "consent_act_on",
+        )
+    }
+    return [
+        (
+            status,
+            label,
+            [replace(row, participation=own.get(row.agreement.pk)) for row in rows],
+            count,
+        )
+        for status, label, rows, count in by_status
+    ]
 
 
 def parties_with_agreements() -> QuerySet[Party]:

@@ -53,6 +53,11 @@ ENTRY_INTO_FORCE_RULE_EXPLANATIONS: dict[str, str] = {
     "party notifies that its domestic procedures are complete.",
     EntryIntoForceRule.DAYS_AFTER_NTH_RATIFICATION: "Enters into force N days after the Nth "
     "party ratifies (multilateral agreements).",
+    EntryIntoForceRule.ON_NTH_INSTRUMENT: "Enters into force on the day the Nth instrument is "
+    "deposited (multilateral agreements).",
+    EntryIntoForceRule.DAYS_AFTER_GROUP_INSTRUMENTS: "Enters into force N days after the last "
+    "of the instruments each group of parties must deposit, e.g. six of group A and three of "
+    "group B (`eif_groups`).",
 }
 
 # Bounds on list sizes in one body: generous for real agreements, small enough to refuse abuse.
@@ -312,13 +317,28 @@ class AgreementCsvSerializer(ListedMixin, serializers.ModelSerializer):
 
 
 class PartyAgreementSerializer(serializers.ModelSerializer):
-    """One of a party's agreements, with the party's own progress in it."""
+    """One of a party's agreements, with the party's own progress and dates in it (derived and
+    stored by the status engine: in a multilateral agreement each party has its own entry into
+    force, suspension and withdrawal)."""
 
     agreement = AgreementRefSerializer(read_only=True)
 
     class Meta:
         model = Participation
-        fields = ["agreement", "progress", "consented_on"]
+        fields = [
+            "agreement",
+            "progress",
+            "consented_on",
+            "consent_act",
+            "consent_act_on",
+            "entered_into_force_on",
+            "entry_into_force_working",
+            "provisionally_applied_on",
+            "suspended",
+            "suspended_on",
+            "withdrawal_notified_on",
+            "withdrawn_on",
+        ]
 
 
 class PartyAgreementsSerializer(serializers.Serializer):

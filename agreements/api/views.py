@@ -108,7 +108,18 @@ class PartyViewSet(BasePartyViewSet):
         # made of exactly those, so a change to any agreement it shows changes it.
         counts = self.agreement_counts(obj)
         recent = [
-            (p.agreement_id, p.agreement.updated_at.isoformat(), p.progress, str(p.consented_on))
+            (
+                p.agreement_id,
+                p.agreement.updated_at.isoformat(),
+                p.progress,
+                str(p.consented_on),
+                # The party's own dates (multilateral), derived with the progress.
+                str(p.entered_into_force_on),
+                p.suspended,
+                str(p.withdrawn_on),
+                str(p.withdrawal_notified_on),
+                p.consent_act,
+            )
             for p in self.recent(obj)
         ]
         return etag_of(

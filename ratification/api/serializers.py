@@ -7,6 +7,7 @@ transitions, dates, bilateral means two parties, …) are ratification.services'
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -34,6 +35,7 @@ from agreements.models import (
     PROVISION_CATEGORY_EXPLANATIONS,
     Agreement,
     AgreementStatus,
+    ConsentAct,
     EntryIntoForceRule,
     Participation,
     PartyProgress,
@@ -83,6 +85,7 @@ class StepBriefSerializer(serializers.ModelSerializer):
             "id",
             "order",
             "kind",
+            "instrument_kind",
             "body",
             "status",
             "date",
@@ -141,6 +144,21 @@ def _evaluation(context: dict[str, Any], agreement: Agreement) -> engine.Result:
     return cache[agreement.pk]
 
 
+class PartyEntryIntoForceSerializer(serializers.Serializer):
+    date = serializers.DateField(allow_null=True)
+    working = serializers.CharField()
+
+
+class PartyWithdrawalSerializer(serializers.Serializer):
+    notified_on = serializers.DateField(
+        allow_null=True, help_text="When the party gave notice (a termination notice step)."
+    )
+    effective_on = serializers.DateField(
+        allow_null=True, help_text="When the withdrawal takes (took) effect."
+    )
+    working = serializers.CharField()
+
+
 class PartyProgressSerializer(serializers.ModelSerializer):
     """A party within an agreement: its progress, what comes next, and all its steps."""
 
@@ -162,6 +180,24 @@ class PartyProgressSerializer(serializers.ModelSerializer):
         "force, although its own steps are not all recorded; those are in `unrecorded_steps`."
     )
     steps = StepBriefSerializer(many=True, read_only=True)
+    entry_into_force = serializers.SerializerMethodField(
+        help_text="When the agreement enters (entered) into force for this party, and how that "
+        "follows: an original party has the agreement's date, a later one its own instrument "
+        "plus the agreement's delay for later parties; null when it cannot be given."
+    )
+    consent_act = serializers.SerializerMethodField(
+        help_text="How the party consented: ratification, acceptance, approval, accession, "
+        "succession, definitive_signature; empty when no act is recorded."
+    )
+    consent_act_on = serializers.SerializerMethodField(
+        help_text="The date of that act (of deposit, for a deposited instrument)."
+    )
+    provisionally_applied_on = serializers.SerializerMethodField()
+    suspended = serializers.SerializerMethodField(
+        help_text="The party has suspended its participation (multilateral: only its own)."
+    )
+    suspended_on = serializers.SerializerMethodField()
+    withdrawal = serializers.SerializerMethodField()
 
     class Meta:
         model = Participation
@@ -173,6 +209,13 @@ class PartyProgressSerializer(serializers.ModelSerializer):
             "progress_explanation",
             "consented_on",
             "consent_date_known",
+            "consent_act",
+            "consent_act_on",
+            "entry_into_force",
+            "provisionally_applied_on",
+            "suspended",
+            "suspended_on",
+            "withdrawal",
             "bound_by_entry_into_force",
             "steps_done",
             "steps_required",
@@ -188,6 +231,39 @@ class PartyProgressSerializer(serializers.ModelSerializer):
 
     def get_progress_explanation(self, obj: Participation) -> str:
         return PARTY_PROGRESS_EXPLANATIONS[obj.progress]
+
+    @extend_schema_field(PartyEntryIntoForceSerializer)
+    def get_entry_into_force(self, obj: Participation) -> dict[str, Any]:
+        result = self._result(obj)
+        return {"date": result.entry_into_force_on, "working": result.entry_into_force_working}
+
+    @extend_schema_field(serializers.ChoiceField(choices=ConsentAct.choices))
+    def get_consent_act(self, obj: Participation) -> str:
+        return self._result(obj).consent_act
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_consent_act_on(self, obj: Participation) -> date | None:
+        return self._result(obj).consent_act_on
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_provisionally_applied_on(self, obj: Participation) -> date | None:
+        return self._result(obj).provisionally_applied_on
+
+    def get_suspended(self, obj: Participation) -> bool:
+        return self._result(obj).suspended
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_suspended_on(self, obj: Participation) -> date | None:
+        return self._result(obj).suspended_on
+
+    @extend_schema_field(PartyWithdrawalSerializer)
+    def get_withdrawal(self, obj: Participation) -> dict[str, Any]:
+        result = self._result(obj)
+        return {
+            "notified_on": result.withdrawal_notified_on,
+            "effective_on": result.withdrawn_on,
+            "working": result.withdrawal_working,
+        }
 
     def get_steps_done(self, obj: Participation) -> int:
         return self._result(obj).steps_done
@@ -310,6 +386,9 @@ class AgreementDetailSerializer(AgreementListSerializer):
             "eif_days",
             "eif_fixed_on",
             "eif_ratifications_required",
+            "eif_late_days",
+            "eif_groups",
+            "depositary",
             "entered_into_force_on",
             "expected_entry_into_force_on",
             "expected_entry_into_force",
@@ -386,6 +465,14 @@ class StepInputSerializer(StrictFieldsMixin, serializers.Serializer):
         min_value=0, max_value=MAX_VOTES, required=False, allow_null=True, default=None
     )
     source = SourceInputSerializer(required=False, allow_null=True, default=None)
+    instrument_kind = serializers.ChoiceField(
+        choices=ConsentAct.choices,
+        required=False,
+        default="",
+        help_text="The consent act this step records (ratification, acceptance, approval, "
+        "accession, succession on a deposit, exchange of notes or executive ratification; "
+        "definitive_signature on a signature). Empty: none.",
+    )
 
 
 class StepCreateSerializer(StepInputSerializer):
@@ -433,6 +520,13 @@ class StepRecordSerializer(StrictFieldsMixin, serializers.Serializer):
         required=False,
         default=False,
         help_text="Confirm completing a step while an earlier one is still open.",
+    )
+    instrument_kind = serializers.ChoiceField(
+        choices=ConsentAct.choices,
+        required=False,
+        help_text="The consent act this step records (ratification, acceptance, approval, "
+        "accession, succession on a deposit, exchange of notes or executive ratification; "
+        "definitive_signature on a signature). Empty: none.",
     )
 
 
