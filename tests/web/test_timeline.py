@@ -232,7 +232,7 @@ def today(monkeypatch):
 
 def _svg(response) -> ET.Element:
     html = response.content.decode()
-    start = html.index("<svg class=\"tl-svg\"")
+    start = html.index('<svg class="tl-svg"')
     end = html.index("</svg>", start) + len("</svg>")
     return ET.fromstring(html[start:end])
 
@@ -289,9 +289,7 @@ def test_agreement_page_lists_an_undated_completed_step_as_date_not_recorded(
 
 
 @pytest.mark.django_db
-def test_agreement_page_with_nothing_dated_draws_an_empty_timeline(
-    client, make_agreement, today
-):
+def test_agreement_page_with_nothing_dated_draws_an_empty_timeline(client, make_agreement, today):
     agreement = make_agreement()
     response = client.get(f"/agreements/{agreement.slug}/")
     svg = _svg(response)
