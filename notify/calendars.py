@@ -56,7 +56,7 @@ PRODID = "-//Pact Tracker//Agreement calendars//EN"
 MAX_EVENTS = 500
 RECENT_DAYS = 90
 # A calendar app should not poll more often than this (RFC 7986 REFRESH-INTERVAL).
-REFRESH = timedelta(hours=6)
+REFRESH = timedelta(hours=6)  # keep X-PUBLISHED-TTL below in step
 
 # The filters an ad-hoc search feed takes: the agreement list's (ratification.selectors).
 SEARCH_PARAMS = ("q", "status", "party", "subject", "category", "year")
@@ -114,7 +114,7 @@ def step_event(step: RatificationStep, *, label: str) -> CalendarEvent:
     return CalendarEvent(
         uid=uid("step", step.pk),
         on=step.date,
-        summary=f"{party.code}: {_step_name(step)} ({state}) — {label}",
+        summary=f"{party.code}, {state}: {_step_name(step)} — {label}",
         description="\n".join(lines),
         url=_agreement_path(agreement, f"step-{step.pk}"),
         sequence=max(step.version - 1, 0),
@@ -168,7 +168,7 @@ def deadline_event(
     return CalendarEvent(
         uid=uid("clock", key),
         on=runs_out_on,
-        summary=f"{party_code}: {rule_label} runs out — {label}",
+        summary=f"{party_code}, deadline: {rule_label} runs out — {label}",
         description=f"{working}\nAgreement: {agreement.title}.",
         url=_agreement_path(agreement, f"party-{party_code}"),
         sequence=sequence,
@@ -194,11 +194,11 @@ def forecast_event(
     """A forecast, on its most likely day, marked tentative. `party_code` None: the
     agreement's entry into force. `key` names what is forecast (e.g. "42-jp-legislative_approval"
     or "42-eif"), not the forecast row, so a recomputed forecast replaces the event."""
-    who = f"{party_code}: " if party_code else ""
+    who = f"{party_code}, forecast" if party_code else "Forecast"
     return CalendarEvent(
         uid=uid("forecast", key),
         on=likely_on,
-        summary=f"{who}{step_label} (forecast) — {label}",
+        summary=f"{who}: {step_label} — {label}",
         description=(
             f"Forecast, not a scheduled date: most likely {likely_on.isoformat()}, 80 % range "
             f"{low_on.isoformat()} to {high_on.isoformat()}.\n{basis}\n"
@@ -225,13 +225,14 @@ def calendar_events(
     *,
     agreements: QuerySet[Agreement],
     today: date,
-    limit: int = MAX_EVENTS,
+    limit: int | None = None,
     extra: Iterable[CalendarEvent] = (),
 ) -> CalendarEvents:
     """The events of `agreements` from RECENT_DAYS before `today` on, soonest first, at most
-    `limit`. Two bounded queries for the steps and the entries into force (each at most
+    `limit` (MAX_EVENTS unless given). Two bounded queries for the steps and the entries into force (each at most
     `limit + 1` rows, through the step date and expected-date indexes), plus one for the
     labels, however many agreements match."""
+    limit = limit or MAX_EVENTS
     since = today - timedelta(days=RECENT_DAYS)
     ids = agreements.order_by().values("pk")
     steps = list(
@@ -351,13 +352,13 @@ def calendar_render(
     cal.add("name", name)
     if events.truncated:
         description += (
-            f" Only the first {MAX_EVENTS} events from {RECENT_DAYS} days ago on are included; "
+            f" Only the first {len(events.events)} events from {RECENT_DAYS} days ago on are included; "
             "narrow the search for a complete calendar."
         )
     cal.add("x-wr-caldesc", description)
     cal.add("description", description)
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", REFRESH)
+    cal.add("x-published-ttl", "PT6H")  # the same, for apps that predate RFC 7986
     for e in events.events:
         event = icalendar.Event()
         event.add("uid", e.uid)
