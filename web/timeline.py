@@ -222,6 +222,10 @@ class Timeline:
         return self.axis_y + 19
 
     @property
+    def shaded_lanes(self) -> list[DrawnLane]:
+        return [lane for lane in self.lanes if lane.shades and lane.key is not None]
+
+    @property
     def drawn(self) -> int:
         return sum(len(lane.marks) + len(lane.bars) + len(lane.ranges) for lane in self.lanes)
 

@@ -272,6 +272,8 @@ def test_agreement_page_draws_the_timeline_with_steps_sessions_and_today(
     html = response.content.decode()
     assert "The timeline as a table" in html
     assert 'href="#timeline"' in html
+    # The sessions shaded are listed on the party's calendar page, linked from the table.
+    assert "Shaded in Japan's lane" in html and 'href="/parties/JP/calendar/"' in html
 
 
 @pytest.mark.django_db
