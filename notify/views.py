@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from agreements.models import Agreement
 from parties.models import Party
@@ -144,7 +144,7 @@ def _calendar_response(
     return response
 
 
-@require_GET
+@require_safe
 def calendar_agreement(request: HttpRequest, slug: str) -> HttpResponse:
     agreement = (
         Agreement.objects.filter(slug=slug)
@@ -164,7 +164,7 @@ def calendar_agreement(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def calendar_party(request: HttpRequest, code: str) -> HttpResponse:
     party = Party.objects.filter(code=code.upper()).first()
     if party is None:
@@ -180,7 +180,7 @@ def calendar_party(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def calendar_search(request: HttpRequest) -> HttpResponse:
     """A calendar of the agreements a search on the agreement list finds (its filters in the
     query string). A filter the list would quietly drop is a 400 here, naming it."""

@@ -262,6 +262,30 @@ def test_forecasts_are_tentative_and_say_forecast_and_deadlines_are_not(acsa):
     assert str(clock["URL"]) == f"https://example.org/agreements/{acsa.slug}/#party-JP"
 
 
+def test_a_partys_forecast_names_the_party_and_links_to_its_track(acsa):
+    event = calendars.forecast_event(
+        key=f"{acsa.pk}-jp-legislative_approval",
+        agreement=acsa,
+        label="ACSA",
+        party_code="JP",
+        step_label="Legislative approval (House of Councillors)",
+        likely_on=D(2026, 5, 1),
+        low_on=D(2026, 3, 1),
+        high_on=D(2026, 7, 1),
+        basis="Too little data for a range.",
+    )
+    assert event.tentative
+    assert event.summary == "JP, forecast: Legislative approval (House of Councillors) — ACSA"
+    assert event.url.endswith("#party-JP")
+    assert event.uid == f"forecast-{acsa.pk}-jp-legislative_approval@pacttracker"
+
+
+def test_head_is_answered_for_calendar_apps_that_ask_first(client, acsa):
+    response = client.head(f"/agreements/{acsa.slug}/calendar.ics")
+    assert response.status_code == 200
+    assert client.post(f"/agreements/{acsa.slug}/calendar.ics").status_code == 405
+
+
 def test_extra_events_before_the_window_are_left_out(acsa):
     old = calendars.CalendarEvent(
         uid=calendars.uid("forecast", "old"), on=D(2020, 1, 1), summary="Old", tentative=True
