@@ -123,20 +123,26 @@ def step_event(step: RatificationStep, *, label: str) -> CalendarEvent:
     )
 
 
-def entry_into_force_event(agreement: Agreement, *, label: str) -> CalendarEvent | None:
-    """The agreement's entry into force: the date it entered, else the engine's expected date;
-    None when neither is known."""
+def entry_into_force_event(
+    agreement: Agreement, *, label: str, today: date
+) -> CalendarEvent | None:
+    """The agreement's entry into force: the recorded date (passed or ahead), else the engine's
+    expected date; None when neither is known."""
     on = agreement.entered_into_force_on or agreement.expected_entry_into_force_on
     if on is None:
         return None
-    entered = agreement.entered_into_force_on is not None
-    summary = f"{'Entered' if entered else 'Expected to enter'} into force — {label}"
-    if entered:
+    recorded = agreement.entered_into_force_on is not None
+    if recorded and on <= today:
+        summary = f"Entered into force — {label}"
         description = f"{agreement.title} entered into force on {on.isoformat()}."
+    elif recorded:
+        summary = f"Enters into force — {label}"
+        description = f"{agreement.title} enters into force on {on.isoformat()}, as recorded."
     else:
+        summary = f"Expected to enter into force — {label}"
         description = (
             f"{agreement.title} is expected to enter into force on {on.isoformat()} "
-            f"({agreement.get_eif_rule_display()}), as the steps recorded so far give it."
+            f"({agreement.get_eif_rule_display()}), as its rule and the steps recorded so far give it."
         )
     return CalendarEvent(
         uid=uid("eif", agreement.pk),
@@ -229,9 +235,9 @@ def calendar_events(
     extra: Iterable[CalendarEvent] = (),
 ) -> CalendarEvents:
     """The events of `agreements` from RECENT_DAYS before `today` on, soonest first, at most
-    `limit` (MAX_EVENTS unless given). Two bounded queries for the steps and the entries into force (each at most
-    `limit + 1` rows, through the step date and expected-date indexes), plus one for the
-    labels, however many agreements match."""
+    `limit` (MAX_EVENTS unless given). Two bounded queries for the steps and the entries into
+    force (each at most `limit + 1` rows), plus one for the labels, however many agreements
+    match. `extra` events (clock deadlines, forecasts) join them under the same window and cap."""
     limit = limit or MAX_EVENTS
     since = today - timedelta(days=RECENT_DAYS)
     ids = agreements.order_by().values("pk")
@@ -247,7 +253,7 @@ def calendar_events(
     in_force = list(
         Agreement.objects.filter(pk__in=ids)
         .filter(
-            Q(entered_into_force_on__gte=since, entered_into_force_on__lte=today)
+            Q(entered_into_force_on__gte=since)
             | Q(entered_into_force_on__isnull=True, expected_entry_into_force_on__gte=since)
         )
         .exclude(status=AgreementStatus.TERMINATED)
@@ -264,7 +270,9 @@ def calendar_events(
     labels = {pk: search.agreement_label(a) for pk, a in labelled.items()}
     events = [step_event(s, label=labels[s.participation.agreement.pk]) for s in steps]
     events += [
-        e for a in in_force if (e := entry_into_force_event(a, label=labels[a.pk])) is not None
+        e
+        for a in in_force
+        if (e := entry_into_force_event(a, label=labels[a.pk], today=today)) is not None
     ]
     events += [e for e in extra if e.on >= since]
     events.sort(key=lambda e: (e.on, e.uid))

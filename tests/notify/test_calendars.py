@@ -115,6 +115,28 @@ def test_a_recent_outcome_stays_with_its_result_and_an_old_one_leaves(client, ac
     assert f"step-{step.pk}@pacttracker" not in found
 
 
+@pytest.mark.parametrize(
+    ("entered", "summary"),
+    [
+        (D(2026, 1, 10), "Entered into force — "),  # recent
+        (D(2026, 2, 10), "Enters into force — "),  # recorded, ahead
+        (D(2025, 6, 1), None),  # long ago: not in the calendar
+    ],
+)
+def test_a_recorded_entry_into_force_is_an_event_while_recent_or_ahead(
+    client, make_agreement, entered, summary
+):
+    agreement = make_agreement(signed_on=D(2025, 1, 1))
+    Agreement.objects.filter(pk=agreement.pk).update(entered_into_force_on=entered)
+    found = events(parse(client.get(f"/agreements/{agreement.slug}/calendar.ics")))
+    event = found.get(f"eif-{agreement.pk}@pacttracker")
+    if summary is None:
+        assert event is None
+    else:
+        assert str(event["SUMMARY"]).startswith(summary)
+        assert event.decoded("DTSTART") == entered
+
+
 def test_text_is_escaped_and_long_lines_folded(client, make_agreement):
     note = "Vote: 2/3, needed; see Art. 61\nSecond line " + "long " * 40
     agreement = make_agreement(title="Treaty, with; commas \\ and backslash")
