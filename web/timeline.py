@@ -231,6 +231,8 @@ class Timeline:
 
     @property
     def description(self) -> str:
+        if not self.lanes:
+            return f"Nothing is recorded yet; the axis shows {self.start.isoformat()} to {self.end.isoformat()}."
         parts = [
             f"From {self.start.isoformat()} to {self.end.isoformat()}, "
             f"{len(self.lanes)} lane{'s' if len(self.lanes) != 1 else ''} "

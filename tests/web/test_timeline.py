@@ -75,6 +75,7 @@ def test_empty_agreement_still_draws_an_axis_and_today():
     assert t.lanes == [] and t.rows == []
     assert t.today_x is not None and t.ticks
     assert t.start < TODAY < t.end
+    assert t.description.startswith("Nothing is recorded yet")
 
 
 @pytest.mark.parametrize(
