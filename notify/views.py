@@ -9,13 +9,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from . import follows
+from agreements.models import Agreement
+from parties.models import Party
+from ratification import selectors as search
+
+from . import calendars, follows
 from .forms import FollowForm
 from .models import Follow
 
@@ -35,7 +41,12 @@ def follow_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/follow_list.html",
-        {"rows": follows.follows_for_user(user=request.user)},
+        {
+            "rows": [
+                (row, calendars.follow_calendar_url(row.follow))
+                for row in follows.follows_for_user(user=request.user)
+            ]
+        },
     )
 
 
@@ -103,4 +114,94 @@ def follow_delete(request: HttpRequest, pk: int) -> HttpResponse:
             "label": follows.follow_label(follow),
             "url": follows.follow_url(follow),
         },
+    )
+
+
+# Calendars (.ics) ------------------------------------------------------------------------------
+
+
+def _calendar_response(
+    request: HttpRequest, agreements, *, name: str, description: str, filename: str
+) -> HttpResponse:
+    events = calendars.calendar_events(agreements=agreements, today=timezone.localdate())
+    body = calendars.calendar_render(
+        events=events,
+        name=name,
+        description=description,
+        base_url=request.build_absolute_uri("/"),
+    )
+    etag = calendars.calendar_etag(body)
+    modified = calendars.calendar_last_modified(events)
+    last_modified = modified.timestamp() if modified else None
+    not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if not_modified is not None:
+        return not_modified
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["ETag"] = etag
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified)
+    response["Content-Disposition"] = f'inline; filename="{filename}.ics"'
+    return response
+
+
+@require_safe
+def calendar_agreement(request: HttpRequest, slug: str) -> HttpResponse:
+    agreement = (
+        Agreement.objects.filter(slug=slug)
+        .prefetch_related(search.participations_with_parties())
+        .first()
+    )
+    if agreement is None:
+        raise Http404("No agreement with that address.")
+    label = search.agreement_label(agreement)
+    return _calendar_response(
+        request,
+        Agreement.objects.filter(pk=agreement.pk),
+        name=f"Pact Tracker: {label}",
+        description=f"Scheduled ratification steps and the expected entry into force of "
+        f"{agreement.title}.",
+        filename=agreement.slug,
+    )
+
+
+@require_safe
+def calendar_party(request: HttpRequest, code: str) -> HttpResponse:
+    party = Party.objects.filter(code=code.upper()).first()
+    if party is None:
+        raise Http404("No party with that code.")
+    filters = search.AgreementFilters(parties=(party.code,))
+    return _calendar_response(
+        request,
+        search.agreements_search(filters=filters),
+        name=f"Pact Tracker: agreements of {party.name}",
+        description=f"Scheduled ratification steps and expected entries into force of the "
+        f"agreements {party.name} is party to.",
+        filename=f"agreements-{party.code}",
+    )
+
+
+@require_safe
+def calendar_search(request: HttpRequest) -> HttpResponse:
+    """A calendar of the agreements a search on the agreement list finds (its filters in the
+    query string). A filter the list would quietly drop is a 400 here, naming it."""
+    try:
+        filters = calendars.calendar_filters(request.GET)
+    except ValidationError as exc:
+        lines = [
+            f"{name}: {message}"
+            for name, messages in exc.message_dict.items()
+            for message in messages
+        ]
+        return HttpResponseBadRequest(
+            "This calendar's filters cannot be used:\n" + "\n".join(lines) + "\n",
+            content_type="text/plain; charset=utf-8",
+        )
+    what = follows.search_describe(calendars.calendar_query(filters))
+    return _calendar_response(
+        request,
+        search.agreements_search(filters=filters),
+        name=f"Pact Tracker: {what}",
+        description=f"Scheduled ratification steps and expected entries into force of the "
+        f"agreements this search finds: {what}.",
+        filename="agreements",
     )

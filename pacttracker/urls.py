@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from notify import views as notify_views
 from notify.feeds import StatusChangeFeed
 
 admin.site.site_header = "Pact Tracker administration"
@@ -22,6 +23,18 @@ urlpatterns = [
     path("feeds/status-changes.atom", StatusChangeFeed(), name="feed_status_changes"),
     path("feeds/agreements/<slug:slug>.atom", StatusChangeFeed(), name="feed_agreement"),
     path("feeds/parties/<str:code>.atom", StatusChangeFeed(), name="feed_party"),
+    # iCalendar feeds (notify/calendars.py); before the pages, whose addresses they extend.
+    path("agreements/calendar.ics", notify_views.calendar_search, name="feed_calendar_search"),
+    path(
+        "agreements/<slug:slug>/calendar.ics",
+        notify_views.calendar_agreement,
+        name="feed_calendar_agreement",
+    ),
+    path(
+        "parties/<str:code>/agreements.ics",
+        notify_views.calendar_party,
+        name="feed_calendar_party",
+    ),
     path("follows/", include("notify.urls")),  # follow agreements, parties, searches
     path("", include("web.urls")),
 ]

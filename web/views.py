@@ -26,6 +26,7 @@ from agreements.models import (
 )
 from agreements.subjects import subjects_with_aliases
 from apikit.renderers import csv_cell
+from notify.calendars import search_calendar_url
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 from ratification import selectors as search
 from ratification.gaps import GAP_KINDS, gap_counts
@@ -37,7 +38,7 @@ from ratification.models import (
     StepStatus,
 )
 
-from . import selectors
+from . import selectors, timeline
 
 PAGE_SIZE = 20
 # The Atom feed (notify/feeds.py); it accepts ?agreement=<slug> and ?party=<CODE>.
@@ -237,6 +238,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
             "sorts": [(key, label) for key, (label, _) in search.SORTS.items()],
             "feed_url": feed_url,
             "feed_is_filtered": len(party_codes) == 1,
+            "calendar_url": search_calendar_url(filters),
             "export_query": export_params.urlencode(),
         },
     )
@@ -321,6 +323,8 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "a": dossier.agreement,
             "label": dossier.progress.label,
             "feed_url": _feed_url(agreement=dossier.agreement.slug),
+            "timeline": timeline.agreement_timeline(progress=dossier.progress, today=today),
+            "calendar_url": reverse("feed_calendar_agreement", args=[dossier.agreement.slug]),
         },
     )
 
@@ -360,6 +364,7 @@ def party_detail(request: HttpRequest, code: str) -> HttpResponse:
             "groups": groups,
             "total": profile.total,
             "feed_url": _feed_url(party=profile.party.code),
+            "calendar_url": reverse("feed_calendar_party", args=[profile.party.code]),
         },
     )
 

@@ -90,6 +90,9 @@ PAGE_READS = {
     "feed_status_changes",
     "feed_agreement",
     "feed_party",
+    "feed_calendar_agreement",  # iCalendar feeds: GET and HEAD only
+    "feed_calendar_party",
+    "feed_calendar_search",
     "admin_moved",  # a redirect to the admin, which checks its own permissions
     "login",
     "logout",

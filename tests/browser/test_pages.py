@@ -159,7 +159,10 @@ def test_sign_in_follow_the_acsa_and_get_an_email_for_its_next_step(
 
     page.get_by_role("link", name="Following").click()
     page.wait_for_url("**/follows/")
-    assert page.locator(".follow-list a").all_inner_texts() == ["Japan–Philippines ACSA"]
+    followed = page.locator(".follow-list a:not(.follow-list__calendar)")
+    assert followed.all_inner_texts() == ["Japan–Philippines ACSA"]
+    calendar = page.locator(".follow-list__calendar")
+    assert calendar.get_attribute("href") == "/agreements/japan-philippines-acsa/calendar.ics"
     axe_check(page)
 
     step = RatificationStep.objects.get(
