@@ -36,7 +36,9 @@ from agreements.models import (
 from agreements.selectors import party_agreement_counts
 from parties.models import Party, ProcedureStep
 from ratification import engine
+from ratification.forecasts import forecasts_for_agreement, forecasts_prefetch
 from ratification.models import (
+    Forecast,
     RatificationStep,
     StatusChange,
     StepStatus,
@@ -83,6 +85,8 @@ class PartyTrack:
     participation: Participation
     result: engine.PartyResult
     steps: list[RatificationStep]
+    # The party's stored forecasts (ratification.forecasts), on the agreement page only.
+    forecasts: list[Forecast] = field(default_factory=list)
 
     @property
     def party(self) -> Party:
@@ -113,10 +117,20 @@ class AgreementProgress:
         return agreement_label(self.agreement)
 
 
-def _progress(agreement: Agreement, today: date) -> AgreementProgress:
+def _progress(
+    agreement: Agreement, today: date, forecasts: list[Forecast] | None = None
+) -> AgreementProgress:
     result = agreement_evaluate(agreement=agreement, today=today)
+    by_party: dict[int | None, list[Forecast]] = defaultdict(list)
+    for forecast in forecasts or ():
+        by_party[forecast.party_id].append(forecast)
     tracks = [
-        PartyTrack(participation=p, result=result.parties[p.party.code], steps=list(p.steps.all()))
+        PartyTrack(
+            participation=p,
+            result=result.parties[p.party.code],
+            steps=list(p.steps.all()),
+            forecasts=by_party.get(p.party_id, []),
+        )
         for p in agreement.participations.all()
     ]
     return AgreementProgress(agreement=agreement, result=result, tracks=tracks)
@@ -205,6 +219,7 @@ class AgreementDossier:
     sources: list
     history: list[StatusChange]
     signatories_by_party: dict = field(default_factory=dict)
+    entry_into_force_forecast: Forecast | None = None
 
 
 _INVERSE = {
@@ -223,6 +238,7 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             participations_with_steps(),
             "subjects",
             "sources",
+            forecasts_prefetch(),
             Prefetch("signatories", queryset=Signatory.objects.select_related("party", "source")),
             Prefetch("provisions", queryset=Provision.objects.select_related("source")),
             Prefetch(
@@ -292,9 +308,11 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
     for signatory in agreement.signatories.all():
         signatories[signatory.party].append(signatory)
 
+    forecasts = forecasts_for_agreement(agreement=agreement)
     return AgreementDossier(
         agreement=agreement,
-        progress=_progress(agreement, today),
+        progress=_progress(agreement, today, forecasts),
+        entry_into_force_forecast=next((f for f in forecasts if f.step_id is None), None),
         provision_groups=groups,
         related=unique_related,
         sources=sources,
