@@ -771,3 +771,20 @@ def duration_table_forget() -> None:
     """Drop the cached table (tests; after a bulk import)."""
     global _cached
     _cached = None
+
+
+def forecasts_for_party(*, party: Party, limit: int) -> list[tuple[Forecast, str]]:
+    """The party's next forecast steps across its agreements, soonest first, each with its
+    agreement's label: two queries (the partial index serves the first) however many there are."""
+    rows = list(
+        Forecast.objects.filter(party=party, likely_on__isnull=False)
+        .select_related("agreement", "step")
+        .prefetch_related(
+            Prefetch(
+                "agreement__participations",
+                queryset=Participation.objects.select_related("party"),
+            )
+        )
+        .order_by("likely_on", "pk")[:limit]
+    )
+    return [(row, agreement_label(row.agreement)) for row in rows]

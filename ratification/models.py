@@ -411,6 +411,14 @@ class Forecast(models.Model):
                 violation_error_message="The range must hold the most likely date.",
             ),
         ]
+        indexes = [
+            # A party page's next forecast steps, soonest first (forecasts_for_party).
+            models.Index(
+                fields=["party", "likely_on"],
+                condition=Q(likely_on__isnull=False),
+                name="forecast_party_likely_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         what = self.step or "entry into force"

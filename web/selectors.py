@@ -36,7 +36,11 @@ from agreements.models import (
 from agreements.selectors import party_agreement_counts
 from parties.models import Party, ProcedureStep
 from ratification import engine
-from ratification.forecasts import forecasts_for_agreement, forecasts_prefetch
+from ratification.forecasts import (
+    forecasts_for_agreement,
+    forecasts_for_party,
+    forecasts_prefetch,
+)
 from ratification.models import (
     Forecast,
     RatificationStep,
@@ -351,6 +355,8 @@ class PartyProfile:
     total: int
     # The newest changes that name the party (its steps and progress), corrections marked.
     changes: list[StatusChange] = field(default_factory=list)
+    # Its next forecast steps across agreements (ratification.forecasts), with their labels.
+    forecasts: list[tuple[Forecast, str]] = field(default_factory=list)
 
 
 # A party may be party to tens of thousands of agreements: the page shows the most recent few of
@@ -358,6 +364,7 @@ class PartyProfile:
 PARTY_AGREEMENTS_PER_STATUS = 20
 PARTY_PARTNERS_SHOWN = 20
 PARTY_CHANGES_SHOWN = 10
+PARTY_FORECASTS_SHOWN = 10
 
 
 def party_profile(*, code: str) -> PartyProfile | None:
@@ -423,6 +430,7 @@ def party_profile(*, code: str) -> PartyProfile | None:
         procedure_is_generic=not own,
         total=counts.total,
         changes=changes,
+        forecasts=forecasts_for_party(party=party, limit=PARTY_FORECASTS_SHOWN),
     )
 
 

@@ -388,3 +388,17 @@ def test_page_says_when_there_is_no_forecast(client, make_agreement):
     forecasts_refresh(agreement_ids=[agreement.pk], today=D(2026, 1, 20))
     html = client.get(f"/agreements/{agreement.slug}/").content.decode()
     assert "none. Not enough evidence" in html
+
+
+def test_party_page_lists_its_next_forecast_steps(client, make_agreement):
+    for n, days in enumerate([100, 150, 200]):
+        _history(make_agreement, f"past-{n}", D(2020, 1, 1), D(2020, 1, 1) + dt.timedelta(days))
+    agreement = _pending(make_agreement)
+    forecasts_refresh(agreement_ids=[agreement.pk], today=TODAY)
+    html = client.get("/parties/JP/").content.decode()
+    likely = (SIGNED + dt.timedelta(days=150)).isoformat()
+    assert "Forecast next steps" in html
+    assert f'href="/agreements/{agreement.slug}/#forecasts-JP"' in html
+    assert f'likely <time datetime="{likely}">' in html
+    # The Philippines has no forecast step: no section on its page.
+    assert "Forecast next steps" not in client.get("/parties/PH/").content.decode()
