@@ -41,12 +41,13 @@ def agreement_changed(agreement_id: int) -> int:
     if not Agreement.objects.filter(pk=agreement_id).exists():
         return 0  # deleted since the write: nothing to do
     changes = agreement_recompute(agreement_id=agreement_id)
-    # Forecasts read the steps just written; they change no status, so after the recompute.
+    for relay in (FAN_OUT_TASK, NOTIFY_FOLLOWERS_TASK):
+        _queue(relay)
+    # Forecasts read the steps just written and change no status: last, so that nothing they
+    # do can hold back the changes' delivery.
     forecasts.forecasts_refresh(
         agreement_ids=[agreement_id], table=forecasts.duration_table_cached()
     )
-    for relay in (FAN_OUT_TASK, NOTIFY_FOLLOWERS_TASK):
-        _queue(relay)
     return len(changes)
 
 
