@@ -461,6 +461,11 @@ def _forecast_step(
             ],
             "calendar": [],
         }
+        if step.status == StepStatus.SCHEDULED and step.date:
+            row.evidence["note"] = (
+                f"Scheduled for {step.date.isoformat()}, which passed with no result recorded "
+                "(overdue): forecast from the record like a pending step."
+            )
         return row
     since = (
         f" already {elapsed} days after its {_kind_label(anchor.kind).lower()}"

@@ -402,3 +402,31 @@ def test_party_page_lists_its_next_forecast_steps(client, make_agreement):
     assert f'likely <time datetime="{likely}">' in html
     # The Philippines has no forecast step: no section on its page.
     assert "Forecast next steps" not in client.get("/parties/PH/").content.decode()
+
+
+def test_overdue_scheduled_step_is_forecast_from_history(make_agreement):
+    for n, days in enumerate([420, 450, 500, 550]):
+        _history(make_agreement, f"past-{n}", D(2020, 1, 1), D(2020, 1, 1) + dt.timedelta(days))
+    agreement = make_agreement(
+        slug="overdue",
+        signed_on=SIGNED,
+        subjects=["defence logistics"],
+        steps={
+            "JP": [
+                StepInput(kind="signature", status="completed", date=SIGNED),
+                StepInput(
+                    kind="legislative_approval",
+                    status="scheduled",
+                    date=D(2027, 3, 3),
+                    body="House of Councillors",
+                ),
+            ]
+        },
+    )
+    # Seen after the scheduled day (419 days after signature): overdue, so the record decides.
+    row = _step_row(_rows(agreement, today=D(2027, 3, 10)))
+    assert row.basis == "party"
+    assert row.sample_size == 4
+    assert row.evidence["median_days"] == 475
+    assert row.likely_on == SIGNED + dt.timedelta(days=475)
+    assert "overdue" in row.evidence["note"]
