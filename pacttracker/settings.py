@@ -456,6 +456,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agreements.facet_counts_compact",
         "schedule": timedelta(minutes=1),
     },
+    # Forecasts move as days pass (ratification.forecasts); once a day, after the night's sweep.
+    "forecasts-refresh": {
+        "task": "ratification.refresh_forecasts",
+        "schedule": crontab(minute=35, hour=4),
+    },
     # The audit log keeps AUDIT_RETENTION_DAYS; older events are deleted once a day.
     "audit-prune": {"task": "accounts.audit_prune", "schedule": crontab(minute=17, hour=3)},
 }

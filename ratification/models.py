@@ -365,3 +365,96 @@ STATUS_CHANGE_KIND_EXPLANATIONS: dict[str, str] = {
     "suspended or withdrawn, or its record corrected.",
     StatusChange.Kind.STALE: "Nobody has checked the agreement against its sources for a while.",
 }
+
+
+class Forecast(models.Model):
+    """A forecast of when a pending step, or the agreement's entry into force, will happen.
+
+    Derived data, kept ready by ratification.forecasts (recomputed after writes and once a day):
+    never a status, never a fact; pages, the API and feeds label it "forecast". A row with no
+    dates says why there is no forecast (`reason`), e.g. too little evidence.
+    """
+
+    class Basis(models.TextChoices):
+        PARTY = "party", "The same party's record"
+        SUBJECT = "subject", "Agreements of the same subject"
+        LEGISLATURE = "legislature", "Parties with the same kind of legislature"
+        ALL = "all", "Every agreement"
+        SCHEDULED = "scheduled", "The date the step is scheduled for"
+        RULE = "rule", "The entry-into-force rule applied to the parties' forecasts"
+        NONE = "none", "No forecast"
+
+    agreement = models.ForeignKey(
+        Agreement,
+        on_delete=models.CASCADE,  # derived from the agreement's steps
+        related_name="forecasts",
+        help_text="The agreement forecast.",
+    )
+    party = models.ForeignKey(
+        Party,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,  # derived data: goes with what it was derived from
+        related_name="forecasts",
+        help_text="The party whose step is forecast; empty for the agreement's entry into force.",
+    )
+    step = models.ForeignKey(
+        RatificationStep,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="forecasts",
+        help_text="The pending step forecast; empty for the agreement's entry into force.",
+    )
+    likely_on = models.DateField(null=True, blank=True, help_text="Most likely date (median).")
+    low_on = models.DateField(null=True, blank=True, help_text="Start of the 80 % range.")
+    high_on = models.DateField(null=True, blank=True, help_text="End of the 80 % range.")
+    basis = models.CharField(
+        max_length=20,
+        choices=Basis.choices,
+        help_text="Which records the forecast rests on (the fallback level reached).",
+    )
+    sample_size = models.PositiveIntegerField(
+        default=0, help_text="How many recorded durations the forecast rests on."
+    )
+    evidence = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The working: from which step, the durations (agreement, dates, days), the "
+        "median, the method, and any calendar adjustment.",
+    )
+    reason = models.CharField(
+        max_length=500, blank=True, help_text="Why there is no forecast, when there is none."
+    )
+    computed_at = models.DateTimeField(help_text="When the forecast was computed.")
+
+    class Meta:
+        ordering = ["agreement", "party", "step__order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["step"], name="forecast_one_per_step"),
+            models.UniqueConstraint(
+                fields=["agreement"],
+                condition=Q(step__isnull=True),
+                name="forecast_one_entry_into_force",
+            ),
+            models.CheckConstraint(
+                condition=Q(likely_on__isnull=True)
+                | Q(low_on__lte=models.F("likely_on"), high_on__gte=models.F("likely_on")),
+                name="forecast_range_holds_likely",
+                violation_error_message="The range must hold the most likely date.",
+            ),
+        ]
+        indexes = [
+            # A party page's next forecast steps, soonest first (forecasts_for_party).
+            models.Index(
+                fields=["party", "likely_on"],
+                condition=Q(likely_on__isnull=False),
+                name="forecast_party_likely_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = self.step or "entry into force"
+        if self.likely_on is None:
+            return f"Forecast for {what}: none ({self.reason})"
+        return f"Forecast for {what}: likely {self.likely_on.isoformat()}"

@@ -16,7 +16,7 @@ from typing import Any
 from celery import current_app, shared_task, signature
 from django.db import OperationalError
 
-from . import sweep
+from . import forecasts, sweep
 from .services import AGREEMENT_CHANGED_TASK, agreement_recompute
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,11 @@ def agreement_changed(agreement_id: int) -> int:
     changes = agreement_recompute(agreement_id=agreement_id)
     for relay in (FAN_OUT_TASK, NOTIFY_FOLLOWERS_TASK):
         _queue(relay)
+    # Forecasts read the steps just written and change no status: last, so that nothing they
+    # do can hold back the changes' delivery.
+    forecasts.forecasts_refresh(
+        agreement_ids=[agreement_id], table=forecasts.duration_table_cached()
+    )
     return len(changes)
 
 
@@ -90,4 +95,21 @@ def sweep_calendar() -> dict[str, int]:
     counts["deliveries"] = _run_here(FAN_OUT_TASK) or 0
     counts["redelivered"] = _run_here(REDELIVER_TASK) or 0
     logger.info("calendar sweep: %s", counts)
+    return counts
+
+
+@shared_task(
+    name="ratification.refresh_forecasts",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=3000,
+    time_limit=3100,
+)
+def refresh_forecasts() -> dict[str, int]:
+    """Once a day (Celery beat): recompute the forecasts of every agreement with an open step,
+    as the days passing move them (ratification.forecasts.forecasts_refresh_all). Idempotent;
+    separate from the hourly calendar sweep, so it takes nothing from the sweep's budget."""
+    counts = forecasts.forecasts_refresh_all()
+    logger.info("forecasts refreshed: %s", counts)
     return counts

@@ -31,6 +31,17 @@ def _eager_celery(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_forecast_evidence() -> None:
+    """The worker keeps its forecasts' duration table for a while (ratification.forecasts);
+    each test's database is new, so no table outlives its test."""
+    from ratification.forecasts import duration_table_forget
+
+    duration_table_forget()
+    yield
+    duration_table_forget()
+
+
+@pytest.fixture(autouse=True)
 def _no_login_rate_limit(settings) -> None:
     """Sign-ins from 127.0.0.1 add up across the suite; the login throttle tests set a rate."""
     settings.LOGIN_THROTTLE_RATE = ""

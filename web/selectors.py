@@ -36,7 +36,13 @@ from agreements.models import (
 from agreements.selectors import party_agreement_counts
 from parties.models import Party, ProcedureStep
 from ratification import engine
+from ratification.forecasts import (
+    forecasts_for_agreement,
+    forecasts_for_party,
+    forecasts_prefetch,
+)
 from ratification.models import (
+    Forecast,
     RatificationStep,
     StatusChange,
     StepStatus,
@@ -83,6 +89,8 @@ class PartyTrack:
     participation: Participation
     result: engine.PartyResult
     steps: list[RatificationStep]
+    # The party's stored forecasts (ratification.forecasts), on the agreement page only.
+    forecasts: list[Forecast] = field(default_factory=list)
 
     @property
     def party(self) -> Party:
@@ -113,10 +121,20 @@ class AgreementProgress:
         return agreement_label(self.agreement)
 
 
-def _progress(agreement: Agreement, today: date) -> AgreementProgress:
+def _progress(
+    agreement: Agreement, today: date, forecasts: list[Forecast] | None = None
+) -> AgreementProgress:
     result = agreement_evaluate(agreement=agreement, today=today)
+    by_party: dict[int | None, list[Forecast]] = defaultdict(list)
+    for forecast in forecasts or ():
+        by_party[forecast.party_id].append(forecast)
     tracks = [
-        PartyTrack(participation=p, result=result.parties[p.party.code], steps=list(p.steps.all()))
+        PartyTrack(
+            participation=p,
+            result=result.parties[p.party.code],
+            steps=list(p.steps.all()),
+            forecasts=by_party.get(p.party_id, []),
+        )
         for p in agreement.participations.all()
     ]
     return AgreementProgress(agreement=agreement, result=result, tracks=tracks)
@@ -205,6 +223,7 @@ class AgreementDossier:
     sources: list
     history: list[StatusChange]
     signatories_by_party: dict = field(default_factory=dict)
+    entry_into_force_forecast: Forecast | None = None
 
 
 _INVERSE = {
@@ -223,6 +242,7 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             participations_with_steps(),
             "subjects",
             "sources",
+            forecasts_prefetch(),
             Prefetch("signatories", queryset=Signatory.objects.select_related("party", "source")),
             Prefetch("provisions", queryset=Provision.objects.select_related("source")),
             Prefetch(
@@ -292,9 +312,11 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
     for signatory in agreement.signatories.all():
         signatories[signatory.party].append(signatory)
 
+    forecasts = forecasts_for_agreement(agreement=agreement)
     return AgreementDossier(
         agreement=agreement,
-        progress=_progress(agreement, today),
+        progress=_progress(agreement, today, forecasts),
+        entry_into_force_forecast=next((f for f in forecasts if f.step_id is None), None),
         provision_groups=groups,
         related=unique_related,
         sources=sources,
@@ -336,6 +358,8 @@ class PartyProfile:
     total: int
     # The newest changes that name the party (its steps and progress), corrections marked.
     changes: list[StatusChange] = field(default_factory=list)
+    # Its next forecast steps across agreements (ratification.forecasts), with their labels.
+    forecasts: list[tuple[Forecast, str]] = field(default_factory=list)
 
 
 # A party may be party to tens of thousands of agreements: the page shows the most recent few of
@@ -343,6 +367,7 @@ class PartyProfile:
 PARTY_AGREEMENTS_PER_STATUS = 20
 PARTY_PARTNERS_SHOWN = 20
 PARTY_CHANGES_SHOWN = 10
+PARTY_FORECASTS_SHOWN = 10
 
 
 def party_profile(*, code: str) -> PartyProfile | None:
@@ -409,6 +434,7 @@ def party_profile(*, code: str) -> PartyProfile | None:
         procedure_is_generic=not own,
         total=counts.total,
         changes=changes,
+        forecasts=forecasts_for_party(party=party, limit=PARTY_FORECASTS_SHOWN),
     )
 
 

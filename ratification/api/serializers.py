@@ -46,9 +46,11 @@ from apikit.bodies import StrictFieldsMixin
 from parties.models import STEP_KIND_EXPLANATIONS, StepKind
 
 from .. import engine
+from ..forecasts import forecasts_for_agreement
 from ..models import (
     STATUS_CHANGE_KIND_EXPLANATIONS,
     STEP_STATUS_EXPLANATIONS,
+    Forecast,
     RatificationStep,
     StatusChange,
     StepStatus,
@@ -354,6 +356,88 @@ class ExpectedEndSerializer(serializers.Serializer):
     )
 
 
+class ForecastEvidenceSampleSerializer(serializers.Serializer):
+    agreement = serializers.CharField(help_text="The agreement's slug (its address).")
+    label = serializers.CharField(help_text="A short name, e.g. 'Japan–Italy ACSA'.")
+    party = serializers.CharField(help_text="The party whose steps these are.")
+    from_on = serializers.DateField(help_text="The date of the step counted from.")
+    to_on = serializers.DateField(help_text="The date of the step forecast, in that agreement.")
+    days = serializers.IntegerField(help_text="Days between them.")
+
+
+class ForecastSerializer(serializers.ModelSerializer):
+    """A forecast (never a fact or a status): ratification.forecasts explains the method."""
+
+    label = serializers.SerializerMethodField(help_text="Always 'forecast'.")
+    party = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    step = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    step_kind = serializers.SerializerMethodField()
+    step_body = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField(
+        help_text="The evidence in one line, e.g. 'Japan, Signature → Legislative approval "
+        "(House of Councillors): median 193 days over 5 agreements'."
+    )
+    method = serializers.SerializerMethodField(help_text="How the 80 % range was computed.")
+    median_days = serializers.SerializerMethodField()
+    calendar_notes = serializers.SerializerMethodField(
+        help_text="What the legislative calendar did to the dates (moved out of a recess, or "
+        "not covered)."
+    )
+    samples = serializers.SerializerMethodField(
+        help_text="The recorded cases (at most 12, the most recent); `sample_size` counts all."
+    )
+
+    class Meta:
+        model = Forecast
+        fields = [
+            "label",
+            "party",
+            "step",
+            "step_kind",
+            "step_body",
+            "likely_on",
+            "low_on",
+            "high_on",
+            "basis",
+            "sample_size",
+            "summary",
+            "method",
+            "median_days",
+            "calendar_notes",
+            "samples",
+            "reason",
+            "computed_at",
+        ]
+
+    def get_label(self, obj: Forecast) -> str:
+        return "forecast"
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_step_kind(self, obj: Forecast) -> str | None:
+        return obj.step.kind if obj.step_id else "entry_into_force"
+
+    def get_step_body(self, obj: Forecast) -> str:
+        return obj.step.body if obj.step_id else ""
+
+    def get_summary(self, obj: Forecast) -> str:
+        return obj.evidence.get("summary", "")
+
+    def get_method(self, obj: Forecast) -> str:
+        return obj.evidence.get("method", "")
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_median_days(self, obj: Forecast) -> int | None:
+        return obj.evidence.get("median_days")
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_calendar_notes(self, obj: Forecast) -> list[str]:
+        return list(obj.evidence.get("calendar", []))
+
+    @extend_schema_field(ForecastEvidenceSampleSerializer(many=True))
+    def get_samples(self, obj: Forecast) -> list[dict[str, Any]]:
+        return list(obj.evidence.get("samples", []))
+
+
 class AgreementDetailSerializer(AgreementListSerializer):
     """Everything an analyst needs on one agreement, in one response. Needs the queryset of
     ratification.api.views.agreement_detail_queryset()."""
@@ -367,6 +451,10 @@ class AgreementDetailSerializer(AgreementListSerializer):
     status_history = StatusChangeSerializer(source="status_changes", many=True, read_only=True)
     related = serializers.SerializerMethodField()
     sources = SourceSerializer(many=True, read_only=True)
+    forecasts = serializers.SerializerMethodField(
+        help_text="Forecasts (labelled so; never a status) for each party's open steps and for "
+        "entry into force, with their evidence. Recomputed after writes and daily."
+    )
 
     class Meta(AgreementListSerializer.Meta):
         fields = [
@@ -397,6 +485,7 @@ class AgreementDetailSerializer(AgreementListSerializer):
             "notice_period_months",
             "expected_end_on",
             "expected_end",
+            "forecasts",
             "reviewed_on",
             "parties",
             "signatories",
@@ -418,6 +507,10 @@ class AgreementDetailSerializer(AgreementListSerializer):
             "date": result.expected_entry_into_force_on,
             "explanation": result.entry_into_force_explanation,
         }
+
+    @extend_schema_field(ForecastSerializer(many=True))
+    def get_forecasts(self, obj: Agreement) -> list[dict[str, Any]]:
+        return ForecastSerializer(forecasts_for_agreement(agreement=obj), many=True).data
 
     @extend_schema_field(ExpectedEndSerializer)
     def get_expected_end(self, obj: Agreement) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin, caching_possible
 from parties.models import Party
 
+from ..forecasts import forecasts_prefetch
 from ..merging import agreement_merge
 from ..models import RatificationStep, StatusChange
 from ..services import (
@@ -87,11 +88,12 @@ def agreement_list_queryset() -> QuerySet[Agreement]:
 
 
 def agreement_detail_queryset() -> QuerySet[Agreement]:
-    """Everything AgreementDetailSerializer shows, in ten queries."""
+    """Everything AgreementDetailSerializer shows, in eleven queries."""
     steps = RatificationStep.objects.select_related("source").order_by("order", "pk")
     return Agreement.objects.prefetch_related(
         "subjects",
         "sources",
+        forecasts_prefetch(),
         Prefetch(
             "participations",
             queryset=Participation.objects.select_related("party")

@@ -1,0 +1,111 @@
+"""The forecasts' backtest (ratification.backtest, manage.py backtest_forecasts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from ratification import backtest, forecasts
+from ratification.services import StepInput
+
+D = dt.date
+pytestmark = pytest.mark.django_db
+
+
+def _history(make_agreement, slug, signed, days):
+    return make_agreement(
+        slug=slug,
+        signed_on=signed,
+        subjects=["defence logistics"],
+        steps={
+            "JP": [
+                StepInput(kind="signature", status="completed", date=signed),
+                StepInput(
+                    kind="legislative_approval",
+                    status="completed",
+                    date=signed + dt.timedelta(days=days),
+                    body="House of Councillors",
+                ),
+            ]
+        },
+    )
+
+
+def test_as_of_rolls_the_record_back(make_agreement):
+    agreement = _history(make_agreement, "a", D(2020, 1, 1), 100)
+    snapshot = forecasts.snapshot_of(forecasts._agreements_with_steps([agreement.pk]).get())
+    rolled = backtest.as_of(snapshot, D(2020, 1, 1))
+    japan = next(p for p in rolled.facts.parties if p.code == "JP")
+    approval = next(s for s in japan.steps if s.kind == "legislative_approval")
+    assert (approval.status, approval.date) == ("pending", None)
+    assert rolled.facts.signed_on == D(2020, 1, 1)
+
+
+def test_no_leakage_evidence_is_only_what_was_recorded_before(make_agreement):
+    # Three cases finish in 2020; the fourth agreement is signed on 2020-03-01, before two of
+    # them finished: on that day only one case was known, so it gets no forecast.
+    _history(make_agreement, "a", D(2020, 1, 1), 30)  # done 2020-01-31
+    _history(make_agreement, "b", D(2020, 1, 1), 100)  # done 2020-04-10
+    _history(make_agreement, "c", D(2020, 1, 1), 120)  # done 2020-04-30
+    _history(make_agreement, "d", D(2020, 3, 1), 60)
+    # A later agreement, signed when a, b and c were all known (d finishing on 2020-04-30).
+    _history(make_agreement, "e", D(2020, 6, 1), 90)
+    report = backtest.backtest()
+    group = report.groups[("Japan", "legislative_approval (House of Councillors)")]
+    assert group.cases == 5
+    # a, b, c: fewer than 3 earlier cases; d: only a was known on 2020-03-01; e: a, b, c, d.
+    assert group.forecast == 1
+    table = forecasts.DurationTable.build()
+    key = (
+        "party",
+        forecasts.Party.objects.get(code="JP").pk,
+        "signature",
+        "legislative_approval",
+        "house of councillors",
+    )
+    known = table.durations(key, exclude_agreement=0, known_by=D(2020, 3, 1), longer_than=-1)
+    assert len(known) == 1
+    # Strictly before: a case completed on the day itself is not yet known.
+    assert (
+        len(table.durations(key, exclude_agreement=0, known_by=D(2020, 1, 31), longer_than=-1)) == 0
+    )
+
+
+def test_scores_hold_and_error(make_agreement):
+    for n, days in enumerate([100, 110, 120, 130]):
+        _history(make_agreement, f"h{n}", D(2020, 1, 1) + dt.timedelta(days=200 * n), days)
+    report = backtest.backtest()
+    group = report.groups[("Japan", "legislative_approval (House of Councillors)")]
+    # Only the fourth has three earlier cases: median 110 days, real 130 → error 20.
+    assert (group.forecast, group.errors) == (1, [20])
+    assert group.held == 1
+
+
+def test_command_writes_the_doc(tmp_path, make_agreement):
+    for n, days in enumerate([100, 110, 120, 130]):
+        _history(make_agreement, f"h{n}", D(2020, 1, 1) + dt.timedelta(days=200 * n), days)
+    doc = tmp_path / "forecasts.md"
+    doc.write_text(
+        "# Head\n<!-- backtest:demo:start -->\nold\n<!-- backtest:demo:end -->\nTail\n",
+        encoding="utf-8",
+    )
+    call_command("backtest_forecasts", "--doc", str(doc))
+    text = doc.read_text(encoding="utf-8")
+    assert "old" not in text
+    assert text.startswith("# Head\n<!-- backtest:demo:start -->\nReplayed on the")
+    assert (
+        "| Japan | legislative_approval (House of Councillors) | 4 | 1 | 100 % (1/1) | 20 |" in text
+    )
+    assert text.endswith("<!-- backtest:demo:end -->\nTail\n")
+
+
+def test_command_refuses_a_doc_without_markers(tmp_path):
+    doc = tmp_path / "forecasts.md"
+    doc.write_text("# nothing\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="markers"):
+        call_command("backtest_forecasts", "--doc", str(doc))
+    with pytest.raises(CommandError, match="label"):
+        call_command("backtest_forecasts", "--doc", str(doc), "--label", "other")
