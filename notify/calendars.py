@@ -47,7 +47,7 @@ from agreements.models import (
 from agreements.subjects import subject_slugs_canonical
 from parties.models import Party, StepKind
 from ratification import selectors as search
-from ratification.models import RatificationStep, StepStatus
+from ratification.models import Forecast, RatificationStep, StepStatus
 
 # UIDs name the object, not the host, so the same event keeps its UID whatever address the site
 # is reached at (and in exports or a copy of the database).
@@ -218,6 +218,21 @@ def forecast_event(
     )
 
 
+def _forecast_event(forecast: Forecast, *, label: str) -> CalendarEvent:
+    return forecast_event(
+        key=forecast.event_key,
+        agreement=forecast.agreement,
+        label=label,
+        party_code=forecast.party.code if forecast.party_id else None,
+        step_label=forecast.what,
+        likely_on=forecast.likely_on,
+        low_on=forecast.low_on,
+        high_on=forecast.high_on,
+        basis=forecast.evidence.get("summary", ""),
+        last_modified=forecast.computed_at,
+    )
+
+
 # Reading the events ----------------------------------------------------------------------------
 
 
@@ -235,9 +250,10 @@ def calendar_events(
     extra: Iterable[CalendarEvent] = (),
 ) -> CalendarEvents:
     """The events of `agreements` from RECENT_DAYS before `today` on, soonest first, at most
-    `limit` (MAX_EVENTS unless given). Two bounded queries for the steps and the entries into
-    force (each at most `limit + 1` rows), plus one for the labels, however many agreements
-    match. `extra` events (clock deadlines, forecasts) join them under the same window and cap."""
+    `limit` (MAX_EVENTS unless given). Three bounded queries for the steps, the entries into
+    force and the stored forecasts (each at most `limit + 1` rows), plus one for the labels,
+    however many agreements match. `extra` events (clock deadlines) join them under the same
+    window and cap."""
     limit = limit or MAX_EVENTS
     since = today - timedelta(days=RECENT_DAYS)
     ids = agreements.order_by().values("pk")
@@ -261,8 +277,14 @@ def calendar_events(
             : limit + 1
         ]
     )
+    forecasts = list(
+        Forecast.objects.filter(agreement__in=ids, likely_on__gte=since)
+        .select_related("agreement", "party", "step")
+        .order_by("likely_on", "pk")[: limit + 1]
+    )
     labelled = {a.pk: a for a in in_force}
     labelled.update({s.participation.agreement.pk: s.participation.agreement for s in steps})
+    labelled.update({f.agreement.pk: f.agreement for f in forecasts})
     prefetch_related_objects(
         list(labelled.values()),
         Prefetch("participations", queryset=Participation.objects.select_related("party")),
@@ -274,6 +296,7 @@ def calendar_events(
         for a in in_force
         if (e := entry_into_force_event(a, label=labels[a.pk], today=today)) is not None
     ]
+    events += [_forecast_event(f, label=labels[f.agreement_id]) for f in forecasts]
     events += [e for e in extra if e.on >= since]
     events.sort(key=lambda e: (e.on, e.uid))
     return CalendarEvents(events=events[:limit], truncated=len(events) > limit)

@@ -458,3 +458,18 @@ class Forecast(models.Model):
         if self.likely_on is None:
             return f"Forecast for {what}: none ({self.reason})"
         return f"Forecast for {what}: likely {self.likely_on.isoformat()}"
+
+    @property
+    def what(self) -> str:
+        """What is forecast, in words: "Legislative approval (House of Councillors)", "Entry
+        into force"."""
+        if self.step_id is None:
+            return "Entry into force"
+        body = f" ({self.step.body})" if self.step.body else ""
+        return f"{self.step.get_kind_display()}{body}"
+
+    @property
+    def event_key(self) -> str:
+        """Names what is forecast for good (the step, or the agreement's entry into force), not
+        this row: a recomputed forecast replaces its calendar event instead of adding one."""
+        return f"step-{self.step_id}" if self.step_id else f"eif-{self.agreement_id}"

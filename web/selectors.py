@@ -224,6 +224,7 @@ class AgreementDossier:
     history: list[StatusChange]
     signatories_by_party: dict = field(default_factory=dict)
     entry_into_force_forecast: Forecast | None = None
+    forecasts: list[Forecast] = field(default_factory=list)  # every one, for the timeline
 
 
 _INVERSE = {
@@ -317,6 +318,7 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
         agreement=agreement,
         progress=_progress(agreement, today, forecasts),
         entry_into_force_forecast=next((f for f in forecasts if f.step_id is None), None),
+        forecasts=forecasts,
         provision_groups=groups,
         related=unique_related,
         sources=sources,

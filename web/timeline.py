@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from parties.models import Session, StepKind
-from ratification.models import StepStatus
+from ratification.models import Forecast, StepStatus
 
 # The coordinate system (viewBox units). The picture scales to the page's width; on a phone the
 # frame around it scrolls sideways rather than shrinking the text below legibility.
@@ -555,6 +555,21 @@ def agreement_lanes(
     if not (own.marks or own.bars or own.ranges):
         lanes.remove(own)
     return lanes
+
+
+def forecast_ranges(forecasts: Iterable[Forecast]) -> list[Range]:
+    """The stored forecasts (ratification.forecasts) that give a date, as shaded ranges."""
+    return [
+        Range(
+            lane=f.party.code if f.party_id else None,
+            low=f.low_on,
+            likely=f.likely_on,
+            high=f.high_on,
+            label=f"{f.what} (forecast)",
+        )
+        for f in forecasts
+        if f.likely_on is not None
+    ]
 
 
 def agreement_timeline(

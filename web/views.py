@@ -323,7 +323,11 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "a": dossier.agreement,
             "label": dossier.progress.label,
             "feed_url": _feed_url(agreement=dossier.agreement.slug),
-            "timeline": timeline.agreement_timeline(progress=dossier.progress, today=today),
+            "timeline": timeline.agreement_timeline(
+                progress=dossier.progress,
+                today=today,
+                ranges=timeline.forecast_ranges(dossier.forecasts),
+            ),
             "calendar_url": reverse("feed_calendar_agreement", args=[dossier.agreement.slug]),
         },
     )

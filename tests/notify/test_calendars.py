@@ -12,7 +12,7 @@ from django.utils import timezone
 from agreements.models import Agreement
 from notify import calendars
 from notify.models import Follow
-from ratification.models import RatificationStep
+from ratification.models import Forecast, RatificationStep
 from ratification.services import step_record
 from tests.conftest import TODAY
 
@@ -235,6 +235,42 @@ def test_a_big_search_costs_a_fixed_number_of_queries(
         )
     with django_assert_max_num_queries(8):
         parse(client.get("/agreements/calendar.ics?party=JP"))
+
+
+def test_stored_forecasts_are_tentative_events_in_every_feed_and_a_recompute_moves_them(
+    client, acsa
+):
+    step = first_pending(acsa, "PH")
+    Forecast.objects.filter(step=step).delete()
+    forecast = Forecast.objects.create(
+        agreement=acsa,
+        party=step.participation.party,
+        step=step,
+        likely_on=D(2026, 6, 1),
+        low_on=D(2026, 5, 1),
+        high_on=D(2026, 8, 1),
+        basis="party",
+        sample_size=5,
+        evidence={"summary": "Philippines: median 90 days over 5 agreements"},
+        computed_at=timezone.now(),
+    )
+    uid = f"forecast-step-{step.pk}@pacttracker"
+    for url in (
+        f"/agreements/{acsa.slug}/calendar.ics",
+        "/parties/PH/agreements.ics",
+        "/agreements/calendar.ics?party=PH",
+    ):
+        event = events(parse(client.get(url)))[uid]
+        assert str(event["STATUS"]) == "TENTATIVE"
+        assert event.decoded("DTSTART") == D(2026, 6, 1)
+        assert str(event["SUMMARY"]).startswith("PH, forecast: ")
+        assert "80 % range 2026-05-01 to 2026-08-01" in str(event["DESCRIPTION"])
+        assert "median 90 days over 5 agreements" in str(event["DESCRIPTION"])
+
+    Forecast.objects.filter(pk=forecast.pk).update(likely_on=D(2026, 7, 1))
+    moved = events(parse(client.get(f"/agreements/{acsa.slug}/calendar.ics")))
+    assert moved[uid].decoded("DTSTART") == D(2026, 7, 1)
+    assert [k for k in moved if k.startswith(f"forecast-step-{step.pk}")] == [uid]
 
 
 # Records the integrator feeds in: clock deadlines and forecasts ---------------------------------

@@ -335,3 +335,28 @@ def test_timeline_costs_one_query_for_sessions(make_agreement, django_assert_num
     dossier = agreement_dossier(slug=make_agreement().slug, today=TODAY)
     with django_assert_num_queries(1):
         tl.agreement_timeline(progress=dossier.progress, today=TODAY)
+
+
+@pytest.mark.django_db
+def test_agreement_page_shades_its_stored_forecasts(client, make_agreement, today):
+    """A party's stored forecast is a dashed range in its lane, named as a forecast."""
+    from ratification.models import Forecast
+
+    agreement = make_agreement(signed_on=D(2025, 12, 1))
+    step = agreement.participations.get(party__code="JP").steps.filter(status="pending").first()
+    Forecast.objects.filter(step=step).delete()
+    Forecast.objects.create(
+        agreement=agreement,
+        party=step.participation.party,
+        step=step,
+        likely_on=D(2026, 6, 1),
+        low_on=D(2026, 4, 1),
+        high_on=D(2026, 9, 1),
+        basis="party",
+        sample_size=4,
+        computed_at=timezone.now(),
+    )
+    svg = _svg(client.get(f"/agreements/{agreement.slug}/"))
+    assert svg.find(f".//{SVG}rect[@class='tl-range tl-range--tentative']") is not None
+    titles = [t.text for t in svg.iter(f"{SVG}title")]
+    assert any(f"{step.get_kind_display()}" in t and "(forecast)" in t for t in titles), titles
