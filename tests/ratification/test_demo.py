@@ -1,6 +1,7 @@
 """The demo data: true, sourced, loaded through the services, and safe to load twice."""
 
 import json
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from django.core.management import call_command
 
 from agreements.models import Agreement, Subject, SubjectAlias
 from agreements.subjects import subject_find
-from ratification.models import RatificationStep
+from ratification.models import Forecast, RatificationStep
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +104,13 @@ def test_the_vfa_carries_its_notice_history_with_a_source_for_each_step(demo):
         ("notice_withdrawn", "2021-07-30"),
     ]
     assert all(url for _, _, url in notices)
+
+
+def test_demo_loads_with_its_forecasts_ready(db):
+    """A newcomer's first page shows forecasts at once, not after the worker's first run."""
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "Forecasts: " in out.getvalue()
+    acsa = Forecast.objects.filter(agreement__slug="japan-philippines-acsa")
+    assert acsa.exists()
+    assert acsa.exclude(likely_on=None).exists()

@@ -28,6 +28,7 @@ from agreements.services import (
     subjects_resolve,
 )
 from agreements.subjects import subject_alias_add
+from ratification.forecasts import forecasts_refresh_all
 from ratification.services import StepInput, agreement_create
 
 DEFAULT_PATH = Path(settings.BASE_DIR) / "demo" / "agreements.json"
@@ -88,6 +89,13 @@ class Command(BaseCommand):
         )
         # The legislative calendars ship with the demo (parties/data/calendars.json).
         call_command("load_calendars", stdout=self.stdout)
+        # Forecasts rest on every agreement's record and on the calendars, so they are worked
+        # out once everything is in (the worker would do it too, but only once it runs).
+        refreshed = forecasts_refresh_all()
+        self.stdout.write(
+            f"Forecasts: {refreshed['forecasts']} for {refreshed['agreements']} agreements "
+            f"with open steps."
+        )
 
     def _subject_aliases(self, subjects: list[dict[str, Any]]) -> int:
         """The demo's subjects' other spellings and synonyms ("subjects": [{"name", "aliases"}]),
