@@ -401,6 +401,8 @@ SPECTACULAR_SETTINGS = {
         "StepKindEnum": "parties.models.StepKind",
         "StepStatusEnum": "ratification.models.StepStatus",
         "StatusChangeKindEnum": "ratification.models.StatusChange.Kind",
+        "StatementKindEnum": "agreements.models.StatementKind",
+        "StatementMomentEnum": "agreements.models.StatementMoment",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
