@@ -27,11 +27,13 @@ from agreements.listing import Names, facet_counts, facet_key
 from agreements.models import (
     Agreement,
     AgreementStatus,
+    Objection,
     Participation,
     Provision,
     ProvisionCategory,
     Relation,
     Signatory,
+    Statement,
 )
 from agreements.selectors import party_agreement_counts
 from parties.models import Party, ProcedureStep
@@ -205,6 +207,8 @@ class AgreementDossier:
     sources: list
     history: list[StatusChange]
     signatories_by_party: dict = field(default_factory=dict)
+    # Each party's reservations, declarations and understandings (with objections), by party.
+    statements_by_party: dict = field(default_factory=dict)
 
 
 _INVERSE = {
@@ -225,6 +229,19 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             "sources",
             Prefetch("signatories", queryset=Signatory.objects.select_related("party", "source")),
             Prefetch("provisions", queryset=Provision.objects.select_related("source")),
+            Prefetch(
+                "statements",
+                queryset=Statement.objects.select_related(
+                    "party", "provision", "source", "withdrawal_source"
+                )
+                .prefetch_related(
+                    Prefetch(
+                        "objections",
+                        queryset=Objection.objects.select_related("party", "source"),
+                    )
+                )
+                .order_by("party__name", "made_on", "pk"),
+            ),
             Prefetch(
                 "relations_from",
                 queryset=Relation.objects.select_related("to_agreement").prefetch_related(
@@ -284,6 +301,9 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
     cited = [s.source for p in agreement.participations.all() for s in p.steps.all()]
     cited += [s.source for s in agreement.signatories.all()]
     cited += [p.source for p in agreement.provisions.all()]
+    for statement in agreement.statements.all():
+        cited += [statement.source, statement.withdrawal_source]
+        cited += [o.source for o in statement.objections.all()]
     for source in cited:
         if source is not None and source not in sources:
             sources.append(source)
@@ -291,6 +311,10 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
     signatories: dict = defaultdict(list)
     for signatory in agreement.signatories.all():
         signatories[signatory.party].append(signatory)
+
+    statements: dict = defaultdict(list)
+    for statement in agreement.statements.all():
+        statements[statement.party].append(statement)
 
     return AgreementDossier(
         agreement=agreement,
@@ -300,6 +324,7 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
         sources=sources,
         history=list(agreement.status_changes.all()),
         signatories_by_party=dict(signatories),
+        statements_by_party=dict(statements),
     )
 
 
