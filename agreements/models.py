@@ -832,7 +832,12 @@ class Objection(models.Model):
                 errors["party"] = (
                     f"{self.party.code} is not a party to this agreement; only its parties object."
                 )
-        if statement is not None and statement.made_on and self.made_on < statement.made_on:
+        if (
+            statement is not None
+            and statement.made_on
+            and self.made_on
+            and self.made_on < statement.made_on
+        ):
             errors["made_on"] = (
                 f"An objection cannot precede the reservation ({statement.made_on})."
             )
