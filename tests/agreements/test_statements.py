@@ -216,3 +216,34 @@ def test_search_finds_reservation_text_on_postgresql(trio, anon):
     )
     found = anon.get(reverse("api:agreement-list"), {"q": "okinotorishima"}).json()
     assert [a["slug"] for a in found["results"]] == ["trio"]
+
+
+def test_admin_refuses_a_withdrawal_before_the_statement_and_an_objection_by_the_reserver(
+    client, editor, reservation
+):
+    editor.is_staff = True
+    editor.save(update_fields=["is_staff"])
+    client.force_login(editor)
+    change = client.post(
+        reverse("admin:agreements_statement_change", args=[reservation.pk]),
+        {
+            "party": reservation.party_id,
+            "kind": "reservation",
+            "made_at": "",
+            "made_on": "2020-01-01",
+            "text": "t",
+            "article": "",
+            "withdrawn_on": "2019-01-01",
+            "withdrawal_note": "",
+        },
+    )
+    assert change.status_code == 200
+    assert "withdrawn_on" in change.context["adminform"].form.errors
+    add = client.post(
+        reverse("admin:agreements_objection_add"),
+        {"statement": reservation.pk, "party": reservation.party_id, "text": ""},
+    )
+    assert add.status_code == 200 and "party" in add.context["adminform"].form.errors
+    assert not Objection.objects.exists()
+    reservation.refresh_from_db()
+    assert reservation.withdrawn_on is None
