@@ -247,3 +247,25 @@ def test_admin_refuses_a_withdrawal_before_the_statement_and_an_objection_by_the
     assert not Objection.objects.exists()
     reservation.refresh_from_db()
     assert reservation.withdrawn_on is None
+
+
+def test_merge_moves_statements_with_objections_and_drops_the_same_one_twice(
+    make_agreement, editor
+):
+    from ratification.merging import agreement_merge
+
+    survivor = make_agreement(slug="keep", party_codes=["JP", "PH", "AU"], kind="multilateral")
+    duplicate = make_agreement(slug="twice", party_codes=["JP", "PH", "AU"], kind="multilateral")
+    same = StatementInput(party_code="JP", kind="declaration", text="Same words.")
+    statement_add(agreement=survivor, data=same)
+    statement_add(agreement=duplicate, data=same)
+    reservation = statement_add(
+        agreement=duplicate, data=StatementInput(party_code="PH", kind="reservation", text="R.")
+    )
+    objection_add(statement=reservation, data=ObjectionInput(party_code="AU"))
+
+    merge = agreement_merge(survivor=survivor, duplicate=duplicate, user=editor, reason="Twice.")
+
+    assert sorted(survivor.statements.values_list("text", flat=True)) == ["R.", "Same words."]
+    assert Objection.objects.get().statement.agreement == survivor
+    assert merge.summary["statements_dropped"] and merge.summary["statements_moved"]
