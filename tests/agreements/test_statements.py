@@ -269,3 +269,10 @@ def test_merge_moves_statements_with_objections_and_drops_the_same_one_twice(
     assert sorted(survivor.statements.values_list("text", flat=True)) == ["R.", "Same words."]
     assert Objection.objects.get().statement.agreement == survivor
     assert merge.summary["statements_dropped"] and merge.summary["statements_moved"]
+
+
+def test_api_list_filters_by_agreement_party_and_kind(reservation, anon):
+    url = reverse("api:statement-list")
+    body = anon.get(url, {"agreement": "trio", "party": "PH", "kind": "reservation"}).json()
+    assert [s["text"] for s in body["results"]] == ["Excludes archipelagic waters."]
+    assert anon.get(url, {"kind": "declaration"}).json()["results"] == []
