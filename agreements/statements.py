@@ -183,8 +183,21 @@ def statement_remove(
 ) -> bool:
     """Delete a statement recorded in error, with its objections (a withdrawal is recorded with
     statement_withdraw instead). Idempotent: False if it was already gone."""
-    with _agreements_changing(agreement_ids=[statement.agreement_id]) as change:
-        current = Statement.objects.select_for_update().filter(pk=statement.pk).first()
+    return _remove(Statement, statement.pk, statement.agreement_id, expected_version, reason)
+
+
+def _remove(
+    model: type[Statement] | type[Objection],
+    pk: int,
+    agreement_id: int | None,
+    expected_version: int | None,
+    reason: str,
+) -> bool:
+    """Delete one row under its agreement's lock, recorded in its history; ConflictError when
+    it is no longer at `expected_version`. False (and nothing moves on) if it was gone."""
+    ids = [agreement_id] if agreement_id is not None else []
+    with _agreements_changing(agreement_ids=ids) as change:
+        current = model.objects.select_for_update().filter(pk=pk).first()
         if current is None:
             change.nothing()
             return False
@@ -228,10 +241,8 @@ def objection_update(
     objection_add, ConflictError as for statement_update."""
     _unknown_fields(fields, OBJECTION_FIELDS, "objection")
     fields = _fields_resolved(fields)
-    agreement_id = Statement.objects.filter(pk=objection.statement_id).values_list(
-        "agreement_id", flat=True
-    )
-    with _agreements_changing(agreement_ids=list(agreement_id)):
+    agreement_id = _agreement_of(objection)
+    with _agreements_changing(agreement_ids=[agreement_id] if agreement_id else []):
         current = _locked(Objection, objection.pk, expected_version)
         for key, value in fields.items():
             setattr(current, key, value)
@@ -244,16 +255,13 @@ def objection_remove(
     *, objection: Objection, expected_version: int | None = None, reason: str = ""
 ) -> bool:
     """Delete an objection recorded in error. Idempotent: False if it was already gone."""
-    agreement_id = Statement.objects.filter(pk=objection.statement_id).values_list(
-        "agreement_id", flat=True
+    return _remove(Objection, objection.pk, _agreement_of(objection), expected_version, reason)
+
+
+def _agreement_of(objection: Objection) -> int | None:
+    """The agreement an objection belongs to (through its reservation), None if it is gone."""
+    return (
+        Statement.objects.filter(pk=objection.statement_id)
+        .values_list("agreement_id", flat=True)
+        .first()
     )
-    with _agreements_changing(agreement_ids=list(agreement_id)) as change:
-        current = Objection.objects.select_for_update().filter(pk=objection.pk).first()
-        if current is None:
-            change.nothing()
-            return False
-        if expected_version is not None and current.version != expected_version:
-            raise ConflictError(current.version)
-        current._change_reason = reason[:100]  # read by django-simple-history
-        current.delete()
-    return True

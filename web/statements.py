@@ -26,6 +26,7 @@ from agreements.models import (
 )
 from agreements.services import ConflictError
 from agreements.statements import (
+    STATEMENT_FIELDS,
     ObjectionInput,
     StatementInput,
     objection_add,
@@ -77,18 +78,9 @@ class StatementForm(SourceFieldsMixin):
         help_text="For a partial withdrawal: what was withdrawn and what remains.",
     )
     expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    field_order = [
-        "party",
-        "kind",
-        "made_at",
-        "made_on",
-        "provision",
-        "article",
-        "text",
-        "withdrawn_on",
-        "withdrawal_note",
-        "source",
-    ]
+    # The services' order, the source last beside the fields for a new one; the withdrawal's
+    # source is given through the API or the admin.
+    field_order = [*(name for name in STATEMENT_FIELDS if "source" not in name), "source"]
 
     def __init__(self, *args: Any, agreement: Agreement, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "statement_%s")

@@ -8,6 +8,7 @@ rules are agreements.statements's; its ValidationErrors come back as 400s field 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import django_filters
@@ -29,6 +30,8 @@ from ..models import (
     StatementMoment,
 )
 from ..statements import (
+    OBJECTION_FIELDS,
+    STATEMENT_FIELDS,
     ObjectionInput,
     StatementInput,
     objection_add,
@@ -56,12 +59,7 @@ class ObjectionSerializer(serializers.ModelSerializer):
             "id",
             "url",
             "statement",
-            "party",
-            "made_on",
-            "text",
-            "opposes_entry_into_force",
-            "source",
-            "withdrawn_on",
+            *OBJECTION_FIELDS,
             "version",
         ]
 
@@ -83,17 +81,7 @@ class StatementSerializer(serializers.ModelSerializer):
             "id",
             "url",
             "agreement",
-            "party",
-            "kind",
-            "made_at",
-            "made_on",
-            "provision",
-            "article",
-            "text",
-            "source",
-            "withdrawn_on",
-            "withdrawal_note",
-            "withdrawal_source",
+            *STATEMENT_FIELDS,
             "objections",
             "version",
         ]
@@ -178,12 +166,38 @@ class StatementFilter(django_filters.FilterSet):
         fields = ["agreement", "party", "kind"]
 
 
-class StatementViewSet(ConditionalMixin, viewsets.ModelViewSet):
+class _VersionedPartViewSet(ConditionalMixin, viewsets.GenericViewSet):
+    """What the statement and objection endpoints share: a write answers with the object as
+    read back and its new ETag; PUT / PATCH / DELETE pass the version checked against If-Match
+    on to the service, which checks it again under the lock."""
+
+    input_serializer: type[serializers.Serializer]
+
+    def _respond(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
+        obj = self.get_queryset().get(pk=pk)
+        return self.with_etag(Response(self.get_serializer(obj).data, status=code), obj)
+
+    def _update(self, request, partial: bool, update: Callable[..., Any]) -> Response:
+        obj = self.get_object()
+        body = self.input_serializer(data=request.data, partial=partial)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            update(obj, obj.version, **_resolved(body.validated_data))
+        return self._respond(obj.pk)
+
+    def _destroy(self, remove: Callable[..., Any]) -> Response:
+        obj = self.get_object()
+        remove(obj, obj.version)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _VersionedPartViewSet):
     """Reservations, declarations and understandings made by the parties, each with the other
     parties' objections. Withdraw one with PATCH `withdrawn_on` (and `withdrawal_note`,
     `withdrawal_source`); DELETE is for one recorded in error."""
 
     serializer_class = StatementSerializer
+    input_serializer = StatementInputSerializer
     filterset_class = StatementFilter
 
     def get_queryset(self):
@@ -197,11 +211,6 @@ class StatementViewSet(ConditionalMixin, viewsets.ModelViewSet):
         # The body shows its objections: one changing changes the statement's tag.
         objections = [(o.pk, o.version) for o in obj.objections.all()]
         return etag_of("statement", obj.pk, obj.version, objections)
-
-    def _respond(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
-        statement = self.get_queryset().get(pk=pk)
-        response = Response(self.get_serializer(statement).data, status=code)
-        return self.with_etag(response, statement)
 
     @extend_schema(request=StatementCreateSerializer, responses={201: StatementSerializer})
     def create(self, request, *args, **kwargs):
@@ -220,56 +229,38 @@ class StatementViewSet(ConditionalMixin, viewsets.ModelViewSet):
 
     @extend_schema(request=StatementInputSerializer, responses={200: StatementSerializer})
     def update(self, request, *args, **kwargs):
-        partial = kwargs.pop("partial", False)
-        statement = self.get_object()
-        body = StatementInputSerializer(data=request.data, partial=partial)
-        body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            statement_update(
-                statement=statement,
-                expected_version=statement.version,
-                reason="Changed through the API",
-                **_resolved(body.validated_data),
-            )
-        return self._respond(statement.pk)
+        return self._update(request, kwargs.pop("partial", False), self._save)
 
     @extend_schema(request=StatementInputSerializer, responses={200: StatementSerializer})
     def partial_update(self, request, *args, **kwargs):
-        return super().partial_update(request, *args, **kwargs)
+        return self.update(request, *args, partial=True, **kwargs)
 
     def destroy(self, request, *args, **kwargs):
-        statement = self.get_object()
-        statement_remove(
-            statement=statement,
-            expected_version=statement.version,
-            reason="Removed through the API",
+        return self._destroy(
+            lambda obj, version: statement_remove(
+                statement=obj, expected_version=version, reason="Removed through the API"
+            )
         )
-        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @staticmethod
+    def _save(obj: Statement, version: int, **fields: Any) -> None:
+        statement_update(
+            statement=obj, expected_version=version, reason="Changed through the API", **fields
+        )
 
 
-class ObjectionViewSet(
-    ConditionalMixin,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class ObjectionViewSet(mixins.RetrieveModelMixin, _VersionedPartViewSet):
     """Another party's objection to a reservation (listed on the reservation). Withdraw one with
     PATCH `withdrawn_on`."""
 
     serializer_class = ObjectionSerializer
+    input_serializer = ObjectionInputSerializer
 
     def get_queryset(self):
         return Objection.objects.select_related("statement", "party", "source").order_by("pk")
 
     def etag_for(self, obj: Objection) -> str:
         return etag_of("objection", obj.pk, obj.version)
-
-    def _respond(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
-        objection = self.get_queryset().get(pk=pk)
-        response = Response(self.get_serializer(objection).data, status=code)
-        return self.with_etag(response, objection)
 
     @extend_schema(request=ObjectionCreateSerializer, responses={201: ObjectionSerializer})
     def create(self, request, *args, **kwargs):
@@ -292,28 +283,21 @@ class ObjectionViewSet(
 
     @extend_schema(request=ObjectionInputSerializer, responses={200: ObjectionSerializer})
     def update(self, request, *args, **kwargs):
-        partial = kwargs.pop("partial", False)
-        objection = self.get_object()
-        body = ObjectionInputSerializer(data=request.data, partial=partial)
-        body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            objection_update(
-                objection=objection,
-                expected_version=objection.version,
-                reason="Changed through the API",
-                **_resolved(body.validated_data),
-            )
-        return self._respond(objection.pk)
+        return self._update(request, kwargs.pop("partial", False), self._save)
 
     @extend_schema(request=ObjectionInputSerializer, responses={200: ObjectionSerializer})
     def partial_update(self, request, *args, **kwargs):
-        return super().partial_update(request, *args, **kwargs)
+        return self.update(request, *args, partial=True, **kwargs)
 
     def destroy(self, request, *args, **kwargs):
-        objection = self.get_object()
-        objection_remove(
-            objection=objection,
-            expected_version=objection.version,
-            reason="Removed through the API",
+        return self._destroy(
+            lambda obj, version: objection_remove(
+                objection=obj, expected_version=version, reason="Removed through the API"
+            )
         )
-        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @staticmethod
+    def _save(obj: Objection, version: int, **fields: Any) -> None:
+        objection_update(
+            objection=obj, expected_version=version, reason="Changed through the API", **fields
+        )
