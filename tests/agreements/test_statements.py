@@ -276,3 +276,26 @@ def test_api_list_filters_by_agreement_party_and_kind(reservation, anon):
     body = anon.get(url, {"agreement": "trio", "party": "PH", "kind": "reservation"}).json()
     assert [s["text"] for s in body["results"]] == ["Excludes archipelagic waters."]
     assert anon.get(url, {"kind": "declaration"}).json()["results"] == []
+
+
+def test_page_queries_do_not_grow_with_statements(client, trio):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("pages:agreement_detail", args=["trio"])).status_code == 200
+        return len(captured)
+
+    first = statement_add(
+        agreement=trio, data=StatementInput(party_code="PH", kind="reservation", text="R0")
+    )
+    objection_add(statement=first, data=ObjectionInput(party_code="JP"))
+    one = queries()
+    for n in range(1, 6):
+        more = statement_add(
+            agreement=trio,
+            data=StatementInput(party_code=["PH", "AU"][n % 2], kind="reservation", text=f"R{n}"),
+        )
+        objection_add(statement=more, data=ObjectionInput(party_code="JP"))
+    assert queries() == one
