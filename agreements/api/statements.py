@@ -166,10 +166,11 @@ class StatementFilter(django_filters.FilterSet):
         fields = ["agreement", "party", "kind"]
 
 
-class _VersionedPartViewSet(ConditionalMixin, viewsets.GenericViewSet):
+class _VersionedPartWrites(ConditionalMixin):
     """What the statement and objection endpoints share: a write answers with the object as
     read back and its new ETag; PUT / PATCH / DELETE pass the version checked against If-Match
-    on to the service, which checks it again under the lock."""
+    on to the service, which checks it again under the lock. First among a viewset's bases, so
+    that its ETag-giving `retrieve` is the one used."""
 
     input_serializer: type[serializers.Serializer]
 
@@ -191,7 +192,12 @@ class _VersionedPartViewSet(ConditionalMixin, viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _VersionedPartViewSet):
+class StatementViewSet(
+    _VersionedPartWrites,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """Reservations, declarations and understandings made by the parties, each with the other
     parties' objections. Withdraw one with PATCH `withdrawn_on` (and `withdrawal_note`,
     `withdrawal_source`); DELETE is for one recorded in error."""
@@ -249,7 +255,7 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Versio
         )
 
 
-class ObjectionViewSet(mixins.RetrieveModelMixin, _VersionedPartViewSet):
+class ObjectionViewSet(_VersionedPartWrites, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Another party's objection to a reservation (listed on the reservation). Withdraw one with
     PATCH `withdrawn_on`."""
 
