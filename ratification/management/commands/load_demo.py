@@ -39,6 +39,13 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def _cited(text: str, data: dict[str, Any]) -> str:
+    """The file's notes name sources by key, e.g. '(cptpp-mfat)'; readers get the title."""
+    for key, item in data["sources"].items():
+        text = text.replace(f"({key})", f"({item['publisher']}: {item['title']})")
+    return text
+
+
 class Command(BaseCommand):
     help = "Load the demo agreements (idempotent: existing slugs are left as they are)."
 
@@ -159,7 +166,7 @@ class Command(BaseCommand):
                     kind="multilateral",
                     summary=(
                         f"Depositary: {item['depositary']}. Entry into force: "
-                        f"{item['entry_into_force_rule']}\n\n{item.get('notes', '')}"
+                        f"{item['entry_into_force_rule']}\n\n{_cited(item.get('notes', ''), data)}"
                     ),
                     signed_on=_date(item.get("signed_on")),
                     signed_at=item.get("signed_at", ""),
