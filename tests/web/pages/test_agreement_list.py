@@ -41,6 +41,8 @@ def test_parties_combine_with_and(client, demo):
         "japan-philippines-raa",
         "japan-philippines-information-security",
         "japan-philippines-defence-equipment",
+        "rcep",  # multilateral, from demo/multilateral.json
+        "paris-agreement",
     }
 
 
@@ -50,7 +52,7 @@ def test_status_facet_counts_ignore_the_status_filter(client, demo):
     facets = response.context["facet_groups"]
     status = {fv.value: (fv.count, fv.selected) for fv, _ in facets[0]["values"]}
     assert status["signed"] == (2, True)
-    assert status["in_force"] == (10, False)
+    assert status["in_force"] == (13, False)  # with RCEP, CPTPP and the Paris Agreement
     assert len(_titles(response)) == 2
 
 
@@ -60,8 +62,9 @@ def test_facets_count_party_subject_category_and_year(client, demo):
         g["name"]: {fv.value: fv.count for fv, _ in g["values"]}
         for g in response.context["facet_groups"]
     }
-    assert groups["party"]["JP"] == 10
-    assert groups["party"]["PH"] == 4
+    # Counts include RCEP, CPTPP and the Paris Agreement (demo/multilateral.json).
+    assert groups["party"]["JP"] == 13
+    assert groups["party"]["PH"] == 6
     assert groups["subject"]["defence-logistics"] == 3
     assert groups["category"]["logistics_support"] >= 3
     assert groups["year"]["2026"] == 1
