@@ -28,11 +28,13 @@ from .models import (
     Agreement,
     AgreementMerge,
     AgreementRedirect,
+    Objection,
     Participation,
     Provision,
     Relation,
     Signatory,
     Source,
+    Statement,
     Subject,
     SubjectAlias,
     eif_rule_errors,
@@ -56,6 +58,18 @@ from .services import (
     signatory_add,
     signatory_remove,
     signatory_update,
+)
+from .statements import (
+    OBJECTION_FIELDS,
+    STATEMENT_FIELDS,
+    ObjectionInput,
+    StatementInput,
+    objection_add,
+    objection_remove,
+    objection_update,
+    statement_add,
+    statement_remove,
+    statement_update,
 )
 from .subjects import (
     subject_alias_add,
@@ -826,6 +840,64 @@ class RelationAdmin(PartServiceAdminMixin, ServiceRefusalAdminMixin, HistoryAdmi
             kind=obj.kind,
             note=obj.note,
         ).pk
+
+
+@admin.register(Statement)
+class StatementAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
+    """Reservations, declarations and understandings. The form runs the model's full_clean
+    (the party is a party to the agreement, the provision one of its own, no withdrawal before
+    the statement), so a refusal shows on its field; the save goes through
+    agreements.statements, which locks the agreement and moves its version on."""
+
+    list_display = ["__str__", "kind", "party", "made_on", "withdrawn_on"]
+    list_filter = ["kind"]
+    search_fields = ["text", "article", "agreement__title", "agreement__short_name"]
+    list_select_related = ["agreement", "party"]
+    autocomplete_fields = ["agreement", "provision", "source", "withdrawal_source"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "agreement"] if obj is not None else readonly
+
+    def save_model(self, request, obj: Statement, form, change: bool) -> None:
+        facts = {name: getattr(obj, name) for name in STATEMENT_FIELDS}
+        if change:
+            statement_update(statement=obj, reason="Changed in the admin", **facts)
+            return
+        facts.pop("party")
+        obj.pk = statement_add(
+            agreement=obj.agreement,
+            data=StatementInput(party_code=obj.party.code, **facts),
+            reason="Added in the admin",
+        ).pk
+
+    def delete_model(self, request, obj: Statement) -> None:
+        statement_remove(statement=obj, reason="Removed in the admin")
+
+
+@admin.register(Objection)
+class ObjectionAdmin(ServiceRefusalAdminMixin, HistoryAdmin):
+    """Objections to reservations; the form runs the model's rules (a reservation, another
+    party of the same agreement, not dated before the reservation)."""
+
+    list_display = ["__str__", "party", "made_on", "opposes_entry_into_force", "withdrawn_on"]
+    list_select_related = ["statement__party", "statement__agreement", "party"]
+    autocomplete_fields = ["statement", "source"]
+
+    def save_model(self, request, obj: Objection, form, change: bool) -> None:
+        facts = {name: getattr(obj, name) for name in OBJECTION_FIELDS}
+        if change:
+            objection_update(objection=obj, reason="Changed in the admin", **facts)
+            return
+        facts.pop("party")
+        obj.pk = objection_add(
+            statement=obj.statement,
+            data=ObjectionInput(party_code=obj.party.code, **facts),
+            reason="Added in the admin",
+        ).pk
+
+    def delete_model(self, request, obj: Objection) -> None:
+        objection_remove(objection=obj, reason="Removed in the admin")
 
 
 __all__ = [

@@ -791,6 +791,264 @@ class Provision(models.Model):
         return f"{label}{self.get_category_display()} ({self.agreement.slug})"
 
 
+class StatementKind(models.TextChoices):
+    """What a party said when it signed or consented (UN Treaty Collection's vocabulary)."""
+
+    RESERVATION = "reservation", "Reservation"
+    DECLARATION = "declaration", "Declaration"
+    UNDERSTANDING = "understanding", "Understanding"
+
+
+STATEMENT_KIND_EXPLANATIONS: dict[str, str] = {
+    StatementKind.RESERVATION: (
+        "Excludes or modifies the legal effect of a provision for this party; other parties may "
+        "object to it."
+    ),
+    StatementKind.DECLARATION: (
+        "States how the party reads the agreement or applies it (an interpretative or other "
+        "declaration), without excluding a provision."
+    ),
+    StatementKind.UNDERSTANDING: (
+        "The party's understanding of what a provision means, recorded with its consent."
+    ),
+}
+
+
+NAMED_WITH_ARTICLE = {
+    StatementKind.RESERVATION: "a reservation",
+    StatementKind.DECLARATION: "a declaration",
+    StatementKind.UNDERSTANDING: "an understanding",
+}
+
+
+class StatementMoment(models.TextChoices):
+    UNKNOWN = "", "Not recorded"
+    AT_SIGNATURE = "at_signature", "At signature"
+    AT_CONSENT = "at_consent", "With the instrument of consent"
+    LATER = "later", "Later"
+
+
+class Statement(models.Model):
+    """A reservation, declaration or understanding made by one party to an agreement, as the
+    depositary records it, and its withdrawal (a partial withdrawal is a note: the text that
+    remains in force is what the depositary records). Objections by other parties hang on it.
+
+    The rules that span rows (the party is a party to the agreement, the provision is one of the
+    agreement's) are in `clean()`, which every writer runs (agreements.statements, the admin)."""
+
+    agreement = models.ForeignKey(
+        Agreement,
+        on_delete=models.CASCADE,  # a statement means nothing without its agreement
+        related_name="statements",
+    )
+    party = models.ForeignKey(
+        Party,
+        on_delete=models.PROTECT,  # a party with statements cannot vanish from under them
+        related_name="statements",
+        help_text="The party that made it; a party to the agreement.",
+    )
+    kind = models.CharField(max_length=20, choices=StatementKind.choices)
+    made_at = models.CharField(
+        "made",
+        max_length=20,
+        choices=StatementMoment.choices,
+        blank=True,
+        default=StatementMoment.UNKNOWN,
+        help_text="When in the party's procedure it was made.",
+    )
+    made_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Date it was made (signature, deposit or notification); empty when no source "
+        "gives it.",
+    )
+    provision = models.ForeignKey(
+        Provision,
+        null=True,
+        blank=True,
+        # Removing the provision keeps the statement; `article` still says what it concerned.
+        on_delete=models.SET_NULL,
+        related_name="statements",
+        help_text="The provision it concerns, if the agreement's provisions list it.",
+    )
+    article = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="The article it concerns as the depositary names it, e.g. 'Article 9(1)'.",
+    )
+    text = models.TextField(help_text="The text as the depositary records it, or a summary.")
+    source = models.ForeignKey(
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # deleting a source would leave the fact unsupported
+        related_name="statements",
+    )
+    withdrawn_on = models.DateField(
+        null=True, blank=True, help_text="Date the party withdrew it, in whole or in part."
+    )
+    withdrawal_note = models.TextField(
+        blank=True,
+        help_text="For a partial withdrawal, what was withdrawn and what remains.",
+    )
+    withdrawal_source = models.ForeignKey(
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="statement_withdrawals",
+        help_text="Where the withdrawal is recorded.",
+    )
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Moves on with every change (the API's ETag)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["agreement", "party__name", "made_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawn_on__isnull=True)
+                | Q(made_on__isnull=True)
+                | Q(withdrawn_on__gte=F("made_on")),
+                name="statement_withdrawn_not_before_made",
+                violation_error_message="A statement cannot be withdrawn before it was made.",
+            ),
+        ]
+        indexes = [
+            # A party's page and the per-party section: statements of party X.
+            models.Index(fields=["party", "agreement"], name="statement_party_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.party.code} ({self.agreement.slug})"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if (
+            self.agreement_id
+            and self.party_id
+            and not Participation.objects.filter(
+                agreement_id=self.agreement_id, party_id=self.party_id
+            ).exists()
+        ):
+            errors["party"] = (
+                f"{self.party.code} is not a party to this agreement; add the party first."
+            )
+        if (
+            self.provision_id
+            and self.agreement_id
+            and self.provision.agreement_id != self.agreement_id
+        ):
+            errors["provision"] = "This provision belongs to another agreement."
+        if self.withdrawn_on and self.made_on and self.withdrawn_on < self.made_on:
+            errors["withdrawn_on"] = (
+                f"A statement cannot be withdrawn before it was made ({self.made_on})."
+            )
+        if not self.withdrawn_on and (self.withdrawal_note or self.withdrawal_source_id):
+            errors["withdrawn_on"] = "Give the date of the withdrawal."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def kind_explanation(self) -> str:
+        return STATEMENT_KIND_EXPLANATIONS[self.kind]
+
+
+class Objection(models.Model):
+    """Another party's objection to a reservation. Under the Vienna Convention (art. 20(4)(b),
+    21(3)) an objection may or may not oppose the agreement's entry into force between the
+    objecting and the reserving party: `opposes_entry_into_force` says which, as the objection
+    states it."""
+
+    statement = models.ForeignKey(
+        Statement,
+        on_delete=models.CASCADE,  # an objection means nothing without its reservation
+        related_name="objections",
+        help_text="The reservation objected to.",
+    )
+    party = models.ForeignKey(
+        Party,
+        on_delete=models.PROTECT,
+        related_name="objections",
+        help_text="The objecting party: another party to the same agreement.",
+    )
+    made_on = models.DateField(
+        null=True, blank=True, help_text="Date of the objection; empty when no source gives it."
+    )
+    text = models.TextField(blank=True, help_text="The objection's text, or a summary.")
+    opposes_entry_into_force = models.BooleanField(
+        "opposes entry into force",
+        default=False,
+        help_text="The objection says the agreement does not enter into force between the "
+        "objecting and the reserving party.",
+    )
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="objections"
+    )
+    withdrawn_on = models.DateField(
+        null=True, blank=True, help_text="Date the objecting party withdrew it."
+    )
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Moves on with every change (the API's ETag)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["statement", "made_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawn_on__isnull=True)
+                | Q(made_on__isnull=True)
+                | Q(withdrawn_on__gte=F("made_on")),
+                name="objection_withdrawn_not_before_made",
+                violation_error_message="An objection cannot be withdrawn before it was made.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Objection by {self.party.code} to {self.statement}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        statement = self.statement if self.statement_id else None
+        if statement is not None and statement.kind != StatementKind.RESERVATION:
+            errors["statement"] = (
+                "Only a reservation can be objected to; this statement is "
+                f"{NAMED_WITH_ARTICLE[statement.kind]}."
+            )
+        if statement is not None and self.party_id:
+            if self.party_id == statement.party_id:
+                errors["party"] = "A party cannot object to its own reservation."
+            elif not Participation.objects.filter(
+                agreement_id=statement.agreement_id, party_id=self.party_id
+            ).exists():
+                errors["party"] = (
+                    f"{self.party.code} is not a party to this agreement; only its parties object."
+                )
+        if (
+            statement is not None
+            and statement.made_on
+            and self.made_on
+            and self.made_on < statement.made_on
+        ):
+            errors["made_on"] = (
+                f"An objection cannot precede the reservation ({statement.made_on})."
+            )
+        if self.withdrawn_on and self.made_on and self.withdrawn_on < self.made_on:
+            errors["withdrawn_on"] = (
+                f"An objection cannot be withdrawn before it was made ({self.made_on})."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
 class Relation(models.Model):
     """A directed link: `from_agreement` amends / supersedes / implements / relates to `to_agreement`."""
 

@@ -38,6 +38,8 @@ ROOT_ORDER = [
     "sources",
     "relations",
     "subjects",
+    "statements",
+    "objections",
     "status-changes",
     "webhooks",
 ]

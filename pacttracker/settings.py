@@ -402,6 +402,8 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "ratification.models.StepStatus",
         "StatusChangeKindEnum": "ratification.models.StatusChange.Kind",
         "ConsentActEnum": "agreements.models.ConsentAct",
+        "StatementKindEnum": "agreements.models.StatementKind",
+        "StatementMomentEnum": "agreements.models.StatementMoment",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

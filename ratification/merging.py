@@ -15,7 +15,10 @@ What "move" means, per thing an agreement holds:
     every conflict, so the editor corrects one of the two records first (nothing is guessed).
 * Signatories move unless the survivor has the same person for the same party; provisions
   move (after the survivor's, in their order) unless the survivor has one with the same label,
-  category and text; sources and subjects are added; relations move to the survivor unless it
+  category and text; reservations and declarations move (with their objections) unless the
+  survivor has the same kind of statement by the same party with the same text, and one that
+  concerned a provision the survivor already had concerns the survivor's; sources and subjects
+  are added; relations move to the survivor unless it
   has the same link already or the link would join it to itself.
 * Status changes (the status history) move to the survivor as they are: the history stays
   true to what readers were told. Follows and webhook subscriptions are moved by the notify app
@@ -48,6 +51,7 @@ from agreements.models import (
     Provision,
     Relation,
     Signatory,
+    Statement,
 )
 from agreements.services import AGREEMENT_FACT_FIELDS, ConflictError
 
@@ -120,6 +124,8 @@ class MergePlan:
     signatories_dropped: list[Signatory] = field(default_factory=list)
     provisions_moved: list[Provision] = field(default_factory=list)
     provisions_dropped: list[Provision] = field(default_factory=list)
+    statements_moved: list[Statement] = field(default_factory=list)
+    statements_dropped: list[Statement] = field(default_factory=list)
     relations_moved: list[Relation] = field(default_factory=list)
     relations_dropped: list[Relation] = field(default_factory=list)
     sources_added: list[Any] = field(default_factory=list)
@@ -149,6 +155,8 @@ class MergePlan:
             "signatories_dropped": [str(s) for s in self.signatories_dropped],
             "provisions_moved": [str(p) for p in self.provisions_moved],
             "provisions_dropped": [str(p) for p in self.provisions_dropped],
+            "statements_moved": [str(s) for s in self.statements_moved],
+            "statements_dropped": [str(s) for s in self.statements_dropped],
             "relations_moved": [str(r) for r in self.relations_moved],
             "relations_dropped": [str(r) for r in self.relations_dropped],
             "sources_added": [str(s) for s in self.sources_added],
@@ -259,6 +267,12 @@ def merge_plan(*, survivor: Agreement, duplicate: Agreement) -> MergePlan:
             plan.provisions_dropped.append(provision)
         else:
             plan.provisions_moved.append(provision)
+    stated = {(s.party_id, s.kind, s.text) for s in survivor.statements.all()}
+    for statement in duplicate.statements.select_related("party").order_by("pk"):
+        if (statement.party_id, statement.kind, statement.text) in stated:
+            plan.statements_dropped.append(statement)
+        else:
+            plan.statements_moved.append(statement)
     links = {
         (r.from_agreement_id, r.to_agreement_id, r.kind)
         for r in Relation.objects.filter(from_agreement=survivor)
@@ -357,6 +371,18 @@ def agreement_merge(
             provision.order = order
             provision._change_reason = change_reason
             provision.save()
+        # A moved statement about a provision the survivor had already (so not moved) is about
+        # the survivor's provision of the same label, category and text.
+        theirs = {(p.label, p.category, p.text): p for p in survivor.provisions.all()}
+        for statement in plan.statements_moved:
+            statement.agreement = survivor
+            if statement.provision is not None and statement.provision.agreement_id != survivor.pk:
+                provision = statement.provision
+                statement.provision = theirs.get(
+                    (provision.label, provision.category, provision.text)
+                )
+            statement._change_reason = change_reason
+            statement.save()
         for relation in plan.relations_dropped:
             relation._change_reason = change_reason
             relation.delete()

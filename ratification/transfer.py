@@ -15,13 +15,22 @@ AgreementCreateSerializer) plus `relations`, one object per agreement:
      "steps": {"JP": [{"kind", "instrument_kind", "status", "date", "body", "note",
                        "votes_for", "votes_against", "votes_abstaining", "source"}]},
      "legislative_approval": {"JP": true},
-     "relations": [{"kind", "to_agreement": "<slug>", "note"}]}
+     "relations": [{"kind", "to_agreement": "<slug>", "note"}],
+     "statements": [{"party", "kind", "made_at", "made_on", "provision": <position> | null,
+                     "article", "text", "source", "withdrawn_on", "withdrawal_note",
+                     "withdrawal_source",
+                     "objections": [{"party", "made_on", "text", "opposes_entry_into_force",
+                                     "source", "withdrawn_on"}]}]}
+
+A statement (reservation, declaration, understanding) names the provision it concerns by its
+position in `provisions` (1 for the first), or null; statements and their objections are kept in
+the file's order and matched by position on import.
 
 A JSON file is `{"agreements": [...]}` (what the export writes) or a bare list. A CSV file has one
 row per agreement and these keys as columns: the agreement's own fields as text (dates as
 YYYY-MM-DD, empty for none; `eif_groups` as JSON text), `parties` as codes separated by spaces, `subjects` separated by
 "; ", and the nested ones (`sources`, `signatories`, `provisions`, `steps`,
-`legislative_approval`, `relations`) as JSON text.
+`legislative_approval`, `relations`, `statements`) as JSON text.
 
 A new agreement that is a probable duplicate of one recorded (agreements.duplicates) is a row
 error unless the row has `"confirm_not_duplicate": true` (in a CSV file, a column of that name
@@ -54,6 +63,7 @@ from django.db import models, transaction
 from django.db.models import Prefetch
 from rest_framework import serializers
 
+from agreements.api.statements import ObjectionInputSerializer, StatementInputSerializer
 from agreements.duplicates import DuplicateSuspected
 from agreements.models import (
     Agreement,
@@ -63,6 +73,7 @@ from agreements.models import (
     RelationKind,
     Signatory,
     Source,
+    Statement,
 )
 from agreements.services import (
     AGREEMENT_FACT_FIELDS,
@@ -74,6 +85,15 @@ from agreements.services import (
     relation_add,
     signatory_add,
     source_upsert,
+)
+from agreements.statements import (
+    ObjectionInput,
+    StatementInput,
+    objection_add,
+    objection_remove,
+    statement_add,
+    statement_remove,
+    statement_update,
 )
 from agreements.subjects import subject_names_canonical
 from apikit.bodies import StrictFieldsMixin
@@ -95,7 +115,15 @@ FORMAT = "pact-tracker/agreements"
 FORMAT_VERSION = 1
 MAX_ROWS = 5000
 FACTS = ("slug", *AGREEMENT_FACT_FIELDS)
-NESTED = ("sources", "signatories", "provisions", "steps", "legislative_approval", "relations")
+NESTED = (
+    "sources",
+    "signatories",
+    "provisions",
+    "steps",
+    "legislative_approval",
+    "relations",
+    "statements",
+)
 CSV_COLUMNS = (*FACTS, "parties", "subjects", *NESTED)
 # The agreement's own fields that hold JSON: a CSV cell holds them as JSON text.
 JSON_FACTS = ("eif_groups",)
@@ -123,15 +151,32 @@ class RelationTransferSerializer(StrictFieldsMixin, serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
+class StatementTransferSerializer(StatementInputSerializer):
+    provision = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Position of the provision it concerns in the row's `provisions` (1 = first).",
+    )
+    objections = serializers.ListField(
+        child=ObjectionInputSerializer(), required=False, default=list, max_length=500
+    )
+
+
 class AgreementTransferSerializer(AgreementCreateSerializer):
-    """The API's create body plus the agreement's outgoing relations."""
+    """The API's create body plus the agreement's outgoing relations and its parties'
+    reservations, declarations and understandings."""
 
     relations = serializers.ListField(
         child=RelationTransferSerializer(), required=False, default=list, max_length=500
     )
+    statements = serializers.ListField(
+        child=StatementTransferSerializer(), required=False, default=list, max_length=2000
+    )
 
     class Meta(AgreementCreateSerializer.Meta):
-        fields = [*AgreementCreateSerializer.Meta.fields, "relations"]
+        fields = [*AgreementCreateSerializer.Meta.fields, "relations", "statements"]
 
 
 # Canonical form: what export writes and what import compares ---------------------------------
@@ -183,6 +228,12 @@ def _export_queryset():
         Prefetch("signatories", queryset=Signatory.objects.select_related("party", "source")),
         Prefetch("provisions", queryset=Provision.objects.select_related("source")),
         Prefetch("relations_from", queryset=Relation.objects.select_related("to_agreement")),
+        Prefetch(
+            "statements",
+            queryset=Statement.objects.select_related(
+                "party", "source", "withdrawal_source"
+            ).prefetch_related("objections__party", "objections__source"),
+        ),
         "subjects",
         "sources",
     )
@@ -205,9 +256,10 @@ def agreement_row(agreement: Agreement) -> dict[str, Any]:
         ),
         key=lambda s: (s["party"], s["name"]),
     )
+    provisions = sorted(agreement.provisions.all(), key=lambda p: (p.order, p.pk))
     row["provisions"] = [
         {"label": p.label, "category": p.category, "text": p.text, "source": _source(p.source)}
-        for p in sorted(agreement.provisions.all(), key=lambda p: (p.order, p.pk))
+        for p in provisions
     ]
     row["steps"] = {
         p.party.code: [
@@ -237,7 +289,42 @@ def agreement_row(agreement: Agreement) -> dict[str, Any]:
         ),
         key=lambda r: (r["to_agreement"], r["kind"]),
     )
+    positions = {p.pk: n for n, p in enumerate(provisions, start=1)}
+    row["statements"] = [
+        _statement_row(s, positions) for s in sorted(agreement.statements.all(), key=_by_pk)
+    ]
     return row
+
+
+def _by_pk(row: models.Model) -> int:
+    return row.pk
+
+
+def _statement_row(statement: Statement, positions: dict[int, int]) -> dict[str, Any]:
+    return {
+        "party": statement.party.code,
+        "kind": statement.kind,
+        "made_at": statement.made_at,
+        "made_on": _iso(statement.made_on),
+        "provision": positions.get(statement.provision_id) if statement.provision_id else None,
+        "article": statement.article,
+        "text": statement.text,
+        "source": _source(statement.source),
+        "withdrawn_on": _iso(statement.withdrawn_on),
+        "withdrawal_note": statement.withdrawal_note,
+        "withdrawal_source": _source(statement.withdrawal_source),
+        "objections": [
+            {
+                "party": o.party.code,
+                "made_on": _iso(o.made_on),
+                "text": o.text,
+                "opposes_entry_into_force": o.opposes_entry_into_force,
+                "source": _source(o.source),
+                "withdrawn_on": _iso(o.withdrawn_on),
+            }
+            for o in sorted(statement.objections.all(), key=_by_pk)
+        ],
+    }
 
 
 def _canonical(data: dict[str, Any]) -> dict[str, Any]:
@@ -301,6 +388,33 @@ def _canonical(data: dict[str, Any]) -> dict[str, Any]:
         ),
         key=lambda r: (r["to_agreement"], r["kind"]),
     )
+    row["statements"] = [
+        {
+            "party": st["party"].strip().upper(),
+            "kind": st["kind"],
+            "made_at": st.get("made_at", ""),
+            "made_on": _iso(st.get("made_on")),
+            "provision": st.get("provision"),
+            "article": st.get("article", ""),
+            "text": st["text"],
+            "source": _source_in(st.get("source")),
+            "withdrawn_on": _iso(st.get("withdrawn_on")),
+            "withdrawal_note": st.get("withdrawal_note", ""),
+            "withdrawal_source": _source_in(st.get("withdrawal_source")),
+            "objections": [
+                {
+                    "party": o["party"].strip().upper(),
+                    "made_on": _iso(o.get("made_on")),
+                    "text": o.get("text", ""),
+                    "opposes_entry_into_force": o.get("opposes_entry_into_force", False),
+                    "source": _source_in(o.get("source")),
+                    "withdrawn_on": _iso(o.get("withdrawn_on")),
+                }
+                for o in st.get("objections", [])
+            ],
+        }
+        for st in data.get("statements", [])
+    ]
     return row
 
 
@@ -555,7 +669,8 @@ def agreements_import(
 def _upsert(incoming: dict[str, Any], *, user, confirmed: bool = False) -> tuple[str, list[str]]:
     agreement = _export_queryset().filter(slug=incoming["slug"]).first()
     if agreement is None:
-        _insert(incoming, user=user, confirmed=confirmed)
+        created = _insert(incoming, user=user, confirmed=confirmed)
+        _statements_sync(created, incoming["statements"])
         return "insert", []
     current = agreement_row(agreement)
     changes: list[str] = []
@@ -603,6 +718,8 @@ def _upsert(incoming: dict[str, Any], *, user, confirmed: bool = False) -> tuple
         changes += _signatories_sync(agreement, incoming["signatories"])
     if incoming["provisions"] != current["provisions"]:
         changes += _provisions_sync(agreement, incoming["provisions"])
+    if incoming["statements"] != current["statements"]:
+        changes += _statements_sync(agreement, incoming["statements"])
     for code in current["parties"]:
         wanted = incoming["steps"].get(code)
         if wanted is not None and wanted != current["steps"][code]:
@@ -758,6 +875,103 @@ def _provisions_sync(agreement: Agreement, wanted: list[dict[str, Any]]) -> list
         provision.delete()
         changes.append(f"provision {provision.label or provision.order} removed")
     return changes
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _statements_sync(agreement: Agreement, wanted: list[dict[str, Any]]) -> list[str]:
+    """Statements are matched by position, through agreements.statements (so every rule holds
+    and each write is a history row); a statement whose objections changed has them replaced."""
+    changes: list[str] = []
+    provisions = list(agreement.provisions.order_by("order", "pk"))
+    positions = {p.pk: n for n, p in enumerate(provisions, start=1)}
+    existing = list(
+        agreement.statements.select_related("party", "source", "withdrawal_source")
+        .prefetch_related("objections__party", "objections__source")
+        .order_by("pk")
+    )
+    for number, item in enumerate(wanted, start=1):
+        position = item["provision"]
+        if position is not None and position > len(provisions):
+            raise ValidationError(
+                {
+                    f"statements[{number}].provision": f"There is no provision {position}; "
+                    f"the agreement has {len(provisions)}."
+                }
+            )
+        facts = {
+            "kind": item["kind"],
+            "made_at": item["made_at"],
+            "made_on": _date(item["made_on"]),
+            "provision": provisions[position - 1] if position else None,
+            "article": item["article"],
+            "text": item["text"],
+            "source": _upsert_source(item["source"]),
+            "withdrawn_on": _date(item["withdrawn_on"]),
+            "withdrawal_note": item["withdrawal_note"],
+            "withdrawal_source": _upsert_source(item["withdrawal_source"]),
+        }
+        try:
+            changes += _statement_sync(agreement, existing, number, item, facts, positions)
+        except ValidationError as exc:
+            raise ValidationError(
+                {f"statements[{number}].{key}": value for key, value in exc.message_dict.items()}
+            ) from None
+    for statement in existing[len(wanted) :]:
+        statement_remove(statement=statement, reason="Removed by an import")
+        changes.append(f"{statement.kind} by {statement.party.code} removed")
+    return changes
+
+
+def _statement_sync(
+    agreement: Agreement,
+    existing: list[Statement],
+    number: int,
+    item: dict[str, Any],
+    facts: dict[str, Any],
+    positions: dict[int, int],
+) -> list[str]:
+    """Bring the `number`th statement to `item` (adding it if there is none yet)."""
+    label = f"{item['kind']} by {item['party']}"
+    if number > len(existing):
+        statement = statement_add(
+            agreement=agreement,
+            data=StatementInput(party_code=item["party"], **facts),
+            reason="Added by an import",
+        )
+        _objections_add(statement, item["objections"])
+        return [f"{label} added"]
+    statement = existing[number - 1]
+    current = _statement_row(statement, positions)
+    if current == item:
+        return []
+    if current["objections"] != item["objections"]:
+        for objection in statement.objections.all():
+            objection_remove(objection=objection, reason="Replaced by an import")
+    statement = statement_update(
+        statement=statement, reason="Changed by an import", party=item["party"], **facts
+    )
+    if current["objections"] != item["objections"]:
+        _objections_add(statement, item["objections"])
+    return [f"{label} corrected"]
+
+
+def _objections_add(statement: Statement, wanted: list[dict[str, Any]]) -> None:
+    for item in wanted:
+        objection_add(
+            statement=statement,
+            data=ObjectionInput(
+                party_code=item["party"],
+                made_on=_date(item["made_on"]),
+                text=item["text"],
+                opposes_entry_into_force=item["opposes_entry_into_force"],
+                source=_upsert_source(item["source"]),
+                withdrawn_on=_date(item["withdrawn_on"]),
+            ),
+            reason="Added by an import",
+        )
 
 
 def _steps_sync(

@@ -27,11 +27,13 @@ from agreements.listing import Names, facet_counts, facet_key
 from agreements.models import (
     Agreement,
     AgreementStatus,
+    Objection,
     Participation,
     Provision,
     ProvisionCategory,
     Relation,
     Signatory,
+    Statement,
 )
 from agreements.selectors import party_agreement_counts
 from parties.models import Party, ProcedureStep
@@ -225,6 +227,8 @@ class AgreementDossier:
     signatories_by_party: dict = field(default_factory=dict)
     entry_into_force_forecast: Forecast | None = None
     forecasts: list[Forecast] = field(default_factory=list)  # every one, for the timeline
+    # Each party's reservations, declarations and understandings (with objections), by party.
+    statements_by_party: dict = field(default_factory=dict)
 
 
 _INVERSE = {
@@ -246,6 +250,19 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             forecasts_prefetch(),
             Prefetch("signatories", queryset=Signatory.objects.select_related("party", "source")),
             Prefetch("provisions", queryset=Provision.objects.select_related("source")),
+            Prefetch(
+                "statements",
+                queryset=Statement.objects.select_related(
+                    "party", "provision", "source", "withdrawal_source"
+                )
+                .prefetch_related(
+                    Prefetch(
+                        "objections",
+                        queryset=Objection.objects.select_related("party", "source"),
+                    )
+                )
+                .order_by("party__name", "made_on", "pk"),
+            ),
             Prefetch(
                 "relations_from",
                 queryset=Relation.objects.select_related("to_agreement").prefetch_related(
@@ -305,6 +322,9 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
     cited = [s.source for p in agreement.participations.all() for s in p.steps.all()]
     cited += [s.source for s in agreement.signatories.all()]
     cited += [p.source for p in agreement.provisions.all()]
+    for statement in agreement.statements.all():
+        cited += [statement.source, statement.withdrawal_source]
+        cited += [o.source for o in statement.objections.all()]
     for source in cited:
         if source is not None and source not in sources:
             sources.append(source)
@@ -314,6 +334,10 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
         signatories[signatory.party].append(signatory)
 
     forecasts = forecasts_for_agreement(agreement=agreement)
+    statements: dict = defaultdict(list)
+    for statement in agreement.statements.all():
+        statements[statement.party].append(statement)
+
     return AgreementDossier(
         agreement=agreement,
         progress=_progress(agreement, today, forecasts),
@@ -324,6 +348,7 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
         sources=sources,
         history=list(agreement.status_changes.all()),
         signatories_by_party=dict(signatories),
+        statements_by_party=dict(statements),
     )
 
 

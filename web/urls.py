@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import calendars, editing, gaps, views
+from . import calendars, editing, gaps, statements, views
 
 app_name = "pages"
 
@@ -37,6 +37,21 @@ urlpatterns += [
         "agreements/<slug:slug>/edit/signatories/add/",
         editing.signatory_add,
         name="signatory_add",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/statements/add/",
+        statements.statement_add_view,
+        name="statement_add",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/statements/<int:pk>/",
+        statements.statement_edit_view,
+        name="statement_edit",
+    ),
+    path(
+        "agreements/<slug:slug>/edit/statements/<int:pk>/objections/add/",
+        statements.objection_add_view,
+        name="objection_add",
     ),
     path(
         "agreements/<slug:slug>/edit/provisions/add/", editing.provision_add, name="provision_add"

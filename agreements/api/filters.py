@@ -23,7 +23,14 @@ from drf_spectacular.utils import extend_schema_field
 from parties.models import Party
 
 from ..listing import facet_key
-from ..models import Agreement, AgreementStatus, Participation, Provision, ProvisionCategory
+from ..models import (
+    Agreement,
+    AgreementStatus,
+    Participation,
+    Provision,
+    ProvisionCategory,
+    Statement,
+)
 from ..subjects import subject_slugs_canonical
 
 DEFAULT_ORDERING = ("-signed_on", "title", "pk")
@@ -191,8 +198,8 @@ class AgreementFilter(django_filters.FilterSet):
 
 
 def _search_postgresql(queryset: QuerySet, value: str) -> QuerySet:
-    """Match the stored, GIN-indexed `search_vector` column (titles, summary and provisions,
-    kept current by triggers). `search_rank` says whether the match is in a title or the summary
+    """Match the stored, GIN-indexed `search_vector` column (titles, summary, provisions and
+    reservations and declarations, kept current by triggers). `search_rank` says whether the match is in a title or the summary
     (the small `search_rank_vector`, migration 0003): those come first, then the agreements
     matched by their provisions alone (RankedMatches)."""
     query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
@@ -305,15 +312,20 @@ def search_through_index(active: bool = True) -> Iterator[None]:
 
 
 def _search_simple(queryset: QuerySet, value: str) -> QuerySet:
-    """SQLite: every word must appear in a title, the summary or a provision (any case)."""
+    """SQLite: every word must appear in a title, the summary, a provision or a reservation or
+    declaration (any case)."""
     for word in value.split()[:10]:
         in_provisions = Provision.objects.filter(agreement=OuterRef("pk")).filter(
             Q(text__icontains=word) | Q(label__icontains=word)
+        )
+        in_statements = Statement.objects.filter(agreement=OuterRef("pk")).filter(
+            Q(text__icontains=word) | Q(article__icontains=word)
         )
         queryset = queryset.filter(
             Q(title__icontains=word)
             | Q(short_name__icontains=word)
             | Q(summary__icontains=word)
             | Exists(in_provisions)
+            | Exists(in_statements)
         )
     return queryset

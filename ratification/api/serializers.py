@@ -27,6 +27,7 @@ from agreements.api.serializers import (
     SourceInputSerializer,
     SourceSerializer,
 )
+from agreements.api.statements import StatementSerializer
 from agreements.models import (
     AGREEMENT_STATUS_EXPLANATIONS,
     MARKDOWN_API_HELP,
@@ -448,6 +449,11 @@ class AgreementDetailSerializer(AgreementListSerializer):
     parties = PartyProgressSerializer(source="participations", many=True, read_only=True)
     signatories = SignatorySerializer(many=True, read_only=True)
     provisions = ProvisionSerializer(many=True, read_only=True)
+    statements = StatementSerializer(
+        many=True,
+        read_only=True,
+        help_text="Reservations, declarations and understandings, with objections to them.",
+    )
     status_history = StatusChangeSerializer(source="status_changes", many=True, read_only=True)
     related = serializers.SerializerMethodField()
     sources = SourceSerializer(many=True, read_only=True)
@@ -490,6 +496,7 @@ class AgreementDetailSerializer(AgreementListSerializer):
             "parties",
             "signatories",
             "provisions",
+            "statements",
             "status_history",
             "related",
             "sources",

@@ -25,6 +25,7 @@ from accounts.services import token_create
 from agreements import services as part_services
 from agreements.models import AgreementMerge, AgreementRedirect, Subject
 from agreements.services import ProvisionInput, SignatoryInput
+from agreements.statements import ObjectionInput, StatementInput, objection_add, statement_add
 from notify.models import Follow, FollowNotification
 from parties.models import Chamber, Legislature, Party
 from parties.services import session_create, sitting_days_set
@@ -59,6 +60,9 @@ PAGE_EDITOR_WRITES = {
     "pages:provision_add",
     "pages:provision_edit",
     "pages:provision_remove",
+    "pages:statement_add",
+    "pages:statement_edit",
+    "pages:objection_add",
     "pages:relation_add",
     "pages:relation_edit",
     "pages:relation_remove",
@@ -115,6 +119,14 @@ API_EDITOR_WRITES = {
     ("api:step-detail", "patch"),
     ("api:step-detail", "delete"),
     ("api:provision-list", "post"),
+    ("api:statement-list", "post"),
+    ("api:statement-detail", "put"),
+    ("api:statement-detail", "patch"),
+    ("api:statement-detail", "delete"),
+    ("api:objection-list", "post"),
+    ("api:objection-detail", "put"),
+    ("api:objection-detail", "patch"),
+    ("api:objection-detail", "delete"),
     ("api:source-list", "post"),
     ("api:relation-list", "post"),
 }
@@ -133,6 +145,8 @@ ADMIN_EDITOR_MODELS = {
     "agreements.signatory",
     "agreements.provision",
     "agreements.relation",
+    "agreements.statement",
+    "agreements.objection",
     "agreements.source",
     "agreements.subject",
     "ratification.ratificationstep",
@@ -225,6 +239,11 @@ def scene(make_agreement, source) -> dict[str, Any]:
     relation = part_services.relation_add(
         from_agreement=agreement, to_agreement=other, kind="related_to"
     )
+    statement = statement_add(
+        agreement=agreement,
+        data=StatementInput(party_code="JP", kind="reservation", text="Reserved."),
+    )
+    objection = objection_add(statement=statement, data=ObjectionInput(party_code="PH"))
     part_services.agreement_source_add(agreement=agreement, source=source)
     Subject.objects.get_or_create(slug="defence", defaults={"name": "Defence"})
     owner = UserFactory(username="owner")
@@ -276,6 +295,8 @@ def scene(make_agreement, source) -> dict[str, Any]:
         "signatory": signatory,
         "provision": provision,
         "relation": relation,
+        "statement": statement,
+        "objection": objection,
         "source": source,
         "legislature": legislature,
         "session": session,
@@ -297,6 +318,8 @@ def _page_url(name: str, s: dict[str, Any]) -> str:
         "pages:provision_edit": [slug, s["provision"].pk],
         "pages:provision_remove": [slug, s["provision"].pk],
         "pages:relation_edit": [slug, s["relation"].pk],
+        "pages:statement_edit": [slug, s["statement"].pk],
+        "pages:objection_add": [slug, s["statement"].pk],
         "pages:relation_remove": [slug, s["relation"].pk],
         "pages:source_remove": [slug, s["source"].pk],
         "pages:session_add": [s["legislature"].pk],
@@ -312,6 +335,8 @@ def _api_url(name: str, s: dict[str, Any]) -> str:
         "api:agreement-steps": [s["agreement"].slug],
         "api:agreement-merge": [s["agreement"].slug],
         "api:step-detail": [s["step"].pk],
+        "api:statement-detail": [s["statement"].pk],
+        "api:objection-detail": [s["objection"].pk],
     }
     return reverse(name, args=args.get(name, []))
 

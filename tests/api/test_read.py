@@ -206,8 +206,18 @@ def test_detail_query_count_does_not_grow_with_parts(
     from agreements.services import relation_add
 
     relation_add(from_agreement=big, to_agreement=small, kind="amends")
-    # 15: the forecasts (ratification.forecasts) are one prefetch more.
-    with django_assert_max_num_queries(15) as captured:
+    from agreements.statements import ObjectionInput, StatementInput, objection_add, statement_add
+
+    for agreement, parties in ((small, ["PH"]), (big, ["PH", "US", "AU", "GB", "FR"])):
+        for code in parties:
+            reservation = statement_add(
+                agreement=agreement,
+                data=StatementInput(party_code=code, kind="reservation", text=f"R by {code}"),
+            )
+            objection_add(statement=reservation, data=ObjectionInput(party_code="JP"))
+    # 17: the forecasts (ratification.forecasts) are one prefetch more, statements and their
+    # objections two more (ratification.api.views).
+    with django_assert_max_num_queries(17) as captured:
         editor_client.get("/api/v1/agreements/small/")
     baseline = len(captured.captured_queries)
 

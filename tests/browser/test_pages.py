@@ -23,6 +23,7 @@ PAGES = [
     "/agreements/japan-philippines-acsa/",
     "/agreements/us-philippines-mdt/",
     "/agreements/us-philippines-vfa/",  # a notice given, suspended and withdrawn
+    "/agreements/paris-agreement/",  # a party's declaration (demo/multilateral.json)
     "/parties/",
     "/parties/JP/",
     "/parties/JP/calendar/",
@@ -101,7 +102,10 @@ def test_no_serious_accessibility_violations(live_server, page, demo, axe_check,
     axe_check(page)
 
 
-@pytest.mark.parametrize("path", ["/", "/agreements/", "/agreements/japan-philippines-acsa/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/agreements/", "/agreements/japan-philippines-acsa/", "/agreements/paris-agreement/"],
+)
 def test_phone_width_has_no_sideways_scroll_and_passes_axe(
     live_server, chromium, demo, axe_check, path
 ):

@@ -114,3 +114,26 @@ def test_demo_loads_with_its_forecasts_ready(db):
     acsa = Forecast.objects.filter(agreement__slug="japan-philippines-acsa")
     assert acsa.exists()
     assert acsa.exclude(likely_on=None).exists()
+
+
+def test_multilateral_records_load_with_their_statements(demo):
+    """demo/multilateral.json: RCEP and CPTPP with every participant, and the Philippines'
+    declaration on the Paris Agreement as a statement with its source."""
+    rcep = Agreement.objects.get(slug="rcep")
+    assert rcep.kind == "multilateral" and rcep.participations.count() == 15
+    assert Agreement.objects.get(slug="cptpp").participations.count() == 11
+    declaration = Agreement.objects.get(slug="paris-agreement").statements.get()
+    assert (declaration.party.code, declaration.kind) == ("PH", "declaration")
+    assert declaration.source is not None and declaration.source.url
+
+
+def test_multilateral_file_cites_a_known_source_for_every_fact():
+    data = json.loads((Path(settings.BASE_DIR) / "demo" / "multilateral.json").read_text())
+    keys = set(data["sources"])
+    for item in data["agreements"]:
+        cited = [item["signed_on_source"], item["entry_into_force_source"]]
+        for p in item["participants"]:
+            cited += [p["consent"]["source"]] if p["consent"] else []
+            cited += [p["eif_source"]] if p["entry_into_force_on"] else []
+        cited += [s["source"] for s in item["statements"]]
+        assert set(cited) <= keys, item["slug"]

@@ -27,15 +27,24 @@ from agreements.services import (
     source_upsert,
     subjects_resolve,
 )
+from agreements.statements import StatementInput, statement_add
 from agreements.subjects import subject_alias_add
 from ratification.forecasts import forecasts_refresh_all
 from ratification.services import StepInput, agreement_create
 
 DEFAULT_PATH = Path(settings.BASE_DIR) / "demo" / "agreements.json"
+MULTILATERAL_PATH = Path(settings.BASE_DIR) / "demo" / "multilateral.json"
 
 
 def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+def _cited(text: str, data: dict[str, Any]) -> str:
+    """The file's notes name sources by key, e.g. '(cptpp-mfat)'; readers get the title."""
+    for key, item in data["sources"].items():
+        text = text.replace(f"({key})", f"({item['publisher']}: {item['title']})")
+    return text
 
 
 class Command(BaseCommand):
@@ -43,6 +52,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--path", default=str(DEFAULT_PATH), help="JSON file to load.")
+        parser.add_argument(
+            "--multilateral-path",
+            default=str(MULTILATERAL_PATH),
+            help="JSON file of multilateral depositary records (demo/multilateral.json).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -83,6 +97,8 @@ class Command(BaseCommand):
                             note=rel.get("note", ""),
                         )
             aliases = self._subject_aliases(data.get("subjects", []))
+            multilateral = self._multilateral(Path(options["multilateral_path"]))
+        self.stdout.write(f"Multilateral demo agreements: {multilateral} inserted.")
         self.stdout.write(
             f"Demo agreements: {counts['insert']} inserted, {counts['no-op']} already there; "
             f"{aliases} subject aliases added."
@@ -117,6 +133,73 @@ class Command(BaseCommand):
                     continue
                 added += 1
         return added
+
+    def _multilateral(self, path: Path) -> int:
+        """The depositary records in demo/multilateral.json: each agreement with its parties,
+        signature and entry-into-force dates and sources, and its parties' reservations and
+        declarations. Each party's consent act, deposit date and own entry into force are in
+        the file too, for the per-party model to load. Idempotent: an agreement whose slug
+        exists is left alone, with its statements."""
+        if not path.exists():
+            return 0
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"Cannot read {path}: {exc}") from exc
+        sources: dict[str, Source] = {}
+        for key, item in data["sources"].items():
+            sources[key], _ = source_upsert(
+                title=item["title"],
+                url=item.get("url") or "",
+                publisher=item.get("publisher") or "",
+                published_on=_date(item.get("published_on")),
+            )
+        inserted = 0
+        for item in data["agreements"]:
+            if Agreement.objects.filter(slug=item["slug"]).exists():
+                continue
+            cited = {
+                item["signed_on_source"],
+                item["entry_into_force_source"],
+                *(p["consent"]["source"] for p in item["participants"] if p["consent"]),
+                *(p["eif_source"] for p in item["participants"] if p["eif_source"]),
+            }
+            try:
+                agreement = agreement_create(
+                    slug=item["slug"],
+                    party_codes=[p["party"] for p in item["participants"]],
+                    sources=[sources[key] for key in sorted(cited)],
+                    title=item["title"],
+                    short_name=item.get("short_name", ""),
+                    kind="multilateral",
+                    summary=(
+                        f"Depositary: {item['depositary']}. Entry into force: "
+                        f"{item['entry_into_force_rule']}\n\n{_cited(item.get('notes', ''), data)}"
+                    ),
+                    signed_on=_date(item.get("signed_on")),
+                    signed_at=item.get("signed_at", ""),
+                    entered_into_force_on=_date(item.get("entered_into_force_on")),
+                    confirm_not_duplicate=True,
+                )
+                for st in item.get("statements", []):
+                    statement_add(
+                        agreement=agreement,
+                        data=StatementInput(
+                            party_code=st["party"],
+                            kind=st["kind"],
+                            text=st["text"],
+                            made_at=st.get("made_at", ""),
+                            made_on=_date(st.get("made_on")),
+                            article=st.get("article", ""),
+                            source=sources[st["source"]] if st.get("source") else None,
+                            withdrawn_on=_date(st.get("withdrawn_on")),
+                        ),
+                        reason="Demo data",
+                    )
+            except ValidationError as exc:
+                raise CommandError(f"{item['slug']}: {exc.message_dict}") from exc
+            inserted += 1
+        return inserted
 
     def _create(self, item: dict[str, Any], sources: dict[str, Source]) -> Agreement:
         def source(key: str | None) -> Source | None:

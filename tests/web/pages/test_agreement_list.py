@@ -42,6 +42,8 @@ def test_parties_combine_with_and(client, demo):
         "japan-philippines-information-security",
         "japan-philippines-defence-equipment",
         "japan-philippines-epa",
+        "rcep",  # multilateral, from demo/multilateral.json
+        "paris-agreement",
     }
 
 
@@ -51,7 +53,7 @@ def test_status_facet_counts_ignore_the_status_filter(client, demo):
     facets = response.context["facet_groups"]
     status = {fv.value: (fv.count, fv.selected) for fv, _ in facets[0]["values"]}
     assert status["signed"] == (2, True)
-    assert status["in_force"] == (15, False)
+    assert status["in_force"] == (18, False)  # with RCEP, CPTPP and the Paris Agreement
     assert len(_titles(response)) == 2
 
 
@@ -61,8 +63,9 @@ def test_facets_count_party_subject_category_and_year(client, demo):
         g["name"]: {fv.value: fv.count for fv, _ in g["values"]}
         for g in response.context["facet_groups"]
     }
-    assert groups["party"]["JP"] == 15
-    assert groups["party"]["PH"] == 5
+    # Counts include RCEP, CPTPP and the Paris Agreement (demo/multilateral.json).
+    assert groups["party"]["JP"] == 18
+    assert groups["party"]["PH"] == 7
     assert groups["subject"]["defence-logistics"] == 3
     assert groups["category"]["logistics_support"] >= 3
     assert groups["year"]["2026"] == 1

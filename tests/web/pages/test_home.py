@@ -26,7 +26,7 @@ def test_home_lists_the_acsa_as_awaiting_ratification_with_each_party(client, de
 def test_home_counts_link_to_the_filtered_list(client, demo):
     html = client.get("/").content.decode()
     assert f'href="{reverse("pages:agreement_list")}?status=in_force"' in html
-    assert "20 agreements tracked" in html
+    assert "23 agreements tracked" in html  # demo/agreements.json and demo/multilateral.json
 
 
 def test_home_shows_an_overdue_step(client, make_agreement):
