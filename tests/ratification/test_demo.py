@@ -137,3 +137,25 @@ def test_multilateral_file_cites_a_known_source_for_every_fact():
             cited += [p["eif_source"]] if p["entry_into_force_on"] else []
         cited += [s["source"] for s in item["statements"]]
         assert set(cited) <= keys, item["slug"]
+
+
+def test_multilateral_records_load_each_partys_consent_and_own_entry_into_force(demo):
+    """The depositary's rows become steps: the Philippines is RCEP's late party with its own
+    date; Japan's date under the Paris Agreement is derived from its acceptance (30 days)."""
+    from ratification.selectors import party_statuses_list
+
+    rcep = {
+        r.party_code: r for r in party_statuses_list(agreement=Agreement.objects.get(slug="rcep"))
+    }
+    assert rcep["PH"].consent_act == "ratification"
+    assert rcep["PH"].consent_act_on.isoformat() == "2023-04-03"
+    assert rcep["PH"].entry_into_force_on.isoformat() == "2023-06-02"
+    assert rcep["JP"].entry_into_force_on.isoformat() == "2022-01-01"
+    assert rcep["KR"].progress == "in_progress" and rcep["KR"].entry_into_force_on is None
+    paris = {
+        r.party_code: r
+        for r in party_statuses_list(agreement=Agreement.objects.get(slug="paris-agreement"))
+    }
+    assert paris["JP"].consent_act == "acceptance"
+    assert paris["JP"].entry_into_force_on.isoformat() == "2016-12-08"
+    assert "30 days after its own instrument" in paris["JP"].entry_into_force_working

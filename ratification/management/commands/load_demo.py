@@ -47,6 +47,46 @@ def _cited(text: str, data: dict[str, Any]) -> str:
     return text
 
 
+def _participant_steps(
+    participant: dict[str, Any], item: dict[str, Any], sources: dict[str, Source]
+) -> list[StepInput]:
+    """A party's steps in a depositary's record: its signature, then its instrument (its
+    consent act, dated by the deposit; still to come when the record has none), then its own
+    entry into force where the record dates it. An undated deposit is recorded as done, on
+    the source that says so."""
+    steps = [
+        StepInput(
+            kind="signature",
+            status="completed",
+            date=_date(participant["signed_on"] or item.get("signed_on")),
+            source=sources[item["signed_on_source"]],
+        )
+    ]
+    consent = participant["consent"]
+    if consent is None:
+        steps.append(StepInput(kind="deposit_of_instrument"))
+        return steps
+    steps.append(
+        StepInput(
+            kind="deposit_of_instrument",
+            status="completed",
+            date=_date(consent["deposited_on"]),
+            instrument_kind=consent["kind"],
+            source=sources[consent["source"]],
+        )
+    )
+    if participant["entry_into_force_on"]:
+        steps.append(
+            StepInput(
+                kind="entry_into_force",
+                status="completed",
+                date=_date(participant["entry_into_force_on"]),
+                source=sources[participant["eif_source"]],
+            )
+        )
+    return steps
+
+
 class Command(BaseCommand):
     help = "Load the demo agreements (idempotent: existing slugs are left as they are)."
 
@@ -135,11 +175,11 @@ class Command(BaseCommand):
         return added
 
     def _multilateral(self, path: Path) -> int:
-        """The depositary records in demo/multilateral.json: each agreement with its parties,
-        signature and entry-into-force dates and sources, and its parties' reservations and
-        declarations. Each party's consent act, deposit date and own entry into force are in
-        the file too, for the per-party model to load. Idempotent: an agreement whose slug
-        exists is left alone, with its statements."""
+        """The depositary records in demo/multilateral.json: each agreement with its rule,
+        depositary, parties, signature and entry-into-force dates and sources; each party's
+        signature, consent act and deposit, and its own entry into force where the record
+        gives it (_participant_steps); the parties' reservations and declarations. Idempotent:
+        an agreement whose slug exists is left alone, with its statements."""
         if not path.exists():
             return 0
         try:
@@ -168,6 +208,12 @@ class Command(BaseCommand):
                 agreement = agreement_create(
                     slug=item["slug"],
                     party_codes=[p["party"] for p in item["participants"]],
+                    steps={
+                        p["party"]: _participant_steps(p, item, sources)
+                        for p in item["participants"]
+                    },
+                    depositary=item["depositary"],
+                    **item.get("rule", {}),
                     sources=[sources[key] for key in sorted(cited)],
                     title=item["title"],
                     short_name=item.get("short_name", ""),
