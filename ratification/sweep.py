@@ -5,7 +5,9 @@
   expected end has come;
 * agreements with a scheduled step whose date passed with no result (flagged `step_overdue`),
   unless a bilateral agreement in force binds its party (the step is then "not recorded");
-* agreements whose data nobody has reviewed for STALE_AFTER (flagged `stale`).
+* agreements whose data nobody has reviewed for STALE_AFTER (flagged `stale`);
+* constitutional clocks started, extended and run out (`clock_started`, `clock_extended`,
+  `clock_ran_out`; ratification.clockflags).
 
 It iterates in chunks instead of loading every agreement, so memory stays flat as data grows,
 and every flag has a unique key, so two sweeps running at once record each change once. Steps and
@@ -27,6 +29,7 @@ from django.utils import timezone
 
 from agreements.models import Agreement, AgreementStatus
 
+from .clockflags import clocks_sweep
 from .models import RatificationStep, StatusChange, StepStatus, steps_bound_by_entry_into_force
 from .services import (
     SHARED_FACTS,
@@ -145,4 +148,8 @@ def calendar_sweep(*, today: date | None = None) -> dict[str, int]:
     for agreement in stale.iterator(chunk_size=CHUNK):
         if agreement_flag_stale(agreement=agreement, today=today) is not None:
             counts["stale"] += 1
+
+    # Constitutional clocks started, extended, run out (ratification.clockflags: only started,
+    # unstopped clocks whose run-out is not flagged yet are read).
+    counts.update(clocks_sweep(today=today))
     return counts
