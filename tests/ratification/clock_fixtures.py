@@ -1,5 +1,6 @@
 """Clock rules and calendars for the clock tests: Japan's Diet (sessions) with the Art. 61 rule,
-and the UK Parliament (both Houses record sitting days) with the CRaG rule."""
+and the UK Parliament (both Houses record sitting days) with the CRaG rule. Registered in
+tests/conftest.py (pytest_plugins)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def session(legislature, opens_on, closes_on, **extra):
 
 
 @pytest.fixture
-def diet(db) -> Legislature:
+def clock_diet(db) -> Legislature:
     legislature = Legislature.objects.create(
         party=Party.objects.get(code="JP"),
         name="National Diet",
@@ -41,16 +42,16 @@ def diet(db) -> Legislature:
 
 
 @pytest.fixture
-def art61(diet) -> ClockRule:
+def art61(clock_diet) -> ClockRule:
     return ClockRule.objects.create(
-        party=diet.party,
+        party=clock_diet.party,
         label="Art. 61 with Art. 60(2)",
         starts_kind="legislative_approval",
         starts_body="House of Representatives",
         stops_kind="legislative_approval",
         stops_body="House of Councillors",
         unit=ClockUnit.DAYS_EXCLUDING_RECESS,
-        legislature=diet,
+        legislature=clock_diet,
         length=30,
         outcome="lower_house_decision_prevails",
         outcome_text="The House of Representatives' approval becomes the Diet's.",
@@ -60,7 +61,7 @@ def art61(diet) -> ClockRule:
 
 
 @pytest.fixture
-def westminster(db) -> Legislature:
+def clock_parliament(db) -> Legislature:
     legislature = Legislature.objects.create(
         party=Party.objects.get(code="GB"),
         name="Parliament",
@@ -95,15 +96,15 @@ def westminster(db) -> Legislature:
 
 
 @pytest.fixture
-def crag(westminster) -> ClockRule:
+def crag(clock_parliament) -> ClockRule:
     return ClockRule.objects.create(
-        party=westminster.party,
+        party=clock_parliament.party,
         label="CRaG 2010 s. 20",
         starts_kind="submission_to_legislature",
         starts_body="Parliament",
         stops_kind="executive_ratification",
         unit=ClockUnit.SITTING_DAYS,
-        legislature=westminster,
+        legislature=clock_parliament,
         length=21,
         extension_length=21,
         outcome="may_ratify",

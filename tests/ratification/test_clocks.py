@@ -9,7 +9,6 @@ import functools
 import pytest
 
 from parties.models import ClockRule, ClockUnit, Party
-from ratification.clockflags import clocks_sweep
 from ratification.clocks import (
     ClockState,
     clocks_for_agreement,
@@ -17,9 +16,9 @@ from ratification.clocks import (
     rules_applying,
 )
 from ratification.models import ClockExtension, ClockRuleChoice, StatusChange
-from ratification.sweep import calendar_sweep
+from ratification.sweep import calendar_sweep, clocks_sweep
 
-from .clock_fixtures import art61, crag, diet, gb_steps, jp_steps, westminster  # noqa: F401
+from .clock_fixtures import gb_steps, jp_steps
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -289,10 +288,10 @@ def test_the_sweep_flags_start_extension_and_run_out_exactly_once(crag, make_agr
 def test_the_sweep_reads_only_started_unstopped_clocks(
     crag, make_agreement, source, django_assert_max_num_queries
 ):
-    for n in range(5):  # not laid: nothing to read
+    for _ in range(5):  # not laid: nothing to read
         make_agreement(party_codes=["JP", "GB"], steps={"GB": gb_steps()})
     ratified = {"status": "completed", "date": D(2026, 2, 20), "source": source}
-    for n in range(5):  # laid, then ratified: stopped
+    for _ in range(5):  # laid, then ratified: stopped
         make_agreement(
             party_codes=["JP", "GB"],
             steps={"GB": gb_steps(laid_on=D(2026, 2, 2), ratified=ratified, source=source)},
