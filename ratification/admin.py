@@ -41,6 +41,7 @@ from .services import (
     agreement_evaluate,
     agreement_refresh,
     agreement_update,
+    clock_extension_add,
     participation_add,
     step_add,
     step_record,
@@ -574,12 +575,22 @@ class ClockExtensionForm(forms.ModelForm):
 
     class Meta:
         model = ClockExtension
-        fields = ["participation", "rule", "extended_on", "length", "source_title", "source_url"]
+        fields = [
+            "participation",
+            "rule",
+            "extended_on",
+            "length",
+            "source_title",
+            "source_url",
+            "note",
+        ]
 
     def clean(self):
         cleaned = super().clean()
         if not self.errors:
-            candidate = ClockExtension(**{f: cleaned.get(f) for f in self.Meta.fields})
+            candidate = ClockExtension(
+                **{f: cleaned.get(f) for f in ["participation", "rule", "extended_on", "length"]}
+            )
             _errors_onto(self, clock_extension_errors(candidate))
         return cleaned
 
@@ -593,6 +604,14 @@ class ClockExtensionAdmin(admin.ModelAdmin):
     list_select_related = ["participation__agreement", "participation__party", "rule__party"]
     autocomplete_fields = ["participation"]
     date_hierarchy = "extended_on"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        data = {f: form.cleaned_data.get(f) for f in ClockExtensionForm.Meta.fields}
+        data["source_url"], data["note"] = data["source_url"] or "", data["note"] or ""
+        saved = clock_extension_add(**data)
+        obj.pk = saved.pk
 
 
 class ClockRuleChoiceForm(forms.ModelForm):

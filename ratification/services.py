@@ -38,10 +38,10 @@ from agreements.services import (
 from agreements.services import (
     agreement_update as agreement_facts_update,
 )
-from parties.models import Party, ProcedureStep, StepKind
+from parties.models import ClockRule, Party, ProcedureStep, StepKind
 
 from . import engine, notices
-from .clocks import ClockReading, ClockState
+from .clocks import ClockReading, ClockState, clock_extension_errors
 from .models import ClockExtension, RatificationStep, StatusChange, StepStatus
 
 # ratification.tasks.agreement_changed, queued after every write.
@@ -1337,6 +1337,38 @@ def clock_flag(*, participation: Participation, reading: ClockReading) -> list[S
     return made
 
 
+def clock_extension_add(
+    *,
+    participation: Participation,
+    rule: ClockRule,
+    extended_on: date,
+    source_title: str,
+    length: int | None = None,
+    source_url: str = "",
+    note: str = "",
+) -> ClockExtension:
+    """Record an extension of `rule`'s clock for one party in one agreement. Refused
+    (ValidationError by field, nothing written) when the rule has no extension or is another
+    party's, the clock has not started by then, or the length is absurd. The sweep flags it
+    (`clock_extended`)."""
+    extension = ClockExtension(
+        participation=participation,
+        rule=rule,
+        extended_on=extended_on,
+        length=length if length is not None else rule.extension_length,
+        source_title=source_title,
+        source_url=source_url,
+        note=note,
+    )
+    errors = clock_extension_errors(extension)
+    if errors:
+        raise ValidationError(errors)
+    extension.full_clean()
+    with transaction.atomic():
+        extension.save()
+    return extension
+
+
 def clock_extension_flag(*, extension: ClockExtension) -> StatusChange | None:
     """Flag an extension once (its key)."""
     participation = extension.participation
@@ -1383,6 +1415,7 @@ __all__ = [
     "agreement_recompute",
     "agreement_refresh",
     "agreement_update",
+    "clock_extension_add",
     "clock_extension_flag",
     "clock_flag",
     "participation_add",

@@ -280,7 +280,7 @@ class ExpectedEndSerializer(serializers.Serializer):
     )
 
 
-class ClockExtensionSerializer(serializers.Serializer):
+class ClockExtensionReadingSerializer(serializers.Serializer):
     extended_on = serializers.DateField()
     length = serializers.IntegerField(help_text="Units the extension adds.")
     source_title = serializers.CharField()
@@ -312,7 +312,7 @@ class ClockReadingSerializer(serializers.Serializer):
     counted_on = serializers.CharField(help_text="Whose calendar the units are counted on.")
     base_length = serializers.IntegerField(help_text="The rule's length, in units.")
     length = serializers.IntegerField(help_text="The length with the extensions.")
-    extensions = ClockExtensionSerializer(many=True)
+    extensions = ClockExtensionReadingSerializer(many=True)
     days_counted = serializers.IntegerField(
         allow_null=True, help_text="Units counted so far (to the stop, if it stopped)."
     )
