@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Count
 
 from . import services
-from .clockrules import clock_rule_errors
+from .clockrules import CLOCK_RULE_FIELDS, clock_rule_errors
 from .models import (
     Chamber,
     ClockRule,
@@ -280,26 +280,7 @@ class ClockRuleForm(forms.ModelForm):
 
     class Meta:
         model = ClockRule
-        fields = [
-            "party",
-            "label",
-            "starts_kind",
-            "starts_body",
-            "stops_kind",
-            "stops_body",
-            "unit",
-            "legislature",
-            "chamber",
-            "length",
-            "extension_length",
-            "outcome",
-            "outcome_text",
-            "applies_when",
-            "replaces",
-            "source_title",
-            "source_url",
-            "note",
-        ]
+        fields = list(CLOCK_RULE_FIELDS)
 
     def clean(self):
         cleaned = super().clean()

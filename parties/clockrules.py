@@ -119,17 +119,23 @@ def errors_for_calendar(rule: ClockRule, errors: dict[str, list[str]]) -> None:
             )
 
 
-RULE_FIELDS = (
+# What an editor writes on a rule, in the order forms and the API show it.
+CLOCK_RULE_FIELDS = (
+    "party",
+    "label",
     "starts_kind",
     "starts_body",
     "stops_kind",
     "stops_body",
     "unit",
+    "legislature",
+    "chamber",
     "length",
     "extension_length",
     "outcome",
     "outcome_text",
     "applies_when",
+    "replaces",
     "source_title",
     "source_url",
     "note",
@@ -143,7 +149,7 @@ def clock_rule_upsert(*, party, label: str, **values: Any) -> tuple[ClockRule, s
     existing = ClockRule.objects.filter(party=party, label=label).first()
     if existing is not None:
         return existing, "no-op"
-    unknown = set(values) - {*RULE_FIELDS, "legislature", "chamber", "replaces"}
+    unknown = set(values) - set(CLOCK_RULE_FIELDS)
     if unknown:
         raise TypeError(f"Not clock rule fields: {sorted(unknown)}")
     with transaction.atomic():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import serializers, viewsets
 
+from ..clockrules import CLOCK_RULE_FIELDS
 from ..models import ClockRule
 
 
@@ -23,27 +24,7 @@ class ClockRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ClockRule
-        fields = [
-            "id",
-            "party",
-            "label",
-            "starts_kind",
-            "starts_body",
-            "stops_kind",
-            "stops_body",
-            "unit",
-            "legislature",
-            "chamber",
-            "length",
-            "extension_length",
-            "outcome",
-            "outcome_text",
-            "applies_when",
-            "replaces",
-            "source_title",
-            "source_url",
-            "note",
-        ]
+        fields = ["id", *CLOCK_RULE_FIELDS]
 
 
 class ClockRuleFilter(django_filters.FilterSet):

@@ -191,42 +191,33 @@ def test_a_clock_not_started_is_not_read(art61, make_agreement):
     assert clocks_for_agreement(agreement=agreement, today=D(2026, 2, 5)) == []
 
 
-def test_a_conditional_rule_counts_instead_of_the_one_it_replaces(crag):
-    longer = ClockRule.objects.create(
-        party=crag.party,
+def longer_rule_instead_of(rule: ClockRule) -> ClockRule:
+    """A conditional rule (30 units for 'a major treaty') replacing `rule` where chosen."""
+    return ClockRule.objects.create(
+        party=rule.party,
         label="Longer",
-        starts_kind=crag.starts_kind,
-        starts_body=crag.starts_body,
-        stops_kind=crag.stops_kind,
-        unit=crag.unit,
-        legislature=crag.legislature,
+        starts_kind=rule.starts_kind,
+        starts_body=rule.starts_body,
+        stops_kind=rule.stops_kind,
+        unit=rule.unit,
+        legislature=rule.legislature,
         length=30,
         outcome="may_ratify",
         outcome_text="x",
         source_title="y",
         applies_when="a major treaty",
-        replaces=crag,
+        replaces=rule,
     )
+
+
+def test_a_conditional_rule_counts_instead_of_the_one_it_replaces(crag):
+    longer = longer_rule_instead_of(crag)
     assert rules_applying(rules=[crag, longer], chosen_rule_ids=set()) == [crag]
     assert rules_applying(rules=[crag, longer], chosen_rule_ids={longer.pk}) == [longer]
 
 
 def test_a_chosen_conditional_rule_is_the_one_read(crag, make_agreement, source):
-    longer = ClockRule.objects.create(
-        party=crag.party,
-        label="Longer",
-        starts_kind=crag.starts_kind,
-        starts_body=crag.starts_body,
-        stops_kind=crag.stops_kind,
-        unit=crag.unit,
-        legislature=crag.legislature,
-        length=30,
-        outcome="may_ratify",
-        outcome_text="x",
-        source_title="y",
-        applies_when="a major treaty",
-        replaces=crag,
-    )
+    longer = longer_rule_instead_of(crag)
     agreement = make_agreement(
         party_codes=["JP", "GB"], steps={"GB": gb_steps(laid_on=D(2026, 2, 2), source=source)}
     )
