@@ -5,8 +5,9 @@ step. This module reads an agreement's steps, the rules of its parties and the l
 calendars (through parties.selectors) and answers, per started clock, how many units have been
 counted, when it runs out if the calendar reaches that far, and how that was worked out.
 
-A calendar that does not cover the days needed (OutsideCalendar, SittingDaysNotRecorded) makes
-the clock `cannot_count` with the reason: never an exception, never a guess. Reads only.
+The units are counted by parties.clockcount; a calendar that does not cover the days needed
+(OutsideCalendar, SittingDaysNotRecorded there) makes the clock `cannot_count` with the reason:
+never an exception, never a guess. Reads only.
 """
 
 from __future__ import annotations
@@ -18,13 +19,8 @@ from datetime import date, timedelta
 from django.db.models import Exists, OuterRef, QuerySet
 
 from agreements.models import Agreement, Participation
-from parties.models import Chamber, ClockRule, ClockUnit, Session
-from parties.selectors import (
-    OutsideCalendar,
-    SittingDaysNotRecorded,
-    sessions_for,
-    sitting_days_between,
-)
+from parties.clockcount import CannotCount, clock_count, counted_on
+from parties.models import ClockRule
 
 from .models import ClockExtension, ClockRuleChoice, RatificationStep, StepStatus
 
@@ -109,18 +105,6 @@ class ClockReading:
         return self.state == ClockState.RUNNING
 
 
-@dataclass(frozen=True)
-class _Count:
-    counted: int
-    runs_out_on: date | None
-    assumed: bool
-    covered_until: date  # the last day the calendar can answer for
-
-
-class _CannotCount(Exception):
-    pass
-
-
 # Which rules apply -------------------------------------------------------------------------------
 
 
@@ -157,157 +141,6 @@ def start_and_stop(
         None,
     )
     return start, stop
-
-
-# Counting ----------------------------------------------------------------------------------------
-
-
-def count_calendar_days(*, started_on: date, length: int, until: date) -> _Count:
-    """Day 1 is the day after the start (as in 'within thirty days after the receipt')."""
-    counted = max(0, min((until - started_on).days, length))
-    return _Count(
-        counted=counted,
-        runs_out_on=started_on + timedelta(days=length),
-        assumed=False,
-        covered_until=date.max,
-    )
-
-
-def count_days_in_session(
-    *,
-    sessions: Sequence[Session],
-    started_on: date,
-    length: int,
-    until: date,
-    calendar_ends_on: date,
-) -> _Count:
-    """Days from the day after `started_on` on which a session sits, up to `until`, and the
-    day the `length`-th falls on (None when the calendar ends first). A session with no end
-    entered is taken to continue to the end of the calendar, which makes the date assumed."""
-    first = started_on + timedelta(days=1)
-    cursor = first
-    remaining = length
-    counted = 0
-    assumed = False
-    runs_out_on = None
-    for session in sorted(sessions, key=lambda s: (s.opens_on, s.pk or 0)):
-        a = max(session.opens_on, cursor)
-        b = min(session.closes_on or calendar_ends_on, calendar_ends_on)
-        if b < a:
-            continue
-        days = (b - a).days + 1
-        if until >= a:
-            counted += min((min(b, until) - a).days + 1, remaining)
-        take = min(days, remaining)
-        end = a + timedelta(days=take - 1)
-        if session.assumed or (session.closes_on is None and end > until):
-            assumed = True
-        remaining -= take
-        cursor = b + timedelta(days=1)
-        if remaining == 0:
-            runs_out_on = end
-            break
-    return _Count(
-        counted=min(counted, length),
-        runs_out_on=runs_out_on,
-        assumed=assumed and runs_out_on is not None,
-        covered_until=calendar_ends_on,
-    )
-
-
-def count_sitting_days(
-    *, days: Sequence[date], started_on: date, length: int, until: date, covered_until: date
-) -> tuple[int, date | None]:
-    """Sitting days after `started_on` up to `until`, and the `length`-th one (None when the
-    recorded days end first)."""
-    after = sorted(d for d in days if d > started_on)
-    counted = sum(1 for d in after if d <= until)
-    runs_out_on = after[length - 1] if len(after) >= length else None
-    return min(counted, length), runs_out_on
-
-
-def _sitting_chambers(rule: ClockRule) -> list[Chamber]:
-    if rule.chamber_id:
-        return [rule.chamber]
-    return list(
-        Chamber.objects.filter(legislature_id=rule.legislature_id, counts_sitting_days=True)
-        .select_related("legislature__party")
-        .order_by("order", "pk")
-    )
-
-
-def _count_sitting(rule: ClockRule, started_on: date, length: int, until: date) -> _Count:
-    chambers = _sitting_chambers(rule)
-    if not chambers:
-        raise _CannotCount(f"No chamber of the {rule.legislature} records sitting days.")
-    first = started_on + timedelta(days=1)
-    legislature = rule.legislature
-    try:
-        ends = []
-        for chamber in chambers:
-            chamber.legislature = legislature
-            if chamber.sitting_days_until is None:
-                sitting_days_between(chamber=chamber, start=first, end=first)  # raises the reason
-            ends.append(min(chamber.sitting_days_until, legislature.calendar_ends_on))
-        covered_until = min(ends)
-        if covered_until < first:
-            days: list[date] = []
-        else:
-            per_chamber = [
-                set(sitting_days_between(chamber=c, start=first, end=covered_until).days)
-                for c in chambers
-            ]
-            days = sorted(set.intersection(*per_chamber))
-        counted, runs_out_on = count_sitting_days(
-            days=days,
-            started_on=started_on,
-            length=length,
-            until=until,
-            covered_until=covered_until,
-        )
-        assumed = False
-        if runs_out_on is not None:
-            assumed = any(
-                sitting_days_between(chamber=c, start=first, end=runs_out_on).assumed
-                for c in chambers
-            )
-    except (OutsideCalendar, SittingDaysNotRecorded) as exc:
-        raise _CannotCount(str(exc)) from exc
-    return _Count(counted, runs_out_on, assumed, covered_until)
-
-
-def _count_in_session(rule: ClockRule, started_on: date, length: int, until: date) -> _Count:
-    legislature = rule.legislature
-    first = started_on + timedelta(days=1)
-    if not legislature.covers(first):
-        raise _CannotCount(
-            f"{first.isoformat()} is outside the {legislature} calendar "
-            f"({legislature.calendar_starts_on.isoformat()} to "
-            f"{legislature.calendar_ends_on.isoformat()})."
-        )
-    sessions = sessions_for(
-        legislature=legislature, chamber=rule.chamber, start=first, end=legislature.calendar_ends_on
-    )
-    if rule.chamber_id is None:
-        sessions = sessions.filter(chamber__isnull=True)
-    return count_days_in_session(
-        sessions=list(sessions),
-        started_on=started_on,
-        length=length,
-        until=until,
-        calendar_ends_on=legislature.calendar_ends_on,
-    )
-
-
-def _counted_on(rule: ClockRule) -> str:
-    if rule.unit == ClockUnit.CALENDAR_DAYS:
-        return "the calendar"
-    if rule.unit == ClockUnit.DAYS_EXCLUDING_RECESS:
-        where = rule.chamber.name if rule.chamber_id else rule.legislature.name
-        return f"the {where}'s sessions"
-    if rule.chamber_id:
-        return f"the {rule.chamber.name}'s sitting days"
-    return f"days on which every House of the {rule.legislature.name} sits"
 
 
 # Reading one clock ------------------------------------------------------------------------------
@@ -366,7 +199,7 @@ def clock_read(
         "stopped_on": stopped_on,
         "unit": rule.unit,
         "unit_label": unit_label,
-        "counted_on": _counted_on(rule),
+        "counted_on": counted_on(rule),
         "base_length": rule.length,
         "length": length,
         "extensions": ext,
@@ -401,13 +234,8 @@ def clock_read(
     started_on = start.date
     until = min(today, stopped_on) if stopped else today
     try:
-        if rule.unit == ClockUnit.CALENDAR_DAYS:
-            count = count_calendar_days(started_on=started_on, length=length, until=until)
-        elif rule.unit == ClockUnit.DAYS_EXCLUDING_RECESS:
-            count = _count_in_session(rule, started_on, length, until)
-        else:
-            count = _count_sitting(rule, started_on, length, until)
-    except _CannotCount as exc:
+        count = clock_count(rule=rule, started_on=started_on, length=length, until=until)
+    except CannotCount as exc:
         reason = str(exc)
         return ClockReading(
             **base,
@@ -432,7 +260,7 @@ def clock_read(
     elif count.covered_until < until:
         state = ClockState.CANNOT_COUNT
         tail = (
-            f"cannot count: {_counted_on(rule)} are recorded only until "
+            f"cannot count: {counted_on(rule)} are recorded only until "
             f"{count.covered_until.isoformat()}"
         )
     elif count.runs_out_on is None:

@@ -1,5 +1,5 @@
 """Extensions of constitutional clocks: `/api/v1/clock-extensions/`. Read open; editors record
-one (POST) or remove one recorded in error (DELETE). A bad extension is a 400 with the field's
+one (POST; one recorded in error is removed in the admin). A bad extension is a 400 with the field's
 message (ratification.clocks.clock_extension_errors), and nothing is written."""
 
 from __future__ import annotations
@@ -60,7 +60,6 @@ class ClockExtensionViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     """Extensions of a party's clock on one agreement (UK: a Minister extends the 21 sitting days

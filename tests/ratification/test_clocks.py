@@ -8,13 +8,9 @@ import functools
 
 import pytest
 
+from parties.clockcount import count_days_in_session
 from parties.models import ClockRule, ClockUnit, Party
-from ratification.clocks import (
-    ClockState,
-    clocks_for_agreement,
-    count_days_in_session,
-    rules_applying,
-)
+from ratification.clocks import ClockState, clocks_for_agreement, rules_applying
 from ratification.models import ClockExtension, ClockRuleChoice, StatusChange
 from ratification.sweep import calendar_sweep, clocks_sweep
 
