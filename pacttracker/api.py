@@ -34,6 +34,8 @@ ROOT_ORDER = [
     "legislatures",
     "sessions",
     "sitting-days",
+    "clock-rules",
+    "clock-extensions",
     "provisions",
     "sources",
     "relations",

@@ -14,7 +14,16 @@ from django.db import models
 from django.db.models import Count
 
 from . import services
-from .models import Chamber, Legislature, Party, ProcedureStep, Session, SittingDay
+from .clockrules import CLOCK_RULE_FIELDS, clock_rule_errors
+from .models import (
+    Chamber,
+    ClockRule,
+    Legislature,
+    Party,
+    ProcedureStep,
+    Session,
+    SittingDay,
+)
 
 
 class ProcedureStepInline(admin.TabularInline):
@@ -259,3 +268,42 @@ class SessionAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for session in queryset:
             services.session_delete(session=session)
+
+
+# Constitutional clocks ---------------------------------------------------------------------------
+
+
+class ClockRuleForm(forms.ModelForm):
+    source_url = forms.URLField(
+        label="Source address", max_length=500, required=False, assume_scheme="https"
+    )
+
+    class Meta:
+        model = ClockRule
+        fields = list(CLOCK_RULE_FIELDS)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        candidate = ClockRule(pk=self.instance.pk)
+        for field in self.Meta.fields:
+            setattr(candidate, field, cleaned.get(field))
+        for text in ("starts_body", "stops_body", "applies_when", "source_url", "note"):
+            setattr(candidate, text, getattr(candidate, text) or "")
+        for field, messages in clock_rule_errors(candidate).items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+@admin.register(ClockRule)
+class ClockRuleAdmin(admin.ModelAdmin):
+    """Constitutional clocks on a party's procedure (ratification.clocks counts them)."""
+
+    form = ClockRuleForm
+    list_display = ["label", "party", "starts_kind", "starts_body", "length", "unit"]
+    list_select_related = ["party"]
+    list_filter = ["unit", "party"]
+    search_fields = ["label", "party__code", "party__name", "source_title"]
+    autocomplete_fields = ["party"]

@@ -396,3 +396,143 @@ class SittingDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chamber} {self.date.isoformat()}"
+
+
+# Constitutional clocks ----------------------------------------------------------------------------
+#
+# A rule of a party's constitution or law that sets a period running when a step of its procedure
+# happens (a treaty laid before Parliament, approved by one House) and says what follows when the
+# period runs out. Counted by ratification.clocks over the calendars above.
+
+# Longer than this is a typing error: the rules shipped are 15 to 30 units (plus an extension of
+# 21); a year of sitting days would already run for several years of calendar time.
+CLOCK_MAX_LENGTH = 365
+
+
+class ClockUnit(models.TextChoices):
+    CALENDAR_DAYS = "calendar_days", "calendar days"
+    DAYS_EXCLUDING_RECESS = "days_excluding_recess", "days excluding recess"
+    SITTING_DAYS = "sitting_days", "sitting days"
+
+
+class ClockRule(models.Model):
+    """A constitutional or statutory clock on a party's procedure.
+
+    It starts when the party's step `starts_kind`/`starts_body` is completed, and stops when the
+    step it waits for (`stops_kind`/`stops_body`, the first such step after the start) happens.
+    """
+
+    party = models.ForeignKey(
+        Party,
+        on_delete=models.PROTECT,  # a party with clock rules keeps them: delete the rules first
+        related_name="clock_rules",
+        help_text="The party whose procedure the clock belongs to.",
+    )
+    label = models.CharField(
+        max_length=200,
+        help_text="Short name shown with the clock, e.g. 'Constitution Art. 61 with Art. 60(2)'.",
+    )
+    starts_kind = models.CharField(
+        max_length=40,
+        choices=StepKind.choices,
+        help_text="The kind of step whose completion starts the clock.",
+    )
+    starts_body = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who acts in that step, as in the procedure, e.g. 'House of Representatives'.",
+    )
+    stops_kind = models.CharField(
+        max_length=40,
+        choices=StepKind.choices,
+        help_text="The kind of step the clock waits for: once it happens the clock stops.",
+    )
+    stops_body = models.CharField(
+        max_length=200, blank=True, help_text="Who acts in that step, e.g. 'House of Councillors'."
+    )
+    unit = models.CharField(
+        max_length=30, choices=ClockUnit.choices, help_text="What the clock counts."
+    )
+    legislature = models.ForeignKey(
+        Legislature,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # a clock counts on this calendar: remove the rule first
+        related_name="clock_rules",
+        help_text="Whose calendar counts days excluding recess or sitting days; empty for "
+        "calendar days.",
+    )
+    chamber = models.ForeignKey(
+        Chamber,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clock_rules",
+        help_text="For sitting days: the chamber whose sitting days count. Empty: days on which "
+        "every chamber of the legislature that records sitting days sits (UK CRaG s. 20(9), "
+        "Australia's 'joint sitting days'). For days excluding recess: the chamber whose "
+        "sessions count (empty: the legislature's).",
+    )
+    length = models.PositiveSmallIntegerField(help_text="How many units the clock runs.")
+    extension_length = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="How many units an extension adds (UK: 21); empty when the rule has none.",
+    )
+    outcome = models.SlugField(
+        max_length=40,
+        help_text="A code for what follows when the clock runs out, e.g. "
+        "'lower_house_decision_prevails', 'may_ratify', 'binding_action_may_be_taken'.",
+    )
+    outcome_text = models.CharField(
+        max_length=300,
+        help_text="The same in plain words, e.g. 'the Government may ratify the treaty'.",
+    )
+    applies_when = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Empty when the rule always applies. Otherwise the condition (e.g. 'a major "
+        "treaty action (category 1)'): the rule applies to an agreement only where an editor "
+        "records that it does, and then instead of the rule it replaces.",
+    )
+    replaces = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alternatives",
+        help_text="The rule this one applies instead of, where it applies (same start step).",
+    )
+    source_title = models.CharField(
+        max_length=300, help_text="The legal source, e.g. 'Constitution of Japan, Art. 61'."
+    )
+    source_url = models.URLField(max_length=500, blank=True, help_text="Where it is published.")
+    note = models.TextField(blank=True, help_text="How the period is counted, exceptions.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["party__code", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["party", "label"], name="clock_rule_unique_label"),
+            models.CheckConstraint(
+                condition=Q(length__gte=1, length__lte=CLOCK_MAX_LENGTH),
+                name="clock_rule_length_plausible",
+                violation_error_message=f"A clock runs 1 to {CLOCK_MAX_LENGTH} units.",
+            ),
+            models.CheckConstraint(
+                condition=Q(extension_length__isnull=True)
+                | Q(extension_length__gte=1, extension_length__lte=CLOCK_MAX_LENGTH),
+                name="clock_rule_extension_plausible",
+                violation_error_message=f"An extension adds 1 to {CLOCK_MAX_LENGTH} units.",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit="calendar_days") | Q(legislature__isnull=False),
+                name="clock_rule_calendar_named",
+                violation_error_message="Days excluding recess and sitting days are counted on "
+                "a legislature's calendar: name it.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party.code} {self.label}"

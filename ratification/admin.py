@@ -28,12 +28,20 @@ from agreements.admin import (
 from agreements.models import PARTY_PROGRESS_EXPLANATIONS, Agreement, Participation
 
 from . import engine
-from .models import RatificationStep, StatusChange, StepStatus
+from .clocks import clock_choice_errors, clock_extension_errors
+from .models import (
+    ClockExtension,
+    ClockRuleChoice,
+    RatificationStep,
+    StatusChange,
+    StepStatus,
+)
 from .services import (
     StepInput,
     agreement_evaluate,
     agreement_refresh,
     agreement_update,
+    clock_extension_add,
     participation_add,
     step_add,
     step_record,
@@ -554,3 +562,86 @@ class StatusChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_active and request.user.is_superuser
+
+
+# Constitutional clocks on one agreement ----------------------------------------------------------
+
+
+def _errors_onto(form: forms.ModelForm, errors: dict[str, list[str]]) -> None:
+    for field, messages in errors.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+class ClockExtensionForm(forms.ModelForm):
+    source_url = forms.URLField(
+        label="Source address", max_length=500, required=False, assume_scheme="https"
+    )
+
+    class Meta:
+        model = ClockExtension
+        fields = [
+            "participation",
+            "rule",
+            "extended_on",
+            "length",
+            "source_title",
+            "source_url",
+            "note",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            candidate = ClockExtension(
+                **{f: cleaned.get(f) for f in ["participation", "rule", "extended_on", "length"]}
+            )
+            _errors_onto(self, clock_extension_errors(candidate))
+        return cleaned
+
+
+@admin.register(ClockExtension)
+class ClockExtensionAdmin(admin.ModelAdmin):
+    """An extension of a party's clock on one agreement (UK: by 21 sitting days, CRaG s. 21)."""
+
+    form = ClockExtensionForm
+    list_display = ["__str__", "participation", "extended_on", "length", "source_title"]
+    list_select_related = ["participation__agreement", "participation__party", "rule__party"]
+    autocomplete_fields = ["participation"]
+    date_hierarchy = "extended_on"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        data = {f: form.cleaned_data.get(f) for f in ClockExtensionForm.Meta.fields}
+        data["source_url"], data["note"] = data["source_url"] or "", data["note"] or ""
+        saved = clock_extension_add(**data)
+        obj.pk = saved.pk
+
+
+class ClockRuleChoiceForm(forms.ModelForm):
+    source_url = forms.URLField(
+        label="Source address", max_length=500, required=False, assume_scheme="https"
+    )
+
+    class Meta:
+        model = ClockRuleChoice
+        fields = ["participation", "rule", "source_title", "source_url"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            candidate = ClockRuleChoice(**{f: cleaned.get(f) for f in self.Meta.fields})
+            _errors_onto(self, clock_choice_errors(candidate))
+        return cleaned
+
+
+@admin.register(ClockRuleChoice)
+class ClockRuleChoiceAdmin(admin.ModelAdmin):
+    """That a conditional rule (e.g. Australia's 20 sitting days for a major treaty action)
+    applies to a party in an agreement."""
+
+    form = ClockRuleChoiceForm
+    list_display = ["__str__", "participation", "source_title"]
+    list_select_related = ["participation__agreement", "participation__party", "rule__party"]
+    autocomplete_fields = ["participation"]

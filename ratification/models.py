@@ -177,6 +177,13 @@ class RatificationStep(models.Model):
                 condition=Q(kind="entry_into_force", status="completed"),
                 name="step_eif_completed_idx",
             ),
+            # Constitutional clocks (ratification.clocks.started_clock_steps, the sweep): the
+            # completed start steps of a kind, within a date range.
+            models.Index(
+                fields=["kind", "date"],
+                condition=Q(status="completed"),
+                name="step_completed_kind_date_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -243,6 +250,9 @@ class StatusChange(models.Model):
         EXPECTED_END_MOVED = "expected_end_moved", "Expected end date moved"
         EXPECTED_END_CANCELLED = "expected_end_cancelled", "Expected end cancelled"
         STALE = "stale", "Data not reviewed"
+        CLOCK_STARTED = "clock_started", "Constitutional clock started"
+        CLOCK_EXTENDED = "clock_extended", "Constitutional clock extended"
+        CLOCK_RAN_OUT = "clock_ran_out", "Constitutional clock ran out"
 
     agreement = models.ForeignKey(
         Agreement, on_delete=models.CASCADE, related_name="status_changes"
@@ -364,6 +374,12 @@ STATUS_CHANGE_KIND_EXPLANATIONS: dict[str, str] = {
     StatusChange.Kind.EXPECTED_END_CANCELLED: "The expected end no longer stands: the notice was "
     "suspended or withdrawn, or its record corrected.",
     StatusChange.Kind.STALE: "Nobody has checked the agreement against its sources for a while.",
+    StatusChange.Kind.CLOCK_STARTED: "A step started a constitutional clock (e.g. a treaty laid "
+    "before Parliament for 21 sitting days); the effective date is the step's.",
+    StatusChange.Kind.CLOCK_EXTENDED: "A constitutional clock was extended (e.g. by 21 sitting "
+    "days); the effective date is the extension's.",
+    StatusChange.Kind.CLOCK_RAN_OUT: "A constitutional clock ran out before the step it waits for "
+    "happened; what follows is in the message. The effective date is the day it ran out.",
 }
 
 
@@ -473,3 +489,80 @@ class Forecast(models.Model):
         """Names what is forecast for good (the step, or the agreement's entry into force), not
         this row: a recomputed forecast replaces its calendar event instead of adding one."""
         return f"step-{self.step_id}" if self.step_id else f"eif-{self.agreement_id}"
+
+
+# Constitutional clocks on one agreement ----------------------------------------------------------
+
+
+class ClockExtension(models.Model):
+    """An extension of a running clock for one party in one agreement (UK: a Minister's
+    statement extends the 21 sitting days by 21, CRaG s. 21), with its date and source."""
+
+    participation = models.ForeignKey(
+        Participation,
+        on_delete=models.CASCADE,  # part of the party's record in the agreement
+        related_name="clock_extensions",
+        help_text="The agreement and party whose clock is extended.",
+    )
+    rule = models.ForeignKey(
+        "parties.ClockRule",
+        on_delete=models.PROTECT,  # the extension means nothing without its rule
+        related_name="extensions",
+        help_text="The clock rule extended.",
+    )
+    extended_on = models.DateField(help_text="When the extension was made (e.g. laid).")
+    length = models.PositiveSmallIntegerField(
+        help_text="How many units it adds (the rule's extension length unless the source says "
+        "otherwise)."
+    )
+    source_title = models.CharField(max_length=300, help_text="Where the extension is recorded.")
+    source_url = models.URLField(max_length=500, blank=True, help_text="Its address.")
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["participation", "extended_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participation", "rule", "extended_on"], name="clock_extension_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(length__gte=1, length__lte=365),
+                name="clock_extension_length_plausible",
+                violation_error_message="An extension adds 1 to 365 units.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} extended by {self.length} on {self.extended_on.isoformat()}"
+
+
+class ClockRuleChoice(models.Model):
+    """An editor's record that a conditional clock rule (ClockRule.applies_when, e.g. Australia's
+    20 sitting days for a major treaty action) applies to this party in this agreement; it then
+    counts instead of the rule it replaces."""
+
+    participation = models.ForeignKey(
+        Participation,
+        on_delete=models.CASCADE,
+        related_name="clock_rule_choices",
+        help_text="The agreement and party.",
+    )
+    rule = models.ForeignKey(
+        "parties.ClockRule",
+        on_delete=models.PROTECT,
+        related_name="choices",
+        help_text="The conditional rule that applies.",
+    )
+    source_title = models.CharField(
+        max_length=300, help_text="Where it says so (e.g. the National Interest Analysis)."
+    )
+    source_url = models.URLField(max_length=500, blank=True, help_text="Its address.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["participation", "rule"], name="clock_choice_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} applies"

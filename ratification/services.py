@@ -46,10 +46,17 @@ from agreements.services import (
 from agreements.services import (
     agreement_update as agreement_facts_update,
 )
-from parties.models import Party, ProcedureStep, StepKind
+from parties.models import ClockRule, Party, ProcedureStep, StepKind
 
 from . import engine, notices
-from .models import INSTRUMENT_STEP_KINDS, RatificationStep, StatusChange, StepStatus
+from .clocks import ClockReading, ClockState, clock_extension_errors
+from .models import (
+    INSTRUMENT_STEP_KINDS,
+    ClockExtension,
+    RatificationStep,
+    StatusChange,
+    StepStatus,
+)
 
 # ratification.tasks.agreement_changed, queued after every write.
 AGREEMENT_CHANGED_TASK = "ratification.agreement_changed"
@@ -1520,6 +1527,115 @@ def agreement_flag_stale(*, agreement: Agreement, today: date) -> StatusChange |
     )
 
 
+# Constitutional clocks (the sweep's flags; ratification.clocks reads them) ---------------------
+
+
+def _started_key(reading: ClockReading) -> str:
+    return f"clock:r{reading.rule_id}:s{reading.start_step_id}:{reading.started_on}:started"
+
+
+def _ran_out_key(reading: ClockReading) -> str:
+    return f"clock:r{reading.rule_id}:s{reading.start_step_id}:{reading.started_on}:ran_out"
+
+
+def _subject(participation: Participation) -> str:
+    agreement = participation.agreement
+    return f"{agreement.short_name or agreement.title}: {participation.party.name}"
+
+
+def clock_flag(*, participation: Participation, reading: ClockReading) -> list[StatusChange]:
+    """Flag what `reading` says happened: the clock started, and (once) that it ran out.
+    Idempotent (unique keys)."""
+    made = []
+    subject = _subject(participation)
+    started = _change_record(
+        agreement=participation.agreement,
+        party=participation.party,
+        step_id=reading.start_step_id,
+        kind=StatusChange.Kind.CLOCK_STARTED,
+        from_value="",
+        to_value=reading.state,
+        effective_on=reading.started_on,
+        message=(
+            f"{subject}: {reading.rule_label} started on {reading.started_on.isoformat()} "
+            f"({reading.length} {reading.unit_label}, counted on {reading.counted_on})."
+        )[:500],
+        dedupe_key=_started_key(reading),
+    )
+    if started is not None:
+        made.append(started)
+    if reading.state == ClockState.RUN_OUT:
+        ran_out = _change_record(
+            agreement=participation.agreement,
+            party=participation.party,
+            step_id=reading.start_step_id,
+            kind=StatusChange.Kind.CLOCK_RAN_OUT,
+            from_value=ClockState.RUNNING,
+            to_value=ClockState.RUN_OUT,
+            effective_on=reading.runs_out_on,
+            message=(
+                f"{subject} {reading.rule_label} ran out on {reading.runs_out_on.isoformat()}: "
+                f"{reading.outcome_text}"
+            )[:500],
+            dedupe_key=_ran_out_key(reading),
+        )
+        if ran_out is not None:
+            made.append(ran_out)
+    return made
+
+
+def clock_extension_add(
+    *,
+    participation: Participation,
+    rule: ClockRule,
+    extended_on: date,
+    source_title: str,
+    length: int | None = None,
+    source_url: str = "",
+    note: str = "",
+) -> ClockExtension:
+    """Record an extension of `rule`'s clock for one party in one agreement. Refused
+    (ValidationError by field, nothing written) when the rule has no extension or is another
+    party's, the clock has not started by then, or the length is absurd. The sweep flags it
+    (`clock_extended`)."""
+    extension = ClockExtension(
+        participation=participation,
+        rule=rule,
+        extended_on=extended_on,
+        length=length if length is not None else rule.extension_length,
+        source_title=source_title,
+        source_url=source_url,
+        note=note,
+    )
+    errors = clock_extension_errors(extension)
+    if errors:
+        raise ValidationError(errors)
+    extension.full_clean()
+    with transaction.atomic():
+        extension.save()
+    return extension
+
+
+def clock_extension_flag(*, extension: ClockExtension) -> StatusChange | None:
+    """Flag an extension once (its key)."""
+    participation = extension.participation
+    rule = extension.rule
+    return _change_record(
+        agreement=participation.agreement,
+        party=participation.party,
+        kind=StatusChange.Kind.CLOCK_EXTENDED,
+        from_value=str(rule.length),
+        to_value=f"+{extension.length}",
+        effective_on=extension.extended_on,
+        message=(
+            f"{_subject(participation)} {rule.label} extended by {extension.length} "
+            f"{rule.get_unit_display()} on {extension.extended_on.isoformat()} "
+            f"({extension.source_title})."
+        )[:500],
+        dedupe_key=f"clock:ext{extension.pk}:extended",
+    )
+
+
 def _queue_fan_out(agreement_id: int) -> None:
     """After commit, tell the worker to re-check this agreement and deliver its new changes.
 
@@ -1546,6 +1662,9 @@ __all__ = [
     "agreement_recompute",
     "agreement_refresh",
     "agreement_update",
+    "clock_extension_add",
+    "clock_extension_flag",
+    "clock_flag",
     "participation_add",
     "parties_validate_for_kind",
     "shared_facts_reconcile",

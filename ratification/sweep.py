@@ -5,7 +5,9 @@
   expected end has come;
 * agreements with a scheduled step whose date passed with no result (flagged `step_overdue`),
   unless a bilateral agreement in force binds its party (the step is then "not recorded");
-* agreements whose data nobody has reviewed for STALE_AFTER (flagged `stale`).
+* agreements whose data nobody has reviewed for STALE_AFTER (flagged `stale`);
+* constitutional clocks started, extended and run out (`clock_started`, `clock_extended`,
+  `clock_ran_out`): only started, unstopped clocks whose run-out is not flagged yet are read.
 
 It iterates in chunks instead of loading every agreement, so memory stays flat as data grows,
 and every flag has a unique key, so two sweeps running at once record each change once. Steps and
@@ -25,19 +27,30 @@ from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
-from agreements.models import Agreement, AgreementStatus
+from agreements.models import Agreement, AgreementStatus, Participation
+from parties.models import ClockRule
 
-from .models import RatificationStep, StatusChange, StepStatus, steps_bound_by_entry_into_force
+from .clocks import ClockState, clocks_for_participations, started_clock_steps
+from .models import (
+    ClockExtension,
+    RatificationStep,
+    StatusChange,
+    StepStatus,
+    steps_bound_by_entry_into_force,
+)
 from .services import (
     SHARED_FACTS,
     agreement_flag_stale,
     agreement_recompute,
     agreement_refresh,
+    clock_extension_flag,
+    clock_flag,
     shared_facts_reconcile,
     step_flag_overdue,
 )
 
 CHUNK = 2000
+CLOCK_CHUNK = 500  # participations read at once, with their steps
 
 
 def _flagged(*parts) -> Exists:
@@ -145,4 +158,67 @@ def calendar_sweep(*, today: date | None = None) -> dict[str, int]:
     for agreement in stale.iterator(chunk_size=CHUNK):
         if agreement_flag_stale(agreement=agreement, today=today) is not None:
             counts["stale"] += 1
+
+    counts.update(clocks_sweep(today=today))
+    return counts
+
+
+def _flagged_ran_out(rule: ClockRule) -> Exists:
+    key = Concat(
+        Value(f"clock:r{rule.pk}:s"),
+        Cast(OuterRef("pk"), output_field=CharField()),
+        Value(":"),
+        Cast(OuterRef("date"), output_field=CharField()),
+        Value(":ran_out"),
+        output_field=CharField(),
+    )
+    return Exists(StatusChange.objects.filter(dedupe_key=key))
+
+
+def clocks_sweep(*, today: date) -> dict[str, int]:
+    """Flag clocks started, extended and run out, as of `today`. Idempotent."""
+    counts = {"clocks_read": 0, "clock_flags": 0}
+    participation_ids: set[int] = set()
+    for rule in ClockRule.objects.all():
+        participation_ids.update(
+            started_clock_steps(rule=rule, today=today)
+            .exclude(_flagged_ran_out(rule))
+            .values_list("participation_id", flat=True)
+        )
+    ordered = sorted(participation_ids)
+    for i in range(0, len(ordered), CLOCK_CHUNK):
+        participations = list(
+            Participation.objects.filter(pk__in=ordered[i : i + CLOCK_CHUNK])
+            .select_related("party", "agreement")
+            .prefetch_related("steps")
+            .order_by("pk")
+        )
+        by_id = {p.pk: p for p in participations}
+        for reading in clocks_for_participations(participations=participations, today=today):
+            if reading.state == ClockState.STOPPED or reading.started_on is None:
+                continue
+            counts["clocks_read"] += 1
+            counts["clock_flags"] += len(
+                clock_flag(participation=by_id[reading.participation_id], reading=reading)
+            )
+    extensions = (
+        ClockExtension.objects.filter(extended_on__lte=today)
+        .exclude(
+            Exists(
+                StatusChange.objects.filter(
+                    dedupe_key=Concat(
+                        Value("clock:ext"),
+                        Cast(OuterRef("pk"), output_field=CharField()),
+                        Value(":extended"),
+                        output_field=CharField(),
+                    )
+                )
+            )
+        )
+        .select_related("participation__agreement", "participation__party", "rule")
+        .order_by("pk")
+    )
+    for extension in extensions.iterator(chunk_size=CLOCK_CHUNK):
+        if clock_extension_flag(extension=extension) is not None:
+            counts["clock_flags"] += 1
     return counts

@@ -14,7 +14,11 @@ from .factories import EditorFactory, SourceFactory, UserFactory, ViewerFactory
 
 TODAY = dt.date(2026, 1, 20)
 
-pytest_plugins = ["tests.api_clients", "tests.parties.calendar_fixtures"]
+pytest_plugins = [
+    "tests.api_clients",
+    "tests.parties.calendar_fixtures",
+    "tests.ratification.clock_fixtures",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -27,8 +27,14 @@ from agreements.models import (
 from agreements.subjects import subjects_with_aliases
 from apikit.renderers import csv_cell
 from notify.calendars import search_calendar_url
-from parties.models import STEP_KIND_EXPLANATIONS, StepKind
+from parties.models import STEP_KIND_EXPLANATIONS, ClockRule, StepKind
 from ratification import selectors as search
+from ratification.clocks import (
+    CLOCK_STATE_EXPLANATIONS,
+    CLOCK_STATE_LABELS,
+    clocks_for_agreement,
+    clocks_running_for_party,
+)
 from ratification.gaps import GAP_KINDS, gap_counts
 from ratification.models import (
     STATUS_CHANGE_KIND_EXPLANATIONS,
@@ -314,12 +320,16 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     dossier = selectors.agreement_dossier(slug=slug, today=today)
     if dossier is None:
         raise Http404("No agreement with that address.")
+    clocks_by_party: dict[str, list] = {}
+    for reading in clocks_for_agreement(agreement=dossier.agreement, today=today):
+        clocks_by_party.setdefault(reading.party_code, []).append(reading)
     return render(
         request,
         "agreements/detail.html",
         {
             "today": today,
             "d": dossier,
+            "clocks_by_party": clocks_by_party,
             "a": dossier.agreement,
             "label": dossier.progress.label,
             "feed_url": _feed_url(agreement=dossier.agreement.slug),
@@ -369,6 +379,9 @@ def party_detail(request: HttpRequest, code: str) -> HttpResponse:
             "total": profile.total,
             "feed_url": _feed_url(party=profile.party.code),
             "calendar_url": reverse("feed_calendar_party", args=[profile.party.code]),
+            "running_clocks": clocks_running_for_party(
+                party_id=profile.party.pk, today=timezone.localdate()
+            ),
         },
     )
 
@@ -418,6 +431,16 @@ def glossary(request: HttpRequest) -> HttpResponse:
                     entries(StatusChange.Kind.choices, STATUS_CHANGE_KIND_EXPLANATIONS),
                 ),
                 (
+                    "clock-state",
+                    "Constitutional clock states",
+                    "Where a party's constitutional clock stands; the rules themselves are "
+                    "listed below with their legal sources.",
+                    [
+                        (code, CLOCK_STATE_LABELS[code], text)
+                        for code, text in CLOCK_STATE_EXPLANATIONS.items()
+                    ],
+                ),
+                (
                     "category",
                     "Provision categories",
                     "After the ATOP alliance codebook, extended.",
@@ -426,5 +449,10 @@ def glossary(request: HttpRequest) -> HttpResponse:
             ],
             # Editors' vocabulary, not codes: each subject once, with the names that find it.
             "subjects": subjects_with_aliases(),
+            "clock_rules": list(
+                ClockRule.objects.select_related("party", "replaces").order_by(
+                    "party__name", "label"
+                )
+            ),
         },
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -44,9 +45,10 @@ from agreements.models import (
     RelationKind,
 )
 from apikit.bodies import StrictFieldsMixin
-from parties.models import STEP_KIND_EXPLANATIONS, StepKind
+from parties.models import STEP_KIND_EXPLANATIONS, ClockUnit, StepKind
 
 from .. import engine
+from ..clocks import CLOCK_STATE_EXPLANATIONS, clocks_for_participations
 from ..forecasts import forecasts_for_agreement
 from ..models import (
     STATUS_CHANGE_KIND_EXPLANATIONS,
@@ -439,6 +441,57 @@ class ForecastSerializer(serializers.ModelSerializer):
         return list(obj.evidence.get("samples", []))
 
 
+class ClockExtensionReadingSerializer(serializers.Serializer):
+    extended_on = serializers.DateField()
+    length = serializers.IntegerField(help_text="Units the extension adds.")
+    source_title = serializers.CharField()
+    source_url = serializers.CharField(allow_blank=True)
+
+
+class ClockReadingSerializer(serializers.Serializer):
+    """A party's constitutional clock on the agreement (ratification.clocks.ClockReading)."""
+
+    party = serializers.CharField(source="party_code", help_text="The party's code.")
+    rule = serializers.IntegerField(source="rule_id", help_text="The clock rule's id.")
+    label = serializers.CharField(source="rule_label")
+    legal_source = serializers.CharField(help_text="The legal source of the rule.")
+    legal_source_url = serializers.CharField(allow_blank=True)
+    applies_when = serializers.CharField(
+        allow_blank=True, help_text="Empty when the rule always applies; else its condition."
+    )
+    outcome = serializers.CharField(help_text="A code for what follows when it runs out.")
+    outcome_text = serializers.CharField(help_text="The same in plain words.")
+    start_step = serializers.IntegerField(source="start_step_id")
+    started_on = serializers.DateField(
+        allow_null=True, help_text="When the start step happened; null when not recorded."
+    )
+    stop_step = serializers.IntegerField(
+        source="stop_step_id", allow_null=True, help_text="The step the clock waits for."
+    )
+    stopped_on = serializers.DateField(allow_null=True)
+    unit = serializers.ChoiceField(choices=ClockUnit.choices)
+    counted_on = serializers.CharField(help_text="Whose calendar the units are counted on.")
+    base_length = serializers.IntegerField(help_text="The rule's length, in units.")
+    length = serializers.IntegerField(help_text="The length with the extensions.")
+    extensions = ClockExtensionReadingSerializer(many=True)
+    days_counted = serializers.IntegerField(
+        allow_null=True, help_text="Units counted so far (to the stop, if it stopped)."
+    )
+    runs_out_on = serializers.DateField(
+        allow_null=True,
+        help_text="The day the last unit falls on; null when the calendar does not reach it.",
+    )
+    runs_out_assumed = serializers.BooleanField(
+        help_text="The date rests on assumed calendar data (a usual pattern, not published)."
+    )
+    state = serializers.ChoiceField(choices=[(k, k) for k in CLOCK_STATE_EXPLANATIONS])
+    state_explanation = serializers.CharField()
+    reason = serializers.CharField(
+        allow_blank=True, help_text="Why it cannot be counted (state cannot_count)."
+    )
+    working = serializers.CharField(help_text="How the count and the date were worked out.")
+
+
 class AgreementDetailSerializer(AgreementListSerializer):
     """Everything an analyst needs on one agreement, in one response. Needs the queryset of
     ratification.api.views.agreement_detail_queryset()."""
@@ -446,6 +499,10 @@ class AgreementDetailSerializer(AgreementListSerializer):
     status_explanation = serializers.CharField(read_only=True)
     expected_entry_into_force = serializers.SerializerMethodField()
     expected_end = serializers.SerializerMethodField()
+    clocks = serializers.SerializerMethodField(
+        help_text="The parties' constitutional clocks that have started (running, run out, "
+        "stopped, or that the calendar cannot count), as counted today."
+    )
     parties = PartyProgressSerializer(source="participations", many=True, read_only=True)
     signatories = SignatorySerializer(many=True, read_only=True)
     provisions = ProvisionSerializer(many=True, read_only=True)
@@ -494,6 +551,7 @@ class AgreementDetailSerializer(AgreementListSerializer):
             "forecasts",
             "reviewed_on",
             "parties",
+            "clocks",
             "signatories",
             "provisions",
             "statements",
@@ -523,6 +581,13 @@ class AgreementDetailSerializer(AgreementListSerializer):
     def get_expected_end(self, obj: Agreement) -> dict[str, Any]:
         result = _evaluation(self.context, obj)
         return {"date": result.expected_end_on, "explanation": result.end_explanation}
+
+    @extend_schema_field(ClockReadingSerializer(many=True))
+    def get_clocks(self, obj: Agreement) -> list[dict[str, Any]]:
+        readings = clocks_for_participations(
+            participations=list(obj.participations.all()), today=timezone.localdate()
+        )
+        return ClockReadingSerializer(readings, many=True).data
 
     @extend_schema_field(RelatedSerializer(many=True))
     def get_related(self, obj: Agreement) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ representations carry each party's steps and the derived status (see views.py).
 
 from django.urls import path
 
+from .clock_views import ClockExtensionViewSet
 from .views import (
     AgreementViewSet,
     PartyViewSet,
@@ -20,5 +21,6 @@ routes = [
     ("steps", StepViewSet, "step"),
     ("parties", PartyViewSet, "party"),
     ("status-changes", StatusChangeViewSet, "statuschange"),
+    ("clock-extensions", ClockExtensionViewSet, "clockextension"),
 ]
 urlpatterns = [path("vocabularies/", VocabulariesView.as_view(), name="vocabularies")]

@@ -27,9 +27,9 @@ from agreements.models import AgreementMerge, AgreementRedirect, Subject
 from agreements.services import ProvisionInput, SignatoryInput
 from agreements.statements import ObjectionInput, StatementInput, objection_add, statement_add
 from notify.models import Follow, FollowNotification
-from parties.models import Chamber, Legislature, Party
+from parties.models import Chamber, ClockRule, Legislature, Party
 from parties.services import session_create, sitting_days_set
-from ratification.models import RatificationStep, StatusChange
+from ratification.models import ClockExtension, ClockRuleChoice, RatificationStep, StatusChange
 from ratification.services import step_record
 
 from ..factories import EditorFactory, UserFactory, ViewerFactory
@@ -129,6 +129,7 @@ API_EDITOR_WRITES = {
     ("api:objection-detail", "delete"),
     ("api:source-list", "post"),
     ("api:relation-list", "post"),
+    ("api:clockextension-list", "post"),
 }
 # API methods any signed-in account may use on its own webhook subscriptions.
 API_OWN_WRITES = {
@@ -151,6 +152,9 @@ ADMIN_EDITOR_MODELS = {
     "agreements.subject",
     "ratification.ratificationstep",
     "parties.session",
+    "parties.clockrule",
+    "ratification.clockextension",
+    "ratification.clockrulechoice",
 }
 ADMIN_SUPERUSER_MODELS = {
     "parties.party",
@@ -287,6 +291,29 @@ def scene(make_agreement, source) -> dict[str, Any]:
         days=[dt.date(2024, 7, 9)],
         source_title="Commons",
     )
+    # A clock rule on the JP procedure, extended and chosen on the scene's JP participation.
+    participation = agreement.participations.get(party__code="JP")
+    rule = ClockRule.objects.create(
+        party=participation.party,
+        label="Scene clock",
+        starts_kind="cabinet_approval",
+        stops_kind="signature",
+        unit="calendar_days",
+        length=30,
+        extension_length=10,
+        outcome="x",
+        outcome_text="Something follows.",
+        source_title="A law",
+        applies_when="always, in this scene",
+    )
+    ClockExtension.objects.create(
+        participation=participation,
+        rule=rule,
+        extended_on=dt.date(2026, 1, 1),
+        length=10,
+        source_title="A statement",
+    )
+    ClockRuleChoice.objects.create(participation=participation, rule=rule, source_title="A note")
     agreement.refresh_from_db()
     return {
         "agreement": agreement,

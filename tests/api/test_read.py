@@ -215,9 +215,10 @@ def test_detail_query_count_does_not_grow_with_parts(
                 data=StatementInput(party_code=code, kind="reservation", text=f"R by {code}"),
             )
             objection_add(statement=reservation, data=ObjectionInput(party_code="JP"))
-    # 17: the forecasts (ratification.forecasts) are one prefetch more, statements and their
-    # objections two more (ratification.api.views).
-    with django_assert_max_num_queries(17) as captured:
+    # 18: the forecasts (ratification.forecasts) are one prefetch more, statements and their
+    # objections two more (ratification.api.views), the parties' clock rules one more
+    # (ratification.clocks).
+    with django_assert_max_num_queries(18) as captured:
         editor_client.get("/api/v1/agreements/small/")
     baseline = len(captured.captured_queries)
 

@@ -138,6 +138,12 @@ def agreement_label(agreement) -> str:
 
 
 @register.filter
+def clocks_of(clocks_by_party: dict, party_code: str) -> list:
+    """The constitutional clocks of one party, from the view's {code: [ClockReading]}."""
+    return clocks_by_party.get(party_code, []) if clocks_by_party else []
+
+
+@register.filter
 def in_set(value, members) -> bool:
     """`value in members`, for {% with %} (only {% if %} knows `in`)."""
     return value in members

@@ -1,4 +1,5 @@
-"""Load the shipped legislative calendars from parties/data/calendars.json.
+"""Load the shipped legislative calendars from parties/data/calendars.json, then the clock rules
+that count on them from parties/data/clocks.json.
 
 Idempotent: a legislature, chamber or session that is already there is left as it is (an editor
 may have corrected it) and counted as a no-op; a chamber whose sitting days are already
@@ -18,10 +19,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from parties.models import Chamber, Legislature, Party, Session
+from parties.clockrules import clock_rule_upsert
+from parties.models import Chamber, ClockRule, Legislature, Party, Session
 from parties.services import session_create, sitting_days_set
 
 DEFAULT_PATH = Path(settings.BASE_DIR) / "parties" / "data" / "calendars.json"
+CLOCKS_PATH = Path(settings.BASE_DIR) / "parties" / "data" / "clocks.json"
 
 
 def _date(value: str | None) -> date | None:
@@ -33,6 +36,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--path", default=str(DEFAULT_PATH), help="JSON file to load.")
+        parser.add_argument(
+            "--clocks-path",
+            default=str(CLOCKS_PATH),
+            help="JSON file of clock rules to load after the calendars ('' to skip).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -49,6 +57,50 @@ class Command(BaseCommand):
                     raise CommandError(f"{item.get('party')} {item.get('name')}: {detail}") from exc
         self.stdout.write(
             f"Legislative calendars: {counts['insert']} inserted, {counts['no-op']} already there."
+        )
+        if options["clocks_path"]:
+            self._load_clocks(Path(options["clocks_path"]))
+
+    def _load_clocks(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CommandError(f"Cannot read {path}: {exc}") from exc
+        counts = {"insert": 0, "no-op": 0}
+        with transaction.atomic():
+            for item in data["rules"]:
+                spec = dict(item)
+                try:
+                    party = Party.objects.get(code=spec.pop("party"))
+                    label = spec.pop("label")
+                    if spec.get("legislature"):
+                        spec["legislature"] = Legislature.objects.get(
+                            party=party, name=spec["legislature"]
+                        )
+                    if spec.get("chamber"):
+                        spec["chamber"] = Chamber.objects.get(
+                            legislature=spec["legislature"], name=spec["chamber"]
+                        )
+                    if spec.get("replaces"):
+                        spec["replaces"] = ClockRule.objects.get(
+                            party=party, label=spec["replaces"]
+                        )
+                    _, outcome = clock_rule_upsert(party=party, label=label, **spec)
+                except (
+                    ValidationError,
+                    Party.DoesNotExist,
+                    Legislature.DoesNotExist,
+                    Chamber.DoesNotExist,
+                    ClockRule.DoesNotExist,
+                    KeyError,
+                ) as exc:
+                    detail = getattr(exc, "message_dict", None) or exc
+                    raise CommandError(
+                        f"{item.get('party')} {item.get('label')}: {detail}"
+                    ) from exc
+                counts[outcome] += 1
+        self.stdout.write(
+            f"Clock rules: {counts['insert']} inserted, {counts['no-op']} already there."
         )
 
     def _load(self, item: dict[str, Any], counts: dict[str, int]) -> None:

@@ -11,7 +11,8 @@ from ratification.models import StepStatus
 
 @pytest.mark.django_db
 def test_every_badge_target_exists(client, django_assert_num_queries):
-    with django_assert_num_queries(2):  # the subjects and their aliases; the rest is static
+    # The subjects and their aliases, and the clock rules; the rest is static.
+    with django_assert_num_queries(3):
         html = client.get("/glossary/").content.decode()
     for prefix, codes in [
         ("status", AgreementStatus.values),
@@ -19,6 +20,7 @@ def test_every_badge_target_exists(client, django_assert_num_queries):
         ("step-status", StepStatus.values),
         ("step-kind", StepKind.values),
         ("category", ProvisionCategory.values),
+        ("clock-state", ["running", "run_out", "stopped", "cannot_count"]),
     ]:
         for code in codes:
             assert f'id="{prefix}-{code}"' in html, (prefix, code)

@@ -1,0 +1,455 @@
+"""Constitutional clocks on one agreement: what each party's clock rules count, and where.
+
+A clock rule (parties.ClockRule) starts when its start step is completed and waits for its stop
+step. This module reads an agreement's steps, the rules of its parties and the legislative
+calendars (through parties.selectors) and answers, per started clock, how many units have been
+counted, when it runs out if the calendar reaches that far, and how that was worked out.
+
+The units are counted by parties.clockcount; a calendar that does not cover the days needed
+(OutsideCalendar, SittingDaysNotRecorded there) makes the clock `cannot_count` with the reason:
+never an exception, never a guess. Reads only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from agreements.models import Agreement, Participation
+from parties.clockcount import CannotCount, clock_count, counted_on
+from parties.models import ClockRule
+
+from .models import ClockExtension, ClockRuleChoice, RatificationStep, StepStatus
+
+
+class ClockState:
+    RUNNING = "running"
+    RUN_OUT = "run_out"
+    STOPPED = "stopped"
+    CANNOT_COUNT = "cannot_count"
+
+
+CLOCK_STATE_EXPLANATIONS: dict[str, str] = {
+    ClockState.RUNNING: "Counting: the step it waits for has not happened and the period has "
+    "not run out.",
+    ClockState.RUN_OUT: "The period ran out before the step it waits for happened; what the "
+    "rule says follows applies.",
+    ClockState.STOPPED: "The step the clock waits for happened, so the clock no longer runs.",
+    ClockState.CANNOT_COUNT: "The calendar the clock counts on does not cover the days needed "
+    "(or the start date is not recorded); the reason says which.",
+}
+
+CLOCK_STATE_LABELS: dict[str, str] = {
+    ClockState.RUNNING: "Running",
+    ClockState.RUN_OUT: "Ran out",
+    ClockState.STOPPED: "Stopped",
+    ClockState.CANNOT_COUNT: "Cannot be counted",
+}
+
+DONE = (StepStatus.COMPLETED, StepStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class ClockExtensionReading:
+    extended_on: date
+    length: int
+    source_title: str
+    source_url: str
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    """One party's clock on one agreement, as counted on `today`."""
+
+    agreement_id: int
+    participation_id: int
+    party_code: str
+    party_name: str
+    rule_id: int
+    rule_label: str
+    legal_source: str
+    legal_source_url: str
+    outcome: str
+    outcome_text: str
+    applies_when: str
+    start_step_id: int
+    started_on: date | None
+    stop_step_id: int | None
+    stopped_on: date | None
+    unit: str
+    unit_label: str
+    counted_on: str  # whose calendar: "calendar", "National Diet sessions", …
+    base_length: int
+    length: int  # with the extensions
+    extensions: tuple[ClockExtensionReading, ...]
+    days_counted: int | None
+    runs_out_on: date | None
+    runs_out_assumed: bool  # the date rests on assumed calendar data (a pattern, not published)
+    state: str
+    reason: str  # why it cannot count (state cannot_count), else ""
+    working: str
+
+    @property
+    def state_label(self) -> str:
+        return CLOCK_STATE_LABELS[self.state]
+
+    @property
+    def state_explanation(self) -> str:
+        return CLOCK_STATE_EXPLANATIONS[self.state]
+
+    @property
+    def is_running(self) -> bool:
+        return self.state == ClockState.RUNNING
+
+
+# Which rules apply -------------------------------------------------------------------------------
+
+
+def rules_applying(*, rules: Iterable[ClockRule], chosen_rule_ids: set[int]) -> list[ClockRule]:
+    """The rules that count for one participation: every unconditional rule, and each
+    conditional one an editor recorded as applying (ClockRuleChoice), instead of the rule it
+    replaces."""
+    rules = list(rules)
+    chosen = [r for r in rules if r.applies_when and r.pk in chosen_rule_ids]
+    replaced = {r.replaces_id for r in chosen if r.replaces_id}
+    return [r for r in rules if (not r.applies_when and r.pk not in replaced) or r in chosen]
+
+
+def _matches(step: RatificationStep, kind: str, body: str) -> bool:
+    return step.kind == kind and (not body or step.body.casefold() == body.casefold())
+
+
+def start_and_stop(
+    *, rule: ClockRule, steps: Sequence[RatificationStep]
+) -> tuple[RatificationStep | None, RatificationStep | None]:
+    """The participation's step that starts `rule`'s clock, and the first step after it that
+    the clock waits for (None when the procedure of this agreement lacks it)."""
+    ordered = sorted(steps, key=lambda s: (s.order, s.pk or 0))
+    start = next((s for s in ordered if _matches(s, rule.starts_kind, rule.starts_body)), None)
+    if start is None:
+        return None, None
+    stop = next(
+        (
+            s
+            for s in ordered
+            if (s.order, s.pk or 0) > (start.order, start.pk or 0)
+            and _matches(s, rule.stops_kind, rule.stops_body)
+        ),
+        None,
+    )
+    return start, stop
+
+
+# Reading one clock ------------------------------------------------------------------------------
+
+
+_STARTED_AS = {
+    "submission_to_legislature": "laid",
+    "legislative_approval": "approved by the {body}",
+    "committee_review": "reported by the {body}",
+}
+
+
+def _started_as(step: RatificationStep) -> str:
+    template = _STARTED_AS.get(step.kind)
+    if template and ("{body}" not in template or step.body):
+        return template.format(body=step.body)
+    return step.get_kind_display().lower()
+
+
+def clock_read(
+    *,
+    rule: ClockRule,
+    participation: Participation,
+    steps: Sequence[RatificationStep],
+    extensions: Sequence[ClockExtension],
+    today: date,
+) -> ClockReading | None:
+    """The reading of `rule`'s clock for one participation (its steps), or None when the start
+    step is not in this agreement's procedure or has not been completed."""
+    start, stop = start_and_stop(rule=rule, steps=steps)
+    if start is None or start.status != StepStatus.COMPLETED:
+        return None
+    ext = tuple(
+        ClockExtensionReading(e.extended_on, e.length, e.source_title, e.source_url)
+        for e in sorted(extensions, key=lambda e: (e.extended_on, e.pk or 0))
+    )
+    length = rule.length + sum(e.length for e in ext)
+    unit_label = rule.get_unit_display()
+    stopped = stop is not None and stop.status in DONE
+    stopped_on = stop.date if stopped else None
+    base = {
+        "agreement_id": participation.agreement_id,
+        "participation_id": participation.pk,
+        "party_code": participation.party.code,
+        "party_name": participation.party.name,
+        "rule_id": rule.pk,
+        "rule_label": rule.label,
+        "legal_source": rule.source_title,
+        "legal_source_url": rule.source_url,
+        "outcome": rule.outcome,
+        "outcome_text": rule.outcome_text,
+        "applies_when": rule.applies_when,
+        "start_step_id": start.pk,
+        "started_on": start.date,
+        "stop_step_id": stop.pk if stop else None,
+        "stopped_on": stopped_on,
+        "unit": rule.unit,
+        "unit_label": unit_label,
+        "counted_on": counted_on(rule),
+        "base_length": rule.length,
+        "length": length,
+        "extensions": ext,
+    }
+    period = f"{rule.length} {unit_label}" + "".join(
+        f" + {e.length} (extended {e.extended_on.isoformat()})" for e in ext
+    )
+    verb = _started_as(start)
+    if stopped and (start.date is None or stopped_on is None):
+        when = start.date.isoformat() if start.date else "on a date not recorded"
+        stop_when = stopped_on.isoformat() if stopped_on else "on a date not recorded"
+        return ClockReading(
+            **base,
+            days_counted=None,
+            runs_out_on=None,
+            runs_out_assumed=False,
+            state=ClockState.STOPPED,
+            reason="",
+            working=f"{verb} {when}; {period}; stopped: {_started_as(stop)} {stop_when}",
+        )
+    if start.date is None:
+        reason = f"The date the step ({verb}) happened is not recorded, so nothing can be counted."
+        return ClockReading(
+            **base,
+            days_counted=None,
+            runs_out_on=None,
+            runs_out_assumed=False,
+            state=ClockState.CANNOT_COUNT,
+            reason=reason,
+            working=f"{verb} on a date not recorded; {period}; cannot count: {reason}",
+        )
+    started_on = start.date
+    until = min(today, stopped_on) if stopped else today
+    try:
+        count = clock_count(rule=rule, started_on=started_on, length=length, until=until)
+    except CannotCount as exc:
+        reason = str(exc)
+        return ClockReading(
+            **base,
+            days_counted=None,
+            runs_out_on=None,
+            runs_out_assumed=False,
+            state=ClockState.STOPPED if stopped else ClockState.CANNOT_COUNT,
+            reason="" if stopped else reason,
+            working=f"{verb} {started_on.isoformat()}; {period}; "
+            + (
+                f"stopped: {_started_as(stop)} {stopped_on.isoformat()}"
+                if stopped
+                else f"cannot count: {reason}"
+            ),
+        )
+    head = f"{verb} {started_on.isoformat()}; {period}; {count.counted} counted"
+    ran_out = count.runs_out_on is not None and count.runs_out_on <= until
+    if stopped and not ran_out:
+        state, tail = ClockState.STOPPED, f"stopped: {_started_as(stop)} {stopped_on.isoformat()}"
+    elif ran_out:
+        state, tail = ClockState.RUN_OUT, f"ran out {count.runs_out_on.isoformat()}"
+    elif count.covered_until < until:
+        state = ClockState.CANNOT_COUNT
+        tail = (
+            f"cannot count: {counted_on(rule)} are recorded only until "
+            f"{count.covered_until.isoformat()}"
+        )
+    elif count.runs_out_on is None:
+        state = ClockState.RUNNING
+        tail = (
+            f"the calendar (recorded until {count.covered_until.isoformat()}) does not reach "
+            "the day it runs out"
+        )
+    else:
+        state = ClockState.RUNNING
+        how = "if the assumed calendar holds" if count.assumed else "as scheduled"
+        tail = f"runs out {count.runs_out_on.isoformat()} {how}"
+    reason = tail if state == ClockState.CANNOT_COUNT else ""
+    return ClockReading(
+        **base,
+        days_counted=count.counted,
+        runs_out_on=count.runs_out_on,
+        runs_out_assumed=count.assumed,
+        state=state,
+        reason=reason,
+        working=f"{head}; {tail}",
+    )
+
+
+# Reading an agreement ---------------------------------------------------------------------------
+
+
+def _rules_by_party(party_ids: Iterable[int]) -> dict[int, list[ClockRule]]:
+    rules: dict[int, list[ClockRule]] = {}
+    for rule in (
+        ClockRule.objects.filter(party_id__in=list(party_ids))
+        .select_related("legislature", "chamber", "party")
+        .order_by("party_id", "label", "pk")
+    ):
+        rules.setdefault(rule.party_id, []).append(rule)
+    return rules
+
+
+def clocks_for_participations(
+    *, participations: Sequence[Participation], today: date
+) -> list[ClockReading]:
+    """Readings of every started clock of `participations` (steps prefetched or not)."""
+    if not participations:
+        return []
+    rules = _rules_by_party({p.party_id for p in participations})
+    if not rules:
+        return []
+    ids = [p.pk for p in participations]
+    extensions: dict[tuple[int, int], list[ClockExtension]] = {}
+    for e in ClockExtension.objects.filter(participation_id__in=ids):
+        extensions.setdefault((e.participation_id, e.rule_id), []).append(e)
+    chosen: dict[int, set[int]] = {}
+    for participation_id, rule_id in ClockRuleChoice.objects.filter(
+        participation_id__in=ids
+    ).values_list("participation_id", "rule_id"):
+        chosen.setdefault(participation_id, set()).add(rule_id)
+    readings = []
+    for participation in participations:
+        party_rules = rules.get(participation.party_id)
+        if not party_rules:
+            continue
+        steps = list(participation.steps.all())
+        for rule in rules_applying(
+            rules=party_rules, chosen_rule_ids=chosen.get(participation.pk, set())
+        ):
+            reading = clock_read(
+                rule=rule,
+                participation=participation,
+                steps=steps,
+                extensions=extensions.get((participation.pk, rule.pk), []),
+                today=today,
+            )
+            if reading is not None:
+                readings.append(reading)
+    return readings
+
+
+def clocks_for_agreement(*, agreement: Agreement, today: date) -> list[ClockReading]:
+    """Every started constitutional clock of the agreement's parties, in the order of its
+    parties, as counted on `today`. Clocks not started yet are left out. Never raises for a
+    calendar that falls short: that clock is `cannot_count` with the reason."""
+    participations = list(
+        Participation.objects.filter(agreement=agreement)
+        .select_related("party")
+        .prefetch_related("steps")
+        .order_by("pk")
+    )
+    return clocks_for_participations(participations=participations, today=today)
+
+
+# Started clocks across agreements (the sweep, a party's page) ---------------------------------
+
+# The sweep and a party's page read only clocks started within this horizon. The longest rule
+# shipped (21 + 21 sitting days of both Houses at Westminster) spans well under a year even with
+# long recesses, and a rule is at most CLOCK_MAX_LENGTH units; a clock started longer ago than
+# this has run out or stopped on any recorded calendar (and is still read on its agreement's page).
+CLOCK_HORIZON = timedelta(days=5 * 366)
+
+
+def started_clock_steps(*, rule: ClockRule, today: date) -> QuerySet[RatificationStep]:
+    """Completed, dated start steps of `rule` whose awaited step has not happened, started
+    within CLOCK_HORIZON. Served by the index step_completed_kind_date_idx (kind, date where
+    completed): the query reads only these, however many agreements there are."""
+    stop = RatificationStep.objects.filter(
+        participation_id=OuterRef("participation_id"),
+        kind=rule.stops_kind,
+        order__gt=OuterRef("order"),
+        status__in=DONE,
+    )
+    if rule.stops_body:
+        stop = stop.filter(body__iexact=rule.stops_body)
+    steps = RatificationStep.objects.filter(
+        kind=rule.starts_kind,
+        status=StepStatus.COMPLETED,
+        date__gte=today - CLOCK_HORIZON,
+        date__lte=today,
+        participation__party_id=rule.party_id,
+    ).exclude(Exists(stop))
+    if rule.starts_body:
+        steps = steps.filter(body__iexact=rule.starts_body)
+    return steps.order_by("pk")
+
+
+def clocks_running_for_party(
+    *, party_id: int, today: date, limit: int = 50
+) -> list[tuple[Agreement, ClockReading]]:
+    """Running clocks of a party's agreements, for its page: only participations with a
+    started, unstopped clock are read (started_clock_steps), newest start first."""
+    participation_ids: set[int] = set()
+    for rule in ClockRule.objects.filter(party_id=party_id):
+        participation_ids.update(
+            started_clock_steps(rule=rule, today=today).values_list("participation_id", flat=True)
+        )
+    participations = list(
+        Participation.objects.filter(pk__in=participation_ids)
+        .select_related("party", "agreement")
+        .prefetch_related("steps")
+    )
+    agreements = {p.pk: p.agreement for p in participations}
+    readings = [
+        r
+        for r in clocks_for_participations(participations=participations, today=today)
+        if r.is_running
+    ]
+    readings.sort(key=lambda r: (r.runs_out_on or date.max, r.participation_id))
+    return [(agreements[r.participation_id], r) for r in readings[:limit]]
+
+
+# What an editor's record must keep -------------------------------------------------------------
+
+
+def clock_extension_errors(extension: ClockExtension) -> dict[str, list[str]]:
+    """Rules for recording an extension, by field; empty when it keeps them. Reads only."""
+    errors: dict[str, list[str]] = {}
+    if not extension.rule_id or not extension.participation_id:
+        return errors
+    rule, participation = extension.rule, extension.participation
+    if rule.party_id != participation.party_id:
+        errors["rule"] = [
+            f"This is a rule of {rule.party.name}, not of {participation.party.name}."
+        ]
+        return errors
+    if rule.extension_length is None:
+        errors["rule"] = [f"{rule.label} provides for no extension."]
+        return errors
+    if extension.length is not None and not 1 <= extension.length <= 365:
+        errors["length"] = ["An extension adds 1 to 365 units; check the number."]
+    start, _ = start_and_stop(rule=rule, steps=list(participation.steps.all()))
+    if start is None or start.status != StepStatus.COMPLETED or start.date is None:
+        errors["extended_on"] = [
+            "The clock has not started for this party (its start step is not recorded as done "
+            "on a known date); record that step first."
+        ]
+    elif extension.extended_on is not None and extension.extended_on < start.date:
+        errors["extended_on"] = [
+            f"The clock started on {start.date.isoformat()}; an extension cannot come before it."
+        ]
+    return errors
+
+
+def clock_choice_errors(choice: ClockRuleChoice) -> dict[str, list[str]]:
+    """Rules for recording that a conditional rule applies, by field. Reads only."""
+    if not choice.rule_id or not choice.participation_id:
+        return {}
+    rule, participation = choice.rule, choice.participation
+    if rule.party_id != participation.party_id:
+        return {
+            "rule": [f"This is a rule of {rule.party.name}, not of {participation.party.name}."]
+        }
+    if not rule.applies_when:
+        return {"rule": ["This rule always applies; only a conditional rule is chosen."]}
+    return {}
