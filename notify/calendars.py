@@ -47,6 +47,7 @@ from agreements.models import (
 from agreements.subjects import subject_slugs_canonical
 from parties.models import Party, StepKind
 from ratification import selectors as search
+from ratification.clocks import ClockReading, clocks_running_in
 from ratification.models import Forecast, RatificationStep, StepStatus
 
 # UIDs name the object, not the host, so the same event keeps its UID whatever address the site
@@ -218,6 +219,20 @@ def forecast_event(
     )
 
 
+def _deadline_event(agreement: Agreement, reading: ClockReading) -> CalendarEvent:
+    return deadline_event(
+        # One clock: this party's rule on this agreement (a recount moves the event).
+        key=f"{reading.participation_id}-{reading.rule_id}",
+        agreement=agreement,
+        label=search.agreement_label(agreement),
+        party_code=reading.party_code,
+        rule_label=reading.rule_label,
+        runs_out_on=reading.runs_out_on,
+        working=reading.working,
+        sequence=len(reading.extensions),
+    )
+
+
 def _forecast_event(forecast: Forecast, *, label: str) -> CalendarEvent:
     return forecast_event(
         key=forecast.event_key,
@@ -251,9 +266,9 @@ def calendar_events(
 ) -> CalendarEvents:
     """The events of `agreements` from RECENT_DAYS before `today` on, soonest first, at most
     `limit` (MAX_EVENTS unless given). Three bounded queries for the steps, the entries into
-    force and the stored forecasts (each at most `limit + 1` rows), plus one for the labels,
-    however many agreements match. `extra` events (clock deadlines) join them under the same
-    window and cap."""
+    force and the stored forecasts (each at most `limit + 1` rows), one for the labels, and for
+    the deadlines of running clocks a bounded one per clock rule (ratification.clocks), however
+    many agreements match. `extra` events join them under the same window and cap."""
     limit = limit or MAX_EVENTS
     since = today - timedelta(days=RECENT_DAYS)
     ids = agreements.order_by().values("pk")
@@ -297,6 +312,9 @@ def calendar_events(
         if (e := entry_into_force_event(a, label=labels[a.pk], today=today)) is not None
     ]
     events += [_forecast_event(f, label=labels[f.agreement_id]) for f in forecasts]
+    for agreement, reading in clocks_running_in(agreements=agreements, today=today, limit=limit):
+        if reading.runs_out_on is not None:
+            events.append(_deadline_event(agreement, reading))
     events += [e for e in extra if e.on >= since]
     events.sort(key=lambda e: (e.on, e.uid))
     return CalendarEvents(events=events[:limit], truncated=len(events) > limit)

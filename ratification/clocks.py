@@ -388,12 +388,35 @@ def clocks_running_for_party(
     *, party_id: int, today: date, limit: int = 50
 ) -> list[tuple[Agreement, ClockReading]]:
     """Running clocks of a party's agreements, for its page: only participations with a
-    started, unstopped clock are read (started_clock_steps), newest start first."""
+    started, unstopped clock are read (started_clock_steps), soonest to run out first."""
     participation_ids: set[int] = set()
     for rule in ClockRule.objects.filter(party_id=party_id):
         participation_ids.update(
             started_clock_steps(rule=rule, today=today).values_list("participation_id", flat=True)
         )
+    return _running(participation_ids, today=today, limit=limit)
+
+
+def clocks_running_in(
+    *, agreements: QuerySet[Agreement], today: date, limit: int = 50
+) -> list[tuple[Agreement, ClockReading]]:
+    """Running clocks of any of `agreements` (e.g. a search's), soonest to run out first: one
+    bounded query per clock rule (there are a handful) finds the started ones, however many
+    agreements match."""
+    ids = agreements.order_by().values("pk")
+    participation_ids: set[int] = set()
+    for rule in ClockRule.objects.all():
+        participation_ids.update(
+            started_clock_steps(rule=rule, today=today)
+            .filter(participation__agreement__in=ids)
+            .values_list("participation_id", flat=True)[: limit + 1]
+        )
+    return _running(participation_ids, today=today, limit=limit)
+
+
+def _running(
+    participation_ids: set[int], *, today: date, limit: int
+) -> list[tuple[Agreement, ClockReading]]:
     participations = list(
         Participation.objects.filter(pk__in=participation_ids)
         .select_related("party", "agreement")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from parties.models import Session, StepKind
+from ratification.clocks import ClockReading, ClockState
 from ratification.models import Forecast, StepStatus
 
 # The coordinate system (viewBox units). The picture scales to the page's width; on a phone the
@@ -51,6 +52,7 @@ STATE_LABELS = {
     "running": "Clock running",
     "extended": "Clock extended",
     "run_out": "Clock run out",
+    "cannot_count": "Clock cannot be counted",
     "forecast": "Forecast",
     "range": "Range",
 }
@@ -555,6 +557,22 @@ def agreement_lanes(
     if not (own.marks or own.bars or own.ranges):
         lanes.remove(own)
     return lanes
+
+
+def clock_bars(readings: Iterable[ClockReading]) -> list[Bar]:
+    """Constitutional clocks (ratification.clocks) that have started and not stopped, as bars
+    from their start to the day they run out (to the edge when the calendar does not say)."""
+    return [
+        Bar(
+            lane=r.party_code,
+            start=r.started_on,
+            end=r.runs_out_on,
+            label=f"{r.rule_label}: {r.working}",
+            kind=r.state,
+        )
+        for r in readings
+        if r.started_on is not None and r.state != ClockState.STOPPED
+    ]
 
 
 def forecast_ranges(forecasts: Iterable[Forecast]) -> list[Range]:

@@ -320,8 +320,9 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     dossier = selectors.agreement_dossier(slug=slug, today=today)
     if dossier is None:
         raise Http404("No agreement with that address.")
+    clocks = clocks_for_agreement(agreement=dossier.agreement, today=today)
     clocks_by_party: dict[str, list] = {}
-    for reading in clocks_for_agreement(agreement=dossier.agreement, today=today):
+    for reading in clocks:
         clocks_by_party.setdefault(reading.party_code, []).append(reading)
     return render(
         request,
@@ -336,6 +337,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "timeline": timeline.agreement_timeline(
                 progress=dossier.progress,
                 today=today,
+                bars=timeline.clock_bars(clocks),
                 ranges=timeline.forecast_ranges(dossier.forecasts),
             ),
             "calendar_url": reverse("feed_calendar_agreement", args=[dossier.agreement.slug]),

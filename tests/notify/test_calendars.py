@@ -370,3 +370,24 @@ def test_pages_link_to_their_calendars(client, acsa, reader_client, reader):
     follows = reader_client.get("/follows/").content.decode()
     assert 'href="/agreements/calendar.ics?party=JP"' in follows
     assert f'href="/agreements/{acsa.slug}/calendar.ics"' in follows
+
+
+def test_a_running_clocks_deadline_is_an_event_in_every_feed(client, art61, make_agreement, source):
+    """Japan's House of Representatives approved on 15 January: Art. 61's 30 days in session run
+    out on 25 February (tests/ratification/clock_fixtures.py); the deadline is a confirmed event
+    whose UID names the party's clock on this agreement."""
+    from tests.ratification.clock_fixtures import jp_steps
+
+    agreement = make_agreement(steps={"JP": jp_steps(lower_on=D(2026, 1, 15), source=source)})
+    japan = agreement.participations.get(party__code="JP")
+    uid = f"clock-{japan.pk}-{art61.pk}@pacttracker"
+    for url in (
+        f"/agreements/{agreement.slug}/calendar.ics",
+        "/parties/JP/agreements.ics",
+        "/agreements/calendar.ics?party=JP",
+    ):
+        event = events(parse(client.get(url)))[uid]
+        assert event.decoded("DTSTART") == D(2026, 2, 25)
+        assert str(event["STATUS"]) == "CONFIRMED"
+        assert str(event["SUMMARY"]).startswith("JP, deadline: Art. 61 with Art. 60(2) runs out")
+        assert "runs out 2026-02-25" in str(event["DESCRIPTION"])

@@ -360,3 +360,17 @@ def test_agreement_page_shades_its_stored_forecasts(client, make_agreement, toda
     assert svg.find(f".//{SVG}rect[@class='tl-range tl-range--tentative']") is not None
     titles = [t.text for t in svg.iter(f"{SVG}title")]
     assert any(f"{step.get_kind_display()}" in t and "(forecast)" in t for t in titles), titles
+
+
+@pytest.mark.django_db
+def test_agreement_page_draws_a_running_clock_as_a_bar_to_its_deadline(
+    client, art61, make_agreement, source, today
+):
+    from tests.ratification.clock_fixtures import jp_steps
+
+    agreement = make_agreement(steps={"JP": jp_steps(lower_on=D(2026, 1, 15), source=source)})
+    svg = _svg(client.get(f"/agreements/{agreement.slug}/"))
+    bar = svg.find(f".//{SVG}rect[@class='tl-bar tl-bar--running']")
+    assert bar is not None
+    assert bar.find(f"{SVG}title").text.startswith("Art. 61 with Art. 60(2): ")
+    assert "runs out 2026-02-25" in bar.find(f"{SVG}title").text
