@@ -58,6 +58,7 @@ from parties.models import Chamber, Legislature, Party
 from parties.selectors import sessions_for
 
 from . import engine
+from .clocks import ClockReading, ClockState, clocks_for_participations
 from .models import Forecast, RatificationStep, StepStatus
 from .selectors import agreement_label
 
@@ -315,12 +316,58 @@ class CalendarBook:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """An agreement as the forecaster sees it: the engine's facts plus ids."""
+    """An agreement as the forecaster sees it: the engine's facts plus ids, and the holds of
+    its running constitutional clocks on the steps they wait for."""
 
     agreement_id: int
     facts: engine.AgreementFacts
     party_ids: dict[str, int]  # code → party id
     subject_ids: tuple[int, ...] = ()
+    clock_bounds: tuple[ClockBound, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClockBound:
+    """A running constitutional clock's hold on the step it waits for: that step's effect comes
+    by `on` at the latest (Japan: the House of Representatives' approval becomes the Diet's), or
+    the step comes no earlier than `on` (the UK and Australia: binding action waits for the
+    period to run out)."""
+
+    step_id: int
+    on: date
+    latest: bool
+    note: str
+
+
+# What each clock outcome (parties.ClockRule.outcome) means for the awaited step's date.
+CLOCK_OUTCOME_IS_LATEST = {
+    "lower_house_decision_prevails": True,
+    "may_ratify": False,
+    "binding_action_may_be_taken": False,
+}
+
+
+def clock_bounds(readings: Iterable[ClockReading]) -> tuple[ClockBound, ...]:
+    """The bounds the running clocks among `readings` set; clocks stopped, run out or that
+    cannot be counted (no date) set none, nor do outcomes not known to bound a date."""
+    bounds = []
+    for r in readings:
+        latest = CLOCK_OUTCOME_IS_LATEST.get(r.outcome)
+        if r.state != ClockState.RUNNING or r.runs_out_on is None or latest is None:
+            continue
+        if r.stop_step_id is None:
+            continue
+        when = "by then at the latest" if latest else "not before the day after"
+        bounds.append(
+            ClockBound(
+                step_id=r.stop_step_id,
+                on=r.runs_out_on if latest else r.runs_out_on + timedelta(days=1),
+                latest=latest,
+                note=f"{r.rule_label} runs out on {r.runs_out_on.isoformat()}: {when} "
+                f"({r.outcome_text})",
+            )
+        )
+    return tuple(bounds)
 
 
 @dataclass
@@ -512,6 +559,7 @@ def forecast_snapshot(
     """Forecasts for every open consent step of every party on its way, and for entry into
     force. Pure reading: the caller stores them (forecasts_refresh) or scores them (backtest)."""
     result = engine.evaluate(snapshot.facts, as_of)
+    bounds = {b.step_id: b for b in snapshot.clock_bounds}
     rows: list[Row] = []
     by_party: dict[str, list[tuple[engine.StepFacts, Row]]] = {}
     for party in snapshot.facts.parties:
@@ -541,6 +589,16 @@ def forecast_snapshot(
                     if note and note not in notes:
                         notes.append(note)
                 row.evidence["calendar"] = notes
+            bound = bounds.get(step.id)
+            if row.likely_on and bound is not None:
+                for attribute in ("low_on", "likely_on", "high_on"):
+                    value = getattr(row, attribute)
+                    setattr(
+                        row,
+                        attribute,
+                        min(value, bound.on) if bound.latest else max(value, bound.on),
+                    )
+                row.evidence.setdefault("calendar", []).append(bound.note)
             if row.likely_on:
                 previous = row
             party_rows.append((step, row))
@@ -622,9 +680,10 @@ def _entry_into_force(
 # Loading and storing --------------------------------------------------------------------------
 
 
-def snapshot_of(agreement: Agreement) -> Snapshot:
+def snapshot_of(agreement: Agreement, *, clocks: Iterable[ClockReading] = ()) -> Snapshot:
     """Needs participations (with party and steps) and subjects prefetched, as
-    _agreements_with_steps gives them."""
+    _agreements_with_steps gives them; `clocks`, the agreement's clock readings as of the day
+    forecast."""
     from .services import agreement_facts
 
     return Snapshot(
@@ -632,6 +691,7 @@ def snapshot_of(agreement: Agreement) -> Snapshot:
         facts=agreement_facts(agreement=agreement),
         party_ids={p.party.code: p.party_id for p in agreement.participations.all()},
         subject_ids=tuple(s.pk for s in agreement.subjects.all()),
+        clock_bounds=clock_bounds(clocks),
     )
 
 
@@ -671,10 +731,16 @@ def forecasts_refresh(
             .values_list("pk", flat=True)
         )
         rows = []
-        for agreement in _agreements_with_steps(locked):
-            for row in forecast_snapshot(
-                snapshot_of(agreement), table=table, calendars=calendars, as_of=today
-            ):
+        agreements = list(_agreements_with_steps(locked))
+        # Running clocks bound the steps they wait for: three queries a chunk, whatever its size.
+        clocks: dict[int, list[ClockReading]] = defaultdict(list)
+        for reading in clocks_for_participations(
+            participations=[p for a in agreements for p in a.participations.all()], today=today
+        ):
+            clocks[reading.agreement_id].append(reading)
+        for agreement in agreements:
+            snapshot = snapshot_of(agreement, clocks=clocks[agreement.pk])
+            for row in forecast_snapshot(snapshot, table=table, calendars=calendars, as_of=today):
                 rows.append(
                     Forecast(
                         agreement_id=agreement.pk,

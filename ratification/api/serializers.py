@@ -384,7 +384,7 @@ class ForecastSerializer(serializers.ModelSerializer):
     median_days = serializers.SerializerMethodField()
     calendar_notes = serializers.SerializerMethodField(
         help_text="What the legislative calendar did to the dates (moved out of a recess, or "
-        "not covered)."
+        "not covered), and any running constitutional clock (a deadline that bounds them)."
     )
     samples = serializers.SerializerMethodField(
         help_text="The recorded cases (at most 12, the most recent); `sample_size` counts all."

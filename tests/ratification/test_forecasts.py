@@ -20,7 +20,7 @@ from ratification.forecasts import (
     forecasts_refresh,
     snapshot_of,
 )
-from ratification.models import Forecast, StatusChange
+from ratification.models import Forecast, RatificationStep, StatusChange
 from ratification.services import StepInput, step_record
 from tests.factories import SourceFactory
 from tests.parties.calendar_fixtures import add_session
@@ -430,3 +430,47 @@ def test_overdue_scheduled_step_is_forecast_from_history(make_agreement):
     assert row.evidence["median_days"] == 475
     assert row.likely_on == SIGNED + dt.timedelta(days=475)
     assert "overdue" in row.evidence["note"]
+
+
+# Constitutional clocks --------------------------------------------------------------------------
+
+
+def test_a_running_clock_bounds_the_step_it_waits_for(make_agreement, art61, crag, source):
+    """Japan's Art. 61 (30 days in session from the House of Representatives' approval on 15
+    January run out on 25 February) brings the Diet's approval by then at the latest; the UK's
+    CRaG period means ratification comes no earlier than the day after it runs out."""
+    from tests.ratification.clock_fixtures import gb_steps, jp_steps
+
+    agreement = make_agreement(
+        party_codes=["JP", "GB"],
+        steps={
+            "JP": jp_steps(lower_on=D(2026, 1, 15), source=source),
+            "GB": gb_steps(laid_on=D(2026, 1, 6), source=source),
+        },
+    )
+    steps = {s.body: s for s in RatificationStep.objects.filter(participation__agreement=agreement)}
+    step_record(
+        step=steps["House of Councillors"], status="scheduled", date=D(2026, 3, 10), today=TODAY
+    )
+    step_record(step=steps["Government"], status="scheduled", date=D(2026, 1, 21), today=TODAY)
+    forecasts.forecasts_refresh(agreement_ids=[agreement.pk], today=TODAY)
+    rows = {
+        f.step.body: f for f in Forecast.objects.filter(agreement=agreement, step__isnull=False)
+    }
+
+    councillors = rows["House of Councillors"]
+    assert councillors.likely_on == councillors.high_on == D(2026, 2, 25)
+    assert any(
+        "runs out on 2026-02-25: by then at the latest" in n
+        for n in councillors.evidence["calendar"]
+    )
+
+    ratification = rows["Government"]
+    runs_out = next(
+        r.runs_out_on
+        for r in forecasts.clocks_for_participations(
+            participations=list(agreement.participations.filter(party__code="GB")), today=TODAY
+        )
+    )
+    assert ratification.likely_on == ratification.low_on == runs_out + dt.timedelta(days=1)
+    assert any("not before the day after" in n for n in ratification.evidence["calendar"])
