@@ -53,13 +53,16 @@ class SortHeader:
 
 @dataclass
 class ParticipantsTable:
-    rows: list[Participant]
+    # Each row with the working of the party's withdrawal (its notice period), which the engine
+    # derives for the page and nothing stores.
+    rows: list[tuple[Participant, str]]
     form: ParticipantsQueryForm
     sort: str
     only: str
     total: int  # parties before the filter
     headers: dict[str, SortHeader] = field(default_factory=dict)
     csv_url: str = ""
+    depositary: str = ""
 
 
 def _query(request: HttpRequest) -> tuple[ParticipantsQueryForm, str, str]:
@@ -74,9 +77,14 @@ def _query(request: HttpRequest) -> tuple[ParticipantsQueryForm, str, str]:
 
 
 def participants_table(
-    *, request: HttpRequest, agreement: Agreement, today: date
+    *,
+    request: HttpRequest,
+    agreement: Agreement,
+    today: date,
+    withdrawal_workings: dict[str, str],
 ) -> ParticipantsTable:
-    """The table as the request asks for it (sorted, filtered), with its header links. Four
+    """The table as the request asks for it (sorted, filtered), with its header links.
+    `withdrawal_workings` maps party codes to the engine's working of their withdrawal. Four
     queries however many parties (ratification.participants.participants_list, and the count)."""
     form, sort, only = _query(request)
     rows = participants_list(agreement=agreement, today=today, sort=sort, only=only)
@@ -90,13 +98,14 @@ def participants_table(
         headers[key] = SortHeader(key, label, f"?{urlencode(params)}#{ANCHOR}", aria)
     csv_params = {"participants_sort": sort, **({"participants_filter": only} if only else {})}
     return ParticipantsTable(
-        rows=rows,
+        rows=[(row, withdrawal_workings.get(row.status.party_code, "")) for row in rows],
         form=form,
         sort=sort,
         only=only,
         total=total,
         headers=headers,
         csv_url=f"/agreements/{agreement.slug}/participants.csv?{urlencode(csv_params)}",
+        depositary=agreement.depositary,
     )
 
 

@@ -332,7 +332,15 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "calendar_url": reverse("feed_calendar_agreement", args=[dossier.agreement.slug]),
             # A bilateral agreement's two parties read better in "Where ratification stands".
             "participants": (
-                participants_table(request=request, agreement=dossier.agreement, today=today)
+                participants_table(
+                    request=request,
+                    agreement=dossier.agreement,
+                    today=today,
+                    withdrawal_workings={
+                        track.party.code: track.result.withdrawal_working
+                        for track in dossier.progress.tracks
+                    },
+                )
                 if dossier.agreement.kind == "multilateral"
                 else None
             ),

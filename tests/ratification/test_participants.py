@@ -12,7 +12,7 @@ from django.core.management import call_command
 from agreements.models import Agreement
 from agreements.statements import StatementInput, statement_add
 from ratification.participants import PARTICIPANT_FILTERS, PARTICIPANT_SORTS, participants_list
-from ratification.services import StepInput
+from tests.ratification.test_multilateral_services import signed_and_deposited
 
 pytestmark = pytest.mark.django_db
 
@@ -21,24 +21,12 @@ TODAY = D(2026, 1, 20)
 RCEP_ORIGINAL = {"AU", "BN", "KH", "CN", "JP", "LA", "NZ", "SG", "TH", "VN"}
 
 
-def deposited(signed: D | None, on: D | None, act: str = "ratification") -> list[StepInput]:
-    return [
-        StepInput(kind="signature", status="completed" if signed else "pending", date=signed),
-        StepInput(
-            kind="deposit_of_instrument",
-            status="completed" if on else "pending",
-            date=on,
-            instrument_kind=act if on else "",
-        ),
-    ]
-
-
 def convention_of(make_agreement, codes: list[str]):
     """In force 30 days after the 2nd instrument; the first two parties deposit, the rest do
     not; the first party declares something."""
-    steps = {code: deposited(D(2024, 1, 10), None) for code in codes}
-    steps[codes[0]] = deposited(D(2024, 1, 10), D(2024, 3, 1))
-    steps[codes[1]] = deposited(D(2024, 1, 10), D(2024, 4, 1), act="acceptance")
+    steps = {code: signed_and_deposited(D(2024, 1, 10), None) for code in codes}
+    steps[codes[0]] = signed_and_deposited(D(2024, 1, 10), D(2024, 3, 1))
+    steps[codes[1]] = signed_and_deposited(D(2024, 1, 10), D(2024, 4, 1), act="acceptance")
     agreement = make_agreement(
         kind="multilateral",
         party_codes=codes,

@@ -4,6 +4,7 @@ links with aria-sort, the filter form, bad values, formula-safe CSV, and a page 
 count does not grow with the parties."""
 
 import csv
+import datetime as dt
 import io
 import re
 
@@ -13,6 +14,7 @@ from agreements.models import Agreement
 from tests.ratification.test_participants import convention_of
 
 pytestmark = pytest.mark.django_db
+D = dt.date
 
 
 def row_order(page: str) -> list[str]:
@@ -123,3 +125,31 @@ def test_the_page_query_count_does_not_grow_with_the_parties(make_agreement, cou
     assert count_queries(f"/agreements/{small.slug}/") == count_queries(
         f"/agreements/{large.slug}/?participants_filter=consented&participants_sort=-signature"
     )
+
+
+def test_withdrawn_and_suspended_parties_are_shown_and_filtered(make_agreement, client, source):
+    from ratification.services import StepInput, step_add
+    from tests.conftest import TODAY
+
+    agreement = convention_of(make_agreement, ["JP", "PH", "US", "AU"])
+    step_add(
+        agreement=agreement,
+        party_code="PH",
+        data=StepInput(kind="suspension", status="completed", date=D(2025, 6, 1), source=source),
+        today=TODAY,
+    )
+    step_add(
+        agreement=agreement,
+        party_code="JP",
+        data=StepInput(kind="withdrawal", status="completed", date=D(2025, 7, 1), source=source),
+        today=TODAY,
+    )
+    url = f"/agreements/{agreement.slug}/"
+    page = client.get(url).content.decode()
+    japan, philippines = row_of(page, "JP"), row_of(page, "PH")
+    assert 'class="participants__withdrawn"' in japan and "Withdrawn</span>" in japan
+    assert "2025-07-01" in japan
+    assert "Suspended</span>" in philippines
+    assert 'Suspended since <time datetime="2025-06-01">' in philippines
+    page = client.get(url + "?participants_filter=withdrawn_or_suspended").content.decode()
+    assert sorted(row_order(page)) == ["JP", "PH"]
