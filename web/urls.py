@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import calendars, editing, gaps, statements, views
+from . import calendars, editing, gaps, participants, statements, views
 
 app_name = "pages"
 
@@ -10,6 +10,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("agreements/", views.agreement_list, name="agreement_list"),
     path("agreements/<slug:slug>/", views.agreement_detail, name="agreement_detail"),
+    path(
+        "agreements/<slug:slug>/participants.csv",
+        participants.participants_csv,
+        name="participants_csv",
+    ),
     path("parties/", views.party_list, name="party_list"),
     path("parties/<str:code>/", views.party_detail, name="party_detail"),
     path("parties/<str:code>/calendar/", calendars.party_calendar, name="party_calendar"),

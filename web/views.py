@@ -45,6 +45,7 @@ from ratification.models import (
 )
 
 from . import selectors, timeline
+from .participants import participants_table
 
 PAGE_SIZE = 20
 # The Atom feed (notify/feeds.py); it accepts ?agreement=<slug> and ?party=<CODE>.
@@ -341,6 +342,20 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 ranges=timeline.forecast_ranges(dossier.forecasts),
             ),
             "calendar_url": reverse("feed_calendar_agreement", args=[dossier.agreement.slug]),
+            # A bilateral agreement's two parties read better in "Where ratification stands".
+            "participants": (
+                participants_table(
+                    request=request,
+                    agreement=dossier.agreement,
+                    today=today,
+                    withdrawal_workings={
+                        track.party.code: track.result.withdrawal_working
+                        for track in dossier.progress.tracks
+                    },
+                )
+                if dossier.agreement.kind == "multilateral"
+                else None
+            ),
         },
     )
 

@@ -15,6 +15,7 @@ import django_filters
 from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -65,6 +66,7 @@ from parties.models import Party
 from ..forecasts import forecasts_prefetch
 from ..merging import agreement_merge
 from ..models import RatificationStep, StatusChange
+from ..participants import participants_list
 from ..services import (
     StepInput,
     agreement_create,
@@ -74,6 +76,7 @@ from ..services import (
     step_remove,
 )
 from .filters import AgreementGapFilter
+from .participants import ParticipantSerializer, ParticipantsQuerySerializer
 from .serializers import (
     AgreementCreateSerializer,
     AgreementDetailSerializer,
@@ -278,14 +281,14 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         # Without an action (a method the address does not take) the renderers stay as the
         # list's: content negotiation runs first, and `?format=csv` must not turn the 405 into
         # a 404.
-        if self.action not in ("list", None):
+        if self.action not in ("list", "participants", None):
             renderers = [r for r in renderers if not isinstance(r, CSVRenderer)]
         return renderers
 
     def get_queryset(self):
         if self.action == "list":
             return agreement_list_queryset()
-        if self.action in ("steps", "destroy", "merge"):
+        if self.action in ("steps", "destroy", "merge", "participants"):
             return Agreement.objects.all()
         return agreement_detail_queryset()
 
@@ -312,6 +315,8 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
             return StepCreateSerializer if self.request.method == "POST" else StepSerializer
         if self.action == "merge":
             return AgreementMergeSerializer
+        if self.action == "participants":
+            return ParticipantSerializer
         return AgreementDetailSerializer
 
     def etag_for(self, obj: Agreement) -> str:
@@ -489,6 +494,43 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         )
         response["Location"] = reverse("api:step-detail", args=[step.pk], request=request)
         response["ETag"] = step_etag(step)
+        return response
+
+    @extend_schema(
+        summary="The participants table",
+        description="One row per party as the depositary records it: signature (definitive or "
+        "subject to ratification), the consent act and the date of its deposit, entry into "
+        "force for that party with its working, provisional application, suspension, "
+        "withdrawal, and how many reservations, declarations and understandings it made. "
+        "`?format=csv` gives it as CSV. The same rows as the agreement page's table.",
+        parameters=[ParticipantsQuerySerializer],
+        responses={
+            200: ParticipantSerializer(many=True),
+            400: OpenApiResponse(ErrorSerializer, description="An unknown `ordering` or `filter`."),
+            **MOVED,
+        },
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def participants(self, request, slug: str | None = None) -> Response:
+        agreement = self.get_object()
+        query = ParticipantsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        sort, only = query.validated_data["ordering"], query.validated_data["filter"]
+        today = timezone.localdate()
+        rows = participants_list(agreement=agreement, today=today, sort=sort, only=only)
+        response = Response(ParticipantSerializer(rows, many=True).data)
+        # The agreement's own tag moves with every write to it (statements included); the rows
+        # also depend on the day (in force, withdrawn), the query and the format.
+        renderer = getattr(request, "accepted_renderer", None)
+        response["ETag"] = etag_of(
+            "participants",
+            agreement_etag(agreement),
+            sort,
+            only,
+            today.isoformat(),
+            renderer.format if renderer else "",
+        )
         return response
 
 

@@ -87,6 +87,7 @@ PAGE_READS = {
     "pages:party_calendar",
     "pages:glossary",
     "pages:agreement_history",
+    "pages:participants_csv",
     "pages:export",
     "pages:gaps",  # for editors, but only read
     "pages:gap_list",

@@ -24,6 +24,9 @@ PAGES = [
     "/agreements/us-philippines-mdt/",
     "/agreements/us-philippines-vfa/",  # a notice given, suspended and withdrawn
     "/agreements/paris-agreement/",  # a party's declaration (demo/multilateral.json)
+    # The participants table sorted and filtered, and with the form's errors shown.
+    "/agreements/rcep/?participants_sort=-consent&participants_filter=consented",
+    "/agreements/rcep/?participants_sort=height",
     "/parties/",
     "/parties/JP/",
     "/parties/JP/calendar/",
@@ -104,7 +107,13 @@ def test_no_serious_accessibility_violations(live_server, page, demo, axe_check,
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/agreements/", "/agreements/japan-philippines-acsa/", "/agreements/paris-agreement/"],
+    [
+        "/",
+        "/agreements/",
+        "/agreements/japan-philippines-acsa/",
+        "/agreements/paris-agreement/",
+        "/agreements/rcep/",
+    ],
 )
 def test_phone_width_has_no_sideways_scroll_and_passes_axe(
     live_server, chromium, demo, axe_check, path
@@ -118,6 +127,24 @@ def test_phone_width_has_no_sideways_scroll_and_passes_axe(
     assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 360px"
     axe_check(page)
     context.close()
+
+
+def test_sort_and_filter_the_participants_table(live_server, page, demo):
+    """RCEP's participants: a column header sorts, the Apply button filters; no script needed."""
+    page.goto(live_server.url + "/agreements/rcep/")
+    table = page.locator(".participants__table")
+    table.get_by_role("link", name="Consent to be bound").click()
+    page.wait_for_url("**participants_sort=consent*")
+    header = table.locator("th[aria-sort]")
+    assert header.get_attribute("aria-sort") == "ascending"
+    table.get_by_role("link", name="Consent to be bound").click()
+    page.wait_for_url("**participants_sort=-consent*")
+    assert table.locator("tbody tr").first.get_attribute("id") == "participant-PH"
+    page.get_by_label("Show").select_option("not_consented")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**participants_filter=not_consented*")
+    assert table.locator("tbody tr").count() == 4
+    assert "4 of 15 parties shown." in page.locator("#participants-count").inner_text()
 
 
 def test_pages_load_no_third_party_resource(live_server, page, demo):

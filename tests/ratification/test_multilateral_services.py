@@ -283,7 +283,7 @@ def test_the_api_refuses_an_accession_after_ratification(convention, editor_clie
 
 def test_the_agreement_page_shows_each_party_working(convention, client):
     page = client.get(f"/agreements/{convention.slug}/").content.decode()
-    assert "For each party" in page
+    assert '<h3 id="participants-title">Participants</h3>' in page
     assert "An original party (consented on 2024-03-01)" in page
     assert "Secretary-General of the United Nations" in page
 
