@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "parties",
     "agreements",
     "ratification",
+    "transfer",
     "accounts",
     "notify",
     "web",

@@ -206,7 +206,7 @@ def _derived_store(*, agreement_id: int, today: date) -> list[StatusChange]:
 
     for participation in agreement.participations.all():
         party_result = result.parties[participation.party.code]
-        own = _party_dates(party_result)
+        own = participation_dates(party_result)
         dates_changed = any(getattr(participation, k) != v for k, v in own.items())
         if dates_changed:
             if agreement.kind == Agreement.Kind.MULTILATERAL:
@@ -334,7 +334,7 @@ def _derived_store(*, agreement_id: int, today: date) -> list[StatusChange]:
     ]
 
 
-def _party_dates(result: engine.PartyResult) -> dict[str, Any]:
+def participation_dates(result: engine.PartyResult) -> dict[str, Any]:
     """The party's own dates as stored on its participation (the participants table reads them)."""
     return {
         "entered_into_force_on": result.entry_into_force_on,
@@ -747,9 +747,10 @@ def _instrument_check(
         return
     others = [
         s
-        for s in participation.steps.filter(status=StepStatus.COMPLETED).only(
-            "pk", "kind", "date", "instrument_kind"
-        )
+        # select_related(None): a caller's manager may join the source, which only() drops.
+        for s in participation.steps.filter(status=StepStatus.COMPLETED)
+        .select_related(None)
+        .only("pk", "kind", "date", "instrument_kind")
         if s.pk != step_pk
     ]
     signatures = [s for s in others if s.kind == StepKind.SIGNATURE]

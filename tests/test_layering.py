@@ -21,6 +21,7 @@ APPS = [
     "pacttracker",
     "web",
     "notify",
+    "transfer",
     "ratification",
     "agreements",
     "parties",

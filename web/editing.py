@@ -2,7 +2,7 @@
 revert its history, import and export.
 
 Views are thin: a form checks the shape, a service (ratification.services, agreements.services,
-ratification.transfer, and web.history for reverts) validates, writes in one transaction and
+transfer.services, and web.history for reverts) validates, writes in one transaction and
 recomputes the status. Anonymous visitors are sent to the sign-in page; signed-in users without the editor
 role get a 403. Forms that edit a versioned row carry the version they were loaded with; when
 someone else saved in between, the editor sees the conflict page: their edit merged with the
@@ -32,12 +32,12 @@ from agreements.duplicates import DuplicateSuspected, agreements_with_parties
 from agreements.models import Agreement, Participation, Provision, Relation, Signatory
 from agreements.services import ConflictError
 from parties.models import Party
-from ratification import transfer
 from ratification.merging import MergeRefused, merge_plan
 from ratification.merging import agreement_merge as agreement_merge_service
 from ratification.models import RatificationStep
 from ratification.services import agreement_create, procedure_for_party
 from ratification.services import step_remove as step_remove_service
+from transfer import services as transfer
 
 from . import conflicts, history
 from .forms import (

@@ -18,7 +18,7 @@ from agreements.statements import (
     statement_update,
     statement_withdraw,
 )
-from ratification.transfer import agreements_export, agreements_import, rows_from_bytes
+from transfer.services import agreements_export, agreements_import, rows_from_bytes
 
 D = dt.date
 

@@ -12,8 +12,8 @@ from agreements.models import Agreement, Participation
 from ratification.models import RatificationStep, StatusChange
 from ratification.selectors import party_statuses_list
 from ratification.services import StepInput, agreement_update, step_add, step_record
-from ratification.transfer import agreements_import
 from tests.conftest import TODAY
+from transfer.services import agreements_import
 
 D = dt.date
 CODES = ["JP", "PH", "US", "AU"]
@@ -295,7 +295,7 @@ def test_the_party_page_shows_its_own_entry_into_force(convention, client):
 
 
 def test_an_import_with_a_group_naming_a_non_party_is_a_row_error(convention, editor):
-    from ratification.transfer import agreements_export
+    from transfer.services import agreements_export
 
     exported = json.loads(agreements_export(fmt="json"))
     row = exported["agreements"][0]

@@ -20,9 +20,9 @@ from agreements.models import Agreement
 from ratification.models import RatificationStep, StatusChange
 from ratification.services import StepInput, agreement_update, step_add, step_record
 from ratification.sweep import calendar_sweep
-from ratification.transfer import agreements_import, rows_from_bytes
 from tests.conftest import TODAY
 from tests.web.editing.page_forms import page_form
+from transfer.services import agreements_import, rows_from_bytes
 from web import selectors
 
 D = dt.date

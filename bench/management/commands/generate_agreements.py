@@ -41,6 +41,7 @@ from agreements.models import Subject
 from parties.models import Party, ProcedureStep
 from ratification import engine
 from ratification.models import StatusChange
+from ratification.services import participation_dates
 
 BATCH = 2000
 
@@ -681,6 +682,8 @@ class Generator:
                 "{}",  # listing and facet_keys: filled by listing_rebuild() in _finish
                 "[]",
                 0,  # cache_stamp: moved on by the triggers from the first write
+                "",  # depositary: not recorded
+                "[]",  # eif_groups: the generator's rules name no groups
             )
         )
         for participation_id, party, needs_legislature in participation_rows:
@@ -694,11 +697,12 @@ class Generator:
                     party_result.progress,
                     party_result.consented_on,
                     "",
+                    *(participation_dates(party_result)[f] for f in PARTICIPATION_DATES),
                 )
             )
         now = datetime.combine(self.today, datetime.min.time(), tzinfo=UTC)
         for r in step_rows:
-            rows["step"].append((*r[:12], now, now, r[12], None))
+            rows["step"].append((*r[:12], now, now, r[12], None, ""))  # no consent act
         rows["change"].extend(tuple(c) for c in changes)
         for subject_id in subjects:
             rows["agreement_subjects"].append((agreement_id, subject_id))
@@ -781,22 +785,37 @@ class Generator:
         return min(self.today, base + timedelta(days=rng.randint(5, 120)))
 
 
+# The party's own dates as the services store them (ratification.services.participation_dates).
+PARTICIPATION_DATES = (
+    "entered_into_force_on",
+    "entry_into_force_working",
+    "consent_act",
+    "consent_act_on",
+    "provisionally_applied_on",
+    "suspended",
+    "suspended_on",
+    "withdrawal_notified_on",
+    "withdrawn_on",
+)
+
 COLUMNS = {
     "agreement": (
         "agreements_agreement",
         "id, slug, title, short_name, kind, summary, signed_on, signed_at, eif_rule, eif_days, "
         "eif_fixed_on, eif_ratifications_required, entered_into_force_on, ended_on, status, "
         "expected_entry_into_force_on, reviewed_on, status_since, derived_revision, version, "
-        "created_at, updated_at, listing, facet_keys, cache_stamp",
+        "created_at, updated_at, listing, facet_keys, cache_stamp, depositary, eif_groups",
     ),
     "participation": (
         "agreements_participation",
-        "id, agreement_id, party_id, needs_legislative_approval, progress, consented_on, note",
+        "id, agreement_id, party_id, needs_legislative_approval, progress, consented_on, note, "
+        + ", ".join(PARTICIPATION_DATES),
     ),
     "step": (
         "ratification_ratificationstep",
         'id, "order", kind, body, status, date, votes_for, votes_against, votes_abstaining, note, '
-        "version, participation_id, created_at, updated_at, source_id, recorded_by_id",
+        "version, participation_id, created_at, updated_at, source_id, recorded_by_id, "
+        "instrument_kind",
     ),
     "change": (
         "ratification_statuschange",

@@ -15,7 +15,7 @@ from accounts.services import token_create
 from agreements.listing import facet_counts, listings_compute
 from agreements.models import Agreement
 from ratification.tasks import agreement_changed
-from ratification.transfer import agreements_export, agreements_import, rows_from_bytes
+from transfer.services import agreements_export, agreements_import, rows_from_bytes
 
 from .conftest import DIET, jp_step
 

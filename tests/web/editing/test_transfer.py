@@ -14,7 +14,7 @@ from django.urls import reverse
 from agreements.listing import facet_counts
 from agreements.models import Agreement, Signatory, Subject
 from ratification.models import RatificationStep
-from ratification.transfer import agreements_export, agreements_import, rows_from_bytes
+from transfer.services import agreements_export, agreements_import, rows_from_bytes
 
 from .conftest import DIET, jp_step
 
@@ -148,7 +148,7 @@ def test_csv_missing_a_required_column(acsa):
 
 
 def test_unreadable_files_are_refused():
-    from ratification.transfer import FileRefused
+    from transfer.services import FileRefused
 
     with pytest.raises(FileRefused):
         rows_from_bytes(b"{not json", name="x.json")

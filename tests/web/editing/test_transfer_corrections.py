@@ -16,7 +16,7 @@ from notify.models import WebhookDelivery
 from notify.tasks import fan_out_changes
 from notify.webhooks import subscription_create
 from ratification.models import StatusChange
-from ratification.transfer import agreements_export, agreements_import, rows_from_bytes
+from transfer.services import agreements_export, agreements_import, rows_from_bytes
 
 from .conftest import DIET, jp_step
 

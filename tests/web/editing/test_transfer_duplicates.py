@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from agreements.models import Agreement
-from ratification.transfer import agreements_export, agreements_import, rows_from_bytes
+from transfer.services import agreements_export, agreements_import, rows_from_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from agreements.models import Agreement
 from ratification.models import RatificationStep
-from ratification.transfer import agreements_export, agreements_import, rows_from_bytes
+from transfer.services import agreements_export, agreements_import, rows_from_bytes
 
 pytestmark = pytest.mark.django_db
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()

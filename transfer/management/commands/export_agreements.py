@@ -1,4 +1,4 @@
-"""Export every agreement in the transfer format (ratification/transfer.py), as JSON or CSV.
+"""Export every agreement in the transfer format (transfer/services.py), as JSON or CSV.
 
 Importing the output back with `import_agreements` changes nothing (every row a no-op).
 """
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ratification import transfer
+from transfer import services as transfer
 
 
 class Command(BaseCommand):

@@ -97,10 +97,9 @@ from agreements.statements import (
 )
 from agreements.subjects import subject_names_canonical
 from apikit.bodies import StrictFieldsMixin
-
-from .api.serializers import AgreementCreateSerializer
-from .models import RatificationStep, StepStatus
-from .services import (
+from ratification.api.serializers import AgreementCreateSerializer
+from ratification.models import RatificationStep, StepStatus
+from ratification.services import (
     StepInput,
     agreement_create,
     agreement_refresh,

@@ -1,4 +1,4 @@
-"""Import agreements from a JSON or CSV file in the transfer format (ratification/transfer.py).
+"""Import agreements from a JSON or CSV file in the transfer format (transfer/services.py).
 
 Idempotent: re-importing the same file reports every row as a no-op. All or nothing: if any
 row fails, nothing is written and the command exits with an error. `--dry-run` reports what
@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from agreements.management.progress import terminal_progress
-from ratification import transfer
+from transfer import services as transfer
 
 
 class Command(BaseCommand):
