@@ -88,7 +88,12 @@ def columns_remove(apps, schema_editor):
                 f'ALTER TABLE "agreements_agreement" DROP COLUMN "{operation.name}"'
             )
         else:
-            schema_editor.remove_field(model, model._meta.get_field(operation.name))
+            # Going back, the state no longer has the field (SeparateDatabaseAndState unapplies
+            # the state first): the operation's own field names the column.
+            field = operation.field.clone()
+            field.set_attributes_from_name(operation.name)
+            field.model = model
+            schema_editor.remove_field(model, field)
 
 
 def constraints_add(apps, schema_editor):
