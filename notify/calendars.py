@@ -219,12 +219,12 @@ def forecast_event(
     )
 
 
-def _deadline_event(agreement: Agreement, reading: ClockReading) -> CalendarEvent:
+def _deadline_event(agreement: Agreement, reading: ClockReading, *, label: str) -> CalendarEvent:
     return deadline_event(
         # One clock: this party's rule on this agreement (a recount moves the event).
         key=f"{reading.participation_id}-{reading.rule_id}",
         agreement=agreement,
-        label=search.agreement_label(agreement),
+        label=label,
         party_code=reading.party_code,
         rule_label=reading.rule_label,
         runs_out_on=reading.runs_out_on,
@@ -312,9 +312,16 @@ def calendar_events(
         if (e := entry_into_force_event(a, label=labels[a.pk], today=today)) is not None
     ]
     events += [_forecast_event(f, label=labels[f.agreement_id]) for f in forecasts]
-    for agreement, reading in clocks_running_in(agreements=agreements, today=today, limit=limit):
+    running = clocks_running_in(agreements=agreements, today=today, limit=limit)
+    # Labels need the parties: one prefetch for all the clocks' agreements, not one per clock.
+    prefetch_related_objects(
+        [a for a, _ in running if a.pk not in labels],
+        Prefetch("participations", queryset=Participation.objects.select_related("party")),
+    )
+    for agreement, reading in running:
         if reading.runs_out_on is not None:
-            events.append(_deadline_event(agreement, reading))
+            label = labels.get(agreement.pk) or search.agreement_label(agreement)
+            events.append(_deadline_event(agreement, reading, label=label))
     events += [e for e in extra if e.on >= since]
     events.sort(key=lambda e: (e.on, e.uid))
     return CalendarEvents(events=events[:limit], truncated=len(events) > limit)

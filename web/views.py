@@ -32,7 +32,7 @@ from ratification import selectors as search
 from ratification.clocks import (
     CLOCK_STATE_EXPLANATIONS,
     CLOCK_STATE_LABELS,
-    clocks_for_agreement,
+    clocks_for_participations,
     clocks_running_for_party,
 )
 from ratification.gaps import GAP_KINDS, gap_counts
@@ -321,7 +321,10 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     dossier = selectors.agreement_dossier(slug=slug, today=today)
     if dossier is None:
         raise Http404("No agreement with that address.")
-    clocks = clocks_for_agreement(agreement=dossier.agreement, today=today)
+    # The dossier has the participations with their steps already: no second read of them.
+    clocks = clocks_for_participations(
+        participations=list(dossier.agreement.participations.all()), today=today
+    )
     clocks_by_party: dict[str, list] = {}
     for reading in clocks:
         clocks_by_party.setdefault(reading.party_code, []).append(reading)
