@@ -2,9 +2,10 @@
 that count on them from parties/data/clocks.json.
 
 Idempotent: a legislature, chamber or session that is already there is left as it is (an editor
-may have corrected it) and counted as a no-op; a chamber whose sitting days are already
-recorded is not reloaded. Sessions and sitting days are written through parties.services, so
-the shipped data obeys the same rules as an editor's input.
+may have corrected it) and counted as a no-op. A chamber's sitting days come in blocks (one per
+source), loaded in order, each joining the period recorded before it; a block whose period
+overlaps what the chamber already records is not reloaded. Sessions and sitting days are written
+through parties.services, so the shipped data obeys the same rules as an editor's input.
 """
 
 from __future__ import annotations
@@ -149,13 +150,17 @@ class Command(BaseCommand):
             counts["insert"] += 1
         for spec in item.get("sitting_days", []):
             chamber = Chamber.objects.get(pk=chambers[spec["chamber"]].pk)
-            if chamber.sitting_days_from is not None:
+            start, end = _date(spec["start"]), _date(spec["end"])
+            # Loaded before, or an editor has recorded these days since: theirs are kept.
+            if chamber.sitting_days_from is not None and (
+                start <= chamber.sitting_days_until and end >= chamber.sitting_days_from
+            ):
                 counts["no-op"] += 1
                 continue
             sitting_days_set(
                 chamber=chamber,
-                start=_date(spec["start"]),
-                end=_date(spec["end"]),
+                start=start,
+                end=end,
                 days=[_date(d) for d in spec["days"]],
                 source_title=spec["source_title"],
                 source_url=spec.get("source_url", ""),
