@@ -31,7 +31,7 @@ from django.db.models import (
 )
 
 from agreements.api.filters import AgreementFilter, search_through_index
-from agreements.listing import Names, facet_counts, facet_key
+from agreements.listing import Names, facet_counts, facet_key, party_facet_counts
 from agreements.models import (
     Agreement,
     AgreementStatus,
@@ -247,6 +247,13 @@ class AgreementFilters:
         )
 
     @property
+    def parties_only(self) -> bool:
+        """Filtered on one or two parties and nothing else: counted from the kept counts."""
+        return 1 <= len(self.parties) <= 2 and not (
+            self.q or self.statuses or self.subjects or self.categories or self.years
+        )
+
+    @property
     def active(self) -> bool:
         return bool(
             self.q
@@ -366,6 +373,10 @@ class Facets:
 # it the facets are left out.
 FACET_BUDGET_MS = 250
 FACET_FULL_BUDGET_MS = 10_000
+# Between FACETS_INLINE_ABOVE and ESTIMATE_ABOVE expected matches, a page that can fetch its
+# facets after it is shown (`defer_facets`) does so: counting a few thousand agreements' keys is
+# tens of milliseconds that the rows need not wait for. Below it they are counted in the page.
+FACETS_INLINE_ABOVE = 1_000
 
 
 class FacetsTooSlow(Exception):
@@ -379,27 +390,45 @@ class AgreementListPage:
     page: Page
     rows: list[ListedAgreement]
     count_estimated: bool
-    facets: Facets | None  # None: left out for time; `count_all` counts them
+    facets: Facets | None  # None: left out for time (`count_all` counts them), or deferred
+    names: Names
+    # Left for a second request (agreement_facets) that the page makes once shown.
+    facets_deferred: bool = False
 
 
 def agreement_list_page(
-    *, filters: AgreementFilters, page_number: Any, page_size: int, count_all: bool = False
+    *,
+    filters: AgreementFilters,
+    page_number: Any,
+    page_size: int,
+    count_all: bool = False,
+    defer_facets: bool = False,
 ) -> AgreementListPage:
     """The agreement list, in a fixed number of queries whatever the data size.
 
     The unfiltered list's count and facets are kept (agreements.listing). A filtered list is
     counted exactly, unless PostgreSQL's planner expects more than estimates.ESTIMATE_ABOVE
     matches: then the count is its estimate (flagged), and the facets are left out unless
-    `count_all`.
+    `count_all`. With `defer_facets`, a filtered list expected to match more than
+    FACETS_INLINE_ABOVE leaves its facets to `agreement_facets` in a request of their own.
     """
     with search_through_index(bool(filters.q)):
         return _agreement_list_page(
-            filters=filters, page_number=page_number, page_size=page_size, count_all=count_all
+            filters=filters,
+            page_number=page_number,
+            page_size=page_size,
+            count_all=count_all,
+            defer_facets=defer_facets,
         )
 
 
 def _agreement_list_page(
-    *, filters: AgreementFilters, page_number: Any, page_size: int, count_all: bool
+    *,
+    filters: AgreementFilters,
+    page_number: Any,
+    page_size: int,
+    count_all: bool,
+    defer_facets: bool,
 ) -> AgreementListPage:
     names = Names.load()
     agreements = agreements_search(filters=filters)
@@ -407,14 +436,30 @@ def _agreement_list_page(
     if not filters.active:
         counts = facet_counts()
         total = sum(n for key, n in counts.items() if key.startswith("status:"))
-        estimated = False
+        estimated = deferred = False
         facets = _facets(filters, counts, {}, names)
+    elif filters.parties_only:
+        # One party's agreements, or two parties' shared ones, are counted in the kept counts
+        # (agreements.listing.party_facet_counts): exact, and no pass over the matches.
+        estimate = total = _parties_count(filters.parties)
+        estimated = False
     else:
         estimate = planner_estimate(_filtered(filters))
         estimated = estimate is not None and estimate > estimates.ESTIMATE_ABOVE
         total = estimates.estimate_rounded(estimate) if estimated else _filtered(filters).count()
+    if filters.active:
         facets = None
-        if count_all or not estimated:
+        # Past ESTIMATE_ABOVE (expected or counted) the facets wait for a click; a middling
+        # result has them fetched after the page (defer_facets); a small one, in the page.
+        broad = estimate is not None and estimate > estimates.ESTIMATE_ABOVE
+        deferred = (
+            defer_facets
+            and not count_all
+            and not broad
+            and estimate is not None
+            and estimate > FACETS_INLINE_ABOVE
+        )
+        if count_all or not (broad or deferred):
             try:
                 facets = agreement_facets(
                     filters=filters,
@@ -429,7 +474,23 @@ def _agreement_list_page(
         rows=agreements_listed(page.object_list, names=names),
         count_estimated=estimated,
         facets=facets,
+        names=names,
+        facets_deferred=deferred,
     )
+
+
+def _parties_count(codes: tuple[str, ...]) -> int:
+    counts = party_facet_counts(codes[0])
+    if len(codes) == 2:
+        return counts.get(facet_key("party", codes[1]), 0) if codes[0] != codes[1] else 0
+    return sum(n for key, n in counts.items() if key.startswith("status:"))
+
+
+def agreement_list_facets(*, filters: AgreementFilters) -> Facets:
+    """A list's facets on their own, for the page that left them out (`defer_facets`): one
+    counting pass within FACET_BUDGET_MS, or FacetsTooSlow."""
+    with search_through_index(bool(filters.q)):
+        return agreement_facets(filters=filters, budget_ms=FACET_BUDGET_MS)
 
 
 class _KnownCountPaginator(Paginator):

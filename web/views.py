@@ -160,18 +160,11 @@ def _row_parties(
     return first[:PARTIES_SHOWN], len(parties) - PARTIES_SHOWN
 
 
-def _with_param(request: HttpRequest, name: str, value: str) -> str:
-    """The current address with `name` set to `value`."""
-    params = request.GET.copy()
-    params[name] = value
-    return f"?{params.urlencode()}"
-
-
 def _toggle_url(request: HttpRequest, name: str, value: str) -> str:
     """The current address with `name=value` added, or removed if present; back to page 1."""
     params = request.GET.copy()
-    params.pop("page", None)
-    params.pop("format", None)
+    for other in ("page", "format", "part"):
+        params.pop(other, None)
     values = params.getlist(name)
     if value in values:
         values.remove(value)
@@ -182,29 +175,14 @@ def _toggle_url(request: HttpRequest, name: str, value: str) -> str:
     return f"?{query}" if query else "?"
 
 
-def agreement_list(request: HttpRequest) -> HttpResponse:
-    filters = search.AgreementFilters.from_query(request.GET)
-    agreements = search.agreements_search(filters=filters)
-
-    export = request.GET.get("format", "")
-    if export == "csv":
-        return _export_csv(request, agreements)
-    if export == "json":
-        return _export_json(request, agreements, filters)
-
-    listing = search.agreement_list_page(
-        filters=filters,
-        page_number=request.GET.get("page"),
-        page_size=PAGE_SIZE,
-        count_all=request.GET.get("facets") == "all",
-    )
-    facets = listing.facets
+def _facet_groups(request: HttpRequest, facets) -> list[dict]:
+    """Each facet's shown values with the address that toggles them, for the template."""
     expanded = set(request.GET.getlist("more"))
-    facet_groups = []
+    groups = []
     for name, param, title in FACET_TITLES if facets is not None else ():
         values = getattr(facets, name)
         shown = _shown_facet_values(values, everything=name in expanded)
-        facet_groups.append(
+        groups.append(
             {
                 "name": name,
                 "title": title,
@@ -213,17 +191,62 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
                 "more_url": _toggle_url(request, "more", name),
             }
         )
-    chosen = [
-        (group["title"], fv.label, href)
-        for group in facet_groups
-        for fv, href in group["values"]
-        if fv.selected
+    return groups
+
+
+def _chosen_without_counts(request: HttpRequest, filters, names) -> list[tuple[str, str, str]]:
+    """The filters chosen, each with its name and the address that removes it, when the facets
+    (which name them otherwise) are not in the page."""
+    labels = {
+        "status": dict(AgreementStatus.choices),
+        "party": names.parties,
+        "subject": names.subjects,
+        "category": dict(ProvisionCategory.choices),
+        "year": {},
+    }
+    return [
+        (title, labels[name].get(str(value), str(value)), _toggle_url(request, param, str(value)))
+        for name, param, title in FACET_TITLES
+        for value in getattr(filters, FILTER_FIELDS[name])
     ]
-    if facets is None:  # the chosen filters still show, by their codes, and can be removed
+
+
+# The facets of a list whose counting was left out of the page come from the same address with
+# `part=facets`: the page's script fetches them once the rows are shown (static/js/pages.js);
+# without the script, a link counts them in the page.
+FACETS_PART = "facets"
+
+
+def agreement_list(request: HttpRequest) -> HttpResponse:
+    filters = search.AgreementFilters.from_query(request.GET)
+    if request.GET.get("part") == FACETS_PART:
+        return _agreement_list_facets(request, filters)
+    agreements = search.agreements_search(filters=filters)
+
+    export = request.GET.get("format", "")
+    if export == "csv":
+        return _export_csv(request, agreements)
+    if export == "json":
+        return _export_json(request, agreements, filters)
+
+    count_all = request.GET.get("facets") == "all"
+    listing = search.agreement_list_page(
+        filters=filters,
+        page_number=request.GET.get("page"),
+        page_size=PAGE_SIZE,
+        count_all=count_all,
+        defer_facets=True,
+    )
+    facets = listing.facets
+    facet_groups = _facet_groups(request, facets)
+    if facets is None:  # the chosen filters still show, named, and can be removed
+        chosen = _chosen_without_counts(request, filters, listing.names)
+    else:
         chosen = [
-            (title, str(value), _toggle_url(request, param, str(value)))
-            for name, param, title in FACET_TITLES
-            for value in getattr(filters, FILTER_FIELDS[name])
+            (group["title"], fv.label, href)
+            for group in facet_groups
+            for fv, href in group["values"]
+            if fv.selected
         ]
     party_codes = filters.parties
     feed_url = _feed_url(party=party_codes[0]) if len(party_codes) == 1 else _feed_url()
@@ -237,9 +260,11 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
             "page": listing.page,
             "rows": listing.rows,
             "results": [(row, *_row_parties(row.parties, filters.parties)) for row in listing.rows],
-            "facets_skipped": facets is None,
+            "facets_skipped": facets is None and not listing.facets_deferred,
+            "facets_deferred": listing.facets_deferred,
+            "facets_part_query": _facets_part_query(request),
             "count_estimated": listing.count_estimated,
-            "count_facets_query": _with_param(request, "facets", "all"),
+            "count_facets_query": _count_facets_query(request),
             "facet_groups": facet_groups,
             "chosen": chosen,
             "sorts": [(key, label) for key, (label, _) in search.SORTS.items()],
@@ -247,6 +272,43 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
             "feed_is_filtered": len(party_codes) == 1,
             "calendar_url": search_calendar_url(filters),
             "export_query": export_params.urlencode(),
+        },
+    )
+
+
+def _count_facets_query(request: HttpRequest) -> str:
+    """The page's own address, asking it to count its facets whatever the time."""
+    params = request.GET.copy()
+    params.pop("part", None)
+    params["facets"] = "all"
+    return f"?{params.urlencode()}"
+
+
+def _facets_part_query(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    for name in ("page", "format", "facets"):
+        params.pop(name, None)
+    params["part"] = FACETS_PART
+    return f"?{params.urlencode()}"
+
+
+def _agreement_list_facets(request: HttpRequest, filters) -> HttpResponse:
+    """Only the filter panel's counts (the list page's `facets` partial), within the page's
+    time budget; past it, the same "Count them" link as in the page."""
+    try:
+        facets = search.agreement_list_facets(filters=filters)
+    except search.FacetsTooSlow:
+        facets = None
+    page_params = request.GET.copy()
+    page_params.pop("part", None)
+    return render(
+        request,
+        "agreements/list.html#facets",
+        {
+            "facet_groups": _facet_groups(request, facets) if facets is not None else [],
+            "facets_skipped": facets is None,
+            "facets_deferred": False,
+            "count_facets_query": _count_facets_query(request),
         },
     )
 

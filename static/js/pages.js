@@ -71,6 +71,28 @@
       }
     });
 
+    // A search whose filter counts were left out of the page (they take a moment) fetches them
+    // once the results are shown. The panel's own link still counts them in the page.
+    document.querySelectorAll("[data-facets-src]").forEach(function (panel) {
+      var waiting = panel.querySelector("[data-facets-waiting]");
+      fetch(panel.getAttribute("data-facets-src"), { headers: { Accept: "text/html" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          var holder = document.createElement("div");
+          holder.innerHTML = html;
+          var counted = holder.querySelector("#facets-body");
+          if (!counted) throw new Error("no filter counts in the answer");
+          panel.replaceWith(counted);
+        })
+        .catch(function () {
+          panel.removeAttribute("aria-busy");
+          if (waiting && waiting.firstChild) waiting.firstChild.textContent = "The filters could not be counted here. ";
+        });
+    });
+
     // On a phone the filter panel starts folded, so the results come first.
     if (window.matchMedia("(max-width: 52rem)").matches) {
       document.querySelectorAll("details[data-collapse-narrow]").forEach(function (details) {

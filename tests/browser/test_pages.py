@@ -99,6 +99,23 @@ def test_sorting_applies_on_change_with_javascript(live_server, page, demo):
     assert titles == sorted(titles)
 
 
+def test_a_search_fetches_its_filter_counts_after_the_page(live_server, page, demo, monkeypatch):
+    """A result whose facets were left out of the page (FACETS_INLINE_ABOVE) gets them from the
+    script right after: the counts replace the waiting note, and a count's link filters."""
+    from ratification import selectors
+
+    monkeypatch.setattr(selectors, "FACETS_INLINE_ABOVE", 0)
+    page.goto(live_server.url + "/agreements/?party=JP")
+    panel = page.locator("#facets-body")
+    panel.locator(".facet__option", has_text="Philippines").wait_for()
+    assert page.locator("[data-facets-waiting]").count() == 0
+    assert panel.get_attribute("data-facets-src") is None
+    panel.locator(".facet__option", has_text="Philippines").click()
+    page.wait_for_url("**party=PH*")
+    assert "part=facets" not in page.url
+    assert page.locator(".result").count() >= 1
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_no_serious_accessibility_violations(live_server, page, demo, axe_check, path):
     page.goto(live_server.url + path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -234,3 +235,84 @@ def test_a_row_names_six_parties_the_filtered_first_then_how_many_more(client, m
     assert len(shown) == 6 and more == 4
     assert shown[0][0] == "VN"
     assert '#ratification">4 more</a>' in response.content.decode()
+
+
+# Counts of one or two parties, and facets fetched after the page ---------------------------------
+
+
+def test_one_or_two_parties_are_counted_from_the_kept_counts_exactly(client, demo, make_agreement):
+    """A list filtered on parties only takes its count from the parties' kept counts: the same
+    number as counting the matches, before and after a write adds one."""
+    from agreements.models import Agreement
+
+    def exact(*codes):
+        qs = Agreement.objects.all()
+        for code in codes:
+            qs = qs.filter(participations__party__code=code)
+        return qs.distinct().count()
+
+    for codes in (["JP"], ["JP", "PH"], ["PH", "JP"], ["US", "JP"], ["JP", "JP"], ["ZZ"]):
+        shown = client.get(URL, {"party": codes}).context["page"].paginator.count
+        assert shown == exact(*dict.fromkeys(codes)), codes
+    before = client.get(URL, {"party": ["JP", "PH"]}).context["page"].paginator.count
+    make_agreement(slug="one-more-jp-ph", title="One more JP–PH agreement")
+    after = client.get(URL, {"party": ["JP", "PH"]}).context["page"].paginator.count
+    assert after == before + 1 == exact("JP", "PH")
+
+
+def test_a_middling_result_leaves_its_facets_to_a_second_request(client, demo, monkeypatch):
+    """Past FACETS_INLINE_ABOVE matches the page is sent without the facet counts, with the
+    address its script fetches them from; that answer holds the same counts the page would
+    have had, and its links lead back to full pages."""
+    from ratification import selectors
+
+    inline = client.get(URL, {"party": "JP"})
+    assert inline.context["facets_deferred"] is False
+    monkeypatch.setattr(selectors, "FACETS_INLINE_ABOVE", 0)
+    response = client.get(URL, {"party": "JP", "page": "1"})
+    html = response.content.decode()
+    assert response.context["facets_deferred"] is True
+    assert response.context["facet_groups"] == []
+    assert 'data-facets-src="?party=JP&amp;part=facets"' in html
+    assert "Count them in the page" in html
+    # The chosen filter still shows, by its name, and can be removed.
+    assert [(title, label) for title, label, _ in response.context["chosen"]] == [
+        ("Party", "Japan")
+    ]
+
+    part = client.get(URL, {"party": "JP", "part": "facets"})
+    body = part.content.decode()
+    assert part.status_code == 200
+    assert body.lstrip().startswith('<div class="facets__body" id="facets-body">')
+    assert "<html" not in body and "part=facets" not in body
+    # The very panel the page shows when it counts them itself.
+    start = inline.content.decode().index('<div class="facets__body" id="facets-body">')
+    end = inline.content.decode().index("</details>", start)
+    assert body.strip() == inline.content.decode()[start:end].strip()
+    assert '<span class="facet__label">Philippines</span>' in body
+
+
+def test_facets_that_take_too_long_in_their_own_request_offer_the_click(client, demo, monkeypatch):
+    from ratification import selectors
+
+    def too_slow(**kwargs):
+        raise selectors.FacetsTooSlow
+
+    monkeypatch.setattr(selectors, "agreement_list_facets", too_slow)
+    part = client.get(URL, {"party": "JP", "part": "facets"})
+    body = part.content.decode()
+    assert part.status_code == 200
+    assert "takes a while" in body
+    assert 'href="?party=JP&amp;facets=all"' in body
+
+
+def test_the_facets_part_reads_its_filters_as_the_page_does(client, demo):
+    """A malformed value is ignored by the facets' own request as by the page: the same panel."""
+    plain = client.get(URL, {"party": "JP", "part": "facets"}).content.decode()
+    response = client.get(URL, {"party": "JP", "year": "abc", "part": "facets"})
+    assert response.status_code == 200
+
+    def without_links(html: str) -> str:
+        return re.sub(r'href="[^"]*"', "", html)
+
+    assert without_links(response.content.decode()) == without_links(plain)
