@@ -119,6 +119,8 @@ def backtest(*, limit: int | None = None) -> Report:
                         table=table,
                         calendars=calendars,
                         as_of=anchor.date,
+                        labelled=False,
+                        only=(party.code, step.id),
                     )
                     row = next((r for r in rows if r.step_id == step.id), None)
                     kind = f"{step.kind} ({step.body})" if step.body else step.kind

@@ -74,6 +74,34 @@ def test_no_leakage_evidence_is_only_what_was_recorded_before(make_agreement):
     )
 
 
+def test_evidence_is_the_most_recent_cases_before_the_day(make_agreement, monkeypatch):
+    """A level's evidence is at most RECENT_CASES of its cases, the newest completed before the
+    day asked about, newest first; older ones, and the agreement forecast, are left out."""
+    for n, days in enumerate([10, 20, 30, 40, 50]):
+        _history(make_agreement, f"r{n}", D(2020, 1, 1) + dt.timedelta(days=100 * n), days)
+    table = forecasts.DurationTable.build()
+    key = (
+        "party",
+        forecasts.Party.objects.get(code="JP").pk,
+        "signature",
+        "legislative_approval",
+        "house of councillors",
+    )
+    days = [
+        table.days(i)
+        for i in table.durations(key, exclude_agreement=0, known_by=D(2022, 1, 1), longer_than=-1)
+    ]
+    assert days == [50, 40, 30, 20, 10]
+    newest_three = table.durations(
+        key, exclude_agreement=0, known_by=D(2022, 1, 1), longer_than=-1, most=3
+    )
+    assert [table.days(i) for i in newest_three] == [50, 40, 30]
+    # Before r4 finished (2021-03-26), and without r3's own case.
+    r3 = forecasts.Agreement.objects.get(slug="r3").pk
+    before = table.durations(key, exclude_agreement=r3, known_by=D(2021, 2, 1), longer_than=15)
+    assert [table.days(i) for i in before] == [30, 20]
+
+
 def test_scores_hold_and_error(make_agreement):
     for n, days in enumerate([100, 110, 120, 130]):
         _history(make_agreement, f"h{n}", D(2020, 1, 1) + dt.timedelta(days=200 * n), days)
