@@ -151,16 +151,36 @@ def _days(value: float | None) -> str:
     return "—" if value is None else f"{round(value)}"
 
 
-def report_markdown(report: Report) -> str:
-    """The figures as Markdown tables (docs/forecasts.md)."""
+def report_markdown(report: Report, *, most: int | None = None) -> str:
+    """The figures as Markdown tables (docs/forecasts.md). With `most`, only the (party, step)
+    rows with the most forecasts are listed, and the rest summed in one row."""
     lines = [
         "| party | step | steps replayed | forecast | range held | median error (days) |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    for (party, kind), g in sorted(report.groups.items()):
+    groups = sorted(report.groups.items())
+    rest: list[Group] = []
+    if most is not None and len(groups) > most:
+        ranked = sorted(groups, key=lambda item: (-item[1].forecast, item[0]))
+        shown = {key for key, _ in ranked[:most]}
+        rest = [g for key, g in groups if key not in shown]
+        groups = [(key, g) for key, g in groups if key in shown]
+    for (party, kind), g in groups:
         lines.append(
             f"| {party} | {kind} | {g.cases} | {g.forecast} | {_percent(g.coverage)} "
             f"({g.held}/{g.forecast}) | {_days(g.median_error)} |"
+        )
+    if rest:
+        others = Group("others", "others")
+        for g in rest:
+            others.cases += g.cases
+            others.forecast += g.forecast
+            others.held += g.held
+            others.errors += g.errors
+        lines.append(
+            f"| *{len(rest)} other party and step pairs* | | {others.cases} | {others.forecast} "
+            f"| {_percent(others.coverage)} ({others.held}/{others.forecast}) "
+            f"| {_days(others.median_error)} |"
         )
     t = report.total
     lines.append(

@@ -54,6 +54,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from agreements.listing import Names
 from agreements.models import Agreement, Participation
 from parties.models import Chamber, Legislature, Party
 from parties.selectors import sessions_for
@@ -61,7 +62,7 @@ from parties.selectors import sessions_for
 from . import engine
 from .clocks import ClockReading, ClockState, clocks_for_participations
 from .models import Forecast, RatificationStep, StepStatus
-from .selectors import agreement_label
+from .selectors import agreement_label, agreements_listed
 
 MIN_SAMPLE = 3
 COVERAGE = 0.8
@@ -71,6 +72,7 @@ EVIDENCE_LISTED = 12
 # statistics 20 and 181 of 200), closer to how the party works now than its whole history, and
 # a forecast costs the same at 100 or 100,000 agreements.
 RECENT_CASES = 200
+SPAN_BLOCK = 64
 # Steps voted in a sitting legislature: a date in a recess moves to the next session.
 SESSION_KINDS = frozenset({"legislative_approval", "committee_review"})
 LEVELS = ("party", "subject", "legislature", "all")
@@ -142,11 +144,15 @@ class DurationTable:
         self.to_body: list[str] = []
         self.from_kind: list[str] = []
         self.index: dict[tuple, array] = defaultdict(lambda: array("l"))
-        # Per key, its cases' completion days in ascending order, beside `index` sorted alike.
+        # Per key, its cases' completion days in ascending order, beside `index` sorted alike,
+        # and the longest duration in each block of SPAN_BLOCK cases, so that a search for
+        # cases longer than the time already spent skips the blocks that hold none.
         self.ends: dict[tuple, array] = {}
+        self.longest: dict[tuple, array] = {}
         self.party_legislature: dict[int, str] = {}
         self.party_names: dict[int, str] = {}
         self._labels: dict[int, tuple[str, str]] = {}
+        self._names: Names | None = None
 
     @classmethod
     def build(cls, *, agreement_ids: Iterable[int] | None = None) -> DurationTable:
@@ -194,7 +200,14 @@ class DurationTable:
         for key, cases in self.index.items():
             ordered = sorted(cases, key=lambda i: (self.to_on[i], i))
             self.index[key] = array("l", ordered)
-            self.ends[key] = array("l", (self.to_on[i] for i in ordered))
+            self.ends[key] = array("i", (self.to_on[i] for i in ordered))
+            self.longest[key] = array(
+                "i",
+                (
+                    max(self.days(i) for i in ordered[start : start + SPAN_BLOCK])
+                    for start in range(0, len(ordered), SPAN_BLOCK)
+                ),
+            )
 
     def _add_participation(self, rows: list[tuple], subjects: dict[int, list[int]]) -> None:
         _, party_id, agreement_id = rows[0][:3]
@@ -243,15 +256,23 @@ class DurationTable:
         cases = self.index.get(key)
         if not cases:
             return []
-        found = []
-        for position in range(bisect_left(self.ends[key], known_by.toordinal()) - 1, -1, -1):
-            i = cases[position]
-            if self.agreement[i] == exclude_agreement:
+        longest = self.longest[key]
+        found: list[int] = []
+        position = bisect_left(self.ends[key], known_by.toordinal()) - 1
+        while position >= 0:
+            block_start = position - position % SPAN_BLOCK
+            if longest[position // SPAN_BLOCK] <= longer_than:
+                position = block_start - 1  # no case in this block took long enough
                 continue
-            if self.to_on[i] - self.from_on[i] > longer_than:
-                found.append(i)
-                if len(found) == most:
-                    break
+            while position >= block_start:
+                i = cases[position]
+                position -= 1
+                if self.agreement[i] == exclude_agreement:
+                    continue
+                if self.to_on[i] - self.from_on[i] > longer_than:
+                    found.append(i)
+                    if len(found) == most:
+                        return found
         return found
 
     def days(self, i: int) -> int:
@@ -262,10 +283,14 @@ class DurationTable:
         agreement_ids = list(agreement_ids)
         missing = {a for a in agreement_ids if a not in self._labels}
         if missing:
-            for agreement in Agreement.objects.filter(pk__in=missing).prefetch_related(
-                Prefetch("participations", queryset=Participation.objects.select_related("party"))
-            ):
-                self._labels[agreement.pk] = (agreement.slug, agreement_label(agreement))
+            # From the kept list rows (their parties' codes) and the names read once per table.
+            if self._names is None:
+                self._names = Names.load()
+            rows = Agreement.objects.filter(pk__in=missing).only(
+                "pk", "slug", "title", "short_name", "listing"
+            )
+            for row in agreements_listed(rows, names=self._names):
+                self._labels[row.agreement.pk] = (row.agreement.slug, row.label)
         return {a: self._labels.get(a, ("", f"agreement {a}")) for a in agreement_ids}
 
 

@@ -74,9 +74,12 @@ def test_no_leakage_evidence_is_only_what_was_recorded_before(make_agreement):
     )
 
 
-def test_evidence_is_the_most_recent_cases_before_the_day(make_agreement, monkeypatch):
+@pytest.mark.parametrize("block", [1, 2, 64])
+def test_evidence_is_the_most_recent_cases_before_the_day(make_agreement, monkeypatch, block):
     """A level's evidence is at most RECENT_CASES of its cases, the newest completed before the
-    day asked about, newest first; older ones, and the agreement forecast, are left out."""
+    day asked about, newest first; older ones, and the agreement forecast, are left out. The
+    same whatever the blocks the search skips (SPAN_BLOCK)."""
+    monkeypatch.setattr(forecasts, "SPAN_BLOCK", block)
     for n, days in enumerate([10, 20, 30, 40, 50]):
         _history(make_agreement, f"r{n}", D(2020, 1, 1) + dt.timedelta(days=100 * n), days)
     table = forecasts.DurationTable.build()
@@ -137,3 +140,16 @@ def test_command_refuses_a_doc_without_markers(tmp_path):
         call_command("backtest_forecasts", "--doc", str(doc))
     with pytest.raises(CommandError, match="label"):
         call_command("backtest_forecasts", "--doc", str(doc), "--label", "other")
+
+
+def test_a_long_report_lists_its_busiest_rows_and_sums_the_rest():
+    report = backtest.Report()
+    for n, (party, forecast, held) in enumerate([("A", 10, 8), ("B", 5, 4), ("C", 2, 1)]):
+        group = backtest.Group(party, "signature", cases=forecast + 1, forecast=forecast, held=held)
+        group.errors = [n + 1] * forecast
+        report.groups[(party, "signature")] = group
+    text = backtest.report_markdown(report, most=1)
+    assert "| A | signature | 11 | 10 | 80 % (8/10) | 1 |" in text
+    assert "| B |" not in text and "| C |" not in text
+    assert "| *2 other party and step pairs* | | 9 | 7 | 71 % (5/7) | 2 |" in text
+    assert "| B | signature |" in backtest.report_markdown(report)
