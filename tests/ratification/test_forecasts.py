@@ -9,6 +9,7 @@ import random
 
 import pytest
 
+from agreements.models import Agreement
 from ratification import forecasts, tasks
 from ratification.forecasts import (
     MIN_SAMPLE,
@@ -337,6 +338,50 @@ def test_refresh_is_idempotent_and_replaces_rows(make_agreement):
     first = forecasts_refresh(agreement_ids=[agreement.pk], today=D(2026, 1, 20))
     second = forecasts_refresh(agreement_ids=[agreement.pk], today=D(2026, 1, 20))
     assert first == second == Forecast.objects.filter(agreement=agreement).count()
+
+
+def test_a_refresh_leaves_an_agreement_written_while_it_worked(make_agreement, monkeypatch):
+    """Forecasts are worked out without a lock; an agreement changed meanwhile keeps what it
+    had (its write queued its own refresh) instead of getting forecasts of its old record."""
+    from django.db.models import F
+
+    agreement = _pending(make_agreement)
+    other = _pending(make_agreement, slug="other-pending")
+    forecasts_refresh(agreement_ids=[agreement.pk, other.pk], today=D(2026, 1, 20))
+    kept = set(Forecast.objects.filter(agreement=agreement).values_list("pk", flat=True))
+    assert kept
+    labelled = forecasts.evidence_labelled
+
+    def written_meanwhile(rows, table):
+        Agreement.objects.filter(pk=agreement.pk).update(version=F("version") + 1)
+        labelled(rows, table)
+
+    monkeypatch.setattr(forecasts, "evidence_labelled", written_meanwhile)
+    other_before = set(Forecast.objects.filter(agreement=other).values_list("pk", flat=True))
+    forecasts_refresh(agreement_ids=[agreement.pk, other.pk], today=D(2026, 1, 21))
+    assert set(Forecast.objects.filter(agreement=agreement).values_list("pk", flat=True)) == kept
+    other_after = set(Forecast.objects.filter(agreement=other).values_list("pk", flat=True))
+    assert other_after and other_after.isdisjoint(other_before)
+
+
+def test_the_daily_refresh_goes_on_past_a_chunk_that_meets_a_deadlock(make_agreement, monkeypatch):
+    from django.db import OperationalError
+
+    first = _pending(make_agreement)
+    second = _pending(make_agreement, slug="second-pending")
+    monkeypatch.setattr(forecasts, "REFRESH_CHUNK", 1)
+    refresh = forecasts.forecasts_refresh
+
+    def deadlocked_once(*, agreement_ids, **kwargs):
+        if first.pk in agreement_ids:
+            raise OperationalError("deadlock detected")
+        return refresh(agreement_ids=agreement_ids, **kwargs)
+
+    monkeypatch.setattr(forecasts, "forecasts_refresh", deadlocked_once)
+    counts = forecasts.forecasts_refresh_all(today=D(2026, 1, 20))
+    assert counts["skipped"] == 1 and counts["agreements"] >= 1
+    assert Forecast.objects.filter(agreement=second).exists()
+    assert not Forecast.objects.filter(agreement=first).exists()
 
 
 def test_daily_refresh_covers_open_agreements_only(make_agreement):
