@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cached_property
 
 from django.db.models import (
     Count,
@@ -36,7 +37,7 @@ from agreements.models import (
     Statement,
 )
 from agreements.selectors import party_agreement_counts
-from parties.models import Party, ProcedureStep
+from parties.models import Party, ProcedureStep, StepKind
 from ratification import engine
 from ratification.forecasts import (
     forecasts_for_agreement,
@@ -84,6 +85,23 @@ def status_changes_recent(*, limit: int = 10) -> QuerySet[StatusChange]:
     )
 
 
+# Labels by code, read once: a page draws hundreds of steps, and get_FOO_display() looks the
+# choices up afresh for each.
+STEP_KIND_LABELS: dict[str, str] = dict(StepKind.choices)
+STEP_STATUS_WORDS: dict[str, str] = {code: str(label).lower() for code, label in StepStatus.choices}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One step of a party's progress bar (templates/ratification/_track_bar.html), in words:
+    `reading` is the step status, or "not_recorded" for a step the engine reads as passed by;
+    `text` says what and where it stands; `title` adds its order and date (the tooltip)."""
+
+    reading: str
+    text: str
+    title: str
+
+
 @dataclass(frozen=True)
 class PartyTrack:
     """One party's progress on one agreement, ready to draw: a segment per step."""
@@ -98,10 +116,36 @@ class PartyTrack:
     def party(self) -> Party:
         return self.participation.party
 
-    @property
+    @cached_property
     def unrecorded_ids(self) -> frozenset[int | None]:
         """Steps still open in the record that the engine reads as passed by (not recorded)."""
         return frozenset(s.id for s in self.result.unrecorded_steps)
+
+    @cached_property
+    def segments(self) -> list[Segment]:
+        """The progress bar's segments, worded here: in the template each took a dozen
+        lookups and two choice-label searches."""
+        segments = []
+        for step in self.steps:
+            unrecorded = step.id in self.unrecorded_ids
+            what = STEP_KIND_LABELS.get(step.kind, step.kind)
+            if step.body:
+                what = f"{what} ({step.body})"
+            state = "not recorded" if unrecorded else STEP_STATUS_WORDS.get(step.status, "")
+            if step.date:
+                when = f" {step.date.isoformat()}"
+            elif step.date_unknown:
+                when = ", date not recorded"
+            else:
+                when = ""
+            segments.append(
+                Segment(
+                    reading="not_recorded" if unrecorded else step.status,
+                    text=f"{what}: {state}",
+                    title=f"{step.order}. {what}: {state}{when}",
+                )
+            )
+        return segments
 
     @property
     def percent(self) -> int:

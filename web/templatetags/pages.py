@@ -7,10 +7,12 @@ explanation as a tooltip and links to its entry in the glossary.
 from __future__ import annotations
 
 import functools
+from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
+from django.utils.http import RFC3986_SUBDELIMS
 
 from agreements.models import (
     AGREEMENT_STATUS_EXPLANATIONS,
@@ -111,6 +113,12 @@ def step_date(step) -> str:
 
 @register.simple_tag
 def step_kind_link(code: str) -> str:
+    # Cached like the badges: a fifty-party agreement's page links hundreds of step kinds.
+    return _step_kind_link(get_script_prefix(), code)
+
+
+@functools.lru_cache(maxsize=64)
+def _step_kind_link(script_prefix: str, code: str) -> str:
     return format_html(
         '<a class="term" href="{}#step-kind-{}" title="{}">{}</a>',
         reverse("pages:glossary"),
@@ -122,6 +130,11 @@ def step_kind_link(code: str) -> str:
 
 @register.simple_tag
 def category_link(code: str) -> str:
+    return _category_link(get_script_prefix(), code)
+
+
+@functools.lru_cache(maxsize=64)
+def _category_link(script_prefix: str, code: str) -> str:
     return format_html(
         '<a class="term" href="{}#category-{}" title="{}">{}</a>',
         reverse("pages:glossary"),
@@ -129,6 +142,20 @@ def category_link(code: str) -> str:
         PROVISION_CATEGORY_EXPLANATIONS[code],
         ProvisionCategory(code).label,
     )
+
+
+@register.simple_tag
+def party_url(code: str) -> str:
+    """The party page's address: `{% url 'pages:party_detail' code %}` without a reverse() per
+    call, which the pages naming every party of a fifty-party agreement make a hundred times."""
+    return f"{_party_url_prefix(get_script_prefix())}{quote(code, safe=RFC3986_SUBDELIMS + '~:@')}/"
+
+
+@functools.lru_cache(maxsize=8)
+def _party_url_prefix(script_prefix: str) -> str:
+    # Reversed with a code that cannot occur, then cut back to the part before it.
+    sample = reverse("pages:party_detail", args=["ZZ-SAMPLE"])
+    return sample[: sample.index("ZZ-SAMPLE")]
 
 
 @register.filter
