@@ -96,6 +96,15 @@ def agreements_listed(
     return rows
 
 
+def listing_label(agreement: Agreement, *, names: Names) -> str:
+    """`agreement_label` from the kept listing (as `agreements_listed` gives it), for lists
+    that show only the label: the parties' names are looked up only when the label has them."""
+    parties = agreement.listing.get("parties", [])
+    if agreement.short_name and 2 <= len(parties) <= 3:
+        return _label(agreement, [p["name"] for p in names.parties_of(agreement.listing)])
+    return _label(agreement, [])
+
+
 def participations_with_parties() -> Prefetch:
     return Prefetch("participations", queryset=Participation.objects.select_related("party"))
 

@@ -54,8 +54,8 @@ from ratification.models import (
 from ratification.selectors import (
     AgreementFilters,
     agreement_label,
-    agreements_listed,
     agreements_search,
+    listing_label,
     participations_with_parties,
     participations_with_steps,
 )
@@ -439,6 +439,7 @@ PARTY_AGREEMENTS_PER_STATUS = 20
 PARTY_PARTNERS_SHOWN = 20
 PARTY_CHANGES_SHOWN = 10
 PARTY_FORECASTS_SHOWN = 10
+PARTY_ROW_FIELDS = ("slug", "title", "short_name", "kind", "status", "signed_on", "listing")
 
 
 def party_profile(*, code: str) -> PartyProfile | None:
@@ -455,23 +456,27 @@ def party_profile(*, code: str) -> PartyProfile | None:
     for status, label in AgreementStatus.choices:
         if not counts.by_status.get(status):
             continue
-        latest = agreements_search(
-            filters=AgreementFilters(parties=(party.code,), statuses=(status,), sort="-signed")
-        )[:PARTY_AGREEMENTS_PER_STATUS]
+        latest = (
+            agreements_search(
+                filters=AgreementFilters(parties=(party.code,), statuses=(status,), sort="-signed")
+            )
+            # What a row shows: its facet keys and flags are a fifty-party agreement's bulk.
+            .only(*PARTY_ROW_FIELDS)[:PARTY_AGREEMENTS_PER_STATUS]
+        )
         rows = [
             PartyAgreementRow(
-                agreement=row.agreement,
-                label=row.label,
+                agreement=agreement,
+                label=listing_label(agreement, names=names),
                 progress=next(
                     (
                         p["progress"]
-                        for p in row.agreement.listing.get("parties", [])
+                        for p in agreement.listing.get("parties", [])
                         if p["code"] == party.code
                     ),
                     "",
                 ),
             )
-            for row in agreements_listed(latest, names=names)
+            for agreement in latest
         ]
         by_status.append((status, label, rows, counts.by_status[status]))
     by_status = _with_own_dates(by_status, party=party)

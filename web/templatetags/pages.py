@@ -144,18 +144,34 @@ def _category_link(script_prefix: str, code: str) -> str:
     )
 
 
+# The pages naming every party of a fifty-party agreement, or a party's hundred-odd agreements,
+# would otherwise call reverse() once a link: each address is reversed once per script prefix,
+# with a sample argument, and the quoted code or slug put in the sample's place.
+_SAMPLE = "ZZ-SAMPLE"
+
+
+@functools.lru_cache(maxsize=16)
+def _url_around(script_prefix: str, name: str) -> tuple[str, str]:
+    before, after = reverse(name, args=[_SAMPLE]).split(_SAMPLE)
+    return before, after
+
+
+def _url(name: str, value: str) -> str:
+    before, after = _url_around(get_script_prefix(), name)
+    # Quoted as reverse() quotes its arguments.
+    return f"{before}{quote(str(value), safe=RFC3986_SUBDELIMS + '~:@')}{after}"
+
+
 @register.simple_tag
 def party_url(code: str) -> str:
-    """The party page's address: `{% url 'pages:party_detail' code %}` without a reverse() per
-    call, which the pages naming every party of a fifty-party agreement make a hundred times."""
-    return f"{_party_url_prefix(get_script_prefix())}{quote(code, safe=RFC3986_SUBDELIMS + '~:@')}/"
+    """`{% url 'pages:party_detail' code %}`, without a reverse() per link."""
+    return _url("pages:party_detail", code)
 
 
-@functools.lru_cache(maxsize=8)
-def _party_url_prefix(script_prefix: str) -> str:
-    # Reversed with a code that cannot occur, then cut back to the part before it.
-    sample = reverse("pages:party_detail", args=["ZZ-SAMPLE"])
-    return sample[: sample.index("ZZ-SAMPLE")]
+@register.simple_tag
+def agreement_url(slug: str) -> str:
+    """`{% url 'pages:agreement_detail' slug %}`, without a reverse() per link."""
+    return _url("pages:agreement_detail", slug)
 
 
 @register.filter
