@@ -122,6 +122,22 @@ class PartyTrack:
         return frozenset(s.id for s in self.result.unrecorded_steps)
 
     @cached_property
+    def step_rows(self) -> list[tuple[RatificationStep, str, bool]]:
+        """Each step with its reading (its status, or "not_recorded" for a step the engine reads
+        as passed by) and whether it is the party's next: the agreement page's timeline."""
+        unrecorded = self.unrecorded_ids
+        next_step = self.result.next_step
+        next_id = next_step.id if next_step else None
+        return [
+            (
+                step,
+                "not_recorded" if step.id in unrecorded else step.status,
+                next_step is not None and step.id == next_id,
+            )
+            for step in self.steps
+        ]
+
+    @cached_property
     def segments(self) -> list[Segment]:
         """The progress bar's segments, worded here: in the template each took a dozen
         lookups and two choice-label searches."""
