@@ -71,10 +71,17 @@ def status_counts() -> dict[str, int]:
     return {code: counts[facet_key("status", code)] for code in AgreementStatus.values}
 
 
+# An agreement's columns that only its own page and the lists show, and the bulk of its row (a
+# fifty-party agreement's kept list row and facet keys run to kilobytes): the home page's panels
+# leave them unread.
+AGREEMENT_BULK_FIELDS = ("summary", "listing", "facet_keys")
+
+
 def status_changes_recent(*, limit: int = 10) -> QuerySet[StatusChange]:
     """The newest flagged changes, with their agreements' parties for labelling."""
     return (
         StatusChange.objects.select_related("agreement", "party", "corrected_by")
+        .defer(*(f"agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
         .prefetch_related(
             Prefetch(
                 "agreement__participations",
@@ -210,7 +217,16 @@ def agreements_awaiting_ratification(
     today = today or timezone.localdate()
     agreements = (
         Agreement.objects.filter(status=AgreementStatus.SIGNED)
-        .prefetch_related(participations_with_steps())
+        .defer(*AGREEMENT_BULK_FIELDS)
+        .prefetch_related(
+            # The cards show each step's kind, body, status and date, not its note or source.
+            Prefetch(
+                "participations",
+                queryset=Participation.objects.select_related("party").prefetch_related(
+                    Prefetch("steps", queryset=RatificationStep.objects.defer("note"))
+                ),
+            )
+        )
         .order_by(F("signed_on").desc(nulls_last=True), "title", "pk")
     )
     return [_progress(a, today) for a in agreements[:limit]]
@@ -224,7 +240,9 @@ def agreements_entering_into_force(*, today: date | None = None, limit: int) -> 
     here: as one query with an OR, PostgreSQL reads every agreement (0.1 s at 100,000).
     """
     today = today or timezone.localdate()
-    waiting = Agreement.objects.filter(entered_into_force_on__isnull=True)
+    waiting = Agreement.objects.filter(entered_into_force_on__isnull=True).defer(
+        *AGREEMENT_BULK_FIELDS
+    )
     order = (F("expected_entry_into_force_on").asc(nulls_last=True), "title", "pk")
     ratified = waiting.filter(status=AgreementStatus.RATIFIED).order_by(*order)[:limit]
     expected = (
@@ -253,6 +271,7 @@ def steps_overdue(*, today: date | None = None) -> QuerySet[RatificationStep]:
         RatificationStep.objects.filter(status=StepStatus.SCHEDULED, date__lt=today)
         .exclude(steps_bound_by_entry_into_force(today))
         .select_related("participation__party", "participation__agreement")
+        .defer("note", *(f"participation__agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
         .order_by("date", "pk")
     )
 
