@@ -73,7 +73,7 @@ def status_counts() -> dict[str, int]:
 
 # An agreement's columns that only its own page and the lists show, and the bulk of its row (a
 # fifty-party agreement's kept list row and facet keys run to kilobytes): the home page's panels
-# leave them unread.
+# and the agreement page's related agreements leave them unread.
 AGREEMENT_BULK_FIELDS = ("summary", "listing", "facet_keys")
 
 
@@ -322,6 +322,7 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
     today = today or timezone.localdate()
     agreement = (
         Agreement.objects.filter(slug=slug)
+        .defer("listing", "facet_keys")  # the lists' copy of what this page reads in full
         .prefetch_related(
             participations_with_steps(),
             "subjects",
@@ -344,7 +345,9 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             ),
             Prefetch(
                 "relations_from",
-                queryset=Relation.objects.select_related("to_agreement").prefetch_related(
+                queryset=Relation.objects.select_related("to_agreement")
+                .defer(*(f"to_agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
+                .prefetch_related(
                     Prefetch(
                         "to_agreement__participations",
                         queryset=Participation.objects.select_related("party"),
@@ -353,7 +356,9 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             ),
             Prefetch(
                 "relations_to",
-                queryset=Relation.objects.select_related("from_agreement").prefetch_related(
+                queryset=Relation.objects.select_related("from_agreement")
+                .defer(*(f"from_agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
+                .prefetch_related(
                     Prefetch(
                         "from_agreement__participations",
                         queryset=Participation.objects.select_related("party"),
