@@ -10,13 +10,13 @@ and the API's query serializer offer these keys and refuse any other, field by f
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, Min
 
-from agreements.models import Agreement, ConsentAct, StatementKind
+from agreements.models import Agreement, ConsentAct, Participation, StatementKind
 
 from .selectors import PartyStatus, party_statuses_list
 
@@ -117,13 +117,15 @@ def participants_list(
     today: date,
     sort: str = "party",
     only: str = "",
+    participations: Iterable[Participation] | None = None,
 ) -> list[Participant]:
     """The participants table of `agreement` as of `today`, sorted by `sort` (a key of
     PARTICIPANT_SORTS, "-" first for descending) and kept to the rows `only` (a key of
     PARTICIPANT_FILTERS; "" for all). An unknown key raises KeyError: callers validate first.
 
     Three queries however many parties: the two of party_statuses_list and one that counts the
-    statements by party and kind."""
+    statements by party and kind; one when the caller passes the agreement's `participations`
+    with their parties and steps fetched (see party_statuses_list)."""
     if sort.removeprefix("-") not in PARTICIPANT_SORTS:
         raise KeyError(sort)
     if only and only not in PARTICIPANT_FILTERS:
@@ -139,7 +141,7 @@ def participants_list(
         code = row["party__code"]
         first[code] = min(first.get(code, row["first"]), row["first"])
     rows = []
-    for status in party_statuses_list(agreement=agreement):
+    for status in party_statuses_list(agreement=agreement, participations=participations):
         withdrawn = status.withdrawn_on is not None and status.withdrawn_on <= today
         rows.append(
             Participant(

@@ -96,6 +96,15 @@ def agreements_listed(
     return rows
 
 
+def listing_label(agreement: Agreement, *, names: Names) -> str:
+    """`agreement_label` from the kept listing (as `agreements_listed` gives it), for lists
+    that show only the label: the parties' names are looked up only when the label has them."""
+    parties = agreement.listing.get("parties", [])
+    if agreement.short_name and 2 <= len(parties) <= 3:
+        return _label(agreement, [p["name"] for p in names.parties_of(agreement.listing)])
+    return _label(agreement, [])
+
+
 def participations_with_parties() -> Prefetch:
     return Prefetch("participations", queryset=Participation.objects.select_related("party"))
 
@@ -136,19 +145,30 @@ class PartyStatus:
     withdrawn_on: date | None  # when the withdrawal takes (took) effect
 
 
-def party_statuses_list(*, agreement: Agreement) -> list[PartyStatus]:
+def party_statuses_list(
+    *, agreement: Agreement, participations: Iterable[Participation] | None = None
+) -> list[PartyStatus]:
     """Every party of `agreement`, by name. Two queries, however many parties: the participations
-    with their parties, and their completed signature steps."""
-    participations = list(
-        Participation.objects.filter(agreement=agreement)
-        .select_related("party")
-        .order_by("party__name", "pk")
-    )
+    with their parties, and their completed signature steps; none when the caller passes the
+    agreement's `participations` with their parties and steps already fetched (the agreement
+    page's dossier has them)."""
     signatures: dict[int, RatificationStep] = {}
-    for step in RatificationStep.objects.filter(
-        participation__agreement=agreement, kind="signature", status="completed"
-    ).order_by("participation_id", "order", "pk"):
-        signatures.setdefault(step.participation_id, step)
+    if participations is None:
+        participations = list(
+            Participation.objects.filter(agreement=agreement)
+            .select_related("party")
+            .order_by("party__name", "pk")
+        )
+        for step in RatificationStep.objects.filter(
+            participation__agreement=agreement, kind="signature", status="completed"
+        ).order_by("participation_id", "order", "pk"):
+            signatures.setdefault(step.participation_id, step)
+    else:
+        participations = sorted(participations, key=lambda p: (p.party.name, p.pk))
+        for p in participations:
+            signed = [s for s in p.steps.all() if s.kind == "signature" and s.status == "completed"]
+            if signed:
+                signatures[p.pk] = min(signed, key=lambda s: (s.order, s.pk))
     rows = []
     for p in participations:
         signed = signatures.get(p.pk)

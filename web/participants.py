@@ -84,10 +84,18 @@ def participants_table(
     withdrawal_workings: dict[str, str],
 ) -> ParticipantsTable:
     """The table as the request asks for it (sorted, filtered), with its header links.
-    `withdrawal_workings` maps party codes to the engine's working of their withdrawal. Four
-    queries however many parties (ratification.participants.participants_list, and the count)."""
+    `withdrawal_workings` maps party codes to the engine's working of their withdrawal.
+    `agreement` comes with its participations, their parties and steps prefetched (the page's
+    dossier): then one query however many parties (the statements counted by party and kind)."""
     form, sort, only = _query(request)
-    rows = participants_list(agreement=agreement, today=today, sort=sort, only=only)
+    rows = participants_list(
+        agreement=agreement,
+        today=today,
+        sort=sort,
+        only=only,
+        # The page's dossier fetched them with their parties and steps.
+        participations=agreement.participations.all(),
+    )
     total = agreement.participations.count() if only else len(rows)
     headers = {}
     for key, (label, _) in PARTICIPANT_SORTS.items():

@@ -15,6 +15,7 @@ The API, the feeds and the emails keep the source text: this is presentation onl
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import nh3
@@ -29,6 +30,14 @@ ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow noopener"
 
 
+# One line of prose, starting with a letter, with nothing CommonMark reads as syntax (no * _ ` [ <
+# & \\ # and no leading digit that could open a list) and nothing to escape: it renders as itself
+# in a paragraph. Most summaries and provision texts are such lines, and a page of a fifty-party
+# agreement has dozens of them, so they skip the parser and the sanitiser (test_richtext checks
+# that both paths agree).
+_PLAIN_LINE = re.compile(r"[A-Za-z][A-Za-z0-9 ,.;:'()?!/-]*[A-Za-z0-9.,;:'()?!/-]\Z")
+
+
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     # "html": False escapes raw HTML instead of passing it through; the sanitiser below would
@@ -40,6 +49,8 @@ def markdown_to_html(source: str) -> SafeString:
     """Render `source` as CommonMark and sanitise it; the result is safe to put in a page."""
     if not source:
         return SafeString("")
+    if _PLAIN_LINE.match(source):
+        return mark_safe(f"<p>{source}</p>\n")  # noqa: S308  # nosec B308 B703  # no markup
     rendered = _parser().render(source)
     cleaned = nh3.clean(
         rendered,

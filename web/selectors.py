@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cached_property
 
 from django.db.models import (
     Count,
@@ -36,7 +37,7 @@ from agreements.models import (
     Statement,
 )
 from agreements.selectors import party_agreement_counts
-from parties.models import Party, ProcedureStep
+from parties.models import Party, ProcedureStep, StepKind
 from ratification import engine
 from ratification.forecasts import (
     forecasts_for_agreement,
@@ -53,8 +54,8 @@ from ratification.models import (
 from ratification.selectors import (
     AgreementFilters,
     agreement_label,
-    agreements_listed,
     agreements_search,
+    listing_label,
     participations_with_parties,
     participations_with_steps,
 )
@@ -70,10 +71,17 @@ def status_counts() -> dict[str, int]:
     return {code: counts[facet_key("status", code)] for code in AgreementStatus.values}
 
 
+# An agreement's columns that only its own page and the lists show, and the bulk of its row (a
+# fifty-party agreement's kept list row and facet keys run to kilobytes): the home page's panels
+# and the agreement page's related agreements leave them unread.
+AGREEMENT_BULK_FIELDS = ("summary", "listing", "facet_keys")
+
+
 def status_changes_recent(*, limit: int = 10) -> QuerySet[StatusChange]:
     """The newest flagged changes, with their agreements' parties for labelling."""
     return (
         StatusChange.objects.select_related("agreement", "party", "corrected_by")
+        .defer(*(f"agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
         .prefetch_related(
             Prefetch(
                 "agreement__participations",
@@ -82,6 +90,23 @@ def status_changes_recent(*, limit: int = 10) -> QuerySet[StatusChange]:
         )
         .order_by("-detected_at", "-id")[:limit]
     )
+
+
+# Labels by code, read once: a page draws hundreds of steps, and get_FOO_display() looks the
+# choices up afresh for each.
+STEP_KIND_LABELS: dict[str, str] = dict(StepKind.choices)
+STEP_STATUS_WORDS: dict[str, str] = {code: str(label).lower() for code, label in StepStatus.choices}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One step of a party's progress bar (templates/ratification/_track_bar.html), in words:
+    `reading` is the step status, or "not_recorded" for a step the engine reads as passed by;
+    `text` says what and where it stands; `title` adds its order and date (the tooltip)."""
+
+    reading: str
+    text: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -98,10 +123,52 @@ class PartyTrack:
     def party(self) -> Party:
         return self.participation.party
 
-    @property
+    @cached_property
     def unrecorded_ids(self) -> frozenset[int | None]:
         """Steps still open in the record that the engine reads as passed by (not recorded)."""
         return frozenset(s.id for s in self.result.unrecorded_steps)
+
+    @cached_property
+    def step_rows(self) -> list[tuple[RatificationStep, str, bool]]:
+        """Each step with its reading (its status, or "not_recorded" for a step the engine reads
+        as passed by) and whether it is the party's next: the agreement page's timeline."""
+        unrecorded = self.unrecorded_ids
+        next_step = self.result.next_step
+        next_id = next_step.id if next_step else None
+        return [
+            (
+                step,
+                "not_recorded" if step.id in unrecorded else step.status,
+                next_step is not None and step.id == next_id,
+            )
+            for step in self.steps
+        ]
+
+    @cached_property
+    def segments(self) -> list[Segment]:
+        """The progress bar's segments, worded here: in the template each took a dozen
+        lookups and two choice-label searches."""
+        segments = []
+        for step in self.steps:
+            unrecorded = step.id in self.unrecorded_ids
+            what = STEP_KIND_LABELS.get(step.kind, step.kind)
+            if step.body:
+                what = f"{what} ({step.body})"
+            state = "not recorded" if unrecorded else STEP_STATUS_WORDS.get(step.status, "")
+            if step.date:
+                when = f" {step.date.isoformat()}"
+            elif step.date_unknown:
+                when = ", date not recorded"
+            else:
+                when = ""
+            segments.append(
+                Segment(
+                    reading="not_recorded" if unrecorded else step.status,
+                    text=f"{what}: {state}",
+                    title=f"{step.order}. {what}: {state}{when}",
+                )
+            )
+        return segments
 
     @property
     def percent(self) -> int:
@@ -150,7 +217,16 @@ def agreements_awaiting_ratification(
     today = today or timezone.localdate()
     agreements = (
         Agreement.objects.filter(status=AgreementStatus.SIGNED)
-        .prefetch_related(participations_with_steps())
+        .defer(*AGREEMENT_BULK_FIELDS)
+        .prefetch_related(
+            # The cards show each step's kind, body, status and date, not its note or source.
+            Prefetch(
+                "participations",
+                queryset=Participation.objects.select_related("party").prefetch_related(
+                    Prefetch("steps", queryset=RatificationStep.objects.defer("note"))
+                ),
+            )
+        )
         .order_by(F("signed_on").desc(nulls_last=True), "title", "pk")
     )
     return [_progress(a, today) for a in agreements[:limit]]
@@ -164,7 +240,9 @@ def agreements_entering_into_force(*, today: date | None = None, limit: int) -> 
     here: as one query with an OR, PostgreSQL reads every agreement (0.1 s at 100,000).
     """
     today = today or timezone.localdate()
-    waiting = Agreement.objects.filter(entered_into_force_on__isnull=True)
+    waiting = Agreement.objects.filter(entered_into_force_on__isnull=True).defer(
+        *AGREEMENT_BULK_FIELDS
+    )
     order = (F("expected_entry_into_force_on").asc(nulls_last=True), "title", "pk")
     ratified = waiting.filter(status=AgreementStatus.RATIFIED).order_by(*order)[:limit]
     expected = (
@@ -193,6 +271,7 @@ def steps_overdue(*, today: date | None = None) -> QuerySet[RatificationStep]:
         RatificationStep.objects.filter(status=StepStatus.SCHEDULED, date__lt=today)
         .exclude(steps_bound_by_entry_into_force(today))
         .select_related("participation__party", "participation__agreement")
+        .defer("note", *(f"participation__agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
         .order_by("date", "pk")
     )
 
@@ -243,6 +322,7 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
     today = today or timezone.localdate()
     agreement = (
         Agreement.objects.filter(slug=slug)
+        .defer("listing", "facet_keys")  # the lists' copy of what this page reads in full
         .prefetch_related(
             participations_with_steps(),
             "subjects",
@@ -265,7 +345,9 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             ),
             Prefetch(
                 "relations_from",
-                queryset=Relation.objects.select_related("to_agreement").prefetch_related(
+                queryset=Relation.objects.select_related("to_agreement")
+                .defer(*(f"to_agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
+                .prefetch_related(
                     Prefetch(
                         "to_agreement__participations",
                         queryset=Participation.objects.select_related("party"),
@@ -274,7 +356,9 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             ),
             Prefetch(
                 "relations_to",
-                queryset=Relation.objects.select_related("from_agreement").prefetch_related(
+                queryset=Relation.objects.select_related("from_agreement")
+                .defer(*(f"from_agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
+                .prefetch_related(
                     Prefetch(
                         "from_agreement__participations",
                         queryset=Participation.objects.select_related("party"),
@@ -395,6 +479,7 @@ PARTY_AGREEMENTS_PER_STATUS = 20
 PARTY_PARTNERS_SHOWN = 20
 PARTY_CHANGES_SHOWN = 10
 PARTY_FORECASTS_SHOWN = 10
+PARTY_ROW_FIELDS = ("slug", "title", "short_name", "kind", "status", "signed_on", "listing")
 
 
 def party_profile(*, code: str) -> PartyProfile | None:
@@ -411,23 +496,27 @@ def party_profile(*, code: str) -> PartyProfile | None:
     for status, label in AgreementStatus.choices:
         if not counts.by_status.get(status):
             continue
-        latest = agreements_search(
-            filters=AgreementFilters(parties=(party.code,), statuses=(status,), sort="-signed")
-        )[:PARTY_AGREEMENTS_PER_STATUS]
+        latest = (
+            agreements_search(
+                filters=AgreementFilters(parties=(party.code,), statuses=(status,), sort="-signed")
+            )
+            # What a row shows: its facet keys and flags are a fifty-party agreement's bulk.
+            .only(*PARTY_ROW_FIELDS)[:PARTY_AGREEMENTS_PER_STATUS]
+        )
         rows = [
             PartyAgreementRow(
-                agreement=row.agreement,
-                label=row.label,
+                agreement=agreement,
+                label=listing_label(agreement, names=names),
                 progress=next(
                     (
                         p["progress"]
-                        for p in row.agreement.listing.get("parties", [])
+                        for p in agreement.listing.get("parties", [])
                         if p["code"] == party.code
                     ),
                     "",
                 ),
             )
-            for row in agreements_listed(latest, names=names)
+            for agreement in latest
         ]
         by_status.append((status, label, rows, counts.by_status[status]))
     by_status = _with_own_dates(by_status, party=party)

@@ -85,7 +85,10 @@ def home(request: HttpRequest) -> HttpResponse:
             ],
             "total": sum(counts.values()),
             # The dashboard shows the first few of each; the list pages hold the rest.
-            "awaiting": selectors.agreements_awaiting_ratification(today=today, limit=HOME_ROWS),
+            "awaiting": [
+                (item, *_card_tracks(item.tracks))
+                for item in selectors.agreements_awaiting_ratification(today=today, limit=HOME_ROWS)
+            ],
             "entering": selectors.agreements_entering_into_force(today=today, limit=HOME_ROWS),
             "overdue": list(selectors.steps_overdue(today=today)[:HOME_ROWS]),
             "home_rows": HOME_ROWS,
@@ -98,6 +101,15 @@ def home(request: HttpRequest) -> HttpResponse:
             else None,
         },
     )
+
+
+def _card_tracks(tracks: list) -> tuple[list, int]:
+    """A home card's party tracks and how many more there are: as on the list's rows
+    (PARTIES_SHOWN), a fifty-party agreement's card shows the first few and links to the rest
+    instead of drawing fifty bars."""
+    if len(tracks) <= PARTIES_SHOWN + 1:  # "and 1 more" would save nothing
+        return tracks, 0
+    return tracks[:PARTIES_SHOWN], len(tracks) - PARTIES_SHOWN
 
 
 GAP_SUMMARY_SECONDS = 60

@@ -217,3 +217,27 @@ def test_the_schema_lists_the_participants_path_with_its_parameters(db, client):
     names = {p["name"] for p in operation["parameters"]}
     assert {"slug", "ordering", "filter"} <= names
     assert "400" in operation["responses"]
+
+
+def test_rows_from_prefetched_participations_match_and_cost_one_query(
+    demo, django_assert_num_queries
+):
+    """Given the participations with their parties and steps (as the agreement page's dossier
+    has them), the rows are the same as read afresh, and only the statements are counted."""
+    from django.db.models import Prefetch
+
+    from agreements.models import Participation
+
+    rcep = Agreement.objects.prefetch_related(
+        Prefetch(
+            "participations",
+            queryset=Participation.objects.select_related("party").prefetch_related("steps"),
+        )
+    ).get(slug="rcep")
+    fresh = participants_list(agreement=rcep, today=TODAY)
+    with django_assert_num_queries(1):
+        given = participants_list(
+            agreement=rcep, today=TODAY, participations=rcep.participations.all()
+        )
+    assert given == fresh
+    assert any(row.status.signed_on for row in given)

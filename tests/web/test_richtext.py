@@ -112,3 +112,35 @@ def test_agreement_page_renders_summary_provision_and_step_note_as_markdown(clie
     assert "<li>food</li>" in html
     assert '<a href="https://example.org/t" rel="nofollow noopener">text</a>' in html
     assert "<script>alert" not in html
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "The Parties shall cooperate in peacekeeping operations, including logistics support.",
+        "It's (a) test? Yes! a/b c-d; see: Article 7.",
+        "See https://example.org/x.",
+        "Two  spaces inside.",
+        "Ab",
+    ],
+)
+def test_a_plain_line_renders_as_the_parser_and_sanitiser_would(source, monkeypatch):
+    """A line with no Markdown syntax skips the parser and sanitiser (web.richtext._PLAIN_LINE);
+    what it renders must not differ from the full path's result."""
+    import re
+
+    from web import richtext
+
+    fast = markdown_to_html(source)
+    assert fast == f"<p>{source}</p>\n"
+    monkeypatch.setattr(richtext, "_PLAIN_LINE", re.compile(r"(?!)"))  # matches nothing
+    assert markdown_to_html(source) == fast
+
+
+@pytest.mark.parametrize(
+    "source", ["1. first", "Line one\nline two", "Trailing space ", "A & B", "a <b>", "x * y"]
+)
+def test_text_with_anything_markdown_reads_takes_the_full_path(source):
+    from web import richtext
+
+    assert not richtext._PLAIN_LINE.match(source)

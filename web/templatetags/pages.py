@@ -7,10 +7,12 @@ explanation as a tooltip and links to its entry in the glossary.
 from __future__ import annotations
 
 import functools
+from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
+from django.utils.http import RFC3986_SUBDELIMS
 
 from agreements.models import (
     AGREEMENT_STATUS_EXPLANATIONS,
@@ -111,6 +113,12 @@ def step_date(step) -> str:
 
 @register.simple_tag
 def step_kind_link(code: str) -> str:
+    # Cached like the badges: a fifty-party agreement's page links hundreds of step kinds.
+    return _step_kind_link(get_script_prefix(), code)
+
+
+@functools.lru_cache(maxsize=64)
+def _step_kind_link(script_prefix: str, code: str) -> str:
     return format_html(
         '<a class="term" href="{}#step-kind-{}" title="{}">{}</a>',
         reverse("pages:glossary"),
@@ -122,6 +130,11 @@ def step_kind_link(code: str) -> str:
 
 @register.simple_tag
 def category_link(code: str) -> str:
+    return _category_link(get_script_prefix(), code)
+
+
+@functools.lru_cache(maxsize=64)
+def _category_link(script_prefix: str, code: str) -> str:
     return format_html(
         '<a class="term" href="{}#category-{}" title="{}">{}</a>',
         reverse("pages:glossary"),
@@ -129,6 +142,36 @@ def category_link(code: str) -> str:
         PROVISION_CATEGORY_EXPLANATIONS[code],
         ProvisionCategory(code).label,
     )
+
+
+# The pages naming every party of a fifty-party agreement, or a party's hundred-odd agreements,
+# would otherwise call reverse() once a link: each address is reversed once per script prefix,
+# with a sample argument, and the quoted code or slug put in the sample's place.
+_SAMPLE = "ZZ-SAMPLE"
+
+
+@functools.lru_cache(maxsize=16)
+def _url_around(script_prefix: str, name: str) -> tuple[str, str]:
+    before, after = reverse(name, args=[_SAMPLE]).split(_SAMPLE)
+    return before, after
+
+
+def _url(name: str, value: str) -> str:
+    before, after = _url_around(get_script_prefix(), name)
+    # Quoted as reverse() quotes its arguments.
+    return f"{before}{quote(str(value), safe=RFC3986_SUBDELIMS + '~:@')}{after}"
+
+
+@register.simple_tag
+def party_url(code: str) -> str:
+    """`{% url 'pages:party_detail' code %}`, without a reverse() per link."""
+    return _url("pages:party_detail", code)
+
+
+@register.simple_tag
+def agreement_url(slug: str) -> str:
+    """`{% url 'pages:agreement_detail' slug %}`, without a reverse() per link."""
+    return _url("pages:agreement_detail", slug)
 
 
 @register.filter

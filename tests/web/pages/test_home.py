@@ -82,3 +82,24 @@ def test_home_shows_the_first_few_and_links_to_the_rest(client, make_agreement):
     assert (
         f"All {HOME_ROWS + 2} signed agreements awaiting ratification" in response.content.decode()
     )
+
+
+def test_a_many_party_card_draws_six_tracks_and_links_the_rest(client, make_agreement):
+    """A ten-party agreement awaiting ratification gets six progress bars on its card and a
+    link to the rest on its page, as its row on the list does; a bilateral one both of its."""
+    from parties.models import Party
+
+    codes = ["AU", "DE", "GB", "IT", "JP", "NZ", "PH", "SG", "US", "VN"]
+    for code in codes:
+        Party.objects.get_or_create(code=code, defaults={"name": f"Party {code}"})
+    many = make_agreement(kind="multilateral", party_codes=codes, signed_on=dt.date(2025, 2, 1))
+    two = make_agreement(signed_on=dt.date(2025, 1, 1))
+
+    response = client.get("/")
+    cards = {
+        item.agreement.pk: (tracks, more) for item, tracks, more in response.context["awaiting"]
+    }
+    assert [len(cards[many.pk][0]), cards[many.pk][1]] == [6, 4]
+    assert [len(cards[two.pk][0]), cards[two.pk][1]] == [2, 0]
+    detail = reverse("pages:agreement_detail", kwargs={"slug": many.slug})
+    assert f'And <a href="{detail}#ratification">4 more parties</a>.' in response.content.decode()

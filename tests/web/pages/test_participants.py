@@ -125,6 +125,19 @@ def test_the_page_query_count_does_not_grow_with_the_parties(make_agreement, cou
     assert count_queries(f"/agreements/{small.slug}/") == count_queries(
         f"/agreements/{large.slug}/?participants_filter=consented&participants_sort=-signature"
     )
+    # The table reads the parties and signatures the page's dossier fetched: it costs one
+    # query (the statements counted by party and kind) over a bilateral agreement's page, here
+    # with a declaration too (its objections are a query of the dossier's).
+    from agreements.statements import StatementInput, statement_add
+
+    bilateral = make_agreement(signed_on=dt.date(2024, 1, 10))
+    statement_add(
+        agreement=bilateral,
+        data=StatementInput(party_code="JP", kind="declaration", text="It applies at home."),
+    )
+    assert count_queries(f"/agreements/{large.slug}/") == (
+        count_queries(f"/agreements/{bilateral.slug}/") + 1
+    )
 
 
 def test_withdrawn_and_suspended_parties_are_shown_and_filtered(make_agreement, client, source):
