@@ -50,7 +50,8 @@ def test_every_required_column_is_generated(key):
 def test_the_generator_loads_rows_the_product_reads_as_its_own():
     from agreements.listing import listing_rebuild
     from agreements.models import Agreement, FacetCount
-    from ratification.models import StatusChange
+    from ratification.models import RatificationStep, StatusChange
+    from ratification.services import SHARED_FACTS
 
     call_command(
         generate_agreements.Command(),
@@ -67,6 +68,13 @@ def test_the_generator_loads_rows_the_product_reads_as_its_own():
     assert dict(Agreement.objects.values_list("pk", "listing")) == kept
     assert dict(FacetCount.objects.values_list("key", "count")) == counts
     assert not StatusChange.objects.filter(fanned_out_at__isnull=True).exists()
+    # A bilateral agreement's signature and entry-into-force steps follow its dates: none is
+    # scheduled on its own (the first sweep would complete it; ratification.sweep).
+    assert not RatificationStep.objects.filter(
+        status="scheduled",
+        kind__in=list(SHARED_FACTS),
+        participation__agreement__kind="bilateral",
+    ).exists()
     # The search columns (outside the models: agreements migrations 0002, 0003) are filled.
     with connection.cursor() as cursor:
         cursor.execute(

@@ -41,7 +41,7 @@ from agreements.models import Subject
 from parties.models import Party, ProcedureStep
 from ratification import engine
 from ratification.models import StatusChange
-from ratification.services import participation_dates
+from ratification.services import SHARED_FACTS, participation_dates
 
 BATCH = 2000
 
@@ -415,7 +415,11 @@ class Generator:
             self._date_steps(rng, live, done, signed_on, last_on)
             if stage == "signing" and done < len(live):
                 following = live[done]
-                roll = rng.random()
+                # A bilateral agreement's signature and entry-into-force steps follow its own
+                # dates (ratification.services.SHARED_FACTS): never scheduled on their own. One
+                # scheduled in the past would be completed by the first sweep, not flagged.
+                shared = not multilateral and following[0] in SHARED_FACTS
+                roll = 1.0 if shared else rng.random()
                 if roll < 0.03:
                     following[2], following[3] = "failed", self._after(rng, live, done, signed_on)
                 elif roll < 0.33:
