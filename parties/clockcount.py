@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .models import Chamber, ClockRule, ClockUnit, Session
-from .selectors import OutsideCalendar, SittingDaysNotRecorded, sessions_for, sitting_days_between
+from .selectors import (
+    OutsideCalendar,
+    SittingDayBook,
+    SittingDaysNotRecorded,
+    sessions_for,
+    sitting_days_between,
+)
 
 
 @dataclass(frozen=True)
@@ -95,18 +101,42 @@ def count_sitting_days(
     return min(counted, length), runs_out_on
 
 
-def _sitting_chambers(rule: ClockRule) -> list[Chamber]:
-    if rule.chamber_id:
-        return [rule.chamber]
-    return list(
-        Chamber.objects.filter(legislature_id=rule.legislature_id, counts_sitting_days=True)
-        .select_related("legislature__party")
-        .order_by("order", "pk")
-    )
+class ClockCalendars:
+    """The calendar rows clocks count on, read once for many counts (a page's clocks, the
+    sweep's): each legislature's sitting chambers and sessions, each chamber's sitting days."""
+
+    def __init__(self) -> None:
+        self.sitting_days = SittingDayBook()
+        self._chambers: dict[int, list[Chamber]] = {}
+        self._sessions: dict[tuple[int, int | None], list[Session]] = {}
+
+    def sitting_chambers(self, rule: ClockRule) -> list[Chamber]:
+        if rule.chamber_id:
+            return [rule.chamber]
+        if rule.legislature_id not in self._chambers:
+            self._chambers[rule.legislature_id] = list(
+                Chamber.objects.filter(legislature_id=rule.legislature_id, counts_sitting_days=True)
+                .select_related("legislature__party")
+                .order_by("order", "pk")
+            )
+        return self._chambers[rule.legislature_id]
+
+    def sessions(self, rule: ClockRule) -> list[Session]:
+        """The sessions a rule counts: its chamber's and the whole legislature's, or, for a
+        rule of the whole legislature, the legislature's own; oldest first."""
+        key = (rule.legislature_id, rule.chamber_id)
+        if key not in self._sessions:
+            sessions = sessions_for(legislature=rule.legislature, chamber=rule.chamber)
+            if rule.chamber_id is None:
+                sessions = sessions.filter(chamber__isnull=True)
+            self._sessions[key] = list(sessions)
+        return self._sessions[key]
 
 
-def _count_sitting(rule: ClockRule, started_on: date, length: int, until: date) -> Count:
-    chambers = _sitting_chambers(rule)
+def _count_sitting(
+    rule: ClockRule, started_on: date, length: int, until: date, calendars: ClockCalendars
+) -> Count:
+    chambers = calendars.sitting_chambers(rule)
     if not chambers:
         raise CannotCount(f"No chamber of the {rule.legislature} records sitting days.")
     first = started_on + timedelta(days=1)
@@ -115,15 +145,23 @@ def _count_sitting(rule: ClockRule, started_on: date, length: int, until: date) 
         ends = []
         for chamber in chambers:
             chamber.legislature = legislature
-            if chamber.sitting_days_until is None:
-                sitting_days_between(chamber=chamber, start=first, end=first)  # raises the reason
-            ends.append(min(chamber.sitting_days_until, legislature.calendar_ends_on))
+            recorded_until = calendars.sitting_days.recorded_range(chamber)[1]
+            if recorded_until is None:
+                # raises the reason
+                sitting_days_between(
+                    chamber=chamber, start=first, end=first, book=calendars.sitting_days
+                )
+            ends.append(min(recorded_until, legislature.calendar_ends_on))
         covered_until = min(ends)
         if covered_until < first:
             days: list[date] = []
         else:
             per_chamber = [
-                set(sitting_days_between(chamber=c, start=first, end=covered_until).days)
+                set(
+                    sitting_days_between(
+                        chamber=c, start=first, end=covered_until, book=calendars.sitting_days
+                    ).days
+                )
                 for c in chambers
             ]
             days = sorted(set.intersection(*per_chamber))
@@ -137,7 +175,9 @@ def _count_sitting(rule: ClockRule, started_on: date, length: int, until: date) 
         assumed = False
         if runs_out_on is not None:
             assumed = any(
-                sitting_days_between(chamber=c, start=first, end=runs_out_on).assumed
+                sitting_days_between(
+                    chamber=c, start=first, end=runs_out_on, book=calendars.sitting_days
+                ).assumed
                 for c in chambers
             )
     except (OutsideCalendar, SittingDaysNotRecorded) as exc:
@@ -145,7 +185,9 @@ def _count_sitting(rule: ClockRule, started_on: date, length: int, until: date) 
     return Count(counted, runs_out_on, assumed, covered_until)
 
 
-def _count_in_session(rule: ClockRule, started_on: date, length: int, until: date) -> Count:
+def _count_in_session(
+    rule: ClockRule, started_on: date, length: int, until: date, calendars: ClockCalendars
+) -> Count:
     legislature = rule.legislature
     first = started_on + timedelta(days=1)
     if not legislature.covers(first):
@@ -154,13 +196,14 @@ def _count_in_session(rule: ClockRule, started_on: date, length: int, until: dat
             f"({legislature.calendar_starts_on.isoformat()} to "
             f"{legislature.calendar_ends_on.isoformat()})."
         )
-    sessions = sessions_for(
-        legislature=legislature, chamber=rule.chamber, start=first, end=legislature.calendar_ends_on
-    )
-    if rule.chamber_id is None:
-        sessions = sessions.filter(chamber__isnull=True)
+    sessions = [
+        s
+        for s in calendars.sessions(rule)
+        if s.opens_on <= legislature.calendar_ends_on
+        and (s.closes_on is None or s.closes_on >= first)
+    ]
     return count_days_in_session(
-        sessions=list(sessions),
+        sessions=sessions,
         started_on=started_on,
         length=length,
         until=until,
@@ -179,11 +222,20 @@ def counted_on(rule: ClockRule) -> str:
     return f"days on which every House of the {rule.legislature.name} sits"
 
 
-def clock_count(*, rule: ClockRule, started_on: date, length: int, until: date) -> Count:
+def clock_count(
+    *,
+    rule: ClockRule,
+    started_on: date,
+    length: int,
+    until: date,
+    calendars: ClockCalendars | None = None,
+) -> Count:
     """Count `rule`'s units after `started_on` up to `until` (day 1 is the day after the
-    start). Raises CannotCount when the calendar does not cover the days needed."""
+    start). Raises CannotCount when the calendar does not cover the days needed. `calendars`
+    shared by many counts reads each calendar once."""
+    calendars = calendars or ClockCalendars()
     if rule.unit == ClockUnit.CALENDAR_DAYS:
         return count_calendar_days(started_on=started_on, length=length, until=until)
     if rule.unit == ClockUnit.DAYS_EXCLUDING_RECESS:
-        return _count_in_session(rule, started_on, length, until)
-    return _count_sitting(rule, started_on, length, until)
+        return _count_in_session(rule, started_on, length, until, calendars)
+    return _count_sitting(rule, started_on, length, until, calendars)

@@ -6,6 +6,7 @@ session": a clock must not count an unknown period as a recess.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date
 
@@ -74,21 +75,51 @@ class SittingDays:
         return len(self.days)
 
 
-def sitting_days_between(*, chamber: Chamber, start: date, end: date) -> SittingDays:
+class SittingDayBook:
+    """Each chamber's recorded range and sitting days, read once however many counts use them
+    (a page's clocks, the sweep's): two queries a chamber instead of two a count."""
+
+    def __init__(self) -> None:
+        self._ranges: dict[int, tuple[date | None, date | None]] = {}
+        self._days: dict[int, tuple[list[date], list[bool]]] = {}
+
+    def recorded_range(self, chamber: Chamber) -> tuple[date | None, date | None]:
+        if chamber.pk not in self._ranges:
+            # As stored now: sitting_days_set may have moved it since `chamber` was read.
+            self._ranges[chamber.pk] = (
+                Chamber.objects.filter(pk=chamber.pk)
+                .values_list("sitting_days_from", "sitting_days_until")
+                .get()
+            )
+        return self._ranges[chamber.pk]
+
+    def days(self, chamber: Chamber, start: date, end: date) -> SittingDays:
+        if chamber.pk not in self._days:
+            pairs = list(
+                SittingDay.objects.filter(chamber=chamber)
+                .order_by("date")
+                .values_list("date", "assumed")
+            )
+            self._days[chamber.pk] = ([d for d, _ in pairs], [a for _, a in pairs])
+        days, assumed = self._days[chamber.pk]
+        low, high = bisect_left(days, start), bisect_right(days, end)
+        return SittingDays(days=days[low:high], assumed=any(assumed[low:high]))
+
+
+def sitting_days_between(
+    *, chamber: Chamber, start: date, end: date, book: SittingDayBook | None = None
+) -> SittingDays:
     """The chamber's sitting days from `start` to `end`, both included. Raises OutsideCalendar
     when the range leaves the calendar, SittingDaysNotRecorded for a chamber whose sitting days
-    are not kept, ValueError when `end` is before `start`."""
+    are not kept, ValueError when `end` is before `start`. A `book` shared by many calls reads
+    each chamber once."""
     if end < start:
         raise ValueError("The range cannot end before it starts.")
     if not chamber.counts_sitting_days:
         raise SittingDaysNotRecorded(f"The {chamber}'s sitting days are not recorded.")
     _check_covered(chamber.legislature, start, end)
-    # The recorded range as stored now (sitting_days_set may have moved it since `chamber` was read).
-    chamber.sitting_days_from, chamber.sitting_days_until = (
-        Chamber.objects.filter(pk=chamber.pk)
-        .values_list("sitting_days_from", "sitting_days_until")
-        .get()
-    )
+    book = book or SittingDayBook()
+    chamber.sitting_days_from, chamber.sitting_days_until = book.recorded_range(chamber)
     if (
         chamber.sitting_days_from is None
         or start < chamber.sitting_days_from
@@ -104,6 +135,4 @@ def sitting_days_between(*, chamber: Chamber, start: date, end: date) -> Sitting
             f"The {chamber}'s sitting days are {recorded}; {start.isoformat()} to "
             f"{end.isoformat()} cannot be counted."
         )
-    rows = SittingDay.objects.filter(chamber=chamber, date__range=(start, end)).order_by("date")
-    pairs = list(rows.values_list("date", "assumed"))
-    return SittingDays(days=[d for d, _ in pairs], assumed=any(a for _, a in pairs))
+    return book.days(chamber, start, end)

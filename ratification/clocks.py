@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from django.db.models import Exists, OuterRef, QuerySet
 
 from agreements.models import Agreement, Participation
-from parties.clockcount import CannotCount, clock_count, counted_on
+from parties.clockcount import CannotCount, ClockCalendars, clock_count, counted_on
 from parties.models import ClockRule
 
 from .models import ClockExtension, ClockRuleChoice, RatificationStep, StepStatus
@@ -167,9 +167,11 @@ def clock_read(
     steps: Sequence[RatificationStep],
     extensions: Sequence[ClockExtension],
     today: date,
+    calendars: ClockCalendars | None = None,
 ) -> ClockReading | None:
     """The reading of `rule`'s clock for one participation (its steps), or None when the start
-    step is not in this agreement's procedure or has not been completed."""
+    step is not in this agreement's procedure or has not been completed. `calendars` shared by
+    many readings reads each calendar once."""
     start, stop = start_and_stop(rule=rule, steps=steps)
     if start is None or start.status != StepStatus.COMPLETED:
         return None
@@ -234,7 +236,9 @@ def clock_read(
     started_on = start.date
     until = min(today, stopped_on) if stopped else today
     try:
-        count = clock_count(rule=rule, started_on=started_on, length=length, until=until)
+        count = clock_count(
+            rule=rule, started_on=started_on, length=length, until=until, calendars=calendars
+        )
     except CannotCount as exc:
         reason = str(exc)
         return ClockReading(
@@ -318,6 +322,7 @@ def clocks_for_participations(
     ).values_list("participation_id", "rule_id"):
         chosen.setdefault(participation_id, set()).add(rule_id)
     readings = []
+    calendars = ClockCalendars()
     for participation in participations:
         party_rules = rules.get(participation.party_id)
         if not party_rules:
@@ -332,6 +337,7 @@ def clocks_for_participations(
                 steps=steps,
                 extensions=extensions.get((participation.pk, rule.pk), []),
                 today=today,
+                calendars=calendars,
             )
             if reading is not None:
                 readings.append(reading)

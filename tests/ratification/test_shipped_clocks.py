@@ -114,3 +114,36 @@ def test_australian_tabling_is_refused_while_the_house_s_days_are_not_recorded(
         "The AU House of Representatives's sitting days are not recorded yet; "
         "2024-03-19 to 2024-03-19 cannot be counted."
     )
+
+
+def test_many_clocks_read_each_calendar_once(
+    shipped, make_agreement, source, django_assert_num_queries
+):
+    """A party page or the sweep reads hundreds of clocks: the calendar rows they count on are
+    read once for all of them, not once per clock."""
+    from agreements.models import Participation
+    from ratification.clocks import clocks_for_participations
+
+    def queries_for(laid: list[dt.date]) -> int:
+        for n, laid_on in enumerate(laid):
+            make_agreement(
+                slug=f"laid-{laid_on.isoformat()}-{n}",
+                party_codes=["JP", "GB"],
+                steps={"GB": gb_steps(laid_on=laid_on, source=source)},
+            )
+        participations = list(
+            Participation.objects.filter(party__code="GB")
+            .select_related("party")
+            .prefetch_related("steps")
+        )
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as counted:
+            readings = clocks_for_participations(participations=participations, today=D(2025, 6, 1))
+        assert len(readings) == len(participations)
+        return len(counted.captured_queries)
+
+    one = queries_for([D(2024, 12, 12)])
+    many = queries_for([D(2023, 3, 1), D(2024, 2, 5), D(2024, 10, 9), D(2025, 1, 20)])
+    assert many == one
