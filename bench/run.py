@@ -141,6 +141,7 @@ def template_key(n: int) -> str:
     digest = hashlib.sha256()
     files = [ROOT / "bench/management/commands/generate_agreements.py"]
     files += sorted(ROOT.glob("*/migrations/0*.py"))
+    files += sorted(ROOT.glob("parties/data/*.json"))  # the calendars and clock rules
     for file in files:
         digest.update(file.name.encode() + file.read_bytes())
     return f"n={n} seed={SEED} sources={digest.hexdigest()[:12]}"
@@ -179,6 +180,9 @@ def ensure_template(n: int) -> date:
         env,
     )
     print(out.strip(), flush=True)
+    # The shipped calendars and clock rules, as load_demo puts them in: the sweep and the party
+    # pages count the UK's, Australia's and Japan's clocks on the generated agreements.
+    print(run([str(BIN / "python"), "manage.py", "load_calendars"], env).strip(), flush=True)
     seconds = round(time.monotonic() - started, 1)
     meta = {"key": key, "today": today.isoformat(), "generate_seconds": seconds}
     with admin_conn() as conn:
