@@ -98,16 +98,48 @@ def agreement_list_queryset() -> QuerySet[Agreement]:
     return Agreement.objects.defer("summary", "signed_at", "facet_keys")
 
 
-def agreement_detail_queryset() -> QuerySet[Agreement]:
-    """Everything AgreementDetailSerializer shows: one query per prefetch, however many rows."""
-    steps = RatificationStep.objects.select_related("source").order_by("order", "pk")
-    return Agreement.objects.prefetch_related(
+# Columns that no part of the detail reads (nor the engine, the clocks or the forecasts it runs):
+# loading them was much of the rows' cost.
+_AGREEMENT_UNREAD = ("facet_keys", "cache_stamp")
+_PARTY_UNREAD = ("official_name", "kind", "created_at", "updated_at")
+_STEP_UNREAD = ("created_at", "recorded_by", "source__created_at")
+_STATUS_CHANGE_UNREAD = ("dedupe_key", "fanned_out_at", "followers_notified_at")
+_NAMED = ("slug", "title", "short_name", "status")  # what names a related agreement
+
+
+def agreement_detail_queryset(*, reading: bool = False) -> QuerySet[Agreement]:
+    """Everything AgreementDetailSerializer shows: one query per prefetch, however many rows.
+
+    `reading`: for the response only, without the columns it does not show (the agreement's
+    facet keys and cache stamp, related agreements past what names them, parties' and steps'
+    unread columns); not for an instance that is then saved."""
+
+    def unread(*names: str) -> tuple[str, ...]:
+        return names if reading else ()
+
+    party_unread = unread(*(f"party__{name}" for name in _PARTY_UNREAD))
+    steps = (
+        RatificationStep.objects.select_related("source")
+        .defer(*unread(*_STEP_UNREAD))
+        .order_by("order", "pk")
+    )
+    relations_from = Relation.objects.select_related("to_agreement").order_by("pk")
+    relations_to = Relation.objects.select_related("from_agreement").order_by("pk")
+    if reading:
+        relations_from = relations_from.only(
+            "kind", "note", "from_agreement", *(f"to_agreement__{name}" for name in _NAMED)
+        )
+        relations_to = relations_to.only(
+            "kind", "note", "to_agreement", *(f"from_agreement__{name}" for name in _NAMED)
+        )
+    return Agreement.objects.defer(*unread(*_AGREEMENT_UNREAD)).prefetch_related(
         "subjects",
         "sources",
         forecasts_prefetch(),
         Prefetch(
             "participations",
             queryset=Participation.objects.select_related("party")
+            .defer(*party_unread)
             .prefetch_related(Prefetch("steps", queryset=steps))
             .order_by("party__name", "pk"),
         ),
@@ -128,18 +160,12 @@ def agreement_detail_queryset() -> QuerySet[Agreement]:
         ),
         Prefetch(
             "status_changes",
-            queryset=StatusChange.objects.select_related("party", "corrected_by").order_by(
-                "-detected_at", "-pk"
-            ),
+            queryset=StatusChange.objects.select_related("party", "corrected_by")
+            .defer(*unread(*_STATUS_CHANGE_UNREAD), *party_unread)
+            .order_by("-detected_at", "-pk"),
         ),
-        Prefetch(
-            "relations_from",
-            queryset=Relation.objects.select_related("to_agreement").order_by("pk"),
-        ),
-        Prefetch(
-            "relations_to",
-            queryset=Relation.objects.select_related("from_agreement").order_by("pk"),
-        ),
+        Prefetch("relations_from", queryset=relations_from),
+        Prefetch("relations_to", queryset=relations_to),
     )
 
 
@@ -290,7 +316,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
             return agreement_list_queryset()
         if self.action in ("steps", "destroy", "merge", "participants"):
             return Agreement.objects.all()
-        return agreement_detail_queryset()
+        return agreement_detail_queryset(reading=self.action == "retrieve")
 
     def paginate_queryset(self, queryset):
         # The page and its count are the statements a search makes slow (search_through_index);
@@ -329,7 +355,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         return super().cache_scope(request)
 
     def _detail_response(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
-        agreement = agreement_detail_queryset().get(pk=pk)
+        agreement = agreement_detail_queryset(reading=True).get(pk=pk)
         data = AgreementDetailSerializer(agreement, context=self.get_serializer_context()).data
         response = Response(data, status=code)
         if code == status.HTTP_201_CREATED:
