@@ -1,10 +1,11 @@
 """Fixtures shared by the whole suite: users in each role, a helper to make agreements, the demo
-data, and how the suite shares out between xdist workers (`-n`, make test and .ci/run)."""
+data kept between the tests that read it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,31 +26,20 @@ pytest_plugins = [
 ]
 
 
-# Sharing out between xdist workers ------------------------------------------------------------
+# The order of the tests ------------------------------------------------------------------------
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests on the demo data run one after another, where the first of them was collected,
-    so that the demo data is loaded once for all of them (KeptDemo below).
-
-    With xdist (`-n`, `--dist loadgroup`) a group runs whole on one worker, in this order:
-    - "demo": those same tests;
-    - "services": the tests with real worker and gunicorn processes, one at a time, as they
-      flush the one Redis database that CELERY_BROKER_URL names.
-    Each xdist worker has its own test database (pytest-django adds the worker's name to it).
-    tryfirst: xdist reads the groups in its own hook of the same name.
-    """
+    so that the demo data is loaded once for all of them (KeptDemo below). Under xdist (`-n`,
+    `--dist load`) each worker takes them in runs of neighbours from this order, and loads the
+    demo data once per run. Runs after pytest-django's own hook, which puts the transactional
+    tests last; this keeps that order."""
     demo = [item for item in items if _on_kept_demo(item)]
     if demo:
         first = items.index(demo[0])
         rest = [item for item in items if not _on_kept_demo(item)]
         items[:] = rest[:first] + demo + rest[first:]
-    for item in items:
-        if item.get_closest_marker("services"):
-            item.add_marker(pytest.mark.xdist_group("services"))
-        elif _on_kept_demo(item):
-            item.add_marker(pytest.mark.xdist_group("demo"))
 
 
 # The demo data --------------------------------------------------------------------------------
@@ -79,8 +69,8 @@ class KeptDemo:
     data rolls the kept transaction back first and gets the empty database as before.
 
     load_demo takes 3 to 9 s; some 60 tests ask for it, and they run one after another
-    (pytest_collection_modifyitems), so it runs once per suite (per xdist worker that runs
-    them) instead of once per test."""
+    (pytest_collection_modifyitems), so it runs a few times per suite instead of once per
+    test."""
 
     def __init__(self, blocker) -> None:
         self.blocker = blocker
@@ -186,6 +176,11 @@ def _required_services(request) -> None:
         pytest.fail("this test needs PostgreSQL: set DATABASE_URL=postgres://…")
     if request.node.get_closest_marker("services"):
         from django.conf import settings
+
+        if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+            # Their worker processes share the one Redis database of CELERY_BROKER_URL (its
+            # queue, and start_worker empties it): two at once take each other's tasks.
+            pytest.fail("tests marked services run one at a time: not under pytest -n (xdist)")
 
         if not settings.CELERY_BROKER_URL.startswith("redis://"):
             pytest.fail("this test needs Redis: set CELERY_BROKER_URL=redis://…")
