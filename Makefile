@@ -64,15 +64,20 @@ run: demo
 	$(BIN)/celery -A pacttracker worker --beat --loglevel=INFO --concurrency=1 >var/celery.log 2>&1 & \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# The suite runs on every core (pytest-xdist; TEST_WORKERS=0 runs it in one process). --dist
+# load: each worker takes its tests in collection order, where pytest-django puts the tests that
+# empty the database (transactional) after those that rely on its migrated reference data.
+TEST_WORKERS ?= auto
 test: install-dev
-	$(BIN)/python -m pytest -q -m "not postgres and not services and not browser and not readme"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load \
+	  -m "not postgres and not services and not browser and not readme"
 
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/bandit -q -c pyproject.toml -r apikit accounts parties agreements ratification notify web pacttracker
+	$(BIN)/bandit -q -c pyproject.toml -r apikit accounts parties agreements ratification transfer notify web pacttracker
 
 # Known vulnerabilities in the pinned packages; says NOT AUDITED when the service is unreachable.
 audit: install-dev

@@ -1,12 +1,17 @@
-"""Fixtures shared by the whole suite: users in each role, a helper to make agreements."""
+"""Fixtures shared by the whole suite: users in each role, a helper to make agreements, the demo
+data kept between the tests that read it."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import io
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, transaction
 
 from ratification.services import StepInput, agreement_create
 
@@ -19,6 +24,117 @@ pytest_plugins = [
     "tests.parties.calendar_fixtures",
     "tests.ratification.clock_fixtures",
 ]
+
+
+# The order of the tests ------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on the demo data run one after another, where the first of them was collected,
+    so that the demo data is loaded once for all of them (KeptDemo below). Under xdist (`-n`,
+    `--dist load`) each worker takes them in runs of neighbours from this order, and loads the
+    demo data once per run. Runs after pytest-django's own hook, which puts the transactional
+    tests last; this keeps that order."""
+    demo = [item for item in items if _on_kept_demo(item)]
+    if demo:
+        first = items.index(demo[0])
+        rest = [item for item in items if not _on_kept_demo(item)]
+        items[:] = rest[:first] + demo + rest[first:]
+
+
+# The demo data --------------------------------------------------------------------------------
+
+
+def _on_kept_demo(item: pytest.Item) -> bool:
+    return "demo" in getattr(item, "fixturenames", ()) and not _transactional(item)
+
+
+def _transactional(item: pytest.Item) -> bool:
+    """Whether pytest-django runs the test as a TransactionTestCase (the rules of its
+    _django_db_helper): such a test commits, and its database is emptied afterwards."""
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    names = getattr(item, "fixturenames", ())
+    return any(
+        name in names for name in ("transactional_db", "live_server", "django_db_reset_sequences")
+    )
+
+
+class KeptDemo:
+    """The demo data loaded once and kept in an open transaction, which every test that asks
+    for `demo` runs inside: its own transaction (pytest-django's, as for any test) is then a
+    savepoint, rolled back after it, so each such test starts from the same fresh load, as
+    Django's TestCase.setUpTestData does for a class. A test that does not ask for the demo
+    data rolls the kept transaction back first and gets the empty database as before.
+
+    load_demo takes 3 to 9 s; some 60 tests ask for it, and they run one after another
+    (pytest_collection_modifyitems), so it runs a few times per suite instead of once per
+    test."""
+
+    def __init__(self, blocker) -> None:
+        self.blocker = blocker
+        self.atomic: transaction.Atomic | None = None
+
+    def enter(self) -> None:
+        if self.atomic is not None:
+            return
+        from pacttracker.celery import app
+
+        with self.blocker.unblock():
+            atomic = transaction.atomic(using=DEFAULT_DB_ALIAS)
+            # As TestCase marks its own: a durable block inside still counts as outermost.
+            atomic._from_testcase = True
+            atomic.__enter__()
+            eager = app.conf.task_always_eager
+            app.conf.task_always_eager = True  # as for a test (_eager_celery); nothing commits
+            try:
+                call_command("load_demo", stdout=io.StringIO())
+            except BaseException:
+                transaction.set_rollback(True, using=DEFAULT_DB_ALIAS)
+                atomic.__exit__(None, None, None)
+                raise
+            finally:
+                app.conf.task_always_eager = eager
+        self.atomic = atomic
+
+    def leave(self) -> None:
+        if self.atomic is None:
+            return
+        with self.blocker.unblock():
+            transaction.set_rollback(True, using=DEFAULT_DB_ALIAS)
+            self.atomic.__exit__(None, None, None)
+        self.atomic = None
+
+
+@pytest.fixture(scope="session")
+def _kept_demo(django_db_setup, django_db_blocker) -> Iterator[KeptDemo]:
+    kept = KeptDemo(django_db_blocker)
+    yield kept
+    kept.leave()  # before the test database goes
+
+
+@pytest.fixture
+def _demo_or_not(request, _kept_demo: KeptDemo) -> None:
+    if _on_kept_demo(request.node):
+        _kept_demo.enter()
+    else:
+        _kept_demo.leave()
+
+
+@pytest.fixture
+def _django_db_helper(_demo_or_not, _django_db_helper) -> None:
+    """pytest-django's set-up of each database test (the `db` fixture and the django_db marker
+    both come to it), after entering or leaving the kept demo data (`_demo_or_not`, set up
+    first as the first argument): the test's own transaction has to open inside it."""
+
+
+@pytest.fixture
+def demo(request, db) -> None:
+    """The demo data (load_demo): already there from KeptDemo, or loaded afresh for a
+    transactional test, whose database is emptied after it."""
+    if _transactional(request.node):
+        call_command("load_demo", stdout=io.StringIO())
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +176,11 @@ def _required_services(request) -> None:
         pytest.fail("this test needs PostgreSQL: set DATABASE_URL=postgres://…")
     if request.node.get_closest_marker("services"):
         from django.conf import settings
+
+        if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+            # Their worker processes share the one Redis database of CELERY_BROKER_URL (its
+            # queue, and start_worker empties it): two at once take each other's tasks.
+            pytest.fail("tests marked services run one at a time: not under pytest -n (xdist)")
 
         if not settings.CELERY_BROKER_URL.startswith("redis://"):
             pytest.fail("this test needs Redis: set CELERY_BROKER_URL=redis://…")

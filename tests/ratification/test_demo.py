@@ -15,11 +15,6 @@ from ratification.models import Forecast, RatificationStep
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo(db):
-    call_command("load_demo", verbosity=0)
-
-
 def test_acsa_has_its_parties_signatories_provisions_and_pending_diet_step(demo):
     acsa = Agreement.objects.get(slug="japan-philippines-acsa")
     assert acsa.status == "signed"

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 
 import pytest
-from django.core.management import call_command
 
 from agreements.models import Agreement
 from agreements.statements import StatementInput, statement_add
@@ -47,11 +46,6 @@ def convention_of(make_agreement, codes: list[str]):
 @pytest.fixture
 def convention(make_agreement):
     return convention_of(make_agreement, ["JP", "PH", "US", "AU"])
-
-
-@pytest.fixture
-def demo(db):
-    call_command("load_demo", verbosity=0)
 
 
 def by_code(rows):

@@ -29,11 +29,6 @@ def _state() -> str:
     return agreements_export(fmt="json")
 
 
-@pytest.fixture
-def demo(db):
-    call_command("load_demo", stdout=io.StringIO())
-
-
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_export_then_import_is_a_no_op(demo, fmt):
     """Every demo agreement round-trips: all rows no-op, nothing changes (history included)."""

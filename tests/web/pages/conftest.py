@@ -1,4 +1,5 @@
-"""Fixtures for the page tests: the demo data, and a way to count a page's queries."""
+"""Fixtures for the page tests: a way to count a page's queries, and many agreements (the demo
+data is tests/conftest.py's `demo`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -15,11 +15,6 @@ from ratification.models import RatificationStep
 from ratification.services import StepInput
 
 FAR_AHEAD = dt.date(2099, 1, 1)
-
-
-@pytest.fixture
-def demo(db) -> None:
-    call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
 @pytest.fixture
