@@ -34,6 +34,12 @@ def _history(make_agreement, slug, signed, days):
     )
 
 
+def _councillors_key() -> tuple:
+    """The duration table's key for Japan's signature -> House of Councillors approval."""
+    japan = forecasts.Party.objects.get(code="JP").pk
+    return ("party", japan, "signature", "legislative_approval", "house of councillors")
+
+
 def test_as_of_rolls_the_record_back(make_agreement):
     agreement = _history(make_agreement, "a", D(2020, 1, 1), 100)
     snapshot = forecasts.snapshot_of(forecasts._agreements_with_steps([agreement.pk]).get())
@@ -59,13 +65,7 @@ def test_no_leakage_evidence_is_only_what_was_recorded_before(make_agreement):
     # a, b, c: fewer than 3 earlier cases; d: only a was known on 2020-03-01; e: a, b, c, d.
     assert group.forecast == 1
     table = forecasts.DurationTable.build()
-    key = (
-        "party",
-        forecasts.Party.objects.get(code="JP").pk,
-        "signature",
-        "legislative_approval",
-        "house of councillors",
-    )
+    key = _councillors_key()
     known = table.durations(key, exclude_agreement=0, known_by=D(2020, 3, 1), longer_than=-1)
     assert len(known) == 1
     # Strictly before: a case completed on the day itself is not yet known.
@@ -83,13 +83,7 @@ def test_evidence_is_the_most_recent_cases_before_the_day(make_agreement, monkey
     for n, days in enumerate([10, 20, 30, 40, 50]):
         _history(make_agreement, f"r{n}", D(2020, 1, 1) + dt.timedelta(days=100 * n), days)
     table = forecasts.DurationTable.build()
-    key = (
-        "party",
-        forecasts.Party.objects.get(code="JP").pk,
-        "signature",
-        "legislative_approval",
-        "house of councillors",
-    )
+    key = _councillors_key()
     days = [
         table.days(i)
         for i in table.durations(key, exclude_agreement=0, known_by=D(2022, 1, 1), longer_than=-1)
