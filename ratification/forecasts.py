@@ -874,6 +874,8 @@ def _revision(agreement: Agreement) -> tuple:
 
 
 REFRESH_CHUNK = 500
+# PostgreSQL's deadlock_detected, lock_not_available, serialization_failure.
+LOCK_CONFLICTS = frozenset({"40P01", "55P03", "40001"})
 
 
 def forecasts_refresh_all(*, today: date | None = None) -> dict[str, int]:
@@ -897,9 +899,12 @@ def forecasts_refresh_all(*, today: date | None = None) -> dict[str, int]:
                 agreement_ids=chunk, today=today, table=table, calendars=calendars
             )
             counts["agreements"] += len(chunk)
-        except OperationalError:
+        except OperationalError as exc:
             # A deadlock or lock timeout against a writer: those agreements keep yesterday's
-            # forecasts (their writes queue their own refresh) and the run goes on.
+            # forecasts (their writes queue their own refresh) and the run goes on. Anything
+            # else (the database gone) ends the run, as before.
+            if getattr(exc.__cause__, "sqlstate", None) not in LOCK_CONFLICTS:
+                raise
             logger.warning("forecast refresh skipped %d agreements", len(chunk), exc_info=True)
             counts["skipped"] += len(chunk)
 

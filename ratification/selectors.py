@@ -501,8 +501,8 @@ def _agreement_list_page(
 
 def _parties_count(codes: tuple[str, ...]) -> int:
     counts = party_facet_counts(codes[0])
-    if len(codes) == 2:
-        return counts.get(facet_key("party", codes[1]), 0) if codes[0] != codes[1] else 0
+    if len(codes) == 2:  # distinct: AgreementFilters.from_query keeps each code once
+        return counts.get(facet_key("party", codes[1]), 0)
     return sum(n for key, n in counts.items() if key.startswith("status:"))
 
 

@@ -372,9 +372,12 @@ def test_the_daily_refresh_goes_on_past_a_chunk_that_meets_a_deadlock(make_agree
     monkeypatch.setattr(forecasts, "REFRESH_CHUNK", 1)
     refresh = forecasts.forecasts_refresh
 
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
     def deadlocked_once(*, agreement_ids, **kwargs):
         if first.pk in agreement_ids:
-            raise OperationalError("deadlock detected")
+            raise OperationalError("deadlock detected") from Deadlock()
         return refresh(agreement_ids=agreement_ids, **kwargs)
 
     monkeypatch.setattr(forecasts, "forecasts_refresh", deadlocked_once)
@@ -382,6 +385,14 @@ def test_the_daily_refresh_goes_on_past_a_chunk_that_meets_a_deadlock(make_agree
     assert counts["skipped"] == 1 and counts["agreements"] >= 1
     assert Forecast.objects.filter(agreement=second).exists()
     assert not Forecast.objects.filter(agreement=first).exists()
+    # Anything else than a lock conflict (the database gone) still ends the run.
+
+    def gone(*, agreement_ids, **kwargs):
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(forecasts, "forecasts_refresh", gone)
+    with pytest.raises(OperationalError):
+        forecasts.forecasts_refresh_all(today=D(2026, 1, 20))
 
 
 def test_daily_refresh_covers_open_agreements_only(make_agreement):
