@@ -152,3 +152,46 @@ def test_every_shipped_block_of_sitting_days_is_sourced_and_inside_its_period():
         assert spec["source_title"] and spec["source_url"].startswith("https://"), spec
         assert not spec.get("assumed"), spec
         assert all(spec["start"] <= day <= spec["end"] for day in spec["days"]), spec
+
+
+def test_the_2024_session_ends_at_prorogation_and_the_2026_27_session_follows():
+    load()
+    parliament = Legislature.objects.get(party__code="GB")
+    commons = parliament.chambers.get(name="House of Commons")
+
+    closing = Session.objects.get(legislature=parliament, name="Session 2024–")
+    assert closing.closes_on == dt.date(2026, 4, 29)
+    assert in_session(chamber=commons, on=dt.date(2026, 5, 5)) is None
+    assert in_session(chamber=commons, on=dt.date(2026, 5, 13)).name == "Session 2026–27"
+    assert not parliament.sessions.filter(assumed=True).exists()
+
+
+def test_a_database_loaded_while_the_2024_session_was_open_keeps_loading(tmp_path):
+    """A database loaded from the earlier data (2024– open, no 2026–27 session) reloads without
+    error: its open session is kept, as an editor's would be, and the new one is named, not
+    forced in."""
+    data = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    gb = next(item for item in data["legislatures"] if item["party"] == "GB")
+    gb["sessions"] = [s for s in gb["sessions"] if s["name"] != "Session 2026–27"]
+    next(s for s in gb["sessions"] if s["name"] == "Session 2024–")["closes_on"] = None
+    earlier = tmp_path / "calendars.json"
+    earlier.write_text(json.dumps(data), encoding="utf-8")
+    call_command("load_calendars", path=str(earlier), stdout=io.StringIO())
+
+    again = load()
+
+    parliament = Legislature.objects.get(party__code="GB")
+    assert Session.objects.get(legislature=parliament, name="Session 2024–").closes_on is None
+    assert not parliament.sessions.filter(name="Session 2026–27").exists()
+    assert "0 inserted" in again
+    assert "Not loaded: " in again and "Session 2026–27 (from 2026-05-13)" in again
+    assert "overlaps Session 2024– as recorded (2024-07-09 to no end entered)" in again
+
+    # Once an editor enters the prorogation, loading again adds the new session.
+    session = Session.objects.get(legislature=parliament, name="Session 2024–")
+    session.closes_on = dt.date(2026, 4, 29)
+    session.save()
+    third = load()
+
+    assert "1 inserted" in third and "Not loaded" not in third
+    assert parliament.sessions.get(name="Session 2026–27").opens_on == dt.date(2026, 5, 13)

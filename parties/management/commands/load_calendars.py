@@ -2,10 +2,12 @@
 that count on them from parties/data/clocks.json.
 
 Idempotent: a legislature, chamber or session that is already there is left as it is (an editor
-may have corrected it) and counted as a no-op. A chamber's sitting days come in blocks (one per
-source), loaded in order, each joining the period recorded before it; a block whose period
-overlaps what the chamber already records is not reloaded. Sessions and sitting days are written
-through parties.services, so the shipped data obeys the same rules as an editor's input.
+may have corrected it) and counted as a no-op; so is a shipped session that overlaps one already
+recorded (e.g. one loaded before, while the data left it open): the recorded one is kept and the
+command names it, to be corrected before loading again. A chamber's sitting days come in blocks
+(one per source), loaded in order, each joining the period recorded before it; a block whose
+period overlaps what the chamber already records is not reloaded. Sessions and sitting days are
+written through parties.services, so the shipped data obeys the same rules as an editor's input.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Q
 
 from parties.clockrules import clock_rule_upsert
 from parties.models import Chamber, ClockRule, Legislature, Party, Session
@@ -30,6 +33,23 @@ CLOCKS_PATH = Path(settings.BASE_DIR) / "parties" / "data" / "clocks.json"
 
 def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+def _overlapping_recorded(
+    legislature: Legislature, chamber: Chamber | None, opens_on: date, closes_on: date | None
+) -> Session | None:
+    """A recorded session sharing a day with the shipped one, in the same scope (a session of the
+    whole legislature applies to every chamber, as parties.services checks)."""
+    sessions = Session.objects.filter(legislature=legislature).filter(
+        Q(closes_on__isnull=True) | Q(closes_on__gte=opens_on)
+    )
+    if closes_on is not None:
+        sessions = sessions.filter(opens_on__lte=closes_on)
+    if chamber is not None:
+        sessions = sessions.filter(Q(chamber__isnull=True) | Q(chamber=chamber))
+    return next(
+        (s for s in sessions.order_by("opens_on", "pk") if s.overlaps(opens_on, closes_on)), None
+    )
 
 
 class Command(BaseCommand):
@@ -49,6 +69,7 @@ class Command(BaseCommand):
         except (OSError, json.JSONDecodeError) as exc:
             raise CommandError(f"Cannot read {options['path']}: {exc}") from exc
         counts = {"insert": 0, "no-op": 0}
+        self.kept_out: list[str] = []
         with transaction.atomic():
             for item in data["legislatures"]:
                 try:
@@ -59,6 +80,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Legislative calendars: {counts['insert']} inserted, {counts['no-op']} already there."
         )
+        for line in self.kept_out:
+            self.stdout.write(line)
         if options["clocks_path"]:
             self._load_clocks(Path(options["clocks_path"]))
 
@@ -134,13 +157,25 @@ class Command(BaseCommand):
             ).exists():
                 counts["no-op"] += 1
                 continue
+            opens_on, closes_on = _date(spec["opens_on"]), _date(spec.get("closes_on"))
+            recorded = _overlapping_recorded(legislature, chamber, opens_on, closes_on)
+            if recorded is not None:
+                # Rows already there are the editors' (or an earlier load's): not forced.
+                counts["no-op"] += 1
+                until = recorded.closes_on.isoformat() if recorded.closes_on else "no end entered"
+                self.kept_out.append(
+                    f"Not loaded: {legislature}, {spec['name']} (from {opens_on.isoformat()}) "
+                    f"overlaps {recorded.name} as recorded ({recorded.opens_on.isoformat()} to "
+                    f"{until}); correct that session and load again."
+                )
+                continue
             session_create(
                 legislature=legislature,
                 chamber=chamber,
                 name=spec["name"],
                 kind=spec["kind"],
-                opens_on=_date(spec["opens_on"]),
-                closes_on=_date(spec.get("closes_on")),
+                opens_on=opens_on,
+                closes_on=closes_on,
                 source_title=spec["source_title"],
                 source_url=spec.get("source_url", ""),
                 assumed=spec.get("assumed", False),
