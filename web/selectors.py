@@ -222,6 +222,13 @@ def _progress(
     return AgreementProgress(agreement=agreement, result=result, tracks=tracks)
 
 
+# What the engine (ratification.services.agreement_facts) and a card's progress bar read of a
+# step: its vote, note, source and audit columns are most of its row.
+CARD_STEPS = RatificationStep.objects.only(
+    "participation", "order", "kind", "status", "date", "body", "instrument_kind"
+)
+
+
 def agreements_awaiting_ratification(
     *, today: date | None = None, limit: int | None = None
 ) -> list[AgreementProgress]:
@@ -235,9 +242,9 @@ def agreements_awaiting_ratification(
             # The cards show each step's kind, body, status and date, not its note or source.
             Prefetch(
                 "participations",
-                queryset=Participation.objects.select_related("party").prefetch_related(
-                    Prefetch("steps", queryset=RatificationStep.objects.defer("note"))
-                ),
+                queryset=Participation.objects.select_related("party")
+                .only("agreement", "party__code", "party__name")
+                .prefetch_related(Prefetch("steps", queryset=CARD_STEPS)),
             )
         )
         .order_by(F("signed_on").desc(nulls_last=True), "title", "pk")
