@@ -9,18 +9,19 @@ what has already been fetched. Templates therefore never query.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 
+from django.db import connection
 from django.db.models import (
     Count,
     F,
     Prefetch,
     Q,
     QuerySet,
-    prefetch_related_objects,
 )
 from django.utils import timezone
 
@@ -56,7 +57,6 @@ from ratification.selectors import (
     agreement_label,
     agreements_search,
     listing_label,
-    participations_with_parties,
     participations_with_steps,
 )
 from ratification.services import agreement_evaluate
@@ -77,16 +77,29 @@ def status_counts() -> dict[str, int]:
 AGREEMENT_BULK_FIELDS = ("summary", "listing", "facet_keys")
 
 
+def party_names() -> Names:
+    """The parties' names (one small query), for labels read from kept list rows
+    (`listing_label`): the home page's panels name parties and nothing else."""
+    return Names(parties=dict(Party.objects.values_list("code", "name")), subjects={})
+
+
+# What a row labelled from its kept list row needs of its agreement (`listing_label`).
+LABEL_FIELDS = ("slug", "title", "short_name", "listing")
+
+
 def status_changes_recent(*, limit: int = 10) -> QuerySet[StatusChange]:
-    """The newest flagged changes, with their agreements' parties for labelling."""
+    """The newest flagged changes, with what their lines show of their agreements (labelled
+    from the kept list rows with `listing_label`) and the changes correcting them."""
     return (
-        StatusChange.objects.select_related("agreement", "party", "corrected_by")
-        .defer(*(f"agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
-        .prefetch_related(
-            Prefetch(
-                "agreement__participations",
-                queryset=Participation.objects.select_related("party"),
-            )
+        StatusChange.objects.select_related("agreement", "corrected_by")
+        .only(
+            "effective_on",
+            "message",
+            "corrects",
+            "agreement",
+            *(f"agreement__{name}" for name in LABEL_FIELDS),
+            "corrected_by__id",
+            "corrected_by__kind",
         )
         .order_by("-detected_at", "-id")[:limit]
     )
@@ -209,6 +222,13 @@ def _progress(
     return AgreementProgress(agreement=agreement, result=result, tracks=tracks)
 
 
+# What the engine (ratification.services.agreement_facts) and a card's progress bar read of a
+# step: its vote, note, source and audit columns are most of its row.
+CARD_STEPS = RatificationStep.objects.only(
+    "participation", "order", "kind", "status", "date", "body", "instrument_kind"
+)
+
+
 def agreements_awaiting_ratification(
     *, today: date | None = None, limit: int | None = None
 ) -> list[AgreementProgress]:
@@ -222,9 +242,9 @@ def agreements_awaiting_ratification(
             # The cards show each step's kind, body, status and date, not its note or source.
             Prefetch(
                 "participations",
-                queryset=Participation.objects.select_related("party").prefetch_related(
-                    Prefetch("steps", queryset=RatificationStep.objects.defer("note"))
-                ),
+                queryset=Participation.objects.select_related("party")
+                .only("agreement", "party__code", "party__name")
+                .prefetch_related(Prefetch("steps", queryset=CARD_STEPS)),
             )
         )
         .order_by(F("signed_on").desc(nulls_last=True), "title", "pk")
@@ -232,16 +252,20 @@ def agreements_awaiting_ratification(
     return [_progress(a, today) for a in agreements[:limit]]
 
 
-def agreements_entering_into_force(*, today: date | None = None, limit: int) -> list[Agreement]:
-    """Agreements not yet in force that will be: every ratified one (its date may not be known
-    yet) and any whose expected date is today or ahead; soonest first, unknown dates last.
+def agreements_entering_into_force(
+    *, today: date | None = None, limit: int, names: Names | None = None
+) -> list[tuple[Agreement, str]]:
+    """Agreements not yet in force that will be, each with its label: every ratified one (its
+    date may not be known yet) and any whose expected date is today or ahead; soonest first,
+    unknown dates last.
 
     Two queries, each the first `limit` rows of a partial index (agreements migration 0008), merged
-    here: as one query with an OR, PostgreSQL reads every agreement (0.1 s at 100,000).
+    here: as one query with an OR, PostgreSQL reads every agreement (0.1 s at 100,000). The
+    labels come from the kept list rows (`listing_label`), `names` or one query for them.
     """
     today = today or timezone.localdate()
-    waiting = Agreement.objects.filter(entered_into_force_on__isnull=True).defer(
-        *AGREEMENT_BULK_FIELDS
+    waiting = Agreement.objects.filter(entered_into_force_on__isnull=True).only(
+        *LABEL_FIELDS, "status", "expected_entry_into_force_on"
     )
     order = (F("expected_entry_into_force_on").asc(nulls_last=True), "title", "pk")
     ratified = waiting.filter(status=AgreementStatus.RATIFIED).order_by(*order)[:limit]
@@ -260,18 +284,32 @@ def agreements_entering_into_force(*, today: date | None = None, limit: int) -> 
         [*ratified, *expected],
         key=lambda a: (a.expected_entry_into_force_on or date.max, a.title, a.pk),
     )[:limit]
-    prefetch_related_objects(soonest, participations_with_parties())
-    return soonest
+    names = names or party_names()
+    return [(a, listing_label(a, names=names)) for a in soonest]
 
 
 def steps_overdue(*, today: date | None = None) -> QuerySet[RatificationStep]:
-    """Scheduled steps whose date has passed with no result recorded, oldest first."""
+    """Scheduled steps whose date has passed with no result recorded, oldest first, with what
+    a line about each shows of its party and agreement."""
     today = today or timezone.localdate()
     return (
         RatificationStep.objects.filter(status=StepStatus.SCHEDULED, date__lt=today)
         .exclude(steps_bound_by_entry_into_force(today))
         .select_related("participation__party", "participation__agreement")
-        .defer("note", *(f"participation__agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
+        .only(
+            "kind",
+            "body",
+            "date",
+            "status",
+            "participation",
+            "participation__party",
+            "participation__agreement",
+            "participation__party__code",
+            "participation__party__name",
+            "participation__agreement__slug",
+            "participation__agreement__title",
+            "participation__agreement__short_name",
+        )
         .order_by("date", "pk")
     )
 
@@ -484,25 +522,21 @@ PARTY_ROW_FIELDS = ("slug", "title", "short_name", "kind", "status", "signed_on"
 
 def party_profile(*, code: str) -> PartyProfile | None:
     """Everything a party's page shows. The counts by status and by partner are read from the
-    kept counts; each status with agreements costs one query for its most recent ones (the
-    agreement list's own search, newest signature first), read from the kept list rows. So the
-    queries number at most a dozen, however many agreements the party is in."""
+    kept counts; the most recent agreements of each status come from the kept list rows (the
+    agreement list's own search, newest signature first), all statuses in one statement on
+    PostgreSQL; the names from one query of every party's. So the queries number about a
+    dozen, however many agreements the party is in."""
     party = Party.objects.filter(code=code.upper()).first()
     if party is None:
         return None
     counts = party_agreement_counts(party=party)
-    names = Names.load()
+    names = party_names()
+    statuses = [s for s, _ in AgreementStatus.choices if counts.by_status.get(s)]
+    latest = _party_latest(party=party, statuses=statuses)
     by_status = []
     for status, label in AgreementStatus.choices:
-        if not counts.by_status.get(status):
+        if status not in statuses:
             continue
-        latest = (
-            agreements_search(
-                filters=AgreementFilters(parties=(party.code,), statuses=(status,), sort="-signed")
-            )
-            # What a row shows: its facet keys and flags are a fifty-party agreement's bulk.
-            .only(*PARTY_ROW_FIELDS)[:PARTY_AGREEMENTS_PER_STATUS]
-        )
         rows = [
             PartyAgreementRow(
                 agreement=agreement,
@@ -516,19 +550,19 @@ def party_profile(*, code: str) -> PartyProfile | None:
                     "",
                 ),
             )
-            for agreement in latest
+            for agreement in latest.get(status, [])
         ]
         by_status.append((status, label, rows, counts.by_status[status]))
     by_status = _with_own_dates(by_status, party=party)
     ranked = sorted(
         counts.partners.items(), key=lambda item: (-item[1], names.parties.get(item[0], item[0]))
     )[:PARTY_PARTNERS_SHOWN]
-    partner_parties = Party.objects.in_bulk([c for c, _ in ranked], field_name="code")
     top = ranked[0][1] if ranked else 0
+    # The chart shows each partner's code and name, both in `names`: no query of its own.
     partners = [
-        Partner(partner_parties[c], n, round(100 * n / top))
+        Partner(Party(code=c, name=names.parties[c]), n, round(100 * n / top))
         for c, n in ranked
-        if c in partner_parties
+        if c in names.parties
     ]
     # The party's own procedure and the generic one in one query, so that a party without its
     # own costs no more queries than one with it.
@@ -540,6 +574,15 @@ def party_profile(*, code: str) -> PartyProfile | None:
     changes = list(
         StatusChange.objects.filter(party=party)
         .select_related("agreement", "corrected_by")
+        .only(
+            "effective_on",
+            "message",
+            "corrects",
+            "agreement",
+            "agreement__slug",
+            "corrected_by__id",
+            "corrected_by__kind",
+        )
         .order_by("-detected_at", "-id")[:PARTY_CHANGES_SHOWN]
     )
     return PartyProfile(
@@ -552,6 +595,49 @@ def party_profile(*, code: str) -> PartyProfile | None:
         changes=changes,
         forecasts=forecasts_for_party(party=party, limit=PARTY_FORECASTS_SHOWN),
     )
+
+
+# The newest of a party's agreements with one status: one LATERAL branch per status, the same
+# rows as agreements_search (the `party:` facet key, newest signature first) reads, served by
+# the same index (status, signed_on) that stops after the first rows.
+_PARTY_LATEST_SQL = """
+SELECT a.id, a.slug, a.title, a.short_name, a.kind, a.status, a.signed_on, a.listing
+  FROM unnest(%s::varchar[]) WITH ORDINALITY AS s(status, n)
+ CROSS JOIN LATERAL (
+       SELECT id, slug, title, short_name, kind, status, signed_on, listing
+         FROM agreements_agreement
+        WHERE status = s.status AND facet_keys @> %s::jsonb
+        ORDER BY signed_on DESC NULLS LAST, title, id
+        LIMIT %s
+       ) AS a
+ ORDER BY s.n, a.signed_on DESC NULLS LAST, a.title, a.id
+"""
+
+
+def _party_latest(*, party: Party, statuses: list[str]) -> dict[str, list[Agreement]]:
+    """The party's PARTY_AGREEMENTS_PER_STATUS most recently signed agreements of each status:
+    on PostgreSQL one statement for every status (a query per status cost more to build than
+    to run), elsewhere the agreement list's search once per status."""
+    if not statuses:
+        return {}
+    latest: dict[str, list[Agreement]] = defaultdict(list)
+    if connection.vendor == "postgresql":
+        rows = Agreement.objects.raw(
+            _PARTY_LATEST_SQL,
+            [statuses, json.dumps([facet_key("party", party.code)]), PARTY_AGREEMENTS_PER_STATUS],
+        )
+        for agreement in rows:
+            latest[agreement.status].append(agreement)
+        return latest
+    for status in statuses:
+        latest[status] = list(
+            agreements_search(
+                filters=AgreementFilters(parties=(party.code,), statuses=(status,), sort="-signed")
+            )
+            # What a row shows: its facet keys and flags are a fifty-party agreement's bulk.
+            .only(*PARTY_ROW_FIELDS)[:PARTY_AGREEMENTS_PER_STATUS]
+        )
+    return latest
 
 
 def _with_own_dates(

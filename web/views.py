@@ -75,6 +75,7 @@ HOME_ROWS = 10
 def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     counts = selectors.status_counts()
+    names = selectors.party_names()
     return render(
         request,
         "ratification/home.html",
@@ -89,11 +90,16 @@ def home(request: HttpRequest) -> HttpResponse:
                 (item, *_card_tracks(item.tracks))
                 for item in selectors.agreements_awaiting_ratification(today=today, limit=HOME_ROWS)
             ],
-            "entering": selectors.agreements_entering_into_force(today=today, limit=HOME_ROWS),
+            "entering": selectors.agreements_entering_into_force(
+                today=today, limit=HOME_ROWS, names=names
+            ),
             "overdue": list(selectors.steps_overdue(today=today)[:HOME_ROWS]),
             "home_rows": HOME_ROWS,
             "signed_count": counts[AgreementStatus.SIGNED],
-            "changes": list(selectors.status_changes_recent(limit=12)),
+            "changes": [
+                (change, search.listing_label(change.agreement, names=names))
+                for change in selectors.status_changes_recent(limit=12)
+            ],
             "feed_url": _feed_url(),
             # Editors see what the record is missing (one COUNT per kind; analysts never pay it).
             "gaps": _gap_summary(today)

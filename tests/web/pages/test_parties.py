@@ -84,3 +84,22 @@ def test_party_page_shows_the_latest_of_each_status_and_links_to_the_rest(
     assert html.count('href="/agreements/test-agreement-') == 2
     assert '<a href="/agreements/?party=PH&amp;status=under_negotiation">' in html
     assert "All 3 under negotiation agreements of Philippines" in html
+
+
+@pytest.mark.parametrize("code", ["JP", "PH", "US"])
+def test_party_latest_rows_are_the_searchs_newest_of_each_status(demo, monkeypatch, code):
+    """The party page's newest agreements of each status (one statement on PostgreSQL) are
+    those the agreement list's search gives for the party and the status, in its order."""
+    from agreements.models import AgreementStatus
+    from parties.models import Party
+    from ratification.selectors import AgreementFilters, agreements_search
+
+    monkeypatch.setattr(selectors, "PARTY_AGREEMENTS_PER_STATUS", 2)
+    party = Party.objects.get(code=code)
+    statuses = list(AgreementStatus.values)
+    latest = selectors._party_latest(party=party, statuses=statuses)
+    for status in statuses:
+        expected = agreements_search(
+            filters=AgreementFilters(parties=(code,), statuses=(status,), sort="-signed")
+        )[:2]
+        assert [a.slug for a in latest.get(status, [])] == [a.slug for a in expected], status
