@@ -76,6 +76,10 @@ EVIDENCE_LISTED = 12
 # a forecast costs the same at 100 or 100,000 agreements.
 RECENT_CASES = 200
 SPAN_BLOCK = 64
+# A level's record must have begun at least this many times the range's upper end before the
+# day of the forecast: a record younger than a slow case cannot hold one, so the cases it
+# shows are the quick ones and its range would be too short (docs/forecasts.md, "Backtest").
+RECORD_AGE_FACTOR = 2
 # Steps voted in a sitting legislature: a date in a recess moves to the next session.
 SESSION_KINDS = frozenset({"legislative_approval", "committee_review"})
 LEVELS = ("party", "subject", "legislature", "all")
@@ -152,6 +156,8 @@ class DurationTable:
         # cases longer than the time already spent skips the blocks that hold none.
         self.ends: dict[tuple, array] = {}
         self.longest: dict[tuple, array] = {}
+        # Per key, the earliest anchor of its cases, as an ordinal: where its record begins.
+        self.begins: dict[tuple, int] = {}
         self.party_legislature: dict[int, str] = {}
         self.party_names: dict[int, str] = {}
         self._labels: dict[int, tuple[str, str]] = {}
@@ -204,6 +210,7 @@ class DurationTable:
             ordered = sorted(cases, key=lambda i: (self.to_on[i], i))
             self.index[key] = array("l", ordered)
             self.ends[key] = array("i", (self.to_on[i] for i in ordered))
+            self.begins[key] = min(self.from_on[i] for i in ordered)
             self.longest[key] = array(
                 "i",
                 (
@@ -280,6 +287,12 @@ class DurationTable:
 
     def days(self, i: int) -> int:
         return self.to_on[i] - self.from_on[i]
+
+    def record_age(self, keys: Iterable[tuple], day: date) -> int | None:
+        """Days from the earliest anchor under `keys` to `day`: how long a case the record could
+        have seen finish. None when no key has a case."""
+        begins = [self.begins[k] for k in keys if k in self.begins]
+        return day.toordinal() - min(begins) if begins else None
 
     def labels(self, agreement_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         """(slug, label) of the evidence's agreements, read once per run."""
@@ -525,6 +538,13 @@ def _forecast_step(
         result = estimate([table.days(i) for i in samples])
         if result is None:
             tried.append(f"{len(samples)} for {scope}")
+            continue
+        age = table.record_age(level_keys, as_of)
+        if age is not None and age < RECORD_AGE_FACTOR * result.high:
+            tried.append(
+                f"{len(samples)} for {scope}, a record begun {age} days before, too recent to "
+                f"show cases as slow as {result.high} days"
+            )
             continue
         low = max(_add_days(anchor.date, result.low), as_of)
         likely = max(_add_days(anchor.date, result.median), as_of)

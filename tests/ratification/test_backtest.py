@@ -57,8 +57,9 @@ def test_no_leakage_evidence_is_only_what_was_recorded_before(make_agreement):
     _history(make_agreement, "b", D(2020, 1, 1), 100)  # done 2020-04-10
     _history(make_agreement, "c", D(2020, 1, 1), 120)  # done 2020-04-30
     _history(make_agreement, "d", D(2020, 3, 1), 60)
-    # A later agreement, signed when a, b and c were all known (d finishing on 2020-04-30).
-    _history(make_agreement, "e", D(2020, 6, 1), 90)
+    # A later agreement, signed when a, b, c and d were all known, and the record old enough
+    # (two years) to have shown cases as slow as its range.
+    _history(make_agreement, "e", D(2022, 1, 1), 90)
     report = backtest.backtest()
     group = report.groups[("Japan", "legislative_approval (House of Councillors)")]
     assert group.cases == 5
@@ -72,6 +73,33 @@ def test_no_leakage_evidence_is_only_what_was_recorded_before(make_agreement):
     assert (
         len(table.durations(key, exclude_agreement=0, known_by=D(2020, 1, 31), longer_than=-1)) == 0
     )
+
+
+def test_a_record_too_young_for_slow_cases_gives_no_forecast(make_agreement):
+    """Cases finished within five months of the record's first anchor can only be quick ones:
+    a range read from them would be too short (the backtest's first years held two thirds)."""
+    for n, days in enumerate([30, 60, 100, 120]):
+        _history(make_agreement, f"h{n}", D(2020, 1, 1), days)
+    _history(make_agreement, "young", D(2020, 6, 1), 90)
+    _history(make_agreement, "old", D(2022, 6, 1), 90)
+    report = backtest.backtest()
+    group = report.groups[("Japan", "legislative_approval (House of Councillors)")]
+    # h0-h3: too few earlier cases; young: a record begun 152 days before; old: a forecast.
+    assert (group.cases, group.forecast) == (6, 1)
+    table = forecasts.DurationTable.build()
+    assert table.record_age([_councillors_key()], D(2020, 6, 1)) == 152
+    young = forecasts.Agreement.objects.get(slug="young")
+    snapshot = forecasts.snapshot_of(forecasts._agreements_with_steps([young.pk]).get())
+    rows = forecasts.forecast_snapshot(
+        backtest.as_of(snapshot, D(2020, 6, 1)),
+        table=table,
+        calendars=forecasts.CalendarBook(),
+        as_of=D(2020, 6, 1),
+        labelled=False,
+    )
+    row = next(r for r in rows if r.kind == "legislative_approval")
+    assert row.likely_on is None
+    assert "a record begun 152 days before, too recent to show cases as slow as" in row.reason
 
 
 @pytest.mark.parametrize("block", [1, 2, 64])
