@@ -178,19 +178,22 @@ def _row_parties(
     return first[:PARTIES_SHOWN], len(parties) - PARTIES_SHOWN
 
 
-def _toggle_url(request: HttpRequest, name: str, value: str) -> str:
-    """The current address with `name=value` added, or removed if present; back to page 1."""
+def _query(request: HttpRequest, *, drop: tuple[str, ...], **values: str | list[str]) -> str:
+    """The page's own query string without the parameters in `drop`, with `values` set."""
     params = request.GET.copy()
-    for other in ("page", "format", "part"):
-        params.pop(other, None)
-    values = params.getlist(name)
-    if value in values:
-        values.remove(value)
-    else:
-        values.append(value)
-    params.setlist(name, values)
+    for name in drop:
+        params.pop(name, None)
+    for name, value in values.items():
+        params.setlist(name, value if isinstance(value, list) else [value])
     query = params.urlencode()
     return f"?{query}" if query else "?"
+
+
+def _toggle_url(request: HttpRequest, name: str, value: str) -> str:
+    """The current address with `name=value` added, or removed if present; back to page 1."""
+    values = request.GET.getlist(name)
+    values = [v for v in values if v != value] if value in values else [*values, value]
+    return _query(request, drop=("page", "format", "part"), **{name: values})
 
 
 def _facet_groups(request: HttpRequest, facets) -> list[dict]:
@@ -296,18 +299,12 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 
 def _count_facets_query(request: HttpRequest) -> str:
     """The page's own address, asking it to count its facets whatever the time."""
-    params = request.GET.copy()
-    params.pop("part", None)
-    params["facets"] = "all"
-    return f"?{params.urlencode()}"
+    return _query(request, drop=("part",), facets="all")
 
 
 def _facets_part_query(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    for name in ("page", "format", "facets"):
-        params.pop(name, None)
-    params["part"] = FACETS_PART
-    return f"?{params.urlencode()}"
+    """The address of the page's filter panel alone, which its script fetches."""
+    return _query(request, drop=("page", "format", "facets"), part=FACETS_PART)
 
 
 def _agreement_list_facets(request: HttpRequest, filters) -> HttpResponse:
