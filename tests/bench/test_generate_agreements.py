@@ -75,6 +75,14 @@ def test_the_generator_loads_rows_the_product_reads_as_its_own():
         kind__in=list(SHARED_FACTS),
         participation__agreement__kind="bilateral",
     ).exists()
+    # Nor left pending behind a signature date the agreement holds (an editor's write to it is
+    # refused: the bench's writes would fail).
+    assert not RatificationStep.objects.filter(
+        status="pending",
+        kind="signature",
+        participation__agreement__kind="bilateral",
+        participation__agreement__signed_on__isnull=False,
+    ).exists()
     # The search columns (outside the models: agreements migrations 0002, 0003) are filled.
     with connection.cursor() as cursor:
         cursor.execute(

@@ -408,6 +408,12 @@ class Generator:
                     done = rng.randint(0, len(live))
             else:
                 done = len(live)
+            if not multilateral and signed_on:
+                # A signed bilateral agreement's signature steps follow its date (the services'
+                # SHARED_FACTS): completed on it, never left pending behind it.
+                signature = next((n for n, s in enumerate(live) if s[0] == "signature"), None)
+                if signature is not None:
+                    done = max(done, signature + 1)
             if stage == "ratified":
                 last_on = today - timedelta(days=rng.randint(1, max(1, eif_days - 1)))
             else:
