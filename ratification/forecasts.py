@@ -49,6 +49,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from itertools import accumulate
 from typing import Any
 
 from django.db import OperationalError, transaction
@@ -156,8 +157,9 @@ class DurationTable:
         # cases longer than the time already spent skips the blocks that hold none.
         self.ends: dict[tuple, array] = {}
         self.longest: dict[tuple, array] = {}
-        # Per key, the earliest anchor of its cases, as an ordinal: where its record begins.
-        self.begins: dict[tuple, int] = {}
+        # Per key, beside `ends`, the earliest anchor of the cases finished so far: where the
+        # record of the cases known on a day begins.
+        self.begins: dict[tuple, array] = {}
         self.party_legislature: dict[int, str] = {}
         self.party_names: dict[int, str] = {}
         self._labels: dict[int, tuple[str, str]] = {}
@@ -210,7 +212,7 @@ class DurationTable:
             ordered = sorted(cases, key=lambda i: (self.to_on[i], i))
             self.index[key] = array("l", ordered)
             self.ends[key] = array("i", (self.to_on[i] for i in ordered))
-            self.begins[key] = min(self.from_on[i] for i in ordered)
+            self.begins[key] = array("i", accumulate((self.from_on[i] for i in ordered), min))
             self.longest[key] = array(
                 "i",
                 (
@@ -289,9 +291,14 @@ class DurationTable:
         return self.to_on[i] - self.from_on[i]
 
     def record_age(self, keys: Iterable[tuple], day: date) -> int | None:
-        """Days from the earliest anchor under `keys` to `day`: how long a case the record could
-        have seen finish. None when no key has a case."""
-        begins = [self.begins[k] for k in keys if k in self.begins]
+        """Days from the earliest anchor of the cases under `keys` finished before `day` (the
+        evidence's own rule) to `day`: how long a case the record could have seen finish. None
+        when there is none."""
+        begins = []
+        for key in keys:
+            position = bisect_left(self.ends.get(key, ()), day.toordinal()) - 1
+            if position >= 0:
+                begins.append(self.begins[key][position])
         return day.toordinal() - min(begins) if begins else None
 
     def labels(self, agreement_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
@@ -517,6 +524,7 @@ def _forecast_step(
         )
     keys.append(("all", "every agreement", [("all", *move, occurrence)]))
     tried = []
+    too_young = False
     for level, scope, level_keys in keys:
         found: set[int] = set()
         for key in level_keys:
@@ -541,10 +549,8 @@ def _forecast_step(
             continue
         age = table.record_age(level_keys, as_of)
         if age is not None and age < RECORD_AGE_FACTOR * result.high:
-            tried.append(
-                f"{len(samples)} for {scope}, a record begun {age} days before, too recent to "
-                f"show cases as slow as {result.high} days"
-            )
+            too_young = True
+            tried.append(f"{len(samples)} for {scope}, its record too young ({age} days)")
             continue
         low = max(_add_days(anchor.date, result.low), as_of)
         likely = max(_add_days(anchor.date, result.median), as_of)
@@ -595,12 +601,24 @@ def _forecast_step(
         if elapsed > 0
         else ""
     )
+    move_label = f"{_kind_label(anchor.kind)} → {_kind_label(step.kind, step.body)}"
+    # A record is too young when it began less than RECORD_AGE_FACTOR times the range's upper
+    # end ago: it can only hold the quick cases.
     row.reason = (
-        f"Not enough evidence: fewer than {MIN_SAMPLE} recorded cases of "
-        f"{_kind_label(anchor.kind)} → {_kind_label(step.kind, step.body)}"
-        f"{' for a step' + since if since else ''} ({'; '.join(tried)})."
+        f"Not enough evidence: fewer than {MIN_SAMPLE} recorded cases of {move_label}"
+        + (f" for a step{since}" if since else "")
+        + (", or a record too young to hold slow ones" if too_young else "")
+        + f" ({'; '.join(tried)})."
     )
     return row
+
+
+def _clipped(reason: str, size: int) -> str:
+    """`reason` in `size` characters, cut after a whole level's count rather than mid-word."""
+    if len(reason) <= size:
+        return reason
+    cut = reason.rfind("; ", 0, size - 4)
+    return f"{reason[:cut]}; …)." if cut > 0 else reason[: size - 1] + "…"
 
 
 def _open_steps(party: engine.PartyFacts, result: engine.PartyResult) -> list[engine.StepFacts]:
@@ -874,7 +892,7 @@ def forecasts_refresh(
                 basis=row.basis,
                 sample_size=row.sample_size,
                 evidence=row.evidence,
-                reason=row.reason[:500],
+                reason=_clipped(row.reason, Forecast._meta.get_field("reason").max_length),
                 computed_at=now,
             )
             for agreement_id, row in chunk_rows

@@ -99,7 +99,36 @@ def test_a_record_too_young_for_slow_cases_gives_no_forecast(make_agreement):
     )
     row = next(r for r in rows if r.kind == "legislative_approval")
     assert row.likely_on is None
-    assert "a record begun 152 days before, too recent to show cases as slow as" in row.reason
+    assert row.reason.startswith(
+        "Not enough evidence: fewer than 3 recorded cases of Signature → Legislative approval "
+        "(House of Councillors), or a record too young to hold slow ones (4 for Japan, its "
+        "record too young (152 days); 4 for agreements of the same subject"
+    )
+
+
+def test_a_record_is_as_old_as_the_cases_finished_by_the_day(make_agreement):
+    """A case begun long before but finished after the day was not in the record then: it does
+    not make the record older (no leakage from the future)."""
+    for n, days in enumerate([30, 60, 100, 120]):
+        _history(make_agreement, f"h{n}", D(2020, 1, 1), days)
+    _history(make_agreement, "ancient", D(2015, 1, 1), 2000)  # finished on 2020-06-23
+    table = forecasts.DurationTable.build()
+    key = _councillors_key()
+    assert table.record_age([key], D(2020, 6, 1)) == 152
+    assert table.record_age([key], D(2020, 7, 1)) == (D(2020, 7, 1) - D(2015, 1, 1)).days
+    assert table.record_age([key], D(2019, 1, 1)) is None
+    assert table.record_age([("party", 0, "nothing")], D(2020, 7, 1)) is None
+
+
+def test_a_long_reason_is_cut_after_a_whole_level():
+    reason = (
+        "Not enough evidence: (" + "; ".join(f"{n} for level {n}" * 8 for n in range(20)) + ")."
+    )
+    clipped = forecasts._clipped(reason, 500)
+    assert len(clipped) <= 500
+    assert clipped.endswith("; …).")
+    assert reason.startswith(clipped[: -len("; …).")])
+    assert forecasts._clipped("short", 500) == "short"
 
 
 @pytest.mark.parametrize("block", [1, 2, 64])
