@@ -61,10 +61,11 @@ class Names:
     subjects: dict[str, str]
 
     @classmethod
-    def load(cls) -> Names:
+    def load(cls, *, subjects: bool = True) -> Names:
+        """Every party's name, and every subject's unless a caller names parties only."""
         return cls(
             parties=dict(Party.objects.values_list("code", "name")),
-            subjects=dict(Subject.objects.values_list("slug", "name")),
+            subjects=dict(Subject.objects.values_list("slug", "name")) if subjects else {},
         )
 
     def parties_of(self, listing: dict[str, Any]) -> list[dict[str, Any]]:

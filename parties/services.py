@@ -92,7 +92,9 @@ def session_errors(
         _add(errors, "assumed_rule", "Only an assumed period follows a pattern; clear this.")
     if errors:
         return errors
-    for other in _overlapping(session) if others is None else _overlapping_in(session, others):
+    for other in (
+        sessions_overlapping(session) if others is None else _overlapping_in(session, others)
+    ):
         where = f"of the {other.chamber.name}" if other.chamber_id else "of the whole legislature"
         _add(
             errors,
@@ -105,9 +107,9 @@ def session_errors(
     return errors
 
 
-def _overlapping(session: Session) -> list[Session]:
-    """The legislature's sessions sharing a day with `session` and applying to a chamber it
-    applies to (a legislature-wide session applies to every chamber)."""
+def sessions_overlapping(session: Session) -> list[Session]:
+    """The legislature's recorded sessions sharing a day with `session` (saved or not) and
+    applying to a chamber it applies to (a legislature-wide session applies to every chamber)."""
     others = Session.objects.filter(legislature=session.legislature).exclude(pk=session.pk)
     if session.chamber_id:
         others = others.filter(Q(chamber__isnull=True) | Q(chamber=session.chamber_id))

@@ -77,12 +77,6 @@ def status_counts() -> dict[str, int]:
 AGREEMENT_BULK_FIELDS = ("summary", "listing", "facet_keys")
 
 
-def party_names() -> Names:
-    """The parties' names (one small query), for labels read from kept list rows
-    (`listing_label`): the home page's panels name parties and nothing else."""
-    return Names(parties=dict(Party.objects.values_list("code", "name")), subjects={})
-
-
 # What a row labelled from its kept list row needs of its agreement (`listing_label`).
 LABEL_FIELDS = ("slug", "title", "short_name", "listing")
 
@@ -284,7 +278,7 @@ def agreements_entering_into_force(
         [*ratified, *expected],
         key=lambda a: (a.expected_entry_into_force_on or date.max, a.title, a.pk),
     )[:limit]
-    names = names or party_names()
+    names = names or Names.load(subjects=False)
     return [(a, listing_label(a, names=names)) for a in soonest]
 
 
@@ -530,7 +524,7 @@ def party_profile(*, code: str) -> PartyProfile | None:
     if party is None:
         return None
     counts = party_agreement_counts(party=party)
-    names = party_names()
+    names = Names.load(subjects=False)
     statuses = [s for s, _ in AgreementStatus.choices if counts.by_status.get(s)]
     latest = _party_latest(party=party, statuses=statuses)
     by_status = []

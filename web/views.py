@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from agreements.listing import Names
 from agreements.models import (
     AGREEMENT_STATUS_EXPLANATIONS,
     PARTY_PROGRESS_EXPLANATIONS,
@@ -75,7 +76,8 @@ HOME_ROWS = 10
 def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     counts = selectors.status_counts()
-    names = selectors.party_names()
+    # The home page's panels name parties and nothing else.
+    names = Names.load(subjects=False)
     return render(
         request,
         "ratification/home.html",

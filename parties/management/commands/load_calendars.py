@@ -21,11 +21,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Q
 
 from parties.clockrules import clock_rule_upsert
 from parties.models import Chamber, ClockRule, Legislature, Party, Session
-from parties.services import session_create, sitting_days_set
+from parties.services import session_create, sessions_overlapping, sitting_days_set
 
 DEFAULT_PATH = Path(settings.BASE_DIR) / "parties" / "data" / "calendars.json"
 CLOCKS_PATH = Path(settings.BASE_DIR) / "parties" / "data" / "clocks.json"
@@ -33,23 +32,6 @@ CLOCKS_PATH = Path(settings.BASE_DIR) / "parties" / "data" / "clocks.json"
 
 def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
-
-
-def _overlapping_recorded(
-    legislature: Legislature, chamber: Chamber | None, opens_on: date, closes_on: date | None
-) -> Session | None:
-    """A recorded session sharing a day with the shipped one, in the same scope (a session of the
-    whole legislature applies to every chamber, as parties.services checks)."""
-    sessions = Session.objects.filter(legislature=legislature).filter(
-        Q(closes_on__isnull=True) | Q(closes_on__gte=opens_on)
-    )
-    if closes_on is not None:
-        sessions = sessions.filter(opens_on__lte=closes_on)
-    if chamber is not None:
-        sessions = sessions.filter(Q(chamber__isnull=True) | Q(chamber=chamber))
-    return next(
-        (s for s in sessions.order_by("opens_on", "pk") if s.overlaps(opens_on, closes_on)), None
-    )
 
 
 class Command(BaseCommand):
@@ -158,7 +140,10 @@ class Command(BaseCommand):
                 counts["no-op"] += 1
                 continue
             opens_on, closes_on = _date(spec["opens_on"]), _date(spec.get("closes_on"))
-            recorded = _overlapping_recorded(legislature, chamber, opens_on, closes_on)
+            shipped = Session(
+                legislature=legislature, chamber=chamber, opens_on=opens_on, closes_on=closes_on
+            )
+            recorded = next(iter(sessions_overlapping(shipped)), None)
             if recorded is not None:
                 # Rows already there are the editors' (or an earlier load's): not forced.
                 counts["no-op"] += 1
