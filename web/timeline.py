@@ -315,26 +315,30 @@ _STEPS = (
 )
 
 
-def _tick_days(start: date, end: date, unit: str, step: int) -> list[date]:
+def _tick_days(start: date, end: date, unit: str, step: int, limit: int) -> list[date]:
+    """The round days from `start` to `end`, `step` units apart; past `limit` of them, the
+    first limit + 1 only (enough to tell the step is too fine without listing every day of
+    a decades-long span)."""
+    days: list[date] = []
     if unit == "day":
         first = start
         if step == 7 or step == 14:  # weeks start on Mondays
             first = start + timedelta(days=(7 - start.weekday()) % 7)
-        return [first + timedelta(days=n) for n in range(0, (end - first).days + 1, step) if n >= 0]
+        count = (end - first).days // step + 1 if end >= first else 0
+        return [first + timedelta(days=n * step) for n in range(min(count, limit + 1))]
     if unit == "month":
         day = date(start.year, start.month, 1)
         if day < start:
             day = _add_months(day, 1)
         while (day.month - 1) % step:
             day = _add_months(day, 1)
-        days = []
-        while day <= end:
+        while day <= end and len(days) <= limit:
             days.append(day)
             day = _add_months(day, step)
         return days
     year = start.year if start == date(start.year, 1, 1) else start.year + 1
     year += -year % step
-    return [date(y, 1, 1) for y in range(year, end.year + 1, step)]
+    return [date(y, 1, 1) for y in range(year, end.year + 1, step)][: limit + 1]
 
 
 def _tick_label(day: date, unit: str) -> str:
@@ -349,7 +353,7 @@ def ticks(scale: Scale, *, max_ticks: int = MAX_TICKS) -> list[Tick]:
     """Ticks on round days (Mondays, firsts of months, New Year's days), at most `max_ticks`,
     as fine as that allows."""
     for unit, step in _STEPS:
-        days = _tick_days(scale.start, scale.end, unit, step)
+        days = _tick_days(scale.start, scale.end, unit, step, max_ticks)
         if len(days) <= max_ticks:
             break
     edge = (scale.right - scale.left) * 0.06
