@@ -78,6 +78,18 @@ def test_empty_agreement_still_draws_an_axis_and_today():
     assert t.description.startswith("Nothing is recorded yet")
 
 
+@pytest.mark.parametrize(("unit", "step"), [("day", 1), ("day", 7), ("month", 1), ("year", 1)])
+def test_a_step_too_fine_is_told_without_listing_the_whole_span(unit, step):
+    """Choosing the ticks of a century-long record lists at most limit + 1 candidates per
+    step, the first ones, in order; a step that fits lists them all."""
+    start, end = D(1926, 3, 4), D(2026, 3, 4)
+    days = tl._tick_days(start, end, unit, step, 8)
+    assert len(days) == 9 and days == sorted(days) and days[0] >= start
+    every = tl._tick_days(start, end, unit, step, 10**6)
+    assert every[:9] == days and len(every) > 9
+    assert tl._tick_days(start, end, "year", 20, 8) == [D(y, 1, 1) for y in range(1940, 2021, 20)]
+
+
 @pytest.mark.parametrize(
     ("start", "end", "first_label"),
     [
