@@ -66,6 +66,20 @@ def _label(agreement: Agreement, party_names: list[str]) -> str:
     return agreement.short_name
 
 
+# What a list page's row shows of its agreement (with its kept list row for the parties and
+# subjects): the rest, its texts above all, stays in the database.
+LIST_ROW_FIELDS = (
+    "slug",
+    "title",
+    "short_name",
+    "status",
+    "signed_on",
+    "entered_into_force_on",
+    "expected_entry_into_force_on",
+    "listing",
+)
+
+
 @dataclass(frozen=True)
 class ListedAgreement:
     """One row of a list, from the agreement's kept listing (agreements.listing)."""
@@ -492,7 +506,10 @@ def _agreement_list_page(
                 )
             except FacetsTooSlow:
                 facets = None
-    page = _KnownCountPaginator(agreements, page_size, known_count=total).get_page(page_number)
+    # The page's rows read only what a row shows (LIST_ROW_FIELDS), not the agreement's texts.
+    page = _KnownCountPaginator(
+        agreements.only(*LIST_ROW_FIELDS), page_size, known_count=total
+    ).get_page(page_number)
     return AgreementListPage(
         page=page,
         rows=agreements_listed(page.object_list, names=names),

@@ -191,16 +191,33 @@ def _query(request: HttpRequest, *, drop: tuple[str, ...], **values: str | list[
     return f"?{query}" if query else "?"
 
 
-def _toggle_url(request: HttpRequest, name: str, value: str) -> str:
-    """The current address with `name=value` added, or removed if present; back to page 1."""
-    values = request.GET.getlist(name)
-    values = [v for v in values if v != value] if value in values else [*values, value]
-    return _query(request, drop=("page", "format", "part"), **{name: values})
+class _Toggles:
+    """The current address with one filter value added, or removed if present, back to page 1:
+    as `_query` would build it, but with each parameter encoded once per page, not once per
+    link (the filter panel has fifty links)."""
+
+    DROP = ("page", "format", "part")
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.encoded = {
+            name: [urlencode({name: value}) for value in values]
+            for name, values in request.GET.lists()
+            if name not in self.DROP
+        }
+
+    def url(self, name: str, value: str) -> str:
+        values = self.request.GET.getlist(name)
+        values = [v for v in values if v != value] if value in values else [*values, value]
+        parts = dict(self.encoded)  # a new name goes last, as QueryDict.setlist puts it
+        parts[name] = [urlencode({name: v}) for v in values]
+        return "?" + "&".join(part for encoded in parts.values() for part in encoded)
 
 
 def _facet_groups(request: HttpRequest, facets) -> list[dict]:
     """Each facet's shown values with the address that toggles them, for the template."""
     expanded = set(request.GET.getlist("more"))
+    toggles = _Toggles(request)
     groups = []
     for name, param, title in FACET_TITLES if facets is not None else ():
         values = getattr(facets, name)
@@ -209,9 +226,9 @@ def _facet_groups(request: HttpRequest, facets) -> list[dict]:
             {
                 "name": name,
                 "title": title,
-                "values": [(fv, _toggle_url(request, param, fv.value)) for fv in shown],
+                "values": [(fv, toggles.url(param, fv.value)) for fv in shown],
                 "hidden": len(values) - len(shown),
-                "more_url": _toggle_url(request, "more", name),
+                "more_url": toggles.url("more", name),
             }
         )
     return groups
@@ -227,8 +244,9 @@ def _chosen_without_counts(request: HttpRequest, filters, names) -> list[tuple[s
         "category": dict(ProvisionCategory.choices),
         "year": {},
     }
+    toggles = _Toggles(request)
     return [
-        (title, labels[name].get(str(value), str(value)), _toggle_url(request, param, str(value)))
+        (title, labels[name].get(str(value), str(value)), toggles.url(param, str(value)))
         for name, param, title in FACET_TITLES
         for value in getattr(filters, FILTER_FIELDS[name])
     ]
