@@ -254,6 +254,18 @@ def party_facet_counts(code: str) -> Counter[str]:
     return +counts
 
 
+def parties_count(codes: Iterable[str]) -> int:
+    """How many agreements have every one of one or two parties, from the kept counts (exact,
+    no pass over the agreements): the agreement list filtered on those parties alone."""
+    codes = list(dict.fromkeys(codes))
+    if not 1 <= len(codes) <= 2:
+        raise ValueError("The kept counts answer for one party or two.")
+    counts = party_facet_counts(codes[0])
+    if len(codes) == 2:
+        return counts.get(facet_key("party", codes[1]), 0)
+    return sum(n for key, n in counts.items() if key.startswith("status:"))
+
+
 def facet_counts_compact() -> int:
     """Fold the deltas into FacetCount; returns how many deltas were folded. Idempotent, and safe
     to run beside writers (they only append) and beside itself (the lock makes compactions take

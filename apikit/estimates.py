@@ -52,11 +52,16 @@ def estimate_rounded(estimate: int) -> int:
 class EstimatingPaginator(Paginator):
     """A paginator whose count is the planner's estimate (rounded) past ESTIMATE_ABOVE rows.
 
-    The object list is a queryset, or a sliceable list that names the queryset to count as
-    `counted` (a search in rank order, agreements.api.filters.RankedMatches)."""
+    The object list is a queryset, a sliceable list that names the queryset to count as
+    `counted` (a search in rank order, agreements.api.filters.RankedMatches), or one that knows
+    its count (KnownCount)."""
 
     @cached_property
     def count(self) -> int:
+        known = getattr(self.object_list, "known_count", None)
+        if known is not None:
+            self.count_is_estimate = False
+            return known
         counted = getattr(self.object_list, "counted", self.object_list)
         estimate = planner_estimate(counted)
         if estimate is not None and estimate > ESTIMATE_ABOVE:
@@ -64,6 +69,25 @@ class EstimatingPaginator(Paginator):
             return estimate_rounded(estimate)
         self.count_is_estimate = False
         return counted.count()
+
+
+class KnownCount:
+    """A queryset whose count is already known (kept by the writers, e.g. a party's agreements),
+    for EstimatingPaginator: its pages are slices of the queryset, its count is not counted."""
+
+    def __init__(self, queryset: QuerySet, known_count: int) -> None:
+        self.queryset = queryset
+        self.known_count = known_count
+        self.ordered = queryset.ordered  # for Django's Paginator
+
+    def count(self) -> int:
+        return self.known_count
+
+    def __len__(self) -> int:
+        return self.known_count
+
+    def __getitem__(self, index: slice) -> list:
+        return list(self.queryset[index])
 
 
 class EstimatingPageNumberPagination(StablePageNumberPagination):

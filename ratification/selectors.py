@@ -31,7 +31,7 @@ from django.db.models import (
 )
 
 from agreements.api.filters import AgreementFilter, search_through_index
-from agreements.listing import Names, facet_counts, facet_key, party_facet_counts
+from agreements.listing import Names, facet_counts, facet_key, parties_count
 from agreements.models import (
     Agreement,
     AgreementStatus,
@@ -479,7 +479,7 @@ def _agreement_list_page(
     elif filters.parties_only:
         # One party's agreements, or two parties' shared ones, are counted in the kept counts
         # (agreements.listing.party_facet_counts): exact, and no pass over the matches.
-        estimate = total = _parties_count(filters.parties)
+        estimate = total = parties_count(filters.parties)
         estimated = False
     else:
         estimate = planner_estimate(_filtered(filters))
@@ -518,13 +518,6 @@ def _agreement_list_page(
         names=names,
         facets_deferred=deferred,
     )
-
-
-def _parties_count(codes: tuple[str, ...]) -> int:
-    counts = party_facet_counts(codes[0])
-    if len(codes) == 2:  # distinct: AgreementFilters.from_query keeps each code once
-        return counts.get(facet_key("party", codes[1]), 0)
-    return sum(n for key, n in counts.items() if key.startswith("status:"))
 
 
 def agreement_list_facets(*, filters: AgreementFilters) -> Facets:

@@ -17,6 +17,7 @@ from django import forms
 from django.db import DatabaseError, connection
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -150,6 +151,16 @@ class AgreementFilter(django_filters.FilterSet):
     class Meta:
         model = Agreement
         fields: list[str] = []
+
+    @classmethod
+    def parties_only(cls, params: QueryDict) -> list[str] | None:
+        """The codes of the one or two parties filtered on, when no other filter is given (a
+        sort is no filter): their count is kept (agreements.listing.parties_count). Call it on
+        parameters this filter set accepted: an unknown code was a 400 before."""
+        if any(params.get(name) for name in cls.base_filters if name not in ("party", "ordering")):
+            return None
+        codes = list(dict.fromkeys(code.strip().upper() for code in params.getlist("party")))
+        return codes if 1 <= len(codes) <= 2 else None
 
     def filter_party(self, queryset: QuerySet, name: str, parties: list[Party]) -> QuerySet:
         if connection.vendor == "postgresql":  # the kept, GIN-indexed keys (agreements.listing)

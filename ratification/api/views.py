@@ -45,6 +45,7 @@ from agreements.api.serializers import (
 from agreements.api.views import PartyViewSet as AgreementsPartyViewSet
 from agreements.api.views import source_from
 from agreements.duplicates import redirect_target
+from agreements.listing import parties_count
 from agreements.models import (
     Agreement,
     Objection,
@@ -57,7 +58,7 @@ from agreements.models import (
 from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
 from apikit.errors import ErrorSerializer, MovedPermanently
-from apikit.estimates import PageOrCursorPagination
+from apikit.estimates import KnownCount, PageOrCursorPagination
 from apikit.pagination import StrictPageSizeMixin
 from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin, caching_possible
@@ -322,9 +323,16 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         # The page and its count are the statements a search makes slow (search_through_index);
         # a search in rank order is read a group at a time (RankedMatches). Keyset pages keep
         # their own order.
+        # A list filtered on one or two parties alone is counted from the kept counts, as the
+        # list page does: counting its matches read tens of thousands of rows.
         with search_through_index(searched(queryset)):
-            if ranked(queryset) and not self.paginator.wants_cursor(self.request):
-                queryset = RankedMatches(queryset)
+            if not self.paginator.wants_cursor(self.request):
+                if ranked(queryset):
+                    queryset = RankedMatches(queryset)
+                elif self.action == "list" and (
+                    codes := self.filterset_class.parties_only(self.request.query_params)
+                ):
+                    queryset = KnownCount(queryset, parties_count(codes))
             return super().paginate_queryset(queryset)
 
     def get_serializer_class(self):

@@ -8,10 +8,12 @@ import datetime as dt
 import io
 
 import pytest
+from django.http import QueryDict
 from django.utils import timezone
 
 from agreements.models import Agreement
 from agreements.services import ProvisionInput
+from ratification.api.filters import AgreementGapFilter
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +72,40 @@ def test_party_filter_requires_all_parties(anon, make_agreement):
     assert sorted(slugs(anon.get("/api/v1/agreements/?party=JP"))) == ["jp-ph", "jp-us", "multi"]
     assert sorted(slugs(anon.get("/api/v1/agreements/?party=JP&party=ph"))) == ["jp-ph", "multi"]
     assert slugs(anon.get("/api/v1/agreements/?party=PH&party=US")) == ["multi"]
+
+
+def test_a_list_of_one_or_two_parties_is_counted_from_the_kept_counts(anon, make_agreement):
+    """The count of a list filtered on one or two parties alone is the kept one
+    (agreements.listing.parties_count), exact and without counting the matches; any other
+    filter, a third party or a keyset walk goes the usual way, and all agree."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_agreement(slug="jp-ph", party_codes=["JP", "PH"])
+    make_agreement(slug="jp-us", party_codes=["JP", "US"])
+    make_agreement(slug="multi", kind="multilateral", party_codes=["JP", "PH", "US"])
+    make_agreement(slug="jp-ph-2", party_codes=["JP", "PH"], signed_on=None)
+
+    def read(query: str) -> tuple[int, bool, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            body = anon.get(f"/api/v1/agreements/?{query}&page_size=2").json()
+        counted = any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
+        return body["count"], counted, [row["slug"] for row in body["results"]]
+
+    assert read("party=JP") == (4, False, ["jp-ph", "jp-us"])
+    assert read("party=JP&party=ph&ordering=title")[:2] == (3, False)
+    assert read("party=PH&party=PH")[:2] == (3, False)
+    assert read("party=PH&party=US")[:2] == (1, False)
+    # Another filter, or three parties: counted.
+    status = Agreement.objects.get(slug="jp-ph").status
+    assert read(f"party=JP&party=PH&status={status}")[:2] == (
+        Agreement.objects.filter(slug__in=["jp-ph", "multi", "jp-ph-2"], status=status).count(),
+        True,
+    )
+    assert read("party=JP&party=PH&party=US")[:2] == (1, True)
+    assert read("party=JP&q=agreement")[:2] == (4, True)
+    assert AgreementGapFilter.parties_only(QueryDict("party=jp&party=JP&page=3")) == ["JP"]
+    assert AgreementGapFilter.parties_only(QueryDict("party=JP&gap=no_source")) is None
 
 
 def test_unknown_party_code_in_filter_is_400(anon):
