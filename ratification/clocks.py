@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from agreements.models import Agreement, Participation
 from parties.clockcount import CannotCount, ClockCalendars, clock_count, counted_on
@@ -423,10 +423,29 @@ def clocks_running_in(
 def _running(
     participation_ids: set[int], *, today: date, limit: int
 ) -> list[tuple[Agreement, ClockReading]]:
+    # Only what a reading and its line on the page need: a party with clock rules may have
+    # hundreds started, each with its agreement (whose kept list row and texts are its bulk)
+    # and its steps.
     participations = list(
         Participation.objects.filter(pk__in=participation_ids)
         .select_related("party", "agreement")
-        .prefetch_related("steps")
+        .only(
+            "agreement_id",
+            "party_id",
+            "party__code",
+            "party__name",
+            "agreement__slug",
+            "agreement__title",
+            "agreement__short_name",
+        )
+        .prefetch_related(
+            Prefetch(
+                "steps",
+                queryset=RatificationStep.objects.only(
+                    "participation_id", "order", "kind", "body", "status", "date"
+                ),
+            )
+        )
     )
     agreements = {p.pk: p.agreement for p in participations}
     readings = [
