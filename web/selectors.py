@@ -507,7 +507,7 @@ class PartyProfile:
 
 # A party may be party to tens of thousands of agreements: the page shows the most recent few of
 # each status and links to the full, paginated list; the counts are kept (agreements.listing).
-PARTY_AGREEMENTS_PER_STATUS = 20
+PARTY_AGREEMENTS_PER_STATUS = 10
 PARTY_PARTNERS_SHOWN = 20
 PARTY_CHANGES_SHOWN = 10
 PARTY_FORECASTS_SHOWN = 10
