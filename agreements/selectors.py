@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import F
+from django.http import QueryDict
 
 from parties.models import Party
 
 from .listing import party_facet_counts
-from .models import Participation
+from .models import AgreementStatus, Participation, ProvisionCategory, Subject
+from .subjects import subject_slugs_canonical
+
+# Bounds on what a list's query string may ask for (a search's words, a filter's values).
+MAX_SEARCH_LENGTH = 200
+MAX_FILTER_VALUES = 10
 
 
 @dataclass(frozen=True)
@@ -48,3 +55,50 @@ def party_recent_participations(*, party: Party, limit: int) -> list[Participati
     )
     rows = Participation.objects.select_related("agreement").in_bulk(ids)
     return [rows[pk] for pk in ids]
+
+
+def list_filter_errors(params: QueryDict) -> dict[str, list[str]]:
+    """What an agreement list's filters (ratification.selectors.AgreementFilters.from_query)
+    would drop or match nothing with, by parameter, in words: an unknown status, category,
+    party or subject, a year that is not one, too many values, too long a search. Empty when
+    every value given can be used."""
+    errors: dict[str, list[str]] = {}
+
+    def values(name: str) -> list[str]:
+        found = list(dict.fromkeys(v.strip() for v in params.getlist(name) if v.strip()))
+        if len(found) > MAX_FILTER_VALUES:
+            errors.setdefault(name, []).append(f"At most {MAX_FILTER_VALUES} values.")
+        return found
+
+    def check(name: str, allowed: Iterable[str], what: str) -> None:
+        allowed = set(allowed)
+        if bad := [v for v in values(name) if v not in allowed]:
+            errors.setdefault(name, []).append(
+                f"Unknown {what} {', '.join(repr(v) for v in bad)}; one of "
+                f"{', '.join(sorted(allowed))}."
+            )
+
+    check("status", AgreementStatus.values, "status")
+    check("category", ProvisionCategory.values, "provision category")
+    if bad_years := [y for y in values("year") if not (y.isdigit() and len(y) == 4)]:
+        errors.setdefault("year", []).append(
+            f"A year is four digits, e.g. 2024; not {', '.join(repr(y) for y in bad_years)}."
+        )
+    if codes := list(dict.fromkeys(c.upper() for c in values("party"))):
+        known = set(Party.objects.filter(code__in=codes).values_list("code", flat=True))
+        if unknown := [c for c in codes if c not in known]:
+            errors.setdefault("party", []).append(
+                f"No party with code {', '.join(repr(c) for c in unknown)}."
+            )
+    if subjects := values("subject"):
+        canonical = subject_slugs_canonical(subjects)
+        known = set(Subject.objects.filter(slug__in=canonical).values_list("slug", flat=True))
+        if unknown := [
+            v for v, slug in zip(subjects, canonical, strict=False) if slug not in known
+        ]:
+            errors.setdefault("subject", []).append(
+                f"No subject {', '.join(repr(v) for v in unknown)}."
+            )
+    if len(params.get("q", "")) > MAX_SEARCH_LENGTH:
+        errors.setdefault("q", []).append(f"At most {MAX_SEARCH_LENGTH} characters.")
+    return errors

@@ -41,11 +41,8 @@ from agreements.models import (
     Agreement,
     AgreementStatus,
     Participation,
-    ProvisionCategory,
-    Subject,
 )
-from agreements.subjects import subject_slugs_canonical
-from parties.models import Party, StepKind
+from parties.models import StepKind
 from ratification import selectors as search
 from ratification.clocks import ClockReading, clocks_running_in
 from ratification.models import Forecast, RatificationStep, StepStatus
@@ -64,7 +61,6 @@ SEARCH_PARAMS = ("q", "status", "party", "subject", "category", "year")
 # The list's other parameters (ordering, paging, facet counting, export) choose no agreements:
 # a link copied from a list page may carry them, and they are ignored.
 IGNORED_PARAMS = ("sort", "page", "facets", "format")
-MAX_VALUES = 10
 
 
 @dataclass(frozen=True)
@@ -331,10 +327,10 @@ def calendar_events(
 
 
 def calendar_filters(params: QueryDict) -> search.AgreementFilters:
-    """The agreement list's filters from a feed's query string, strictly: where the list page
-    quietly drops a value it cannot use, a calendar (set up once, read by a machine) gets a
-    ValidationError naming each bad parameter, so a mistyped subscription is not a calendar of
-    every agreement."""
+    """The agreement list's filters from a feed's query string, strictly: a value the list
+    cannot use (AgreementFilters.errors), and here an unknown parameter too (a page ignores
+    those), is a ValidationError naming each bad parameter, so a mistyped subscription (set up
+    once, read by a machine) is not a calendar of every agreement."""
     errors: dict[str, list[str]] = {}
     for name in params:
         if name not in SEARCH_PARAMS and name not in IGNORED_PARAMS:
@@ -342,47 +338,8 @@ def calendar_filters(params: QueryDict) -> search.AgreementFilters:
                 f"Unknown filter; the filters are {', '.join(SEARCH_PARAMS)}."
             )
 
-    def values(name: str) -> list[str]:
-        found = [v.strip() for v in params.getlist(name) if v.strip()]
-        if len(found) > MAX_VALUES:
-            errors.setdefault(name, []).append(f"At most {MAX_VALUES} values.")
-        return found
-
-    def check(name: str, allowed: Iterable[str], what: str) -> None:
-        allowed = set(allowed)
-        bad = [v for v in values(name) if v not in allowed]
-        if bad:
-            errors.setdefault(name, []).append(
-                f"Unknown {what} {', '.join(repr(v) for v in bad)}; one of "
-                f"{', '.join(sorted(allowed))}."
-            )
-
-    check("status", AgreementStatus.values, "status")
-    check("category", ProvisionCategory.values, "provision category")
-    bad_years = [y for y in values("year") if not (y.isdigit() and len(y) == 4)]
-    if bad_years:
-        errors.setdefault("year", []).append(
-            f"A year is four digits, e.g. 2024; not {', '.join(repr(y) for y in bad_years)}."
-        )
-    codes = [c.upper() for c in values("party")]
-    if codes:
-        known = set(Party.objects.filter(code__in=codes).values_list("code", flat=True))
-        if unknown := [c for c in codes if c not in known]:
-            errors.setdefault("party", []).append(
-                f"No party with code {', '.join(repr(c) for c in unknown)}."
-            )
-    subjects = values("subject")
-    if subjects:
-        canonical = subject_slugs_canonical(subjects)
-        known = set(Subject.objects.filter(slug__in=canonical).values_list("slug", flat=True))
-        if unknown := [
-            v for v, slug in zip(subjects, canonical, strict=False) if slug not in known
-        ]:
-            errors.setdefault("subject", []).append(
-                f"No subject {', '.join(repr(v) for v in unknown)}."
-            )
-    if len(params.get("q", "")) > 200:
-        errors.setdefault("q", []).append("At most 200 characters.")
+    for name, messages in search.AgreementFilters.errors(params).items():
+        errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationError(errors)
     return search.AgreementFilters.from_query(params)

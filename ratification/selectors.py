@@ -40,6 +40,7 @@ from agreements.models import (
     ProvisionCategory,
     Subject,
 )
+from agreements.selectors import MAX_FILTER_VALUES, MAX_SEARCH_LENGTH, list_filter_errors
 from agreements.subjects import subject_slugs_canonical
 from apikit import estimates
 from apikit.estimates import planner_estimate
@@ -269,16 +270,19 @@ class AgreementFilters:
         years = tuple(int(y) for y in many("year") if y.isdigit() and len(y) == 4)
         sort = params.get("sort", DEFAULT_SORT)
         return cls(
-            q=" ".join(params.get("q", "").split())[:200],
+            q=" ".join(params.get("q", "").split())[:MAX_SEARCH_LENGTH],
             statuses=tuple(s for s in many("status") if s in AgreementStatus.values),
-            parties=tuple(p.upper() for p in many("party"))[:10],
+            parties=tuple(p.upper() for p in many("party"))[:MAX_FILTER_VALUES],
             # As the subjects' own slugs, so an alias or a merged subject's old slug finds
             # the subject and its facet shows as chosen (one query when a subject is given).
-            subjects=tuple(subject_slugs_canonical(many("subject")[:10])),
+            subjects=tuple(subject_slugs_canonical(many("subject")[:MAX_FILTER_VALUES])),
             categories=tuple(c for c in many("category") if c in ProvisionCategory.values),
             years=years,
             sort=sort if sort in SORTS else DEFAULT_SORT,
         )
+
+    # What from_query would drop or match nothing with, by parameter, in words.
+    errors = staticmethod(list_filter_errors)
 
     @property
     def parties_only(self) -> bool:

@@ -8,6 +8,7 @@ templates that never query.
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.core.cache import cache
@@ -24,11 +25,12 @@ from agreements.models import (
     AgreementStatus,
     PartyProgress,
     ProvisionCategory,
+    Subject,
 )
-from agreements.subjects import subjects_with_aliases
+from agreements.subjects import subject_slugs_canonical, subjects_with_aliases
 from apikit.renderers import csv_cell
 from notify.calendars import search_calendar_url
-from parties.models import STEP_KIND_EXPLANATIONS, ClockRule, StepKind
+from parties.models import STEP_KIND_EXPLANATIONS, ClockRule, Party, StepKind
 from ratification import selectors as search
 from ratification.clocks import (
     CLOCK_STATE_EXPLANATIONS,
@@ -258,13 +260,25 @@ def _chosen_without_counts(request: HttpRequest, filters, names) -> list[tuple[s
 FACETS_PART = "facets"
 
 
+# What the list's parameters are called on the page, for its error messages.
+FILTER_TITLES = {"q": "Search", **{param: title for _, param, title in FACET_TITLES}}
+
+
 def agreement_list(request: HttpRequest) -> HttpResponse:
     filters = search.AgreementFilters.from_query(request.GET)
     if request.GET.get("part") == FACETS_PART:
         return _agreement_list_facets(request, filters)
+    # A value the list cannot use is named, not quietly dropped: the page says so (and the
+    # rows are those of the filters it could use); an export of the wrong rows is refused.
+    errors = search.AgreementFilters.errors(request.GET)
+    usable_query = ""
+    if errors:
+        filters, usable_query = _usable(request, filters)
     agreements = search.agreements_search(filters=filters)
 
     export = request.GET.get("format", "")
+    if export in ("csv", "json") and errors:
+        return JsonResponse({"errors": errors}, status=400)
     if export == "csv":
         return _export_csv(request, agreements)
     if export == "json":
@@ -313,8 +327,41 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
             "feed_is_filtered": len(party_codes) == 1,
             "calendar_url": search_calendar_url(filters),
             "export_query": export_params.urlencode(),
+            "filter_errors": [
+                (FILTER_TITLES.get(name, name), message)
+                for name, messages in errors.items()
+                for message in messages
+            ],
+            "usable_query": usable_query,
         },
+        status=400 if errors else 200,
     )
+
+
+def _usable(request: HttpRequest, filters) -> tuple[search.AgreementFilters, str]:
+    """The filters without the parties and subjects that do not exist (an unknown status,
+    category or year is already left out), and the page's address with only the values it
+    can use: what the list shows when some cannot be, and the link that removes them."""
+    parties = set(Party.objects.filter(code__in=filters.parties).values_list("code", flat=True))
+    subjects = set(Subject.objects.filter(slug__in=filters.subjects).values_list("slug", flat=True))
+    usable = replace(
+        filters,
+        parties=tuple(p for p in filters.parties if p in parties),
+        subjects=tuple(s for s in filters.subjects if s in subjects),
+    )
+    keep = {
+        "status": lambda v: v in usable.statuses,
+        "category": lambda v: v in usable.categories,
+        "year": lambda v: v.isdigit() and int(v) in usable.years,
+        "party": lambda v: v.upper() in usable.parties,
+        "subject": lambda v: subject_slugs_canonical([v])[0] in usable.subjects,
+    }
+    values = {
+        name: [v for v in request.GET.getlist(name) if v.strip() and test(v.strip())]
+        for name, test in keep.items()
+        if name in request.GET
+    }
+    return usable, _query(request, drop=("page", "format", "part"), **values)
 
 
 def _count_facets_query(request: HttpRequest) -> str:
