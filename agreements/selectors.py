@@ -11,12 +11,17 @@ from django.http import QueryDict
 from parties.models import Party
 
 from .listing import party_facet_counts
-from .models import AgreementStatus, Participation, ProvisionCategory, Subject
-from .subjects import subject_slugs_canonical
+from .models import AgreementStatus, Participation, ProvisionCategory
+from .subjects import subject_slug_of_each
 
 # Bounds on what a list's query string may ask for (a search's words, a filter's values).
 MAX_SEARCH_LENGTH = 200
 MAX_FILTER_VALUES = 10
+
+
+def is_year(value: str) -> bool:
+    """Four ASCII digits (str.isdigit also takes superscripts, which int() refuses)."""
+    return len(value) == 4 and value.isascii() and value.isdigit()
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ def list_filter_errors(params: QueryDict) -> dict[str, list[str]]:
 
     check("status", AgreementStatus.values, "status")
     check("category", ProvisionCategory.values, "provision category")
-    if bad_years := [y for y in values("year") if not (y.isdigit() and len(y) == 4)]:
+    if bad_years := [y for y in values("year") if not is_year(y)]:
         errors.setdefault("year", []).append(
             f"A year is four digits, e.g. 2024; not {', '.join(repr(y) for y in bad_years)}."
         )
@@ -91,14 +96,11 @@ def list_filter_errors(params: QueryDict) -> dict[str, list[str]]:
                 f"No party with code {', '.join(repr(c) for c in unknown)}."
             )
     if subjects := values("subject"):
-        canonical = subject_slugs_canonical(subjects)
-        known = set(Subject.objects.filter(slug__in=canonical).values_list("slug", flat=True))
-        if unknown := [
-            v for v, slug in zip(subjects, canonical, strict=False) if slug not in known
-        ]:
+        slugs = subject_slug_of_each(subjects)
+        if unknown := [v for v in subjects if slugs.get(v) is None]:
             errors.setdefault("subject", []).append(
                 f"No subject {', '.join(repr(v) for v in unknown)}."
             )
-    if len(params.get("q", "")) > MAX_SEARCH_LENGTH:
+    if len(" ".join(params.get("q", "").split())) > MAX_SEARCH_LENGTH:
         errors.setdefault("q", []).append(f"At most {MAX_SEARCH_LENGTH} characters.")
     return errors

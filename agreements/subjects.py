@@ -95,6 +95,20 @@ def subject_find(*, name: str) -> Subject | None:
     return _subjects_find([(text, slug)]).get(slug)
 
 
+def subject_slug_of_each(values: Iterable[str]) -> dict[str, str | None]:
+    """Each filter value (a subject's slug or name, or an alias) with its subject's slug, or
+    None when it names no subject. Two queries, none when `values` is empty."""
+    values = [value for value in values if value.strip()]
+    if not values:
+        return {}
+    keys = [_key(value) for value in values]
+    found = _subjects_find(keys)
+    return {
+        value: (found[slug].slug if slug in found else None)
+        for value, (_, slug) in zip(values, keys, strict=True)
+    }
+
+
 def subject_slugs_canonical(values: Iterable[str]) -> list[str]:
     """Filter values (a subject's slug or name, or an alias) as the subjects' own slugs, in the
     order given, each once. A value that names no subject is kept as it is: it matches nothing,

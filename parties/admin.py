@@ -44,6 +44,11 @@ class PartyAdmin(admin.ModelAdmin):
     fields = ["code", "name", "official_name", "kind", "created_at", "updated_at"]
     inlines = [ProcedureStepInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A party's code is its identity in addresses, API filters and every agreement's kept
+        # list row and counts (agreements.listing): set once, when the party is added.
+        return [*self.readonly_fields, "code"] if obj is not None else self.readonly_fields
+
     def get_queryset(self, request):
         # The procedure column counts steps in the list query instead of one query per row.
         return (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import reduce
@@ -40,7 +40,12 @@ from agreements.models import (
     ProvisionCategory,
     Subject,
 )
-from agreements.selectors import MAX_FILTER_VALUES, MAX_SEARCH_LENGTH, list_filter_errors
+from agreements.selectors import (
+    MAX_FILTER_VALUES,
+    MAX_SEARCH_LENGTH,
+    is_year,
+    list_filter_errors,
+)
 from agreements.subjects import subject_slugs_canonical
 from apikit import estimates
 from apikit.estimates import planner_estimate
@@ -259,25 +264,25 @@ class AgreementFilters:
     def from_query(cls, params) -> AgreementFilters:
         """Read filters from a QueryDict, dropping values that cannot match anything valid."""
 
-        def many(name: str) -> tuple[str, ...]:
+        def many(name: str, normal: Callable[[str], str] = str.strip) -> tuple[str, ...]:
+            """The parameter's first MAX_FILTER_VALUES distinct values, normalised."""
             seen: list[str] = []
             for value in params.getlist(name):
-                value = value.strip()
+                value = normal(value.strip())
                 if value and value not in seen:
                     seen.append(value)
-            return tuple(seen)
+            return tuple(seen[:MAX_FILTER_VALUES])
 
-        years = tuple(int(y) for y in many("year") if y.isdigit() and len(y) == 4)
         sort = params.get("sort", DEFAULT_SORT)
         return cls(
             q=" ".join(params.get("q", "").split())[:MAX_SEARCH_LENGTH],
             statuses=tuple(s for s in many("status") if s in AgreementStatus.values),
-            parties=tuple(p.upper() for p in many("party"))[:MAX_FILTER_VALUES],
+            parties=many("party", str.upper),
             # As the subjects' own slugs, so an alias or a merged subject's old slug finds
             # the subject and its facet shows as chosen (one query when a subject is given).
-            subjects=tuple(subject_slugs_canonical(many("subject")[:MAX_FILTER_VALUES])),
+            subjects=tuple(subject_slugs_canonical(many("subject"))),
             categories=tuple(c for c in many("category") if c in ProvisionCategory.values),
-            years=years,
+            years=tuple(int(y) for y in many("year") if is_year(y)),
             sort=sort if sort in SORTS else DEFAULT_SORT,
         )
 

@@ -356,6 +356,10 @@ def ticks(scale: Scale, *, max_ticks: int = MAX_TICKS) -> list[Tick]:
         days = _tick_days(scale.start, scale.end, unit, step, max_ticks)
         if len(days) <= max_ticks:
             break
+    else:  # a span of many centuries: the coarsest step, every tick of it
+        days = _tick_days(
+            scale.start, scale.end, unit, step, len(range(scale.start.year, scale.end.year + 1))
+        )
     edge = (scale.right - scale.left) * 0.06
 
     def anchor(x: float) -> str:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,9 +25,9 @@ from agreements.models import (
     AgreementStatus,
     PartyProgress,
     ProvisionCategory,
-    Subject,
 )
-from agreements.subjects import subject_slugs_canonical, subjects_with_aliases
+from agreements.selectors import MAX_FILTER_VALUES, is_year
+from agreements.subjects import subject_slug_of_each, subjects_with_aliases
 from apikit.renderers import csv_cell
 from notify.calendars import search_calendar_url
 from parties.models import STEP_KIND_EXPLANATIONS, ClockRule, Party, StepKind
@@ -224,11 +224,18 @@ def _facet_groups(request: HttpRequest, facets) -> list[dict]:
     for name, param, title in FACET_TITLES if facets is not None else ():
         values = getattr(facets, name)
         shown = _shown_facet_values(values, everything=name in expanded)
+        # A filter takes at most MAX_FILTER_VALUES values: when it has them, only removing one
+        # is offered (no link to a page that would refuse an eleventh).
+        chosen = {v.strip() for v in request.GET.getlist(param) if v.strip()}
+        full = len(chosen) >= MAX_FILTER_VALUES
         groups.append(
             {
                 "name": name,
                 "title": title,
-                "values": [(fv, toggles.url(param, fv.value)) for fv in shown],
+                "values": [
+                    (fv, toggles.url(param, fv.value) if fv.selected or not full else "")
+                    for fv in shown
+                ],
                 "hidden": len(values) - len(shown),
                 "more_url": toggles.url("more", name),
             }
@@ -266,19 +273,21 @@ FILTER_TITLES = {"q": "Search", **{param: title for _, param, title in FACET_TIT
 
 def agreement_list(request: HttpRequest) -> HttpResponse:
     filters = search.AgreementFilters.from_query(request.GET)
-    if request.GET.get("part") == FACETS_PART:
-        return _agreement_list_facets(request, filters)
-    # A value the list cannot use is named, not quietly dropped: the page says so (and the
-    # rows are those of the filters it could use); an export of the wrong rows is refused.
+    # A value the list cannot use is named, not quietly dropped: the page says so, above the
+    # list of the values it can use; an export of the wrong rows is refused.
     errors = search.AgreementFilters.errors(request.GET)
+    export = request.GET.get("format", "")
+    if errors and export in ("csv", "json"):
+        return JsonResponse({"errors": errors}, status=400)
     usable_query = ""
     if errors:
-        filters, usable_query = _usable(request, filters)
+        # From here on the page is that of the usable address, so that its links (filters,
+        # exports, the facets' fetch, following the search) lead to pages that work.
+        filters, request.GET = _usable(request, filters)
+        usable_query = _query(request, drop=("page", "format", "part"))
+    if request.GET.get("part") == FACETS_PART:
+        return _agreement_list_facets(request, filters)
     agreements = search.agreements_search(filters=filters)
-
-    export = request.GET.get("format", "")
-    if export in ("csv", "json") and errors:
-        return JsonResponse({"errors": errors}, status=400)
     if export == "csv":
         return _export_csv(request, agreements)
     if export == "json":
@@ -338,30 +347,32 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _usable(request: HttpRequest, filters) -> tuple[search.AgreementFilters, str]:
-    """The filters without the parties and subjects that do not exist (an unknown status,
-    category or year is already left out), and the page's address with only the values it
-    can use: what the list shows when some cannot be, and the link that removes them."""
+def _usable(request: HttpRequest, filters) -> tuple[search.AgreementFilters, QueryDict]:
+    """The filters without the parties and subjects that do not exist (from_query already
+    leaves out an unknown status, category or year, and cuts the rest to size), and the query
+    string with only the values they use."""
     parties = set(Party.objects.filter(code__in=filters.parties).values_list("code", flat=True))
-    subjects = set(Subject.objects.filter(slug__in=filters.subjects).values_list("slug", flat=True))
+    slugs = subject_slug_of_each(v.strip() for v in request.GET.getlist("subject"))
+    known = {slug for slug in slugs.values() if slug}
     usable = replace(
         filters,
         parties=tuple(p for p in filters.parties if p in parties),
-        subjects=tuple(s for s in filters.subjects if s in subjects),
+        subjects=tuple(s for s in filters.subjects if s in known),
     )
     keep = {
         "status": lambda v: v in usable.statuses,
         "category": lambda v: v in usable.categories,
-        "year": lambda v: v.isdigit() and int(v) in usable.years,
+        "year": lambda v: is_year(v) and int(v) in usable.years,
         "party": lambda v: v.upper() in usable.parties,
-        "subject": lambda v: subject_slugs_canonical([v])[0] in usable.subjects,
+        "subject": lambda v: slugs.get(v) in usable.subjects,
     }
-    values = {
-        name: [v for v in request.GET.getlist(name) if v.strip() and test(v.strip())]
-        for name, test in keep.items()
-        if name in request.GET
-    }
-    return usable, _query(request, drop=("page", "format", "part"), **values)
+    params = request.GET.copy()
+    for name, test in keep.items():
+        if name in params:
+            params.setlist(name, [v for v in params.getlist(name) if test(v.strip())])
+    if "q" in params:
+        params.setlist("q", [usable.q] if usable.q else [])
+    return usable, params
 
 
 def _count_facets_query(request: HttpRequest) -> str:

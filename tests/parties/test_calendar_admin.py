@@ -114,3 +114,14 @@ def test_an_editor_adds_a_session_on_its_own_admin_page_through_the_service(clie
     assert refused.status_code == 200 and "Overlaps 217th" in refused.content.decode()
     assert saved.status_code == 302
     assert list(Session.objects.values_list("name", flat=True)) == ["217th", "218th"]
+
+
+def test_a_partys_code_is_set_once_when_it_is_added(staff):
+    """The code is the party's identity in addresses, filters and every kept list row: the
+    change form shows it without a field; the add form asks for it."""
+    from parties.models import Party
+
+    party = Party.objects.get(code="JP")
+    html = staff.get(reverse("admin:parties_party_change", args=[party.pk])).content.decode()
+    assert 'name="code"' not in html and "JP" in html
+    assert 'name="code"' in staff.get(reverse("admin:parties_party_add")).content.decode()

@@ -386,3 +386,9 @@ def test_agreement_page_draws_a_running_clock_as_a_bar_to_its_deadline(
     assert bar is not None
     assert bar.find(f"{SVG}title").text.startswith("Art. 61 with Art. 60(2): ")
     assert "runs out 2026-02-25" in bar.find(f"{SVG}title").text
+
+
+def test_a_span_of_centuries_gets_every_tick_of_the_coarsest_step():
+    """Past what even a century's step fits in MAX_TICKS, its ticks run to the span's end."""
+    scale = tl.Scale(D(1020, 5, 1), D(2026, 12, 3), 0, 700)
+    assert [t.on.year for t in tl.ticks(scale)] == list(range(1100, 2001, 100))

@@ -109,6 +109,40 @@ def test_filter_values_it_cannot_use_are_named_on_the_page_not_dropped(client, d
     assert client.get(URL, {"status": "signed", "sort": "nope"}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"year": [str(y) for y in range(2010, 2021)]}, "Year signed: At most 10 values."),
+        ({"q": "reciprocal " + "x" * 200}, "Search: At most 200 characters."),
+        ({"year": "²⁰²⁴"}, "Year signed: A year is four digits"),
+        (
+            {"subject": ["defence-logistics", "defence logistics", "nope"]},
+            "Subject: No subject &#x27;nope&#x27;.",
+        ),
+    ],
+)
+def test_the_address_without_unusable_filters_is_a_page_that_works(client, demo, params, error):
+    """The alert's link, and every filter and export link of the 400 page, lead to the
+    usable address: a 200, not the same error again."""
+    response = client.get(URL, params)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert error in html
+    usable = response.context["usable_query"]
+    assert client.get(URL + usable).status_code == 200
+    for href in re.findall(r'href="(\?[^"]*)"', html):
+        href = href.replace("&amp;", "&")
+        if "format=" not in href:
+            assert client.get(URL + href).status_code == 200, href
+    assert client.get(URL + usable + "&format=csv").status_code == 200
+    facets = client.get(URL, {**params, "part": "facets"})
+    assert facets.status_code == 200
+
+
+def test_spaces_do_not_count_towards_a_searchs_length(client, demo):
+    assert client.get(URL, {"q": "reciprocal" + " " * 250 + "access"}).status_code == 200
+
+
 @pytest.mark.parametrize("export", ["csv", "json"])
 def test_an_export_with_a_filter_it_cannot_use_is_refused(client, demo, export):
     """An export of every agreement when a filter was mistyped would be the wrong file."""
