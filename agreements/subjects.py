@@ -113,18 +113,8 @@ def subject_slugs_canonical(values: Iterable[str]) -> list[str]:
     """Filter values (a subject's slug or name, or an alias) as the subjects' own slugs, in the
     order given, each once. A value that names no subject is kept as it is: it matches nothing,
     as an unknown slug always has. Two queries, none when `values` is empty."""
-    values = [value for value in values if value.strip()]
-    if not values:
-        return []
-    keys = [_key(value) for value in values]
-    found = _subjects_find(keys)
-    slugs: list[str] = []
-    for value, (_, slug) in zip(values, keys, strict=True):
-        subject = found.get(slug)
-        canonical = subject.slug if subject is not None else value.strip()
-        if canonical not in slugs:
-            slugs.append(canonical)
-    return slugs
+    slugs = subject_slug_of_each(values)
+    return list(dict.fromkeys(slug or value.strip() for value, slug in slugs.items()))
 
 
 def subject_names_canonical(names: Iterable[str]) -> list[str]:

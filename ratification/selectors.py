@@ -48,7 +48,7 @@ from agreements.selectors import (
 )
 from agreements.subjects import subject_slugs_canonical
 from apikit import estimates
-from apikit.estimates import planner_estimate
+from apikit.estimates import KnownCount, planner_estimate
 
 from .models import RatificationStep
 
@@ -516,9 +516,9 @@ def _agreement_list_page(
             except FacetsTooSlow:
                 facets = None
     # The page's rows read only what a row shows (LIST_ROW_FIELDS), not the agreement's texts.
-    page = _KnownCountPaginator(
-        agreements.only(*LIST_ROW_FIELDS), page_size, known_count=total
-    ).get_page(page_number)
+    page = Paginator(KnownCount(agreements.only(*LIST_ROW_FIELDS), total), page_size).get_page(
+        page_number
+    )
     return AgreementListPage(
         page=page,
         rows=agreements_listed(page.object_list, names=names),
@@ -535,18 +535,6 @@ def agreement_list_facets(*, filters: AgreementFilters) -> Facets:
     names = Names.load()  # outside the steering, as in agreement_list_page
     with search_through_index(bool(filters.q)):
         return agreement_facets(filters=filters, budget_ms=FACET_BUDGET_MS, names=names)
-
-
-class _KnownCountPaginator(Paginator):
-    """A paginator told its count (kept, or estimated) instead of counting the rows itself."""
-
-    def __init__(self, *args: Any, known_count: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.known_count = known_count
-
-    @property
-    def count(self) -> int:
-        return self.known_count
 
 
 def agreement_facets(
