@@ -8,4 +8,4 @@ class RatificationConfig(AppConfig):
     def ready(self) -> None:
         # Registers the tasks in every process, so that the services can queue them by name
         # (eagerly too, in tests) without importing the module that imports them.
-        from . import tasks  # noqa: F401
+        from . import receivers, tasks  # noqa: F401

@@ -16,13 +16,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from agreements.models import Agreement, Participation
 from parties.clockcount import CannotCount, ClockCalendars, clock_count, counted_on
 from parties.models import ClockRule
 
-from .models import ClockExtension, ClockRuleChoice, RatificationStep, StepStatus
+from .models import (
+    ClockExtension,
+    ClockRuleChoice,
+    RatificationStep,
+    StartedClock,
+    StepStatus,
+)
 
 
 class ClockState:
@@ -366,10 +373,9 @@ def clocks_for_agreement(*, agreement: Agreement, today: date) -> list[ClockRead
 CLOCK_HORIZON = timedelta(days=5 * 366)
 
 
-def started_clock_steps(*, rule: ClockRule, today: date) -> QuerySet[RatificationStep]:
-    """Completed, dated start steps of `rule` whose awaited step has not happened, started
-    within CLOCK_HORIZON. Served by the index step_completed_kind_date_idx (kind, date where
-    completed): the query reads only these, however many agreements there are."""
+def _unstopped_starts(*, rule: ClockRule) -> QuerySet[RatificationStep]:
+    """Completed, dated start steps of `rule` in its party's participations whose awaited step
+    has not happened, whenever they started: what StartedClock keeps."""
     stop = RatificationStep.objects.filter(
         participation_id=OuterRef("participation_id"),
         kind=rule.stops_kind,
@@ -381,41 +387,57 @@ def started_clock_steps(*, rule: ClockRule, today: date) -> QuerySet[Ratificatio
     steps = RatificationStep.objects.filter(
         kind=rule.starts_kind,
         status=StepStatus.COMPLETED,
-        date__gte=today - CLOCK_HORIZON,
-        date__lte=today,
+        date__isnull=False,
         participation__party_id=rule.party_id,
     ).exclude(Exists(stop))
     if rule.starts_body:
         steps = steps.filter(body__iexact=rule.starts_body)
-    return steps.order_by("pk")
+    return steps
+
+
+def started_clock_steps(*, rule: ClockRule, today: date) -> QuerySet[RatificationStep]:
+    """Completed, dated start steps of `rule` whose awaited step has not happened, started
+    within CLOCK_HORIZON, read from the steps themselves (the sweep: served by the index
+    step_completed_kind_date_idx, (kind, date) where completed, across every party)."""
+    return (
+        _unstopped_starts(rule=rule)
+        .filter(date__gte=today - CLOCK_HORIZON, date__lte=today)
+        .order_by("pk")
+    )
+
+
+def _kept_started(*, today: date) -> QuerySet[StartedClock]:
+    """The kept started clocks (StartedClock) whose start falls within CLOCK_HORIZON."""
+    return StartedClock.objects.filter(step__date__gte=today - CLOCK_HORIZON, step__date__lte=today)
 
 
 def clocks_running_for_party(
     *, party_id: int, today: date, limit: int = 50
 ) -> list[tuple[Agreement, ClockReading]]:
-    """Running clocks of a party's agreements, for its page: only participations with a
-    started, unstopped clock are read (started_clock_steps), soonest to run out first."""
-    participation_ids: set[int] = set()
-    for rule in ClockRule.objects.filter(party_id=party_id):
-        participation_ids.update(
-            started_clock_steps(rule=rule, today=today).values_list("participation_id", flat=True)
-        )
+    """Running clocks of a party's agreements, for its page, soonest to run out first: only
+    participations with a started, unstopped clock (StartedClock, one indexed query) are read."""
+    participation_ids = set(
+        _kept_started(today=today)
+        .filter(rule__party_id=party_id)
+        .values_list("step__participation_id", flat=True)
+    )
     return _running(participation_ids, today=today, limit=limit)
 
 
 def clocks_running_in(
     *, agreements: QuerySet[Agreement], today: date, limit: int = 50
 ) -> list[tuple[Agreement, ClockReading]]:
-    """Running clocks of any of `agreements` (e.g. a search's), soonest to run out first: one
-    bounded query per clock rule (there are a handful) finds the started ones, however many
-    agreements match."""
+    """Running clocks of any of `agreements` (e.g. a search's), soonest to run out first: the
+    kept started clocks (StartedClock) of each clock rule (there are a handful) among them, at
+    most `limit` + 1 per rule however many agreements match."""
     ids = agreements.order_by().values("pk")
     participation_ids: set[int] = set()
-    for rule in ClockRule.objects.all():
+    for rule_id in ClockRule.objects.values_list("pk", flat=True):
         participation_ids.update(
-            started_clock_steps(rule=rule, today=today)
-            .filter(participation__agreement__in=ids)
-            .values_list("participation_id", flat=True)[: limit + 1]
+            _kept_started(today=today)
+            .filter(rule_id=rule_id, step__participation__agreement__in=ids)
+            .order_by("step_id")
+            .values_list("step__participation_id", flat=True)[: limit + 1]
         )
     return _running(participation_ids, today=today, limit=limit)
 
@@ -455,6 +477,52 @@ def _running(
     ]
     readings.sort(key=lambda r: (r.runs_out_on or date.max, r.participation_id))
     return [(agreements[r.participation_id], r) for r in readings[:limit]]
+
+
+# Keeping StartedClock ----------------------------------------------------------------------------
+
+
+def _kept_apply(kept: QuerySet[StartedClock], want: set[tuple[int, int]]) -> None:
+    """Make the (rule, step) pairs of `kept` equal to `want`: delete and add the difference."""
+    have = {
+        (rule_id, step_id): pk
+        for pk, rule_id, step_id in kept.values_list("pk", "rule_id", "step_id")
+    }
+    gone = [pk for pair, pk in have.items() if pair not in want]
+    if gone:
+        StartedClock.objects.filter(pk__in=gone).delete()
+    StartedClock.objects.bulk_create(
+        [StartedClock(rule_id=rule_id, step_id=step_id) for rule_id, step_id in want - have.keys()]
+    )
+
+
+def started_clocks_refresh(*, agreement_id: int) -> None:
+    """Keep the agreement's started clocks equal to what its steps and its parties' rules give
+    now. Called by agreement_recompute, under the agreement's lock, after every write to it."""
+    party_ids = Participation.objects.filter(agreement_id=agreement_id).values("party_id")
+    want: set[tuple[int, int]] = set()
+    for rule in ClockRule.objects.filter(party_id__in=party_ids):
+        starts = _unstopped_starts(rule=rule).filter(participation__agreement_id=agreement_id)
+        want.update((rule.pk, step_id) for step_id in starts.values_list("pk", flat=True))
+    _kept_apply(StartedClock.objects.filter(step__participation__agreement_id=agreement_id), want)
+
+
+def started_clocks_refresh_rule(*, rule: ClockRule) -> None:
+    """Keep a rule's started clocks equal to what its party's steps give now: after the rule
+    is added or changed (its start or stop steps, or its party)."""
+    want = {
+        (rule.pk, step_id) for step_id in _unstopped_starts(rule=rule).values_list("pk", flat=True)
+    }
+    _kept_apply(StartedClock.objects.filter(rule_id=rule.pk), want)
+
+
+def started_clocks_rebuild() -> int:
+    """Recompute every rule's started clocks from the steps; the number kept."""
+    with transaction.atomic():
+        StartedClock.objects.exclude(rule_id__in=ClockRule.objects.values("pk")).delete()
+        for rule in ClockRule.objects.order_by("pk"):
+            started_clocks_refresh_rule(rule=rule)
+    return StartedClock.objects.count()
 
 
 # What an editor's record must keep -------------------------------------------------------------

@@ -566,3 +566,25 @@ class ClockRuleChoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} applies"
+
+
+class StartedClock(models.Model):
+    """A clock rule's start step, completed and dated, whose awaited step has not happened: the
+    clocks a party's page and a calendar feed read, without walking all of the party's
+    participations for them (tens of thousands for a busy party).
+
+    Kept by ratification.clocks.started_clocks_refresh in every write that recomputes an
+    agreement (the services, under its lock) and, for a rule that is added or changed, by
+    started_clocks_refresh_rule (ratification.receivers); started_clocks_rebuild recomputes all.
+    A step removed, or a rule deleted, takes its rows with it."""
+
+    rule = models.ForeignKey("parties.ClockRule", on_delete=models.CASCADE, related_name="+")
+    step = models.ForeignKey(RatificationStep, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "step"], name="started_clock_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} started by step {self.step_id}"

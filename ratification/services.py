@@ -49,7 +49,7 @@ from agreements.services import (
 from parties.models import ClockRule, Party, ProcedureStep, StepKind
 
 from . import engine, notices
-from .clocks import ClockReading, ClockState, clock_extension_errors
+from .clocks import ClockReading, ClockState, clock_extension_errors, started_clocks_refresh
 from .models import (
     INSTRUMENT_STEP_KINDS,
     ClockExtension,
@@ -194,6 +194,8 @@ def agreement_recompute(*, agreement_id: int, today: date | None = None) -> list
         # The list row and facet keys show the status and each party's progress, and whatever
         # the write that led here changed (subjects, signature date): keep them in step.
         listing_refresh(agreement_ids=[agreement_id])
+        # The clocks its steps started and have not stopped (a party's page reads those).
+        started_clocks_refresh(agreement_id=agreement_id)
     return changes
 
 
