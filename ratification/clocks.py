@@ -447,7 +447,12 @@ def _running(
 ) -> list[tuple[Agreement, ClockReading]]:
     # Only what a reading and its line on the page need: a party with clock rules may have
     # hundreds started, each with its agreement (whose kept list row and texts are its bulk)
-    # and its steps.
+    # and its steps; of those, only the kinds its party's rules start or stop on (start_and_stop
+    # looks at no other, and their order among themselves is the same).
+    rules = ClockRule.objects.filter(
+        party_id__in=Participation.objects.filter(pk__in=participation_ids).values("party_id")
+    )
+    kinds = {kind for pair in rules.values_list("starts_kind", "stops_kind") for kind in pair}
     participations = list(
         Participation.objects.filter(pk__in=participation_ids)
         .select_related("party", "agreement")
@@ -463,7 +468,7 @@ def _running(
         .prefetch_related(
             Prefetch(
                 "steps",
-                queryset=RatificationStep.objects.only(
+                queryset=RatificationStep.objects.filter(kind__in=kinds).only(
                     "participation_id", "order", "kind", "body", "status", "date"
                 ),
             )
