@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db import connection, transaction
+from django.db.models import Prefetch, QuerySet
 
 from agreements.models import Agreement, Participation
 from parties.clockcount import CannotCount, ClockCalendars, clock_count, counted_on
@@ -373,40 +373,7 @@ def clocks_for_agreement(*, agreement: Agreement, today: date) -> list[ClockRead
 CLOCK_HORIZON = timedelta(days=5 * 366)
 
 
-def _unstopped_starts(*, rule: ClockRule) -> QuerySet[RatificationStep]:
-    """Completed, dated start steps of `rule` in its party's participations whose awaited step
-    has not happened, whenever they started: what StartedClock keeps."""
-    stop = RatificationStep.objects.filter(
-        participation_id=OuterRef("participation_id"),
-        kind=rule.stops_kind,
-        order__gt=OuterRef("order"),
-        status__in=DONE,
-    )
-    if rule.stops_body:
-        stop = stop.filter(body__iexact=rule.stops_body)
-    steps = RatificationStep.objects.filter(
-        kind=rule.starts_kind,
-        status=StepStatus.COMPLETED,
-        date__isnull=False,
-        participation__party_id=rule.party_id,
-    ).exclude(Exists(stop))
-    if rule.starts_body:
-        steps = steps.filter(body__iexact=rule.starts_body)
-    return steps
-
-
-def started_clock_steps(*, rule: ClockRule, today: date) -> QuerySet[RatificationStep]:
-    """Completed, dated start steps of `rule` whose awaited step has not happened, started
-    within CLOCK_HORIZON, read from the steps themselves (the sweep: served by the index
-    step_completed_kind_date_idx, (kind, date) where completed, across every party)."""
-    return (
-        _unstopped_starts(rule=rule)
-        .filter(date__gte=today - CLOCK_HORIZON, date__lte=today)
-        .order_by("pk")
-    )
-
-
-def _kept_started(*, today: date) -> QuerySet[StartedClock]:
+def kept_started(*, today: date) -> QuerySet[StartedClock]:
     """The kept started clocks (StartedClock) whose start falls within CLOCK_HORIZON."""
     return StartedClock.objects.filter(step__date__gte=today - CLOCK_HORIZON, step__date__lte=today)
 
@@ -417,7 +384,7 @@ def clocks_running_for_party(
     """Running clocks of a party's agreements, for its page, soonest to run out first: only
     participations with a started, unstopped clock (StartedClock, one indexed query) are read."""
     participation_ids = set(
-        _kept_started(today=today)
+        kept_started(today=today)
         .filter(rule__party_id=party_id)
         .values_list("step__participation_id", flat=True)
     )
@@ -434,7 +401,7 @@ def clocks_running_in(
     participation_ids: set[int] = set()
     for rule_id in ClockRule.objects.values_list("pk", flat=True):
         participation_ids.update(
-            _kept_started(today=today)
+            kept_started(today=today)
             .filter(rule_id=rule_id, step__participation__agreement__in=ids)
             .order_by("step_id")
             .values_list("step__participation_id", flat=True)[: limit + 1]
@@ -487,38 +454,59 @@ def _running(
 # Keeping StartedClock ----------------------------------------------------------------------------
 
 
-def _kept_apply(kept: QuerySet[StartedClock], want: set[tuple[int, int]]) -> None:
-    """Make the (rule, step) pairs of `kept` equal to `want`: delete and add the difference."""
-    have = {
-        (rule_id, step_id): pk
-        for pk, rule_id, step_id in kept.values_list("pk", "rule_id", "step_id")
-    }
-    gone = [pk for pair, pk in have.items() if pair not in want]
-    if gone:
-        StartedClock.objects.filter(pk__in=gone).delete()
-    StartedClock.objects.bulk_create(
-        [StartedClock(rule_id=rule_id, step_id=step_id) for rule_id, step_id in want - have.keys()]
-    )
+# Which clocks are started and not stopped, as (rule, start step) pairs: a rule's start step,
+# completed and dated, in a participation of the rule's party with no step after it that the rule
+# waits for (its stop, completed or failed). Bodies compare whatever their case. `{scope}` narrows
+# it to one agreement or one rule.
+_STARTED = """
+    SELECT r.id AS rule_id, s.id AS step_id
+      FROM parties_clockrule r
+      JOIN agreements_participation p ON p.party_id = r.party_id
+      JOIN ratification_ratificationstep s ON s.participation_id = p.id
+     WHERE {scope}
+       AND s.kind = r.starts_kind AND s.status = 'completed' AND s.date IS NOT NULL
+       AND (r.starts_body = '' OR UPPER(s.body) = UPPER(r.starts_body))
+       AND NOT EXISTS (
+           SELECT 1 FROM ratification_ratificationstep t
+            WHERE t.participation_id = s.participation_id
+              AND t.kind = r.stops_kind AND t."order" > s."order"
+              AND t.status IN ('completed', 'failed')
+              AND (r.stops_body = '' OR UPPER(t.body) = UPPER(r.stops_body)))
+"""
+_STEPS_OF_AGREEMENT = """
+    SELECT s.id FROM ratification_ratificationstep s
+      JOIN agreements_participation p ON p.id = s.participation_id
+     WHERE p.agreement_id = %s
+"""
+
+
+def _kept_sync(*, kept: str, scope: str, param: int) -> None:
+    """Make the StartedClock rows that `kept` selects equal to the started clocks `scope`
+    selects (both about one agreement, or one rule): two statements, whatever the numbers.
+    A row another writer added at once (the rule's refresh, the agreement's) is left as it is.
+    `kept` and `scope` are this module's constants; the id is a parameter."""
+    started = _STARTED.format(scope=scope)
+    delete = f"DELETE FROM ratification_startedclock WHERE {kept} AND (rule_id, step_id) NOT IN ({started})"  # noqa: S608  # nosec B608
+    insert = f"INSERT INTO ratification_startedclock (rule_id, step_id) SELECT rule_id, step_id FROM ({started}) AS w WHERE true ON CONFLICT (rule_id, step_id) DO NOTHING"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(delete, [param, param])
+        cursor.execute(insert, [param])
 
 
 def started_clocks_refresh(*, agreement_id: int) -> None:
     """Keep the agreement's started clocks equal to what its steps and its parties' rules give
     now. Called by agreement_recompute, under the agreement's lock, after every write to it."""
-    party_ids = Participation.objects.filter(agreement_id=agreement_id).values("party_id")
-    want: set[tuple[int, int]] = set()
-    for rule in ClockRule.objects.filter(party_id__in=party_ids):
-        starts = _unstopped_starts(rule=rule).filter(participation__agreement_id=agreement_id)
-        want.update((rule.pk, step_id) for step_id in starts.values_list("pk", flat=True))
-    _kept_apply(StartedClock.objects.filter(step__participation__agreement_id=agreement_id), want)
+    _kept_sync(
+        kept=f"step_id IN ({_STEPS_OF_AGREEMENT})",
+        scope="p.agreement_id = %s",
+        param=agreement_id,
+    )
 
 
 def started_clocks_refresh_rule(*, rule: ClockRule) -> None:
     """Keep a rule's started clocks equal to what its party's steps give now: after the rule
     is added or changed (its start or stop steps, or its party)."""
-    want = {
-        (rule.pk, step_id) for step_id in _unstopped_starts(rule=rule).values_list("pk", flat=True)
-    }
-    _kept_apply(StartedClock.objects.filter(rule_id=rule.pk), want)
+    _kept_sync(kept="rule_id = %s", scope="r.id = %s", param=rule.pk)
 
 
 def started_clocks_rebuild() -> int:

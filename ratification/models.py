@@ -177,8 +177,8 @@ class RatificationStep(models.Model):
                 condition=Q(kind="entry_into_force", status="completed"),
                 name="step_eif_completed_idx",
             ),
-            # Constitutional clocks (ratification.clocks.started_clock_steps, the sweep): the
-            # completed start steps of a kind, within a date range.
+            # Constitutional clocks (ratification.clocks._STARTED, when a rule's started clocks
+            # are recomputed): the completed start steps of a kind.
             models.Index(
                 fields=["kind", "date"],
                 condition=Q(status="completed"),

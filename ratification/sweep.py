@@ -31,7 +31,7 @@ from django.utils import timezone
 from agreements.models import Agreement, AgreementStatus, Participation
 from parties.models import ClockRule
 
-from .clocks import ClockState, clocks_for_participations, started_clock_steps
+from .clocks import ClockState, clocks_for_participations, kept_started
 from .models import (
     ClockExtension,
     RatificationStep,
@@ -181,8 +181,9 @@ def clocks_sweep(*, today: date) -> dict[str, int]:
     counts = {"clocks_read": 0, "clock_flags": 0}
     participation_ids: set[int] = set()
     for rule in ClockRule.objects.all():
+        started = kept_started(today=today).filter(rule=rule).values("step_id")
         participation_ids.update(
-            started_clock_steps(rule=rule, today=today)
+            RatificationStep.objects.filter(pk__in=started)
             .exclude(_flagged_ran_out(rule))
             .values_list("participation_id", flat=True)
         )
