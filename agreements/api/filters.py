@@ -15,8 +15,7 @@ from collections.abc import Iterator
 import django_filters
 from django import forms
 from django.db import DatabaseError, connection
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, Exists, Expression, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -213,22 +212,37 @@ class AgreementFilter(django_filters.FilterSet):
         return queryset.order_by(*chosen)
 
 
+class _VectorMatch(Expression):
+    """`<the query's agreement row>.<column> @@ websearch_to_tsquery(...)`, for a tsvector
+    column that only PostgreSQL has (not a model field). The row is named by the alias the
+    query gives its agreements when it is compiled: a search used inside another query (the
+    calendar feed of a search, whose clocks are found among its matches) is relabelled U0, and
+    SQL naming the table itself would refer to the outer query's row, or to none (a 500)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, value: str) -> None:
+        super().__init__()
+        self.column, self.value = column, value
+
+    def as_sql(self, compiler, connection):
+        row = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        column = connection.ops.quote_name(self.column)
+        return f"({row}.{column} @@ websearch_to_tsquery('{SEARCH_CONFIG}', %s))", [self.value]
+
+
 def _search_postgresql(queryset: QuerySet, value: str) -> QuerySet:
     """Match the stored, GIN-indexed `search_vector` column (titles, summary, provisions and
     reservations and declarations, kept current by triggers). `search_rank` says whether the match is in a title or the summary
     (the small `search_rank_vector`, migration 0003): those come first, then the agreements
     matched by their provisions alone (RankedMatches)."""
-    query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
-    column = '"agreements_agreement"."search_vector"'
-    rank_column = '"agreements_agreement"."search_rank_vector"'
     # alias(), not annotate(): a selected match would unpack every row's vector again (see
     # search_through_index); the WHERE clause alone is answered by the GIN index.
     # Bare, not wrapped in coalesce(): PostgreSQL estimates a bare `@@` from the column's
     # statistics, and RankedMatches's plans depend on that estimate.
-    in_titles = f"{rank_column} @@ {query}"
     return queryset.alias(
-        search_match=RawSQL(f"{column} @@ {query}", (value,), output_field=BooleanField()),  # noqa: S611  # nosec B611  # constant SQL, the value is a parameter
-        search_rank=RawSQL(in_titles, (value,), output_field=BooleanField()),  # noqa: S611  # nosec B611  # constant SQL, the value is a parameter
+        search_match=_VectorMatch("search_vector", value),
+        search_rank=_VectorMatch("search_rank_vector", value),
     ).filter(search_match=True)
 
 

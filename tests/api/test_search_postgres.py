@@ -145,3 +145,24 @@ def test_a_search_without_a_party_does_not_test_every_match_for_parties(anon, ma
             "results"
         ]
     ]
+
+
+def test_a_search_inside_another_query_is_matched_on_its_own_rows(client, art61, make_agreement):
+    """A search used as a subquery (the calendar feed of a search, whose clocks are found among
+    its matches) is relabelled (U0): the match must name the subquery's own table, not the
+    outer one's, which was a 500."""
+    fuel = make_agreement(slug="fuel", title="Fuel agreement")
+    make_agreement(slug="water", title="Water agreement")
+
+    response = client.get("/agreements/calendar.ics", {"q": "fuel"})
+    assert response.status_code == 200, response.content
+    from agreements.api.filters import _search_postgresql
+
+    matches = _search_postgresql(Agreement.objects.all(), "fuel").values("pk")
+    in_subquery = Agreement.objects.filter(pk__in=matches).exclude(
+        pk__in=Agreement.objects.filter(pk__in=matches).values("pk")
+    )
+    assert list(Agreement.objects.filter(pk__in=matches).values_list("slug", flat=True)) == [
+        fuel.slug
+    ]
+    assert not in_subquery.exists()
