@@ -56,7 +56,7 @@ from agreements.models import (
 from agreements.services import AGREEMENT_FACT_FIELDS, ConflictError
 
 from .models import RatificationStep, StatusChange, StepStatus
-from .services import _queue_fan_out, _shared_facts_follow, agreement_recompute
+from .services import _shared_facts_follow, agreement_refresh
 from .signals import agreement_merging
 
 REASON_MAX_LENGTH = 2000
@@ -431,8 +431,7 @@ def agreement_merge(
             raise MergeRefused(
                 [message for messages in exc.message_dict.values() for message in messages]
             ) from exc
-        agreement_recompute(agreement_id=survivor.pk)
-        _queue_fan_out(survivor.pk)
+        agreement_refresh(agreement_id=survivor.pk)
     return merge
 
 

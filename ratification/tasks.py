@@ -15,6 +15,7 @@ from typing import Any
 
 from celery import current_app, shared_task, signature
 from django.db import OperationalError
+from django.utils import timezone
 
 from . import forecasts, sweep
 from .services import AGREEMENT_CHANGED_TASK, agreement_recompute
@@ -30,17 +31,27 @@ logger = logging.getLogger(__name__)
     soft_time_limit=60,
     time_limit=90,
 )
-def agreement_changed(agreement_id: int) -> int:
+def agreement_changed(
+    agreement_id: int, stamp: int | None = None, recomputed_on: str | None = None
+) -> int:
     """Recompute one agreement after a write committed; returns the number of new changes.
 
     The writer already recomputed in its transaction, so this normally finds nothing new; it
-    catches writes that bypassed the services and anything the calendar moved since.
+    catches writes that bypassed the services and anything the calendar moved since. When the
+    writer says which stamp it left (PostgreSQL: services._queue_fan_out) and the agreement
+    still has it on the day it recomputed, nothing was written since and the recompute is
+    skipped; the relays and the forecasts run all the same.
     """
     from agreements.models import Agreement
 
-    if not Agreement.objects.filter(pk=agreement_id).exists():
+    current = Agreement.objects.filter(pk=agreement_id).values_list("cache_stamp", flat=True)
+    now = current.first()
+    if now is None:
         return 0  # deleted since the write: nothing to do
-    changes = agreement_recompute(agreement_id=agreement_id)
+    unchanged = (
+        stamp is not None and now == stamp and recomputed_on == timezone.localdate().isoformat()
+    )
+    changes = [] if unchanged else agreement_recompute(agreement_id=agreement_id)
     for relay in (FAN_OUT_TASK, NOTIFY_FOLLOWERS_TASK):
         _queue(relay)
     # Forecasts read the steps just written and change no status: last, so that nothing they

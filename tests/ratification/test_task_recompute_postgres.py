@@ -1,0 +1,86 @@
+"""The worker's agreement_changed skips the recompute its writer has just done (PostgreSQL, where
+triggers move each agreement's stamp on every write to a row it is derived from), and does it
+whenever anything was written since, the day has turned, or the writer said nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from agreements.models import Agreement
+from ratification import tasks
+from ratification.models import RatificationStep
+from ratification.services import step_record
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """What the services queue: (args, kwargs) of each agreement_changed, not run."""
+    calls = []
+
+    class Signature:
+        def __init__(self, name, args=(), kwargs=None):
+            self.call = (name, tuple(args), dict(kwargs or {}))
+
+        def delay(self):
+            calls.append(self.call)
+
+    monkeypatch.setattr("ratification.services.signature", Signature)
+    return calls
+
+
+@pytest.fixture
+def recomputes(monkeypatch):
+    """The agreements tasks.agreement_changed recomputes."""
+    done = []
+    real = tasks.agreement_recompute
+
+    def spy(*, agreement_id, **kwargs):
+        done.append(agreement_id)
+        return real(agreement_id=agreement_id, **kwargs)
+
+    monkeypatch.setattr(tasks, "agreement_recompute", spy)
+    return done
+
+
+def record_note(agreement, note):
+    step = RatificationStep.objects.filter(participation__agreement=agreement).first()
+    step_record(step=step, status=step.status, date=step.date, source=step.source, note=note)
+
+
+def test_the_task_skips_the_recompute_its_writer_did(
+    make_agreement, queued, recomputes, django_capture_on_commit_callbacks
+):
+    agreement = make_agreement(today=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_note(agreement, "checked")
+    (name, args, kwargs) = queued[-1]
+    assert name == tasks.AGREEMENT_CHANGED_TASK and args == (agreement.pk,)
+    assert kwargs["stamp"] == Agreement.objects.get(pk=agreement.pk).cache_stamp
+    assert kwargs["recomputed_on"] == timezone.localdate().isoformat()
+
+    assert tasks.agreement_changed(agreement.pk, **kwargs) == 0
+    assert recomputes == []
+
+
+def test_the_task_recomputes_after_another_write_another_day_or_without_a_stamp(
+    make_agreement, queued, recomputes, django_capture_on_commit_callbacks
+):
+    agreement = make_agreement(today=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_note(agreement, "first")
+    kwargs = queued[-1][2]
+    Agreement.objects.filter(pk=agreement.pk).update(short_name="Moved")  # written since
+
+    tasks.agreement_changed(agreement.pk, **kwargs)
+    assert recomputes == [agreement.pk]
+
+    stamp = Agreement.objects.get(pk=agreement.pk).cache_stamp
+    yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    tasks.agreement_changed(agreement.pk, stamp=stamp, recomputed_on=yesterday)
+    tasks.agreement_changed(agreement.pk)  # queued by hand, or by an older release
+    assert recomputes == [agreement.pk] * 3
