@@ -92,21 +92,10 @@ def test_a_completed_start_step_is_kept_and_its_stop_removes_it(art61, make_agre
     assert kept() == set() == fresh()
 
 
-def test_a_rule_added_or_changed_recomputes_its_clocks(clock_diet, make_agreement, source):
+def test_a_rule_added_or_changed_recomputes_its_clocks(clock_diet, make_agreement, source, request):
     agreement = both(make_agreement, source, lower_on=D(2026, 1, 15))
-    rule = ClockRule.objects.create(
-        party=clock_diet.party,
-        label="Art. 61",
-        starts_kind="legislative_approval",
-        starts_body="House of Representatives",
-        stops_kind="legislative_approval",
-        stops_body="House of Councillors",
-        unit="days_excluding_recess",
-        legislature=clock_diet,
-        length=30,
-        outcome="lower_house_decision_prevails",
-        source_title="Constitution of Japan, Art. 61",
-    )
+    assert kept() == set()
+    rule = request.getfixturevalue("art61")  # the rule is added after the step was recorded
     lower = agreement.participations.get(party__code="JP").steps.get(order=1)
     assert kept() == {(rule.pk, lower.pk)} == fresh()
 
