@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from agreements.models import Agreement, Participation
@@ -479,6 +479,12 @@ _STEPS_OF_AGREEMENT = """
      WHERE p.agreement_id = %s
 """
 
+_LOCK_RULES_OF_AGREEMENT = """
+    SELECT 1 FROM parties_clockrule
+     WHERE party_id IN (SELECT party_id FROM agreements_participation WHERE agreement_id = %s)
+       FOR SHARE
+"""
+
 
 def _kept_sync(*, kept: str, scope: str, param: int) -> None:
     """Make the StartedClock rows that `kept` selects equal to the started clocks `scope`
@@ -495,7 +501,16 @@ def _kept_sync(*, kept: str, scope: str, param: int) -> None:
 
 def started_clocks_refresh(*, agreement_id: int) -> None:
     """Keep the agreement's started clocks equal to what its steps and its parties' rules give
-    now. Called by agreement_recompute, under the agreement's lock, after every write to it."""
+    now. Called by agreement_recompute, under the agreement's lock, after every write to it.
+
+    On PostgreSQL it first takes a share lock on its parties' clock rules: a rule being changed
+    at the same moment (started_clocks_refresh_rule) is waited for and then seen, and a rule
+    change waits for this write, whose steps it then sees; otherwise each would compute from the
+    other's old state and both could leave a row out. (SQLite runs one writer at a time.) The
+    sweep rebuilds every rule's rows besides, which also covers a rule added meanwhile."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_RULES_OF_AGREEMENT, [agreement_id])
     _kept_sync(
         kept=f"step_id IN ({_STEPS_OF_AGREEMENT})",
         scope="p.agreement_id = %s",
@@ -510,11 +525,11 @@ def started_clocks_refresh_rule(*, rule: ClockRule) -> None:
 
 
 def started_clocks_rebuild() -> int:
-    """Recompute every rule's started clocks from the steps; the number kept."""
-    with transaction.atomic():
-        StartedClock.objects.exclude(rule_id__in=ClockRule.objects.values("pk")).delete()
-        for rule in ClockRule.objects.order_by("pk"):
-            started_clocks_refresh_rule(rule=rule)
+    """Recompute every rule's started clocks from the steps; the number kept. Each rule's two
+    statements stand alone (no transaction around them all): rows that stay are never removed,
+    so a reader never misses one, and writers are held up by one statement at most."""
+    for rule in ClockRule.objects.order_by("pk"):
+        started_clocks_refresh_rule(rule=rule)
     return StartedClock.objects.count()
 
 

@@ -84,3 +84,30 @@ def test_the_task_recomputes_after_another_write_another_day_or_without_a_stamp(
     tasks.agreement_changed(agreement.pk, stamp=stamp, recomputed_on=yesterday)
     tasks.agreement_changed(agreement.pk)  # queued by hand, or by an older release
     assert recomputes == [agreement.pk] * 3
+
+
+def test_a_stale_full_save_moves_the_stamp_forward_not_back(make_agreement):
+    """A full save() of an agreement read before one of its parts was written must not write
+    its older stamp back (the cached detail and the worker's skip rely on it moving on)."""
+    agreement = make_agreement(today=None)
+    stale = Agreement.objects.get(pk=agreement.pk)
+    RatificationStep.objects.filter(participation__agreement=agreement).update(note="moved")
+    moved = Agreement.objects.get(pk=agreement.pk).cache_stamp
+    assert moved > stale.cache_stamp
+
+    stale.short_name = "Stale save"
+    stale.save()
+    assert Agreement.objects.get(pk=agreement.pk).cache_stamp > moved
+
+
+def test_a_step_written_outside_the_services_is_recomputed(
+    make_agreement, queued, recomputes, django_capture_on_commit_callbacks
+):
+    agreement = make_agreement(today=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        record_note(agreement, "first")
+    kwargs = queued[-1][2]
+    RatificationStep.objects.filter(participation__agreement=agreement).update(note="by hand")
+
+    tasks.agreement_changed(agreement.pk, **kwargs)
+    assert recomputes == [agreement.pk]
