@@ -1197,3 +1197,24 @@ class AgreementRedirect(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slug} → {self.agreement_id}"
+
+
+class KeptDetail(models.Model):
+    """An agreement's API detail (GET /api/v1/agreements/{slug}/ as JSON), rendered once and
+    served as it is until what it was built from changes: ratification.api.documents builds,
+    checks and serves it. `scope` names the stamps it was built from (the agreement's, which
+    triggers move with every row the detail shows, its related agreements' and the reference
+    rows'), and the detail reads relative to today (overdue steps, expected dates, clocks), so
+    it holds from `built_on` until the day before `valid_until`."""
+
+    agreement = models.OneToOneField(
+        Agreement, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    scope = models.CharField(max_length=200)
+    built_on = models.DateField()
+    valid_until = models.DateField(help_text="The first day it may read differently.")
+    etag = models.CharField(max_length=64)
+    body = models.BinaryField(help_text="The JSON, its own links under a placeholder origin.")
+
+    def __str__(self) -> str:
+        return f"detail of {self.agreement_id} ({self.scope}, {self.built_on}–{self.valid_until})"

@@ -18,6 +18,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from . import forecasts, sweep
+from .api.detail import kept_detail_refresh
 from .services import AGREEMENT_CHANGED_TASK, agreement_recompute
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ def agreement_changed(
     forecasts.forecasts_refresh(
         agreement_ids=[agreement_id], table=forecasts.duration_table_cached()
     )
+    # Last, as it shows the forecasts: the next reader of a detail someone read finds it ready.
+    kept_detail_refresh(agreement_id, today=timezone.localdate())
     return len(changes)
 
 

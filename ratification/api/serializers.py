@@ -495,7 +495,7 @@ class ClockReadingSerializer(serializers.Serializer):
 
 class AgreementDetailSerializer(AgreementListSerializer):
     """Everything an analyst needs on one agreement, in one response. Needs the queryset of
-    ratification.api.views.agreement_detail_queryset()."""
+    ratification.api.detail.agreement_detail_queryset()."""
 
     status_explanation = serializers.CharField(read_only=True)
     expected_entry_into_force = serializers.SerializerMethodField()

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db import connection, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import (
@@ -48,12 +48,6 @@ from agreements.duplicates import redirect_target
 from agreements.listing import parties_count
 from agreements.models import (
     Agreement,
-    Objection,
-    Participation,
-    Provision,
-    Relation,
-    Signatory,
-    Statement,
 )
 from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
@@ -61,10 +55,9 @@ from apikit.errors import ErrorSerializer, MovedPermanently
 from apikit.estimates import KnownCount, PageOrCursorPagination
 from apikit.pagination import StrictPageSizeMixin
 from apikit.renderers import CSVRenderer
-from apikit.response_cache import CachedReadMixin, caching_possible
+from apikit.response_cache import CachedReadMixin
 from parties.models import Party
 
-from ..forecasts import forecasts_prefetch
 from ..merging import agreement_merge
 from ..models import RatificationStep, StatusChange
 from ..participants import participants_list
@@ -75,6 +68,13 @@ from ..services import (
     step_add,
     step_record,
     step_remove,
+)
+from .detail import (
+    agreement_cache_scope,
+    agreement_detail_queryset,
+    agreement_etag,
+    kept_detail_applies,
+    kept_detail_response,
 )
 from .filters import AgreementGapFilter
 from .participants import ParticipantSerializer, ParticipantsQuerySerializer
@@ -99,119 +99,10 @@ def agreement_list_queryset() -> QuerySet[Agreement]:
     return Agreement.objects.defer("summary", "signed_at", "facet_keys")
 
 
-# Columns that no part of the detail reads (nor the engine, the clocks or the forecasts it runs):
-# loading them was much of the rows' cost.
-_AGREEMENT_UNREAD = ("facet_keys", "cache_stamp")
-_PARTY_UNREAD = ("official_name", "kind", "created_at", "updated_at")
-_STEP_UNREAD = ("created_at", "recorded_by", "source__created_at")
-_STATUS_CHANGE_UNREAD = ("dedupe_key", "fanned_out_at", "followers_notified_at")
-_NAMED = ("slug", "title", "short_name", "status")  # what names a related agreement
-
-
-def agreement_detail_queryset(*, reading: bool = False) -> QuerySet[Agreement]:
-    """Everything AgreementDetailSerializer shows: one query per prefetch, however many rows.
-
-    `reading`: for the response only, without the columns it does not show (the agreement's
-    facet keys and cache stamp, related agreements past what names them, parties' and steps'
-    unread columns); not for an instance that is then saved."""
-
-    def unread(*names: str) -> tuple[str, ...]:
-        return names if reading else ()
-
-    party_unread = unread(*(f"party__{name}" for name in _PARTY_UNREAD))
-    steps = (
-        RatificationStep.objects.select_related("source")
-        .defer(*unread(*_STEP_UNREAD))
-        .order_by("order", "pk")
-    )
-    relations_from = Relation.objects.select_related("to_agreement").order_by("pk")
-    relations_to = Relation.objects.select_related("from_agreement").order_by("pk")
-    if reading:
-        relations_from = relations_from.only(
-            "kind", "note", "from_agreement", *(f"to_agreement__{name}" for name in _NAMED)
-        )
-        relations_to = relations_to.only(
-            "kind", "note", "to_agreement", *(f"from_agreement__{name}" for name in _NAMED)
-        )
-    return Agreement.objects.defer(*unread(*_AGREEMENT_UNREAD)).prefetch_related(
-        "subjects",
-        "sources",
-        forecasts_prefetch(),
-        Prefetch(
-            "participations",
-            queryset=Participation.objects.select_related("party")
-            .defer(*party_unread)
-            .prefetch_related(Prefetch("steps", queryset=steps))
-            .order_by("party__name", "pk"),
-        ),
-        Prefetch(
-            "signatories",
-            queryset=Signatory.objects.select_related("party", "source").order_by(
-                "party__name", "name", "pk"
-            ),
-        ),
-        Prefetch("provisions", queryset=Provision.objects.select_related("source")),
-        Prefetch(
-            "statements",
-            queryset=Statement.objects.select_related("party", "source", "withdrawal_source")
-            .prefetch_related(
-                Prefetch("objections", queryset=Objection.objects.select_related("party", "source"))
-            )
-            .order_by("party__name", "made_on", "pk"),
-        ),
-        Prefetch(
-            "status_changes",
-            queryset=StatusChange.objects.select_related("party", "corrected_by")
-            .defer(*unread(*_STATUS_CHANGE_UNREAD), *party_unread)
-            .order_by("-detected_at", "-pk"),
-        ),
-        Prefetch("relations_from", queryset=relations_from),
-        Prefetch("relations_to", queryset=relations_to),
-    )
-
-
 def step_queryset() -> QuerySet[RatificationStep]:
     return RatificationStep.objects.select_related(
         "participation__agreement", "participation__party", "source", "recorded_by"
     )
-
-
-def agreement_etag(agreement: Agreement) -> str:
-    # version: its own fields; derived_revision: status, progress and dates the engine derives.
-    return etag_of(
-        "agreement",
-        agreement.pk,
-        agreement.version,
-        agreement.derived_revision,
-        agreement.updated_at.isoformat(),
-    )
-
-
-def agreement_cache_scope(*, slug: str) -> str | None:
-    """What an agreement's cached API detail depends on (apikit.response_cache): its own stamp,
-    which triggers move whenever a row it is built from changes (migration 0007), the stamps of
-    the agreements it names as related, and the generation of the shared reference rows (party,
-    subject and source names). One indexed query; None when nothing may be cached."""
-    if not caching_possible():
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT a.id, a.cache_stamp,
-                   (SELECT coalesce(sum(b.cache_stamp), 0)
-                      FROM agreements_relation r
-                      JOIN agreements_agreement b
-                        ON b.id = CASE WHEN r.from_agreement_id = a.id
-                                       THEN r.to_agreement_id ELSE r.from_agreement_id END
-                     WHERE r.from_agreement_id = a.id OR r.to_agreement_id = a.id),
-                   g.value
-              FROM agreements_agreement a, ratification_reference_generation g
-             WHERE a.slug = %s
-            """,
-            [slug],
-        )
-        row = cursor.fetchone()
-    return None if row is None else "agreement:{}:{}:{}:ref{}".format(*row)
 
 
 def step_etag(step: RatificationStep) -> str:
@@ -356,8 +247,19 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
     def etag_for(self, obj: Agreement) -> str:
         return agreement_etag(obj)
 
+    def retrieve(self, request, *args, **kwargs):
+        # A plain GET of the JSON is the kept document (ratification.api.detail); the rest (the
+        # browsable API, a format suffix, a filter in the query string) are built as they come.
+        if kept_detail_applies(request, kwargs):
+            response = kept_detail_response(
+                request, slug=kwargs[self.lookup_field], today=timezone.localdate()
+            )
+            if response is not None:
+                return response
+        return super().retrieve(request, *args, **kwargs)
+
     def cache_scope(self, request) -> str | None:
-        # A detail is kept per agreement: a write to one leaves the others' cached.
+        # A detail is cached per agreement: a write to one leaves the others' cached.
         if self.action == "retrieve":
             return agreement_cache_scope(slug=self.kwargs[self.lookup_field])
         return super().cache_scope(request)

@@ -14,8 +14,8 @@ from rest_framework.test import APIRequestFactory
 
 from agreements.models import Agreement, Statement
 from agreements.statements import ObjectionInput, StatementInput, objection_add, statement_add
+from ratification.api.detail import agreement_detail_queryset
 from ratification.api.serializers import AgreementDetailSerializer
-from ratification.api.views import agreement_detail_queryset
 from ratification.models import Forecast, RatificationStep, StatusChange
 from ratification.services import step_record
 

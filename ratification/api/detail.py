@@ -1,0 +1,273 @@
+"""An agreement's API detail: what it reads, its ETag, what it depends on, and the document kept
+of it (issue 13).
+
+The kept document is the JSON that `GET /api/v1/agreements/{slug}/` answers, rendered once and
+served as it is until what it was built from changes, so a detail read costs two indexed
+queries instead of a dozen and the serialising:
+- `agreement_scope()` names the stamps it depends on: the agreement's own, which triggers move
+  with every row the detail shows (ratification migrations 0007 and 0020, PostgreSQL only), its
+  related agreements' and the reference rows' generation;
+- the detail reads relative to today (overdue steps, expected dates, notices, clocks), so it
+  is kept until the first later date it names, a day when a clock is counting, and at most a
+  week; tests/api/test_kept_detail.py checks it against a fresh build on the days between;
+- its own links are rendered under ORIGIN and the asker's scheme and host put in when served.
+
+A document is built on the first read that finds none for the current stamps, and rebuilt by
+the worker after a write to an agreement that has one (ratification.tasks), so the next reader
+does not wait for it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpResponse, QueryDict
+from rest_framework.renderers import JSONRenderer
+
+from agreements.models import (
+    Agreement,
+    KeptDetail,
+    Objection,
+    Participation,
+    Provision,
+    Relation,
+    Signatory,
+    Statement,
+)
+from apikit.conditional import etag_of
+from apikit.response_cache import caching_possible
+
+from ..forecasts import forecasts_prefetch
+from ..models import RatificationStep, StatusChange
+from .serializers import AgreementDetailSerializer
+
+# Columns that no part of the detail reads (nor the engine, the clocks or the forecasts it runs):
+# loading them was much of the rows' cost.
+_AGREEMENT_UNREAD = ("facet_keys", "cache_stamp")
+_PARTY_UNREAD = ("official_name", "kind", "created_at", "updated_at")
+_STEP_UNREAD = ("created_at", "recorded_by", "source__created_at")
+_STATUS_CHANGE_UNREAD = ("dedupe_key", "fanned_out_at", "followers_notified_at")
+_NAMED = ("slug", "title", "short_name", "status")  # what names a related agreement
+
+
+def agreement_detail_queryset(*, reading: bool = False) -> QuerySet[Agreement]:
+    """Everything AgreementDetailSerializer shows: one query per prefetch, however many rows.
+
+    `reading`: for the response only, without the columns it does not show (the agreement's
+    facet keys and cache stamp, related agreements past what names them, parties' and steps'
+    unread columns); not for an instance that is then saved."""
+
+    def unread(*names: str) -> tuple[str, ...]:
+        return names if reading else ()
+
+    party_unread = unread(*(f"party__{name}" for name in _PARTY_UNREAD))
+    steps = (
+        RatificationStep.objects.select_related("source")
+        .defer(*unread(*_STEP_UNREAD))
+        .order_by("order", "pk")
+    )
+    relations_from = Relation.objects.select_related("to_agreement").order_by("pk")
+    relations_to = Relation.objects.select_related("from_agreement").order_by("pk")
+    if reading:
+        relations_from = relations_from.only(
+            "kind", "note", "from_agreement", *(f"to_agreement__{name}" for name in _NAMED)
+        )
+        relations_to = relations_to.only(
+            "kind", "note", "to_agreement", *(f"from_agreement__{name}" for name in _NAMED)
+        )
+    return Agreement.objects.defer(*unread(*_AGREEMENT_UNREAD)).prefetch_related(
+        "subjects",
+        "sources",
+        forecasts_prefetch(),
+        Prefetch(
+            "participations",
+            queryset=Participation.objects.select_related("party")
+            .defer(*party_unread)
+            .prefetch_related(Prefetch("steps", queryset=steps))
+            .order_by("party__name", "pk"),
+        ),
+        Prefetch(
+            "signatories",
+            queryset=Signatory.objects.select_related("party", "source").order_by(
+                "party__name", "name", "pk"
+            ),
+        ),
+        Prefetch("provisions", queryset=Provision.objects.select_related("source")),
+        Prefetch(
+            "statements",
+            queryset=Statement.objects.select_related("party", "source", "withdrawal_source")
+            .prefetch_related(
+                Prefetch("objections", queryset=Objection.objects.select_related("party", "source"))
+            )
+            .order_by("party__name", "made_on", "pk"),
+        ),
+        Prefetch(
+            "status_changes",
+            queryset=StatusChange.objects.select_related("party", "corrected_by")
+            .defer(*unread(*_STATUS_CHANGE_UNREAD), *party_unread)
+            .order_by("-detected_at", "-pk"),
+        ),
+        Prefetch("relations_from", queryset=relations_from),
+        Prefetch("relations_to", queryset=relations_to),
+    )
+
+
+def agreement_etag(agreement: Agreement) -> str:
+    # version: its own fields; derived_revision: status, progress and dates the engine derives.
+    return etag_of(
+        "agreement",
+        agreement.pk,
+        agreement.version,
+        agreement.derived_revision,
+        agreement.updated_at.isoformat(),
+    )
+
+
+def agreement_cache_scope(*, slug: str) -> str | None:
+    """The key of an agreement's cached API detail (apikit.response_cache); None when nothing
+    may be cached."""
+    if not caching_possible():
+        return None
+    found = agreement_scope(slug=slug)
+    return None if found is None else found[1]
+
+
+def agreement_scope(*, slug: str) -> tuple[int, str] | None:
+    """The agreement's id and what its API detail depends on: its own stamp, which triggers
+    move whenever a row it is built from changes (migration 0007; PostgreSQL), the stamps of
+    the agreements it names as related, and the generation of the shared reference rows (party,
+    subject and source names). One indexed query; None for an unknown slug."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.id, a.cache_stamp,
+                   (SELECT coalesce(sum(b.cache_stamp), 0)
+                      FROM agreements_relation r
+                      JOIN agreements_agreement b
+                        ON b.id = CASE WHEN r.from_agreement_id = a.id
+                                       THEN r.to_agreement_id ELSE r.from_agreement_id END
+                     WHERE r.from_agreement_id = a.id OR r.to_agreement_id = a.id),
+                   g.value
+              FROM agreements_agreement a, ratification_reference_generation g
+             WHERE a.slug = %s
+            """,
+            [slug],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], "agreement:{}:{}:{}:ref{}".format(*row))
+
+
+# The kept document ---------------------------------------------------------------------------
+
+# ".invalid" is reserved (RFC 2606): no address a source or a note gives starts with it.
+ORIGIN = "https://kept.invalid"
+KEPT_DAYS_AT_MOST = 7
+_DAY = re.compile(rb"\d{4}-\d{2}-\d{2}")
+
+
+class _Origin:
+    """Stands in for the request where the serializers build links: under ORIGIN. (DRF's
+    reverse() asks a request for its versioning scheme, which the API does not use, and for
+    its query string, whose format it would carry into the links.)"""
+
+    versioning_scheme = None
+    GET = QueryDict()
+
+    def build_absolute_uri(self, location: str) -> str:
+        return ORIGIN + location
+
+
+def kept_detail_applies(request: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether the kept document answers this request: a plain GET of the JSON (no query
+    string, no format suffix), on PostgreSQL, whose triggers keep the stamps."""
+    renderer = getattr(request, "accepted_renderer", None)
+    return (
+        connection.vendor == "postgresql"
+        and request.method == "GET"
+        and renderer is not None
+        and renderer.format == "json"
+        and getattr(request, "accepted_media_type", None) == renderer.media_type
+        and not kwargs.get("format")
+        and not request.GET
+    )
+
+
+def kept_detail_response(request: Any, *, slug: str, today: date) -> HttpResponse | None:
+    """The agreement's detail from its kept document, built first when it has none for the
+    current stamps and day. None for a slug no agreement has (the usual way answers 404, or
+    301 for a merged one)."""
+    found = agreement_scope(slug=slug)
+    if found is None:
+        return None
+    agreement_id, scope = found
+    kept = KeptDetail.objects.filter(
+        agreement_id=agreement_id, scope=scope, built_on__lte=today, valid_until__gt=today
+    ).first()
+    if kept is None:
+        kept = kept_detail_build(agreement_id, scope=scope, today=today)
+    body = bytes(kept.body)
+    origin = request.build_absolute_uri("/")[:-1]
+    if origin != ORIGIN:
+        body = body.replace(f'"{ORIGIN}/'.encode(), f'"{origin}/'.encode())
+    response = HttpResponse(body, content_type=JSONRenderer.media_type)
+    response["ETag"] = kept.etag
+    return response
+
+
+def kept_detail_build(agreement_id: int, *, scope: str, today: date) -> KeptDetail:
+    """Builds and keeps the agreement's document under `scope`, read before the rows (so the
+    rows are at least as new as the stamps it names; a write in between moves them on, and the
+    next reader builds again)."""
+    agreement = agreement_detail_queryset(reading=True).get(pk=agreement_id)
+    data = AgreementDetailSerializer(agreement, context={"request": _Origin()}).data
+    body = JSONRenderer().render(data, JSONRenderer.media_type)
+    kept = KeptDetail(
+        agreement_id=agreement_id,
+        scope=scope,
+        built_on=today,
+        valid_until=_valid_until(body, clocks=bool(data["clocks"]), today=today),
+        etag=agreement_etag(agreement),
+        body=body,
+    )
+    KeptDetail.objects.bulk_create(
+        [kept],
+        update_conflicts=True,
+        unique_fields=["agreement"],
+        update_fields=["scope", "built_on", "valid_until", "etag", "body"],
+    )
+    return kept
+
+
+def kept_detail_refresh(agreement_id: int, *, today: date) -> bool:
+    """After a write: rebuilds the agreement's document if it has one (one that was read), so
+    the next reader does not wait for it. Whether it did."""
+    if not KeptDetail.objects.filter(agreement_id=agreement_id).exists():
+        return False
+    slug = Agreement.objects.filter(pk=agreement_id).values_list("slug", flat=True).first()
+    found = None if slug is None else agreement_scope(slug=slug)
+    if found is None:
+        return False
+    kept_detail_build(agreement_id, scope=found[1], today=today)
+    return True
+
+
+def _valid_until(body: bytes, *, clocks: bool, today: date) -> date:
+    """The first day the detail may read differently: the engine, the notices and the clocks
+    compare dates the detail shows with today, so the first of them after today (every
+    date-shaped text counts, in notes too: that only shortens it); tomorrow while a clock is
+    shown (its count moves daily); at most a week."""
+    if clocks:
+        return today + timedelta(days=1)
+    later = [today + timedelta(days=KEPT_DAYS_AT_MOST)]
+    for text in set(_DAY.findall(body)):
+        try:
+            day = date.fromisoformat(text.decode())
+        except ValueError:
+            continue
+        if day > today:
+            later.append(day)
+    return min(later)

@@ -1,0 +1,252 @@
+"""The agreement's API detail is served from a kept document (ratification.api.detail) on
+PostgreSQL: it must be byte for byte what a fresh build gives, after any write through any
+path, for any asker's host, and on every day it is kept for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from agreements.models import Agreement, KeptDetail, Relation, Source, Subject
+from parties.models import Party
+from ratification import tasks
+from ratification.api.detail import ORIGIN
+from ratification.models import RatificationStep, StartedClock
+from ratification.services import step_record
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@pytest.fixture(autouse=True)
+def no_response_cache(settings):
+    """The fresh build below must be built, not a cached copy."""
+    settings.API_RESPONSE_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_demo", verbosity=0)
+    return list(Agreement.objects.order_by("slug").values_list("slug", flat=True))
+
+
+def url(slug: str) -> str:
+    return f"/api/v1/agreements/{slug}/"
+
+
+def kept(client, slug: str, **extra):
+    response = client.get(url(slug), **extra)
+    assert response.status_code == 200
+    return response
+
+
+def fresh(client, slug: str, **extra):
+    """The same detail built the usual way."""
+    with mock.patch("ratification.api.views.kept_detail_applies", return_value=False):
+        response = client.get(url(slug), **extra)
+    assert response.status_code == 200
+    return response
+
+
+def assert_same(client, slug: str, **extra) -> None:
+    served, built = kept(client, slug, **extra), fresh(client, slug, **extra)
+    assert same(served.content, built.content)
+    for header in ("Content-Type", "ETag", "Allow", "Vary"):
+        assert served[header] == built[header], header
+
+
+def same(served: bytes, built: bytes) -> bool:
+    """Equal, or else where they part (for the failure message)."""
+    if served == built:
+        return True
+    at = next(
+        (i for i, (a, b) in enumerate(zip(served, built, strict=False)) if a != b), len(built)
+    )
+    raise AssertionError(
+        f"kept {served[at - 120 : at + 80]!r}\nfresh {built[at - 120 : at + 80]!r}"
+    )
+
+
+def on_day(monkeypatch, day: dt.date) -> None:
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: day)
+
+
+def test_every_demo_detail_is_what_a_fresh_build_gives(demo, client):
+    for slug in demo:
+        assert_same(client, slug)  # built
+        assert_same(client, slug)  # read back
+    assert KeptDetail.objects.count() == len(demo)
+
+
+def test_a_kept_detail_costs_two_queries(demo, client):
+    slug = demo[0]
+    kept(client, slug)
+    with CaptureQueriesContext(connection) as read:
+        kept(client, slug)
+    assert len(read.captured_queries) == 2
+
+
+def test_links_name_the_askers_host_and_scheme(demo, client, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "pacts.example.org"]
+    slug = next(s for s in demo if Relation.objects.filter(from_agreement__slug=s).exists())
+    kept(client, slug)  # built under the first asker's host
+    served = kept(client, slug, HTTP_HOST="pacts.example.org", secure=True)
+    assert served.content == fresh(client, slug, HTTP_HOST="pacts.example.org", secure=True).content
+    body = served.content.decode()
+    assert f'"https://pacts.example.org/api/v1/agreements/{slug}/"' in body
+    assert "testserver" not in body and ORIGIN not in body
+
+
+def test_what_is_not_kept_goes_the_usual_way(demo, client):
+    slug = demo[0]
+    assert client.get(url(slug) + "?format=api").status_code == 200
+    assert client.get(url(slug) + "?format=json").status_code == 200
+    assert client.get(url(slug), HTTP_ACCEPT="application/json; indent=2").status_code == 200
+    assert client.get(url("no-such-agreement")).status_code == 404
+    assert not KeptDetail.objects.exists()
+
+
+# Writes through every path ---------------------------------------------------------------------
+
+
+def _step(slug: str) -> RatificationStep:
+    return RatificationStep.objects.filter(participation__agreement__slug=slug).order_by("pk")[0]
+
+
+def through_the_services(slug):
+    step = _step(slug)
+    step_record(step=step, status=step.status, date=step.date, source=step.source, note="noted")
+
+
+def through_the_api(slug, editor_client):
+    step = _step(slug)
+    etag = editor_client.get(f"/api/v1/steps/{step.pk}/")["ETag"]
+    response = editor_client.patch(
+        f"/api/v1/steps/{step.pk}/",
+        {"note": "Checked against the gazette."},
+        format="json",
+        HTTP_IF_MATCH=etag,
+    )
+    assert response.status_code == 200, response.content
+
+
+def outside_the_services(slug):
+    # As the admin or a shell would: a plain save of a step, with no recompute.
+    step = _step(slug)
+    step.note = "saved directly"
+    step.save()
+
+
+def a_party_renamed(slug):
+    party = Party.objects.filter(participations__agreement__slug=slug).first()
+    party.name = f"{party.name} (renamed)"
+    party.save()
+
+
+def a_source_retitled(slug):
+    source = Source.objects.filter(agreements__slug=slug).first()
+    source.title = "Retitled source"
+    source.save()
+
+
+def a_subject_renamed(slug):
+    subject = Subject.objects.filter(agreements__slug=slug).first()
+    subject.name = f"{subject.name} (renamed)"
+    subject.save()
+
+
+def a_related_agreement_retitled(slug):
+    relation = Relation.objects.filter(from_agreement__slug=slug).first()
+    other = relation.to_agreement
+    other.title = f"{other.title} (amended)"
+    other.save()
+
+
+def a_clock_rule_changed(slug):
+    rule = StartedClock.objects.filter(step__participation__agreement__slug=slug)[0].rule
+    rule.length += 5
+    rule.save()
+
+
+WRITES = [
+    through_the_services,
+    outside_the_services,
+    a_party_renamed,
+    a_source_retitled,
+    a_subject_renamed,
+    a_related_agreement_retitled,
+    a_clock_rule_changed,
+]
+
+
+def _written(write) -> str:
+    """A demo agreement that the write changes something on."""
+    if write is a_related_agreement_retitled:
+        return Relation.objects.order_by("pk").first().from_agreement.slug
+    if write is a_subject_renamed:
+        return Agreement.objects.filter(subjects__isnull=False).order_by("slug").first().slug
+    if write is a_clock_rule_changed:
+        return StartedClock.objects.order_by("pk")[0].step.participation.agreement.slug
+    return "japan-philippines-acsa"
+
+
+# Each write commits, as in use: the reference rows' generation moves once per transaction.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_write_through_any_path_shows_at_the_next_read(demo, client, editor_client):
+    for write in [*WRITES, through_the_api]:
+        slug = _written(write)
+        before = kept(client, slug).content
+        if write is through_the_api:
+            write(slug, editor_client)
+        else:
+            write(slug)
+        assert_same(client, slug)
+        assert kept(client, slug).content != before, write.__name__
+
+
+def test_the_worker_rebuilds_a_read_detail_after_a_write(demo, client):
+    read, unread = demo[0], demo[1]
+    kept(client, read)
+    for slug in (read, unread):
+        outside_the_services(slug)
+        tasks.agreement_changed(Agreement.objects.get(slug=slug).pk)
+    assert b"saved directly" in bytes(KeptDetail.objects.get(agreement__slug=read).body)
+    assert not KeptDetail.objects.filter(agreement__slug=unread).exists()
+    with CaptureQueriesContext(connection) as again:
+        served = kept(client, read).content
+    assert len(again.captured_queries) == 2  # what the worker built, not built again
+    assert served == fresh(client, read).content
+
+
+# The days a document is kept for ---------------------------------------------------------------
+
+
+def test_on_every_day_it_is_kept_a_detail_reads_as_built_that_day(demo, client, monkeypatch):
+    """Built the day before each date an agreement's detail names (where the engine, the
+    notices and the clocks change their reading), and the day before that: on each day it is
+    still kept, it must read as a fresh build on that day does."""
+    served_kept = 0
+    for slug in demo:
+        named = sorted(set(DATE.findall(fresh(client, slug).content.decode())))
+        days = [dt.date.fromisoformat(d) for d in named if d[:4].isdigit()]
+        for anchor in days[-2:]:  # the latest dates: scheduled steps, expectations, notices
+            built_on = anchor - dt.timedelta(days=2)
+            on_day(monkeypatch, built_on)
+            KeptDetail.objects.filter(agreement__slug=slug).delete()
+            kept(client, slug)
+            document = KeptDetail.objects.get(agreement__slug=slug)
+            for offset in range(1, 4):
+                day = built_on + dt.timedelta(days=offset)
+                on_day(monkeypatch, day)
+                assert same(kept(client, slug).content, fresh(client, slug).content), (slug, day)
+                if day < document.valid_until:
+                    served_kept += 1
+    assert served_kept > len(demo)  # the comparison above read kept documents, not rebuilds
