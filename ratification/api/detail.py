@@ -10,7 +10,9 @@ queries instead of a dozen and the serialising:
 - the detail reads relative to today (overdue steps, expected dates, notices, clocks), so it
   is kept until the first later date it names, a day when a clock is counting, and at most a
   week; tests/api/test_kept_detail.py checks it against a fresh build on the days between;
-- its own links are rendered under ORIGIN and the asker's scheme and host put in when served.
+- its own links are rendered under ORIGIN and the asker's scheme and host put in when served;
+- the code that built it is part of its scope (`code_fingerprint`), so a release that changes
+  how a detail reads never serves what an older one built.
 
 A document is built on the first read that finds none for the current stamps, and rebuilt by
 the worker after a write to an agreement that has one (ratification.tasks), so the next reader
@@ -19,10 +21,16 @@ does not wait for it.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from datetime import date, timedelta
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+import django
+from django.conf import settings
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
@@ -181,6 +189,27 @@ class _Origin:
         return ORIGIN + location
 
 
+# What a detail is built by: the settings and the domain down to the API kit (pacttracker,
+# ratification, agreements, parties, apikit), and the libraries that render it.
+_BUILT_BY = ("pacttracker", "ratification", "agreements", "parties", "apikit")
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A digest of the code that builds a detail, read once per process: its packages' Python
+    source (migrations aside) and the versions of Django and DRF."""
+    digest = hashlib.sha256(
+        f"django {django.__version__} drf {metadata.version('djangorestframework')}".encode()
+    )
+    root = Path(settings.BASE_DIR)
+    for package in _BUILT_BY:
+        for path in sorted((root / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def kept_detail_applies(request: Any, kwargs: dict[str, Any]) -> bool:
     """Whether the kept document answers this request: a plain GET of the JSON (no query
     string, no format suffix), on PostgreSQL, whose triggers keep the stamps."""
@@ -200,7 +229,7 @@ def kept_detail_response(request: Any, *, slug: str, today: date) -> HttpRespons
     """The agreement's detail from its kept document, built first when it has none for the
     current stamps and day. None for a slug no agreement has (the usual way answers 404, or
     301 for a merged one)."""
-    found = agreement_scope(slug=slug)
+    found = _kept_scope(slug)
     if found is None:
         return None
     agreement_id, scope = found
@@ -248,11 +277,18 @@ def kept_detail_refresh(agreement_id: int, *, today: date) -> bool:
     if not KeptDetail.objects.filter(agreement_id=agreement_id).exists():
         return False
     slug = Agreement.objects.filter(pk=agreement_id).values_list("slug", flat=True).first()
-    found = None if slug is None else agreement_scope(slug=slug)
+    found = None if slug is None else _kept_scope(slug)
     if found is None:
         return False
     kept_detail_build(agreement_id, scope=found[1], today=today)
     return True
+
+
+def _kept_scope(slug: str) -> tuple[int, str] | None:
+    """The agreement's id and what its kept document is kept under: what the detail depends on
+    and the code that builds it."""
+    found = agreement_scope(slug=slug)
+    return None if found is None else (found[0], f"{found[1]}:code{code_fingerprint()}")
 
 
 def _valid_until(body: bytes, *, clocks: bool, today: date) -> date:

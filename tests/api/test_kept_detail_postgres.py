@@ -17,6 +17,7 @@ from django.utils import timezone
 from agreements.models import Agreement, KeptDetail, Relation, Source, Subject
 from parties.models import Party
 from ratification import tasks
+from ratification.api import detail
 from ratification.api.detail import ORIGIN
 from ratification.models import RatificationStep, StartedClock
 from ratification.services import step_record
@@ -250,3 +251,13 @@ def test_on_every_day_it_is_kept_a_detail_reads_as_built_that_day(demo, client, 
                 if day < document.valid_until:
                     served_kept += 1
     assert served_kept > len(demo)  # the comparison above read kept documents, not rebuilds
+
+
+def test_a_release_that_changes_the_code_builds_again(demo, client, monkeypatch):
+    slug = demo[0]
+    kept(client, slug)
+    KeptDetail.objects.filter(agreement__slug=slug).update(body=b'{"built":"by older code"}')
+    assert kept(client, slug).content == b'{"built":"by older code"}'  # the same code: kept
+    monkeypatch.setattr(detail, "code_fingerprint", lambda: "0123456789ab")
+    assert_same(client, slug)
+    assert KeptDetail.objects.get(agreement__slug=slug).scope.endswith(":code0123456789ab")
