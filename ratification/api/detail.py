@@ -212,10 +212,14 @@ def code_fingerprint() -> str:
 
 def kept_detail_applies(request: Any, kwargs: dict[str, Any]) -> bool:
     """Whether the kept document answers this request: a plain GET of the JSON (no query
-    string, no format suffix), on PostgreSQL, whose triggers keep the stamps."""
+    string, no format suffix), on PostgreSQL, whose triggers keep the stamps, outside a
+    transaction (as the response cache: the reference rows' generation moves once per
+    transaction, so a document built inside one that then renames a party would be kept under
+    the generation of the new name)."""
     renderer = getattr(request, "accepted_renderer", None)
     return (
         connection.vendor == "postgresql"
+        and not connection.in_atomic_block
         and request.method == "GET"
         and renderer is not None
         and renderer.format == "json"
