@@ -108,6 +108,19 @@ def test_a_kept_detail_costs_two_queries(one, client):
     assert len(read.captured_queries) == 2
 
 
+def test_a_write_to_one_agreement_keeps_the_others_document(make_agreement, client):
+    written, other = make_agreement().slug, make_agreement().slug
+    kept(client, written)
+    kept(client, other)
+    before = KeptDetail.objects.get(agreement__slug=other).scope
+    through_the_services(written)
+    assert KeptDetail.objects.get(agreement__slug=other).scope == before
+    with CaptureQueriesContext(connection) as read:
+        kept(client, other)
+    assert len(read.captured_queries) == 2  # kept, not built again
+    assert_same(client, written)
+
+
 def test_links_name_the_askers_host_and_scheme(one, client, settings):
     settings.ALLOWED_HOSTS = ["testserver", "pacts.example.org"]
     slug = one
