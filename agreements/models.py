@@ -1201,7 +1201,7 @@ class AgreementRedirect(models.Model):
 
 class KeptDetail(models.Model):
     """An agreement's API detail (GET /api/v1/agreements/{slug}/ as JSON), rendered once and
-    served as it is until what it was built from changes: ratification.api.documents builds,
+    served as it is until what it was built from changes: ratification.api.detail builds,
     checks and serves it. `scope` names the stamps it was built from (the agreement's, which
     triggers move with every row the detail shows, its related agreements' and the reference
     rows'), and the detail reads relative to today (overdue steps, expected dates, clocks), so
@@ -1214,7 +1214,10 @@ class KeptDetail(models.Model):
     built_on = models.DateField()
     valid_until = models.DateField(help_text="The first day it may read differently.")
     etag = models.CharField(max_length=64)
-    body = models.BinaryField(help_text="The JSON, its own links under a placeholder origin.")
+    origin = models.CharField(
+        max_length=64, help_text="The placeholder its own links were built under, drawn anew."
+    )
+    body = models.BinaryField(help_text="The JSON, its own links under `origin`.")
 
     def __str__(self) -> str:
         return f"detail of {self.agreement_id} ({self.scope}, {self.built_on}–{self.valid_until})"

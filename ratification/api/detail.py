@@ -8,9 +8,11 @@ queries instead of a dozen and the serialising:
   with every row the detail shows (ratification migrations 0007 and 0020, PostgreSQL only), its
   related agreements' and the reference rows' generation;
 - the detail reads relative to today (overdue steps, expected dates, notices, clocks), so it
-  is kept until the first later date it names, a day when a clock is counting, and at most a
-  week; tests/api/test_kept_detail.py checks it against a fresh build on the days between;
-- its own links are rendered under ORIGIN and the asker's scheme and host put in when served;
+  is kept until the first day after today that it names or that follows one it names (a
+  scheduled step is overdue the day after its date), a day when a clock is counting, and at
+  most a week; tests/api/test_kept_detail_postgres.py checks it against fresh builds;
+- its own links are rendered under a placeholder origin drawn anew for each build (so no text
+  a user wrote can contain it), and the asker's scheme and host put in when served;
 - the code that built it is part of its scope (`code_fingerprint`), so a release that changes
   how a detail reads never serves what an older one built.
 
@@ -23,7 +25,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import re
+import secrets
 from datetime import date, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -31,7 +35,7 @@ from typing import Any
 
 import django
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
 from rest_framework.renderers import JSONRenderer
@@ -171,35 +175,42 @@ def agreement_scope(*, slug: str) -> tuple[int, str] | None:
 
 # The kept document ---------------------------------------------------------------------------
 
-# ".invalid" is reserved (RFC 2606): no address a source or a note gives starts with it.
-ORIGIN = "https://kept.invalid"
+logger = logging.getLogger(__name__)
+
 KEPT_DAYS_AT_MOST = 7
 _DAY = re.compile(rb"\d{4}-\d{2}-\d{2}")
 
 
 class _Origin:
-    """Stands in for the request where the serializers build links: under ORIGIN. (DRF's
+    """Stands in for the request where the serializers build links: under `origin`. (DRF's
     reverse() asks a request for its versioning scheme, which the API does not use, and for
     its query string, whose format it would carry into the links.)"""
 
     versioning_scheme = None
     GET = QueryDict()
 
+    def __init__(self) -> None:
+        # ".invalid" is reserved (RFC 2606); the random name keeps it out of what users write.
+        self.origin = f"https://{secrets.token_hex(16)}.invalid"
+
     def build_absolute_uri(self, location: str) -> str:
-        return ORIGIN + location
+        return self.origin + location
 
 
 # What a detail is built by: the settings and the domain down to the API kit (pacttracker,
-# ratification, agreements, parties, apikit), and the libraries that render it.
+# ratification, agreements, parties, apikit), the libraries that render it and the time zone
+# its dates are in.
 _BUILT_BY = ("pacttracker", "ratification", "agreements", "parties", "apikit")
 
 
 @functools.cache
 def code_fingerprint() -> str:
-    """A digest of the code that builds a detail, read once per process: its packages' Python
-    source (migrations aside) and the versions of Django and DRF."""
+    """A digest of the code that builds a detail, read once per process (when this module is
+    imported, before any request): its packages' Python source (migrations aside), the versions
+    of Django and DRF, and the time zone."""
     digest = hashlib.sha256(
-        f"django {django.__version__} drf {metadata.version('djangorestframework')}".encode()
+        f"django {django.__version__} drf {metadata.version('djangorestframework')} "
+        f"tz {settings.TIME_ZONE}".encode()
     )
     root = Path(settings.BASE_DIR)
     for package in _BUILT_BY:
@@ -241,11 +252,12 @@ def kept_detail_response(request: Any, *, slug: str, today: date) -> HttpRespons
         agreement_id=agreement_id, scope=scope, built_on__lte=today, valid_until__gt=today
     ).first()
     if kept is None:
-        kept = kept_detail_build(agreement_id, scope=scope, today=today)
-    body = bytes(kept.body)
+        try:
+            kept = kept_detail_build(agreement_id, scope=scope, today=today)
+        except Agreement.DoesNotExist:
+            return None  # deleted or merged since: the usual way answers 404 or 301
     origin = request.build_absolute_uri("/")[:-1]
-    if origin != ORIGIN:
-        body = body.replace(f'"{ORIGIN}/'.encode(), f'"{origin}/'.encode())
+    body = bytes(kept.body).replace(f'"{kept.origin}/'.encode(), f'"{origin}/'.encode())
     response = HttpResponse(body, content_type=JSONRenderer.media_type)
     response["ETag"] = kept.etag
     return response
@@ -256,7 +268,8 @@ def kept_detail_build(agreement_id: int, *, scope: str, today: date) -> KeptDeta
     rows are at least as new as the stamps it names; a write in between moves them on, and the
     next reader builds again)."""
     agreement = agreement_detail_queryset(reading=True).get(pk=agreement_id)
-    data = AgreementDetailSerializer(agreement, context={"request": _Origin()}).data
+    stand_in = _Origin()
+    data = AgreementDetailSerializer(agreement, context={"request": stand_in}).data
     body = JSONRenderer().render(data, JSONRenderer.media_type)
     kept = KeptDetail(
         agreement_id=agreement_id,
@@ -264,27 +277,38 @@ def kept_detail_build(agreement_id: int, *, scope: str, today: date) -> KeptDeta
         built_on=today,
         valid_until=_valid_until(body, clocks=bool(data["clocks"]), today=today),
         etag=agreement_etag(agreement),
+        origin=stand_in.origin,
         body=body,
     )
-    KeptDetail.objects.bulk_create(
-        [kept],
-        update_conflicts=True,
-        unique_fields=["agreement"],
-        update_fields=["scope", "built_on", "valid_until", "etag", "body"],
-    )
+    try:
+        KeptDetail.objects.bulk_create(
+            [kept],
+            update_conflicts=True,
+            unique_fields=["agreement"],
+            update_fields=["scope", "built_on", "valid_until", "etag", "origin", "body"],
+        )
+    except DatabaseError:
+        # Deleted since it was read, or a database that takes no writes: served, not kept.
+        logger.warning("agreement %s: detail built but not kept", agreement_id, exc_info=True)
     return kept
 
 
 def kept_detail_refresh(agreement_id: int, *, today: date) -> bool:
     """After a write: rebuilds the agreement's document if it has one (one that was read), so
-    the next reader does not wait for it. Whether it did."""
+    the next reader does not wait for it. Whether it did. Not inside a transaction, whose
+    reference writes might not have moved the stamps yet (kept_detail_applies)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
     if not KeptDetail.objects.filter(agreement_id=agreement_id).exists():
         return False
     slug = Agreement.objects.filter(pk=agreement_id).values_list("slug", flat=True).first()
     found = None if slug is None else _kept_scope(slug)
     if found is None:
         return False
-    kept_detail_build(agreement_id, scope=found[1], today=today)
+    try:
+        kept_detail_build(agreement_id, scope=found[1], today=today)
+    except Agreement.DoesNotExist:
+        return False  # deleted since
     return True
 
 
@@ -296,10 +320,12 @@ def _kept_scope(slug: str) -> tuple[int, str] | None:
 
 
 def _valid_until(body: bytes, *, clocks: bool, today: date) -> date:
-    """The first day the detail may read differently: the engine, the notices and the clocks
-    compare dates the detail shows with today, so the first of them after today (every
-    date-shaped text counts, in notes too: that only shortens it); tomorrow while a clock is
-    shown (its count moves daily); at most a week."""
+    """The first day the detail may read differently. The engine, the notices and the clocks
+    compare dates the detail shows with today, some as "on or before" (a step has happened),
+    some as "before" (a scheduled step is overdue), so each date the detail shows and the day
+    after it are where it may change: the first of those after today (every date-shaped text
+    counts, in notes too: that only shortens it). Tomorrow while a clock is shown (its count
+    moves daily); at most a week."""
     if clocks:
         return today + timedelta(days=1)
     later = [today + timedelta(days=KEPT_DAYS_AT_MOST)]
@@ -308,6 +334,9 @@ def _valid_until(body: bytes, *, clocks: bool, today: date) -> date:
             day = date.fromisoformat(text.decode())
         except ValueError:
             continue
-        if day > today:
-            later.append(day)
+        after = [day + timedelta(days=1)] if day < date.max else []
+        later += [d for d in (day, *after) if d > today]
     return min(later)
+
+
+code_fingerprint()  # at import, before any request: see code_fingerprint

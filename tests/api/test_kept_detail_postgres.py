@@ -14,12 +14,19 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agreements.models import Agreement, KeptDetail, Relation, Source, Subject
+from agreements.models import (
+    Agreement,
+    KeptDetail,
+    Objection,
+    Relation,
+    Source,
+    Statement,
+    Subject,
+)
 from parties.models import Party
-from ratification import tasks
+from ratification import forecasts, tasks
 from ratification.api import detail
-from ratification.api.detail import ORIGIN
-from ratification.models import RatificationStep, StartedClock
+from ratification.models import Forecast, RatificationStep, StartedClock
 from ratification.services import step_record
 
 # Each request and write commits, as in use: a detail is kept only outside a transaction.
@@ -121,6 +128,12 @@ def test_a_write_to_one_agreement_keeps_the_others_document(make_agreement, clie
     assert_same(client, written)
 
 
+def test_an_agreement_deleted_while_its_detail_is_built_is_not_found(one, client, monkeypatch):
+    monkeypatch.setattr(detail, "agreement_scope", lambda slug: (10**9, "agreement:gone"))
+    assert client.get(url(one)).status_code == 200  # the usual way, which finds it
+    assert not KeptDetail.objects.exists()
+
+
 def test_links_name_the_askers_host_and_scheme(one, client, settings):
     settings.ALLOWED_HOSTS = ["testserver", "pacts.example.org"]
     slug = one
@@ -129,7 +142,7 @@ def test_links_name_the_askers_host_and_scheme(one, client, settings):
     assert served.content == fresh(client, slug, HTTP_HOST="pacts.example.org", secure=True).content
     body = served.content.decode()
     assert f'"https://pacts.example.org/api/v1/agreements/{slug}/"' in body
-    assert "testserver" not in body and ORIGIN not in body
+    assert "testserver" not in body and ".invalid" not in body
 
 
 def test_what_is_not_kept_goes_the_usual_way(one, client):
@@ -199,6 +212,35 @@ def a_related_agreement_retitled(slug):
     other.save()
 
 
+def a_statement_withdrawn_outside_the_services(slug):
+    Statement.objects.filter(agreement__slug=slug).update(withdrawn_on=dt.date(2026, 1, 5))
+
+
+def an_objection_saved_outside_the_services(slug):
+    # The demo has none: one made as a data fix or a shell would, then edited there too.
+    statement = Statement.objects.filter(agreement__slug=slug).order_by("pk")[0]
+    objector = Party.objects.exclude(pk=statement.party_id).order_by("code")[0]
+    objection = Objection.objects.create(statement=statement, party=objector, text="Objects.")
+    objection.made_on = dt.date(2025, 3, 3)
+    objection.save()
+
+
+def forecasts_refreshed_on_a_later_day(slug):
+    later = timezone.localdate() + dt.timedelta(days=3)
+    forecasts.forecasts_refresh(agreement_ids=[Agreement.objects.get(slug=slug).pk], today=later)
+
+
+def a_note_naming_a_placeholder_origin(slug):
+    step = _step(slug)
+    step_record(
+        step=step,
+        status=step.status,
+        date=step.date,
+        source=step.source,
+        note='See "https://kept.invalid/api/v1/agreements/" and https://x.invalid/.',
+    )
+
+
 def a_clock_rule_changed(slug):
     rule = StartedClock.objects.filter(step__participation__agreement__slug=slug)[0].rule
     rule.length += 5
@@ -213,6 +255,10 @@ WRITES = [
     a_subject_renamed,
     a_related_agreement_retitled,
     a_clock_rule_changed,
+    a_statement_withdrawn_outside_the_services,
+    an_objection_saved_outside_the_services,
+    forecasts_refreshed_on_a_later_day,
+    a_note_naming_a_placeholder_origin,
 ]
 
 
@@ -222,6 +268,13 @@ def _written(write) -> str:
         return Relation.objects.order_by("pk").first().from_agreement.slug
     if write is a_subject_renamed:
         return Agreement.objects.filter(subjects__isnull=False).order_by("slug").first().slug
+    if write in (
+        a_statement_withdrawn_outside_the_services,
+        an_objection_saved_outside_the_services,
+    ):
+        return Statement.objects.order_by("pk")[0].agreement.slug
+    if write is forecasts_refreshed_on_a_later_day:
+        return Forecast.objects.order_by("pk")[0].agreement.slug
     if write is a_clock_rule_changed:
         return StartedClock.objects.order_by("pk")[0].step.participation.agreement.slug
     return "japan-philippines-acsa"
@@ -260,15 +313,16 @@ def worker_rebuilds(demo, client):
 
 
 def days_kept(demo, client, monkeypatch):
-    """Built the day before each date an agreement's detail names (where the engine, the
-    notices and the clocks change their reading), and the day before that: on each day it is
-    still kept, it must read as a fresh build on that day does."""
+    """Built three days before each of the latest dates an agreement's detail names (where the
+    engine, the notices and the clocks change their reading) and on the date itself: on each of
+    the next two days, kept or built again, it must read as a fresh build on that day does (a
+    scheduled step is overdue the day after its date)."""
     served_kept = 0
     for slug in demo:
         named = sorted(set(DATE.findall(fresh(client, slug).content.decode())))
         days = [dt.date.fromisoformat(d) for d in named if d[:4].isdigit()]
-        for anchor in days[-2:]:  # the latest dates: scheduled steps, expectations, notices
-            built_on = anchor - dt.timedelta(days=2)
+        latest = days[-2:]  # the latest dates: scheduled steps, expectations, notices
+        for built_on in [d - dt.timedelta(days=3) for d in latest] + latest:
             on_day(monkeypatch, built_on)
             KeptDetail.objects.filter(agreement__slug=slug).delete()
             kept(client, slug)
