@@ -1012,7 +1012,10 @@ def _step_locked(*, step: RatificationStep, expected_version: int | None) -> Rat
     )
     _agreement_lock(agreement_id)
     current = (
-        RatificationStep.objects.select_for_update()
+        # The step's row only: FOR UPDATE on the joined rows would lock the party too, and
+        # every write to any of its agreements would queue behind it (and deadlock with a
+        # transaction whose foreign-key checks read the party).
+        RatificationStep.objects.select_for_update(of=("self",))
         .select_related("participation__party", "participation__agreement")
         .get(pk=step.pk)
     )
