@@ -104,10 +104,17 @@ def data_generation() -> int | None:
     return row[0] if row else None
 
 
+def stamps_hold() -> bool:
+    """Whether what is read now may be kept under the stamps and generations that triggers
+    move: on PostgreSQL (the triggers' home) and outside a transaction (see data_generation;
+    the reference rows' generation moves once per transaction)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
 def caching_possible() -> bool:
-    """Whether a response read now may be kept: on PostgreSQL, outside a transaction (see
-    data_generation), and unless API_RESPONSE_CACHE_SECONDS turns the cache off."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block and _seconds() > 0
+    """Whether a response read now may be kept: where the stamps hold, unless
+    API_RESPONSE_CACHE_SECONDS turns the cache off."""
+    return stamps_hold() and _seconds() > 0
 
 
 def _seconds() -> int:

@@ -51,7 +51,7 @@ from agreements.models import (
     Statement,
 )
 from apikit.conditional import etag_of
-from apikit.response_cache import caching_possible
+from apikit.response_cache import caching_possible, stamps_hold
 
 from ..forecasts import forecasts_prefetch
 from ..models import RatificationStep, StatusChange
@@ -148,11 +148,12 @@ def agreement_cache_scope(*, slug: str) -> str | None:
     return None if found is None else found[1]
 
 
-def agreement_scope(*, slug: str) -> tuple[int, str] | None:
-    """The agreement's id and what its API detail depends on: its own stamp, which triggers
-    move whenever a row it is built from changes (migration 0007; PostgreSQL), the stamps of
-    the agreements it names as related, and the generation of the shared reference rows (party,
-    subject and source names). One indexed query; None for an unknown slug."""
+def agreement_scope(*, slug: str | None = None, pk: int | None = None) -> tuple[int, str] | None:
+    """The id of the agreement with this slug (or this id) and what its API detail depends on:
+    its own stamp, which triggers move whenever a row it is built from changes (migration 0007;
+    PostgreSQL), the stamps of the agreements it names as related, and the generation of the
+    shared reference rows (party, subject and source names). One indexed query; None for an
+    unknown agreement."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -165,9 +166,9 @@ def agreement_scope(*, slug: str) -> tuple[int, str] | None:
                      WHERE r.from_agreement_id = a.id OR r.to_agreement_id = a.id),
                    g.value
               FROM agreements_agreement a, ratification_reference_generation g
-             WHERE a.slug = %s
+             WHERE a.slug = %s OR a.id = %s
             """,
-            [slug],
+            [slug, pk],
         )
         row = cursor.fetchone()
     return None if row is None else (row[0], "agreement:{}:{}:{}:ref{}".format(*row))
@@ -223,14 +224,11 @@ def code_fingerprint() -> str:
 
 def kept_detail_applies(request: Any, kwargs: dict[str, Any]) -> bool:
     """Whether the kept document answers this request: a plain GET of the JSON (no query
-    string, no format suffix), on PostgreSQL, whose triggers keep the stamps, outside a
-    transaction (as the response cache: the reference rows' generation moves once per
-    transaction, so a document built inside one that then renames a party would be kept under
-    the generation of the new name)."""
+    string, no format suffix), where the stamps hold (a document built inside a transaction
+    that then renames a party would be kept under the generation of the new name)."""
     renderer = getattr(request, "accepted_renderer", None)
     return (
-        connection.vendor == "postgresql"
-        and not connection.in_atomic_block
+        stamps_hold()
         and request.method == "GET"
         and renderer is not None
         and renderer.format == "json"
@@ -244,7 +242,7 @@ def kept_detail_response(request: Any, *, slug: str, today: date) -> HttpRespons
     """The agreement's detail from its kept document, built first when it has none for the
     current stamps and day. None for a slug no agreement has (the usual way answers 404, or
     301 for a merged one)."""
-    found = _kept_scope(slug)
+    found = _kept_scope(slug=slug)
     if found is None:
         return None
     agreement_id, scope = found
@@ -295,14 +293,11 @@ def kept_detail_build(agreement_id: int, *, scope: str, today: date) -> KeptDeta
 
 def kept_detail_refresh(agreement_id: int, *, today: date) -> bool:
     """After a write: rebuilds the agreement's document if it has one (one that was read), so
-    the next reader does not wait for it. Whether it did. Not inside a transaction, whose
-    reference writes might not have moved the stamps yet (kept_detail_applies)."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    the next reader does not wait for it. Whether it did. Only where the stamps hold, as
+    reading does (kept_detail_applies)."""
+    if not stamps_hold() or not KeptDetail.objects.filter(agreement_id=agreement_id).exists():
         return False
-    if not KeptDetail.objects.filter(agreement_id=agreement_id).exists():
-        return False
-    slug = Agreement.objects.filter(pk=agreement_id).values_list("slug", flat=True).first()
-    found = None if slug is None else _kept_scope(slug)
+    found = _kept_scope(pk=agreement_id)
     if found is None:
         return False
     try:
@@ -312,10 +307,10 @@ def kept_detail_refresh(agreement_id: int, *, today: date) -> bool:
     return True
 
 
-def _kept_scope(slug: str) -> tuple[int, str] | None:
+def _kept_scope(**lookup: Any) -> tuple[int, str] | None:
     """The agreement's id and what its kept document is kept under: what the detail depends on
-    and the code that builds it."""
-    found = agreement_scope(slug=slug)
+    (`lookup`: its slug or id) and the code that builds it."""
+    found = agreement_scope(**lookup)
     return None if found is None else (found[0], f"{found[1]}:code{code_fingerprint()}")
 
 
