@@ -31,11 +31,15 @@ Both are keyed by generation, so neither can serve what a write has replaced.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+import django
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -109,6 +113,31 @@ def stamps_hold() -> bool:
     move: on PostgreSQL (the triggers' home) and outside a transaction (see data_generation;
     the reference rows' generation moves once per transaction)."""
     return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+@functools.cache
+def source_fingerprint(*packages: str, templates: bool = False) -> str:
+    """A digest of the code that renders what is kept under it: the packages' Python source
+    (migrations aside), the project's templates if `templates`, the versions of Django and DRF,
+    and the time zone. A release that changes any of them keys its representations anew, so
+    none an older release built is served. Read once per process (call it at import)."""
+    digest = hashlib.sha256(
+        f"django {django.__version__} drf {metadata.version('djangorestframework')} "
+        f"tz {settings.TIME_ZONE}".encode()
+    )
+    root = Path(settings.BASE_DIR)
+    paths = [
+        path
+        for package in packages
+        for path in sorted((root / package).rglob("*.py"))
+        if "migrations" not in path.parts
+    ]
+    if templates:
+        paths += sorted((root / "templates").rglob("*.html"))
+    for path in paths:
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def caching_possible() -> bool:

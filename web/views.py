@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 from dataclasses import replace
+from datetime import date
 from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from agreements.models import (
     AGREEMENT_STATUS_EXPLANATIONS,
     PARTY_PROGRESS_EXPLANATIONS,
     PROVISION_CATEGORY_EXPLANATIONS,
+    Agreement,
     AgreementStatus,
     PartyProgress,
     ProvisionCategory,
@@ -47,7 +50,7 @@ from ratification.models import (
     StepStatus,
 )
 
-from . import selectors, timeline
+from . import kept, selectors, timeline
 from .participants import participants_table
 
 PAGE_SIZE = 20
@@ -473,9 +476,35 @@ def _export_json(request: HttpRequest, agreements, filters) -> HttpResponse:
 
 def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     today = timezone.localdate()
+    if kept.page_applies(request):
+        page = kept.agreement_page(
+            slug=slug, today=today, render=lambda: _agreement_body(request, slug, today)
+        )
+        if page is not None:
+            context = {**_agreement_heading(page.agreement, page.label), "kept_body": page.body}
+            return render(request, "agreements/detail.html", context)
     dossier = selectors.agreement_dossier(slug=slug, today=today)
     if dossier is None:
         raise Http404("No agreement with that address.")
+    return render(request, "agreements/detail.html", _agreement_context(request, dossier, today))
+
+
+def _agreement_body(request: HttpRequest, slug: str, today: date) -> tuple[str, str] | None:
+    """The page's label and what is below its heading, as a reader who may only view sees it
+    (web.kept); None when no agreement has the slug."""
+    dossier = selectors.agreement_dossier(slug=slug, today=today)
+    if dossier is None:
+        return None
+    context = _agreement_context(request, dossier, today)
+    return context["label"], render_to_string("agreements/detail.html#body", context)
+
+
+def _agreement_heading(agreement: Agreement, label: str) -> dict:
+    """What the page's heading and its <head> read (web.kept.HEADING_FIELDS of the agreement)."""
+    return {"a": agreement, "label": label, "feed_url": _feed_url(agreement=agreement.slug)}
+
+
+def _agreement_context(request: HttpRequest, dossier, today: date) -> dict:
     # The dossier has the participations with their steps already: no second read of them.
     clocks = clocks_for_participations(
         participations=list(dossier.agreement.participations.all()), today=today
@@ -483,39 +512,33 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     clocks_by_party: dict[str, list] = {}
     for reading in clocks:
         clocks_by_party.setdefault(reading.party_code, []).append(reading)
-    return render(
-        request,
-        "agreements/detail.html",
-        {
-            "today": today,
-            "d": dossier,
-            "clocks_by_party": clocks_by_party,
-            "a": dossier.agreement,
-            "label": dossier.progress.label,
-            "feed_url": _feed_url(agreement=dossier.agreement.slug),
-            "timeline": timeline.agreement_timeline(
-                progress=dossier.progress,
+    return {
+        **_agreement_heading(dossier.agreement, dossier.progress.label),
+        "today": today,
+        "d": dossier,
+        "clocks_by_party": clocks_by_party,
+        "timeline": timeline.agreement_timeline(
+            progress=dossier.progress,
+            today=today,
+            bars=timeline.clock_bars(clocks),
+            ranges=timeline.forecast_ranges(dossier.forecasts),
+        ),
+        "calendar_url": reverse("feed_calendar_agreement", args=[dossier.agreement.slug]),
+        # A bilateral agreement's two parties read better in "Where ratification stands".
+        "participants": (
+            participants_table(
+                request=request,
+                agreement=dossier.agreement,
                 today=today,
-                bars=timeline.clock_bars(clocks),
-                ranges=timeline.forecast_ranges(dossier.forecasts),
-            ),
-            "calendar_url": reverse("feed_calendar_agreement", args=[dossier.agreement.slug]),
-            # A bilateral agreement's two parties read better in "Where ratification stands".
-            "participants": (
-                participants_table(
-                    request=request,
-                    agreement=dossier.agreement,
-                    today=today,
-                    withdrawal_workings={
-                        track.party.code: track.result.withdrawal_working
-                        for track in dossier.progress.tracks
-                    },
-                )
-                if dossier.agreement.kind == "multilateral"
-                else None
-            ),
-        },
-    )
+                withdrawal_workings={
+                    track.party.code: track.result.withdrawal_working
+                    for track in dossier.progress.tracks
+                },
+            )
+            if dossier.agreement.kind == "multilateral"
+            else None
+        ),
+    }
 
 
 # Parties ---------------------------------------------------------------------------------------

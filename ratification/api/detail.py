@@ -23,18 +23,12 @@ does not wait for it.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
 import re
 import secrets
 from datetime import date, timedelta
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-import django
-from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
@@ -51,7 +45,7 @@ from agreements.models import (
     Statement,
 )
 from apikit.conditional import etag_of
-from apikit.response_cache import caching_possible, stamps_hold
+from apikit.response_cache import caching_possible, source_fingerprint, stamps_hold
 
 from ..forecasts import forecasts_prefetch
 from ..models import RatificationStep, StatusChange
@@ -198,28 +192,14 @@ class _Origin:
         return self.origin + location
 
 
-# What a detail is built by: the settings and the domain down to the API kit (pacttracker,
-# ratification, agreements, parties, apikit), the libraries that render it and the time zone
-# its dates are in.
+# What a detail is built by: the settings and the domain down to the API kit.
 _BUILT_BY = ("pacttracker", "ratification", "agreements", "parties", "apikit")
 
 
-@functools.cache
 def code_fingerprint() -> str:
-    """A digest of the code that builds a detail, read once per process (when this module is
-    imported, before any request): its packages' Python source (migrations aside), the versions
-    of Django and DRF, and the time zone."""
-    digest = hashlib.sha256(
-        f"django {django.__version__} drf {metadata.version('djangorestframework')} "
-        f"tz {settings.TIME_ZONE}".encode()
-    )
-    root = Path(settings.BASE_DIR)
-    for package in _BUILT_BY:
-        for path in sorted((root / package).rglob("*.py")):
-            if "migrations" not in path.parts:
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
+    """A digest of the code that builds a detail (apikit.response_cache.source_fingerprint),
+    read when this module is imported, before any request."""
+    return source_fingerprint(*_BUILT_BY)
 
 
 def kept_detail_applies(request: Any, kwargs: dict[str, Any]) -> bool:

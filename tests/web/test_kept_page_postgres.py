@@ -1,0 +1,170 @@
+"""An agreement's page is served around its kept part (web.kept) on PostgreSQL: for every reader
+who may only view, it must be byte for byte the page rendered the usual way, after any write
+through any path, on the day it is kept for, and never for a reader who may edit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from agreements.models import Agreement
+from tests.factories import EditorFactory, ViewerFactory
+from tests.kept_writes import (
+    WRITES,
+    outside_the_services,
+    through_the_api,
+    through_the_services,
+    written_by,
+)
+from web import kept
+from web.models import KeptPage
+
+# Each request and write commits, as in use: a page is kept only outside a transaction.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_demo", verbosity=0)
+    return list(Agreement.objects.order_by("slug").values_list("slug", flat=True))
+
+
+@pytest.fixture
+def one(make_agreement):
+    """A slug, where the demo's variety is not needed (it takes a while to load)."""
+    return make_agreement().slug
+
+
+def url(slug: str) -> str:
+    return f"/agreements/{slug}/"
+
+
+def served(client, slug: str) -> bytes:
+    response = client.get(url(slug))
+    assert response.status_code == 200
+    return response.content
+
+
+def fresh(client, slug: str) -> bytes:
+    """The same page rendered the usual way."""
+    with mock.patch("web.views.kept.page_applies", return_value=False):
+        return served(client, slug)
+
+
+# A signed-in reader's sign-out form carries a CSRF token masked anew for each response.
+CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+
+
+def assert_same(client, slug: str) -> bytes:
+    page = CSRF.sub(b"csrf", served(client, slug))
+    built = CSRF.sub(b"csrf", fresh(client, slug))
+    if page != built:
+        at = next((i for i, (a, b) in enumerate(zip(page, built, strict=False)) if a != b), 0)
+        raise AssertionError(
+            f"kept {page[at - 120 : at + 80]!r}\nfresh {built[at - 120 : at + 80]!r}"
+        )
+    return page
+
+
+def kept_scope(slug: str) -> str:
+    return KeptPage.objects.get(agreement__slug=slug).scope
+
+
+def test_every_demo_page_is_what_the_usual_rendering_gives(demo, client):
+    for slug in demo:
+        assert_same(client, slug)  # rendered and kept
+        assert_same(client, slug)  # read back
+    assert KeptPage.objects.count() == len(demo)
+
+
+def test_a_kept_page_costs_two_queries(one, client):
+    served(client, one)
+    with CaptureQueriesContext(connection) as read:
+        served(client, one)
+    assert len(read.captured_queries) == 2  # the stamps; the kept part with the heading's row
+
+
+def test_readers_who_may_only_view_share_it_and_editors_get_their_links(one, client):
+    viewer, editor = Client(), Client()
+    viewer.force_login(ViewerFactory())
+    editor.force_login(EditorFactory())
+    served(client, one)
+    scope = kept_scope(one)
+    as_viewer = assert_same(viewer, one)
+    assert b"Unfollow" in as_viewer or b"Follow" in as_viewer  # their own heading
+    assert b"Edit this agreement" not in as_viewer
+    KeptPage.objects.filter(agreement__slug=one).update(body="<p>kept for readers</p>")
+    as_editor = served(editor, one)
+    assert b"Edit this agreement" in as_editor and b"kept for readers" not in as_editor
+    assert kept_scope(one) == scope
+    assert b"kept for readers" in served(viewer, one)
+
+
+def test_a_page_is_kept_for_the_day_it_was_built_for(one, client, monkeypatch):
+    today = timezone.localdate()
+    served(client, one)
+    tomorrow = today + dt.timedelta(days=1)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: tomorrow)
+    assert_same(client, one)
+    assert KeptPage.objects.get(agreement__slug=one).built_on == tomorrow
+
+
+def test_what_is_not_kept_goes_the_usual_way(make_agreement, client):
+    slug = make_agreement(kind="multilateral").slug
+    with transaction.atomic():
+        assert client.get(url(slug)).status_code == 200
+    assert client.get(url(slug) + "?participants_sort=party").status_code == 200
+    assert client.get(url("no-such-agreement")).status_code == 404
+    assert not KeptPage.objects.exists()
+
+
+def test_an_agreement_gone_while_its_page_is_rendered_is_not_found(one, client, monkeypatch):
+    monkeypatch.setattr(kept, "agreement_scope", lambda slug: (10**9, "agreement:gone"))
+    assert client.get(url(one)).status_code == 200  # the usual way, which finds it
+    assert not KeptPage.objects.exists()
+
+
+def test_a_release_that_changes_the_code_or_templates_renders_again(one, client, monkeypatch):
+    served(client, one)
+    KeptPage.objects.filter(agreement__slug=one).update(body="<p>by older templates</p>")
+    assert b"by older templates" in served(client, one)  # the same code: kept
+    monkeypatch.setattr(kept, "code_fingerprint", lambda: "0123456789ab")
+    assert b"by older templates" not in assert_same(client, one)
+    assert kept_scope(one).endswith(":code0123456789ab")
+
+
+def test_a_write_to_one_agreement_keeps_the_others_page(make_agreement, client):
+    written, other = make_agreement().slug, make_agreement().slug
+    served(client, written)
+    served(client, other)
+    before = kept_scope(other)
+    through_the_services(written)
+    assert kept_scope(other) == before
+    with CaptureQueriesContext(connection) as read:
+        served(client, other)
+    assert len(read.captured_queries) == 2  # kept, not rendered again
+    assert_same(client, written)
+
+
+def test_a_write_through_any_path_shows_at_the_next_read(demo, client, editor_client):
+    for write in [*WRITES, through_the_api]:
+        slug = written_by(write)
+        before = served(client, slug)
+        if write is through_the_api:
+            write(slug, editor_client)
+        else:
+            write(slug)
+        assert assert_same(client, slug) != before, write.__name__
+    outside_the_services("japan-philippines-acsa")
+    assert b"saved directly" in assert_same(client, "japan-philippines-acsa")

@@ -1,0 +1,135 @@
+"""An agreement's page kept ready (issue 13).
+
+Everything below the page's heading (key facts, timeline, each party's track, clocks, forecasts,
+provisions, statements, history, sources) is the same for every reader who may only
+view, so it is rendered once and kept (`web.models.KeptPage`), as the API detail is
+(ratification.api.detail), and a reader's page is then its heading, rendered for them (their
+follow button, the editors' links), around the kept HTML:
+- it is kept under the stamps the API detail depends on (`agreement_scope`: the agreement's
+  own, which triggers move with every row the page shows, its related agreements' and the
+  reference rows' generation, which the parties' calendars and clock rules move too) and a
+  fingerprint of the code and templates that render it;
+- the page reads relative to today (its timeline's today line, overdue steps, clocks), so what
+  is kept holds on the day it was built for only;
+- it applies to a plain GET (no query string: the participants table reads it) by a reader
+  who may only view (editors' links are part of it), where the stamps hold (PostgreSQL,
+  outside a transaction).
+tests/web/test_kept_page_postgres.py checks it against fresh renderings after writes through
+every path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import DatabaseError
+from django.http import HttpRequest
+from django.utils.safestring import SafeString, mark_safe
+
+from agreements.models import Agreement
+from apikit.response_cache import source_fingerprint, stamps_hold
+from ratification.api.detail import agreement_scope
+
+from .models import KeptPage
+
+logger = logging.getLogger(__name__)
+
+# What renders a page: every package it reads through, and the templates.
+_RENDERED_BY = (
+    "pacttracker",
+    "web",
+    "notify",
+    "ratification",
+    "agreements",
+    "parties",
+    "accounts",
+    "apikit",
+)
+# What the heading reads of the agreement (the rest of the page is kept).
+HEADING_FIELDS = ("slug", "title", "summary", "status", "status_since")
+
+
+def code_fingerprint() -> str:
+    """A digest of the code and templates that render a page, read at import."""
+    return source_fingerprint(*_RENDERED_BY, templates=True)
+
+
+def page_applies(request: HttpRequest) -> bool:
+    """Whether the kept part answers this request (see the module's docstring)."""
+    return (
+        stamps_hold()
+        and request.method in ("GET", "HEAD")
+        and not request.GET
+        and may_only_view(request.user)
+    )
+
+
+def may_only_view(user) -> bool:
+    """Anyone signed out, and those who hold view permissions only (the `viewers` group): the
+    page shows what it offers to add, change or delete to those who may, and nothing else
+    differs between readers below its heading."""
+    if user.is_superuser:
+        return False
+    return all(name.partition(".")[2].startswith("view_") for name in user.get_all_permissions())
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a reader's page is made of: the agreement (for its heading), its label, and the
+    kept HTML below the heading."""
+
+    agreement: Agreement
+    label: str
+    body: SafeString
+
+
+# The page's label and the HTML below its heading, rendered with no reader; None when no
+# agreement has the slug any longer.
+Renderer = Callable[[], "tuple[str, str] | None"]
+
+
+def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
+    """The agreement's kept page, rendered by `render` and kept first when it has none for the
+    current stamps, code and day. None for a slug no agreement has (the usual way answers 404,
+    or 301 for a merged one)."""
+    found = agreement_scope(slug=slug)
+    if found is None:
+        return None
+    agreement_id, stamps = found
+    scope = f"{stamps}:code{code_fingerprint()}"
+    kept = (
+        KeptPage.objects.select_related("agreement")
+        .only("label", "body", *(f"agreement__{name}" for name in HEADING_FIELDS))
+        .filter(agreement_id=agreement_id, scope=scope, built_on=today)
+        .first()
+    )
+    if kept is not None:
+        return Page(kept.agreement, kept.label, mark_safe(kept.body))  # noqa: S308 (our render)
+    # Read after the stamps, so the rows are at least as new as what the scope names (a write in
+    # between moves them on, and the next reader renders again).
+    agreement = Agreement.objects.only(*HEADING_FIELDS).filter(pk=agreement_id).first()
+    rendered = render() if agreement is not None and agreement.slug == slug else None
+    if rendered is None:
+        return None  # deleted, merged or renamed since: the usual way answers
+    label, body = rendered
+    try:
+        KeptPage.objects.bulk_create(
+            [
+                KeptPage(
+                    agreement_id=agreement_id, scope=scope, built_on=today, label=label, body=body
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["agreement"],
+            update_fields=["scope", "built_on", "label", "body"],
+        )
+    except DatabaseError:
+        # Deleted since it was read, or a database that takes no writes: served, not kept.
+        logger.warning("agreement %s: page rendered but not kept", agreement_id, exc_info=True)
+    return Page(agreement, label, mark_safe(body))  # noqa: S308 (our own rendering)
+
+
+code_fingerprint()  # at import, before any request
