@@ -470,6 +470,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The audit log keeps AUDIT_RETENTION_DAYS; older events are deleted once a day.
     "audit-prune": {"task": "accounts.audit_prune", "schedule": crontab(minute=17, hour=3)},
+    # Kept agreement pages hold for a day and API details for a few (web.kept): past ones go.
+    "kept-prune": {"task": "web.kept_prune", "schedule": crontab(minute=23, hour=3)},
 }
 
 # Pact Tracker ------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
-from agreements.models import Agreement
+from agreements.models import Agreement, KeptDetail
 from apikit.response_cache import source_fingerprint, stamps_hold
 from ratification.api.detail import agreement_scope
 
@@ -130,6 +130,16 @@ def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
         # Deleted since it was read, or a database that takes no writes: served, not kept.
         logger.warning("agreement %s: page rendered but not kept", agreement_id, exc_info=True)
     return Page(agreement, label, mark_safe(body))  # noqa: S308 (our own rendering)
+
+
+def kept_prune(*, today: date) -> int:
+    """Deletes what is kept for days before `today` (pages) or up to it (API details, kept
+    until their `valid_until`), which the next read would build again anyway: a page is about
+    10 KB stored, so a day's reads of 100,000 agreements would otherwise stay for good. How
+    many rows it deleted."""
+    pages, _ = KeptPage.objects.filter(built_on__lt=today).delete()
+    details, _ = KeptDetail.objects.filter(valid_until__lte=today).delete()
+    return pages + details
 
 
 code_fingerprint()  # at import, before any request

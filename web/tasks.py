@@ -1,0 +1,30 @@
+"""Celery tasks of the pages: pruning what is kept for days gone by. Idempotent."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from . import kept
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="web.kept_prune",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=300,
+    time_limit=330,
+)
+def kept_prune() -> int:
+    """Delete the kept agreement pages and API details that no later day can serve (Celery
+    beat, daily): a page holds on the day it was built for, a detail until its `valid_until`."""
+    deleted = kept.kept_prune(today=timezone.localdate())
+    if deleted:
+        logger.info("kept prune: %d outdated page(s) and detail(s) deleted", deleted)
+    return deleted
