@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
@@ -130,6 +130,38 @@ def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
         # Deleted since it was read, or a database that takes no writes: served, not kept.
         logger.warning("agreement %s: page rendered but not kept", agreement_id, exc_info=True)
     return Page(agreement, label, mark_safe(body))  # noqa: S308 (our own rendering)
+
+
+# Pages built from the whole database ---------------------------------------------------------
+
+
+# {name: (what it was rendered under, the HTML)}, this process's own: one entry per page.
+_whole_data: dict[str, tuple[tuple[int, int, date], SafeString]] = {}
+
+
+def whole_data_body(name: str, *, today: date, render: Callable[[], str]) -> SafeString | None:
+    """A page built from the whole database (the home page's counts, newest changes, waiting
+    and overdue lists), as `render` gives it to a reader who may only view, kept in this
+    process under the data and reference generations and the day: rendered again at most once
+    per process after each committed write or calendar change, and served as it is until
+    then. None where the generations do not hold (page_applies); the caller renders."""
+    if not stamps_hold():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT d.value, r.value FROM ratification_cache_generation d, "
+            "ratification_reference_generation r"
+        )
+        data, reference = cursor.fetchone()
+    scope = (data, reference, today)
+    kept = _whole_data.get(name)
+    if kept is not None and kept[0] == scope:
+        return kept[1]
+    # Rendered after the generations were read: at least as new as they say (a write in
+    # between moves them on, and the next reader renders again).
+    body = mark_safe(render())  # noqa: S308 (our own rendering)
+    _whole_data[name] = (scope, body)
+    return body
 
 
 def kept_prune(*, today: date) -> int:

@@ -80,40 +80,47 @@ HOME_ROWS = 10
 
 def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
+    # Editors see what the record is missing (one COUNT per kind; analysts never pay it).
+    editing = request.user.has_perm("ratification.change_ratificationstep")
+    if not editing and kept.page_applies(request):
+        body = kept.whole_data_body(
+            "home",
+            today=today,
+            render=lambda: render_to_string("ratification/home.html#body", _home_context(today)),
+        )
+        if body is not None:
+            context = {"feed_url": _feed_url(), "kept_body": body}
+            return render(request, "ratification/home.html", context)
+    context = _home_context(today, gaps=_gap_summary(today) if editing else None)
+    return render(request, "ratification/home.html", context)
+
+
+def _home_context(today: date, *, gaps: list | None = None) -> dict:
     counts = selectors.status_counts()
     # The home page's panels name parties and nothing else.
     names = Names.load(subjects=False)
-    return render(
-        request,
-        "ratification/home.html",
-        {
-            "today": today,
-            "status_counts": [
-                (code, label, counts[code]) for code, label in AgreementStatus.choices
-            ],
-            "total": sum(counts.values()),
-            # The dashboard shows the first few of each; the list pages hold the rest.
-            "awaiting": [
-                (item, *_card_tracks(item.tracks))
-                for item in selectors.agreements_awaiting_ratification(today=today, limit=HOME_ROWS)
-            ],
-            "entering": selectors.agreements_entering_into_force(
-                today=today, limit=HOME_ROWS, names=names
-            ),
-            "overdue": list(selectors.steps_overdue(today=today)[:HOME_ROWS]),
-            "home_rows": HOME_ROWS,
-            "signed_count": counts[AgreementStatus.SIGNED],
-            "changes": [
-                (change, search.listing_label(change.agreement, names=names))
-                for change in selectors.status_changes_recent(limit=12)
-            ],
-            "feed_url": _feed_url(),
-            # Editors see what the record is missing (one COUNT per kind; analysts never pay it).
-            "gaps": _gap_summary(today)
-            if request.user.has_perm("ratification.change_ratificationstep")
-            else None,
-        },
-    )
+    return {
+        "today": today,
+        "status_counts": [(code, label, counts[code]) for code, label in AgreementStatus.choices],
+        "total": sum(counts.values()),
+        # The dashboard shows the first few of each; the list pages hold the rest.
+        "awaiting": [
+            (item, *_card_tracks(item.tracks))
+            for item in selectors.agreements_awaiting_ratification(today=today, limit=HOME_ROWS)
+        ],
+        "entering": selectors.agreements_entering_into_force(
+            today=today, limit=HOME_ROWS, names=names
+        ),
+        "overdue": list(selectors.steps_overdue(today=today)[:HOME_ROWS]),
+        "home_rows": HOME_ROWS,
+        "signed_count": counts[AgreementStatus.SIGNED],
+        "changes": [
+            (change, search.listing_label(change.agreement, names=names))
+            for change in selectors.status_changes_recent(limit=12)
+        ],
+        "feed_url": _feed_url(),
+        "gaps": gaps,
+    }
 
 
 def _card_tracks(tracks: list) -> tuple[list, int]:

@@ -168,3 +168,55 @@ def test_a_write_through_any_path_shows_at_the_next_read(demo, client, editor_cl
         assert assert_same(client, slug) != before, write.__name__
     outside_the_services("japan-philippines-acsa")
     assert b"saved directly" in assert_same(client, "japan-philippines-acsa")
+
+
+# The home page, kept in each process under the data and reference generations ------------------
+
+
+def home(client) -> bytes:
+    response = client.get("/")
+    assert response.status_code == 200
+    return CSRF.sub(b"csrf", response.content)
+
+
+def fresh_home(client) -> bytes:
+    with mock.patch("web.views.kept.page_applies", return_value=False):
+        return home(client)
+
+
+def test_the_home_page_is_what_the_usual_rendering_gives_after_any_write(
+    demo, client, editor_client, monkeypatch
+):
+    renders = []
+    render = kept.whole_data_body
+
+    def counted(*args, **kwargs):
+        inner = kwargs["render"]
+        kwargs["render"] = lambda: renders.append(1) or inner()
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(kept, "whole_data_body", counted)
+    assert home(client) == fresh_home(client)
+    home(client)
+    assert len(renders) == 1  # kept
+    for write in [*WRITES, through_the_api]:
+        slug = written_by(write)
+        if write is through_the_api:
+            write(slug, editor_client)
+        else:
+            write(slug)
+        assert home(client) == fresh_home(client), write.__name__
+    before = home(client)
+    Agreement.objects.filter(status="signed").update(status="in_force")  # as a data fix would
+    assert home(client) == fresh_home(client) != before
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: tomorrow)
+    assert home(client) == fresh_home(client)
+
+
+def test_editors_see_the_data_gaps_on_the_home_page(one, client):
+    editor = Client()
+    editor.force_login(EditorFactory())
+    assert b"Data gaps" not in home(client)
+    assert b"Data gaps" in home(editor)
+    assert b"Data gaps" not in home(client)
