@@ -1,10 +1,10 @@
-"""An agreement's page kept ready (issue 13).
+"""Pages kept ready for readers who may only view (issue 13).
 
-Everything below the page's heading (key facts, timeline, each party's track, clocks, forecasts,
-provisions, statements, history, sources) is the same for every reader who may only
-view, so it is rendered once and kept (`web.models.KeptPage`), as the API detail is
-(ratification.api.detail), and a reader's page is then its heading, rendered for them (their
-follow button, the editors' links), around the kept HTML:
+An agreement's page: everything below its heading (key facts, timeline, each party's track,
+clocks, forecasts, provisions, statements, history, sources) is the same for every reader who
+may only view, so it is rendered once and kept (`web.models.KeptPage`), as the API detail is
+(ratification.api.detail). A reader's page is then its heading, rendered for them (their
+follow button), around the kept HTML:
 - it is kept under the stamps the API detail depends on (`agreement_scope`: the agreement's
   own, which triggers move with every row the page shows, its related agreements' and the
   reference rows' generation, which the parties' calendars and clock rules move too) and a
@@ -14,8 +14,12 @@ follow button, the editors' links), around the kept HTML:
 - it applies to a plain GET (no query string: the participants table reads it) by a reader
   who may only view (editors' links are part of it), where the stamps hold (PostgreSQL,
   outside a transaction).
-tests/web/test_kept_page_postgres.py checks it against fresh renderings after writes through
-every path.
+
+The home page shows the whole database (counts, newest changes, waiting and overdue lists), so
+its body is kept in each process under the generations every write moves (`whole_data_body`).
+
+tests/web/test_kept_page_postgres.py checks both against the usual rendering after writes
+through every path.
 """
 
 from __future__ import annotations
@@ -167,7 +171,7 @@ def whole_data_body(name: str, *, today: date, render: Callable[[], str]) -> Saf
 def kept_prune(*, today: date) -> int:
     """Deletes what is kept for days before `today` (pages) or up to it (API details, kept
     until their `valid_until`), which the next read would build again anyway: a page is about
-    10 KB stored, so a day's reads of 100,000 agreements would otherwise stay for good. How
+    11 KB stored, so a day's reads of 100,000 agreements would otherwise stay for good. How
     many rows it deleted."""
     pages, _ = KeptPage.objects.filter(built_on__lt=today).delete()
     details, _ = KeptDetail.objects.filter(valid_until__lte=today).delete()

@@ -80,9 +80,7 @@ HOME_ROWS = 10
 
 def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    # Editors see what the record is missing (one COUNT per kind; analysts never pay it).
-    editing = request.user.has_perm("ratification.change_ratificationstep")
-    if not editing and kept.page_applies(request):
+    if kept.page_applies(request):
         body = kept.whole_data_body(
             "home",
             today=today,
@@ -91,6 +89,8 @@ def home(request: HttpRequest) -> HttpResponse:
         if body is not None:
             context = {"feed_url": _feed_url(), "kept_body": body}
             return render(request, "ratification/home.html", context)
+    # Editors see what the record is missing (one COUNT per kind; analysts never pay it).
+    editing = request.user.has_perm("ratification.change_ratificationstep")
     context = _home_context(today, gaps=_gap_summary(today) if editing else None)
     return render(request, "ratification/home.html", context)
 
