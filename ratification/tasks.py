@@ -60,8 +60,10 @@ def agreement_changed(
     forecasts.forecasts_refresh(
         agreement_ids=[agreement_id], table=forecasts.duration_table_cached()
     )
-    # Last, as it shows the forecasts: the next reader of a detail someone read finds it ready.
+    # Last, as they show the forecasts: the next reader of a detail or page someone read finds
+    # it ready.
     kept_detail_refresh(agreement_id, today=timezone.localdate())
+    _queue(KEPT_PAGE_TASK, agreement_id)
     return len(changes)
 
 
@@ -69,16 +71,19 @@ def agreement_changed(
 FAN_OUT_TASK = "ratification.fan_out_changes"
 NOTIFY_FOLLOWERS_TASK = "accounts.notify_followers"
 REDELIVER_TASK = "notify.redeliver_due"
+# The pages' (web/tasks.py): an agreement's kept page, rendered again after a write.
+KEPT_PAGE_TASK = "web.kept_page_refresh"
 
 
-def _queue(name: str) -> None:
-    """Queue a relay of the notify app by name, for promptness only.
+def _queue(name: str, *args: Any) -> None:
+    """Queue a relay of the notify app (or the pages' kept page) by name, for promptness only.
 
     The changes are the outbox and beat runs the relays periodically, so a failure here (the
-    broker down, notify not installed) costs at most a minute.
+    broker down, notify not installed) costs at most a minute; a page not rendered again is
+    rendered by its next reader.
     """
     try:
-        signature(name).delay()
+        signature(name, args=args).delay()
     except Exception:
         logger.exception("could not queue %s", name)
 

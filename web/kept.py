@@ -28,6 +28,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest
@@ -90,20 +91,19 @@ class Page:
     body: SafeString
 
 
-# The page's label and the HTML below its heading, rendered with no reader; None when no
-# agreement has the slug any longer.
-Renderer = Callable[[], "tuple[str, str] | None"]
+# The page of the agreement with this slug as a reader who may only view sees it: its label and
+# the HTML below its heading; None when no agreement has the slug any longer.
+Renderer = Callable[[str], "tuple[str, str] | None"]
 
 
 def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
     """The agreement's kept page, rendered by `render` and kept first when it has none for the
     current stamps, code and day. None for a slug no agreement has (the usual way answers 404,
     or 301 for a merged one)."""
-    found = agreement_scope(slug=slug)
+    found = _page_scope(slug=slug)
     if found is None:
         return None
-    agreement_id, stamps = found
-    scope = f"{stamps}:code{code_fingerprint()}"
+    agreement_id, scope = found
     kept = (
         KeptPage.objects.select_related("agreement")
         .only("label", "body", *(f"agreement__{name}" for name in HEADING_FIELDS))
@@ -112,12 +112,42 @@ def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
     )
     if kept is not None:
         return Page(kept.agreement, kept.label, mark_safe(kept.body))  # noqa: S308 (our render)
-    # Read after the stamps, so the rows are at least as new as what the scope names (a write in
-    # between moves them on, and the next reader renders again).
+    return _render_and_keep(agreement_id, scope=scope, today=today, render=render, slug=slug)
+
+
+def page_refresh(agreement_id: int, *, today: date, render: Renderer) -> bool:
+    """After a write: renders the agreement's page again if one was kept for today (it was
+    read), so the next reader does not wait for it. Whether it did. Only where the stamps hold,
+    as reading does."""
+    if not stamps_hold():
+        return False
+    if not KeptPage.objects.filter(agreement_id=agreement_id, built_on=today).exists():
+        return False
+    found = _page_scope(pk=agreement_id)
+    if found is None:
+        return False
+    return _render_and_keep(agreement_id, scope=found[1], today=today, render=render) is not None
+
+
+def _page_scope(**lookup: Any) -> tuple[int, str] | None:
+    """The agreement's id and what its page is kept under: what it depends on (`lookup`: its
+    slug or id) and the code that renders it."""
+    found = agreement_scope(**lookup)
+    return None if found is None else (found[0], f"{found[1]}:code{code_fingerprint()}")
+
+
+def _render_and_keep(
+    agreement_id: int, *, scope: str, today: date, render: Renderer, slug: str | None = None
+) -> Page | None:
+    """Renders the page and keeps it under `scope`, read before the rows (so the rows are at
+    least as new as what it names; a write in between moves them on, and the next reader
+    renders again). None when the agreement is gone, or no longer has `slug`."""
     agreement = Agreement.objects.only(*HEADING_FIELDS).filter(pk=agreement_id).first()
-    rendered = render() if agreement is not None and agreement.slug == slug else None
-    if rendered is None:
+    if agreement is None or (slug is not None and agreement.slug != slug):
         return None  # deleted, merged or renamed since: the usual way answers
+    rendered = render(agreement.slug)
+    if rendered is None:
+        return None
     label, body = rendered
     try:
         KeptPage.objects.bulk_create(

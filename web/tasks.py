@@ -1,4 +1,5 @@
-"""Celery tasks of the pages: pruning what is kept for days gone by. Idempotent."""
+"""Celery tasks of the pages: keeping an agreement's page ready after a write, and pruning what
+is kept for days gone by. Idempotent."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import logging
 
 from celery import shared_task
 from django.db import OperationalError
+from django.http import HttpRequest
 from django.utils import timezone
 
 from . import kept
+from .views import agreement_body
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +31,18 @@ def kept_prune() -> int:
     if deleted:
         logger.info("kept prune: %d outdated page(s) and detail(s) deleted", deleted)
     return deleted
+
+
+@shared_task(
+    name="web.kept_page_refresh",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def kept_page_refresh(agreement_id: int) -> bool:
+    """Renders an agreement's kept page again after a write, if it was read today (queued by
+    ratification.agreement_changed, by name: the domain does not import the pages)."""
+    today = timezone.localdate()
+    return kept.page_refresh(
+        agreement_id, today=today, render=lambda slug: agreement_body(HttpRequest(), slug, today)
+    )

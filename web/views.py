@@ -485,7 +485,7 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     today = timezone.localdate()
     if kept.page_applies(request):
         page = kept.agreement_page(
-            slug=slug, today=today, render=lambda: _agreement_body(request, slug, today)
+            slug=slug, today=today, render=lambda slug: agreement_body(request, slug, today)
         )
         if page is not None:
             context = {**_agreement_heading(page.agreement, page.label), "kept_body": page.body}
@@ -496,9 +496,10 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "agreements/detail.html", _agreement_context(request, dossier, today))
 
 
-def _agreement_body(request: HttpRequest, slug: str, today: date) -> tuple[str, str] | None:
+def agreement_body(request: HttpRequest, slug: str, today: date) -> tuple[str, str] | None:
     """The page's label and what is below its heading, as a reader who may only view sees it
-    (web.kept); None when no agreement has the slug."""
+    (web.kept; the worker renders it with a bare HttpRequest, as the kept part reads no query
+    string); None when no agreement has the slug."""
     dossier = selectors.agreement_dossier(slug=slug, today=today)
     if dossier is None:
         return None

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agreements.models import Agreement
+from ratification import tasks
 from tests.factories import EditorFactory, ViewerFactory
 from tests.kept_writes import (
     WRITES,
@@ -166,8 +167,23 @@ def test_a_write_through_any_path_shows_at_the_next_read(demo, client, editor_cl
         else:
             write(slug)
         assert assert_same(client, slug) != before, write.__name__
-    outside_the_services("japan-philippines-acsa")
-    assert b"saved directly" in assert_same(client, "japan-philippines-acsa")
+    worker_renders_again(demo, client)
+
+
+def worker_renders_again(demo, client):
+    """After a write, the worker renders again the page of an agreement read today, not others'."""
+    unread = next(s for s in demo if not KeptPage.objects.filter(agreement__slug=s).exists())
+    read = next(s for s in demo if s != unread)
+    served(client, read)
+    for slug in (read, unread):
+        outside_the_services(slug)
+        tasks.agreement_changed(Agreement.objects.get(slug=slug).pk)
+    assert "saved directly" in KeptPage.objects.get(agreement__slug=read).body
+    assert not KeptPage.objects.filter(agreement__slug=unread).exists()
+    with CaptureQueriesContext(connection) as again:
+        served(client, read)
+    assert len(again.captured_queries) == 2  # what the worker rendered, not rendered again
+    assert b"saved directly" in assert_same(client, read)
 
 
 # The home page, kept in each process under the data and reference generations ------------------
