@@ -35,6 +35,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from apikit.response_cache import data_generation_move
 from parties.models import Party
 
 from .models import (
@@ -390,6 +391,9 @@ def listing_rebuild(
         FacetCount.objects.bulk_create(
             [FacetCount(key=key, count=n) for key, n in totals.items()], batch_size=2000
         )
+        # The counts were rewritten with no agreement row written: what is kept under the data
+        # generation (the home page, cached lists) must be read again.
+        data_generation_move()
         if not party_counts:
             return changed
         PartyFacetDelta.objects.all().delete()

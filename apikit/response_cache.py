@@ -39,7 +39,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import django
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -108,6 +107,21 @@ def data_generation() -> int | None:
     return row[0] if row else None
 
 
+def data_generation_move() -> None:
+    """Moves the data generation, for a write that no trigger counts (one to a table that is not
+    stamped, such as the kept facet counts). Its row stays locked until the transaction ends,
+    holding off writers' commits: call it last. PostgreSQL; nothing where the generation's
+    table is not there (yet: a migration running before ratification's 0004)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('ratification_cache_generation') IS NOT NULL")
+        if cursor.fetchone()[0]:
+            cursor.execute(
+                "UPDATE ratification_cache_generation SET value = value + 1 WHERE id = 1"
+            )
+
+
 def stamps_hold() -> bool:
     """Whether what is read now may be kept under the stamps and generations that triggers
     move: on PostgreSQL (the triggers' home) and outside a transaction (see data_generation;
@@ -118,13 +132,14 @@ def stamps_hold() -> bool:
 @functools.cache
 def source_fingerprint(*packages: str, templates: bool = False) -> str:
     """A digest of the code that renders what is kept under it: the packages' Python source
-    (migrations aside), the project's templates if `templates`, the versions of Django and DRF,
-    and the time zone. A release that changes any of them keys its representations anew, so
-    none an older release built is served. Read once per process (call it at import)."""
-    digest = hashlib.sha256(
-        f"django {django.__version__} drf {metadata.version('djangorestframework')} "
-        f"tz {settings.TIME_ZONE}".encode()
+    (migrations aside), the project's templates if `templates`, the version of every installed
+    library (Django, DRF, the Markdown renderer and HTML sanitiser of the pages' notes …) and
+    the time zone. A release or an upgrade that changes any of them keys its representations
+    anew, so none an older one built is served. Read once per process (call it at import)."""
+    installed = sorted(
+        f"{dist.metadata['Name']} {dist.version}" for dist in metadata.distributions()
     )
+    digest = hashlib.sha256(f"{' '.join(installed)} tz {settings.TIME_ZONE}".encode())
     root = Path(settings.BASE_DIR)
     paths = [
         path
