@@ -63,7 +63,12 @@ def agreement_changed(
     # Last, as they show the forecasts: the next reader of a detail or page someone read finds
     # it ready.
     kept_detail_refresh(agreement_id, today=timezone.localdate())
-    _queue(KEPT_PAGE_TASK, agreement_id)
+    try:
+        # Here rather than queued: most writes find no page kept today (one query), and a
+        # message per write would cost the worker more than that.
+        _run_here(KEPT_PAGE_TASK, agreement_id)
+    except Exception:
+        logger.exception("agreement %s: kept page not rendered again", agreement_id)
     return len(changes)
 
 
@@ -75,27 +80,26 @@ REDELIVER_TASK = "notify.redeliver_due"
 KEPT_PAGE_TASK = "web.kept_page_refresh"
 
 
-def _queue(name: str, *args: Any) -> None:
-    """Queue a relay of the notify app (or the pages' kept page) by name, for promptness only.
+def _queue(name: str) -> None:
+    """Queue a relay of the notify app by name, for promptness only.
 
     The changes are the outbox and beat runs the relays periodically, so a failure here (the
-    broker down, notify not installed) costs at most a minute; a page not rendered again is
-    rendered by its next reader.
+    broker down, notify not installed) costs at most a minute.
     """
     try:
-        signature(name, args=args).delay()
+        signature(name).delay()
     except Exception:
         logger.exception("could not queue %s", name)
 
 
-def _run_here(name: str) -> Any:
-    """Run a relay of the notify app by name, in this worker, and return its result (None when
-    notify is not installed)."""
+def _run_here(name: str, *args: Any) -> Any:
+    """Run a task of the notify app (or the pages') by name, in this worker, and return its
+    result (None when that app is not installed)."""
     task = current_app.tasks.get(name)
     if task is None:
-        logger.warning("task %s is not registered; is the notify app installed?", name)
+        logger.warning("task %s is not registered; is its app installed?", name)
         return None
-    return task()  # called, not queued: it runs here and now, inside this task
+    return task(*args)  # called, not queued: it runs here and now, inside this task
 
 
 @shared_task(

@@ -40,7 +40,7 @@ def kept_prune() -> int:
     max_retries=3,
 )
 def kept_page_refresh(agreement_id: int) -> bool:
-    """Renders an agreement's kept page again after a write, if it was read today (queued by
+    """Renders an agreement's kept page again after a write, if it was read today (run by
     ratification.agreement_changed, by name: the domain does not import the pages)."""
     today = timezone.localdate()
     return kept.page_refresh(
