@@ -130,16 +130,22 @@ def stamps_hold() -> bool:
 
 
 @functools.cache
+def _installed() -> str:
+    """Every installed library and its version, read once per process (each fingerprint names
+    them all)."""
+    return " ".join(
+        sorted(f"{dist.metadata['Name']} {dist.version}" for dist in metadata.distributions())
+    )
+
+
+@functools.cache
 def source_fingerprint(*packages: str, templates: bool = False) -> str:
     """A digest of the code that renders what is kept under it: the packages' Python source
     (migrations aside), the project's templates if `templates`, the version of every installed
     library (Django, DRF, the Markdown renderer and HTML sanitiser of the pages' notes …) and
     the time zone. A release or an upgrade that changes any of them keys its representations
     anew, so none an older one built is served. Read once per process (call it at import)."""
-    installed = sorted(
-        f"{dist.metadata['Name']} {dist.version}" for dist in metadata.distributions()
-    )
-    digest = hashlib.sha256(f"{' '.join(installed)} tz {settings.TIME_ZONE}".encode())
+    digest = hashlib.sha256(f"{_installed()} tz {settings.TIME_ZONE}".encode())
     root = Path(settings.BASE_DIR)
     paths = [
         path
