@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 from django.db import connection, transaction
 
-from apikit.response_cache import data_generation_move
+from apikit.response_cache import data_generation_move, stamps_hold
 from parties.models import Party
 
 from .models import (
@@ -58,15 +59,38 @@ class Names:
     """Display names of the parties and subjects a list shows, read once per list (two small
     queries): the kept rows hold codes and slugs, so a rename shows at once."""
 
-    parties: dict[str, str]
-    subjects: dict[str, str]
+    parties: Mapping[str, str]  # read-only: one Names may serve every request of a process
+    subjects: Mapping[str, str]
 
     @classmethod
     def load(cls, *, subjects: bool = True) -> Names:
-        """Every party's name, and every subject's unless a caller names parties only."""
+        """Every party's name, and every subject's unless a caller names parties only.
+
+        Where the reference generation holds (stamps_hold: PostgreSQL, outside a transaction)
+        they are kept in this process under it, so a list reads one row instead of both tables;
+        renaming, adding or deleting a party or subject moves it (a trigger of ratification's
+        0007) and the next list reads them again."""
+        if not stamps_hold():
+            return cls.read(subjects=subjects)
+        # The generation is read before the names: names read after it are at least as new as
+        # it says, and a rename committed in between moves it on for the next reader.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT value FROM ratification_reference_generation WHERE id = 1")
+            generation = cursor.fetchone()[0]
+        kept = _kept_names.get("names")
+        if kept is None or kept[0] != generation:
+            kept = (generation, cls.read())
+            _kept_names["names"] = kept
+        return kept[1]
+
+    @classmethod
+    def read(cls, *, subjects: bool = True) -> Names:
+        """The names as the tables hold them now (two small queries, one without subjects)."""
         return cls(
-            parties=dict(Party.objects.values_list("code", "name")),
-            subjects=dict(Subject.objects.values_list("slug", "name")) if subjects else {},
+            parties=MappingProxyType(dict(Party.objects.values_list("code", "name"))),
+            subjects=MappingProxyType(
+                dict(Subject.objects.values_list("slug", "name")) if subjects else {}
+            ),
         )
 
     def parties_of(self, listing: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,6 +104,10 @@ class Names:
     def subjects_of(self, listing: dict[str, Any]) -> list[str]:
         """A kept row's subjects' names, in alphabetical order."""
         return sorted(self.subjects.get(slug, slug) for slug in listing.get("subjects", []))
+
+
+# {"names": (the reference generation, the names read under it)}: this process's own.
+_kept_names: dict[str, tuple[int, Names]] = {}
 
 
 def facet_key(facet: str, value: object) -> str:

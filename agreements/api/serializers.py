@@ -172,6 +172,13 @@ class ListedMixin:
     per response (kept in the root serializer's context), so a page of rows costs no query per
     row and no prefetch."""
 
+    @classmethod
+    def read_fields(cls) -> list[str]:
+        """The agreement columns a page of these rows reads: the model fields among its own
+        plus the kept listing, so the list's query loads none of the agreement's texts."""
+        model_fields = {field.name for field in Agreement._meta.concrete_fields}
+        return [name for name in cls.Meta.fields if name in model_fields] + ["listing"]
+
     def listing_names(self) -> Names:
         context = self.context  # the root serializer's own dict, shared by every row
         if "listing_names" not in context:

@@ -41,6 +41,7 @@ from agreements.api.serializers import (
     AgreementCsvSerializer,
     AgreementFactsSerializer,
     AgreementListSerializer,
+    ListedMixin,
 )
 from agreements.api.views import PartyViewSet as AgreementsPartyViewSet
 from agreements.api.views import source_from
@@ -94,9 +95,12 @@ from .serializers import (
 # Querysets -----------------------------------------------------------------------------------
 
 
-def agreement_list_queryset() -> QuerySet[Agreement]:
-    """The list reads each agreement's kept listing (agreements.listing): no prefetch."""
-    return Agreement.objects.defer("summary", "signed_at", "facet_keys")
+def agreement_list_queryset(
+    serializer: type[ListedMixin] = AgreementListSerializer,
+) -> QuerySet[Agreement]:
+    """The list reads each agreement's kept listing (agreements.listing), no prefetch, and of
+    the agreement's own columns only those the serializer shows."""
+    return Agreement.objects.only(*serializer.read_fields())
 
 
 def step_queryset() -> QuerySet[RatificationStep]:
@@ -205,7 +209,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
 
     def get_queryset(self):
         if self.action == "list":
-            return agreement_list_queryset()
+            return agreement_list_queryset(self.get_serializer_class())
         if self.action in ("steps", "destroy", "merge", "participants"):
             return Agreement.objects.all()
         return agreement_detail_queryset(reading=self.action == "retrieve")
