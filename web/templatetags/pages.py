@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import RFC3986_SUBDELIMS
 
 from agreements.models import (
@@ -213,4 +213,75 @@ def step_status_text(code: str) -> str:
         code,
         STEP_GLYPHS[code],
         StepStatus(code).label,
+    )
+
+
+@register.simple_tag
+def result_rows(results) -> str:
+    """The agreement list's rows: `results` is the view's (row, parties shown, how many more)
+    for each agreement of the page.
+
+    Built here rather than in the template, as Django's admin builds its change list's cells:
+    the template engine spent about 0.1 ms on each row's forty nodes, a quarter of the list
+    page's time. Every value is escaped by format_html."""
+    return format_html_join("\n", "{}", ((_result_row(*result),) for result in results))
+
+
+def _day(label: str, day) -> str:
+    return format_html(
+        '<div><dt>{}</dt><dd><time datetime="{}">{}</time></dd></div>',
+        label,
+        day.isoformat(),
+        day.isoformat(),
+    )
+
+
+def _result_row(row, parties: list[tuple[str, str]], more_parties: int) -> str:
+    agreement = row.agreement
+    href = agreement_url(agreement.slug)
+    party_links = format_html_join(
+        ", ", '<a href="{}">{}</a>', ((party_url(code), name) for code, name in parties)
+    )
+    if more_parties:
+        party_links += format_html(' and <a href="{}#ratification">{} more</a>', href, more_parties)
+    if agreement.signed_on:
+        signed = format_html(
+            '<time datetime="{}">{}</time>',
+            agreement.signed_on.isoformat(),
+            agreement.signed_on.isoformat(),
+        )
+    else:
+        signed = "not yet"
+    if agreement.entered_into_force_on:
+        in_force = _day("In force since", agreement.entered_into_force_on)
+    elif agreement.expected_entry_into_force_on:
+        in_force = _day("Expected in force", agreement.expected_entry_into_force_on)
+    else:
+        in_force = ""
+    subjects = (
+        format_html("<div><dt>Subjects</dt><dd>{}</dd></div>", ", ".join(row.subjects))
+        if row.subjects
+        else ""
+    )
+    return format_html(
+        '<li class="result">\n'
+        '<div class="result__head">\n'
+        '<h3 class="result__title"><a href="{}">{}</a></h3>\n'
+        "{}\n"
+        "</div>\n"
+        '<p class="result__full">{}</p>\n'
+        '<dl class="facts-inline">\n'
+        "<div><dt>Parties</dt><dd>{}</dd></div>\n"
+        "<div><dt>Signed</dt><dd>{}</dd></div>\n"
+        "{}{}\n"
+        "</dl>\n"
+        "</li>",
+        href,
+        row.label,
+        status_badge(agreement.status),
+        agreement.title,
+        party_links,
+        signed,
+        in_force,
+        subjects,
     )
