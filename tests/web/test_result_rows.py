@@ -1,4 +1,4 @@
-"""The agreement list's rows, built in Python (web.templatetags.pages.result_rows): every value
+"""The agreement list's and a party page's rows, built in Python (web.templatetags.pages): every value
 escaped, each optional part present exactly when its value is."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from web.templatetags.pages import result_rows
+from web.templatetags.pages import party_agreement_rows, result_rows
 
 
 def row(**agreement):
@@ -70,3 +70,85 @@ def test_parties_left_out_are_counted_and_linked_and_no_subjects_no_line():
     assert ' and <a href="/agreements/jp-ph-acsa/#ratification">4 more</a>' in html
     assert "Subjects" not in html
     assert str(result_rows([])) == ""
+
+
+def participation(**own):
+    facts = {
+        "consent_act": "",
+        "consent_act_on": None,
+        "entered_into_force_on": None,
+        "entry_into_force_working": "",
+        "suspended": False,
+        "suspended_on": None,
+        "withdrawn_on": None,
+        "withdrawal_notified_on": None,
+    }
+    facts.update(own)
+    labels = {"": "None", "ratification": "Ratification", "accession": "Accession"}
+    return SimpleNamespace(**facts, get_consent_act_display=lambda: labels[facts["consent_act"]])
+
+
+def party_row(own):
+    return SimpleNamespace(
+        agreement=SimpleNamespace(slug="jp-ph-acsa", signed_on=None),
+        label="Japan–Philippines <ACSA>",
+        progress="completed",
+        participation=own,
+    )
+
+
+@pytest.mark.parametrize(
+    ("own", "text"),
+    [
+        (None, ""),
+        (participation(), ""),
+        (participation(consent_act="accession"), " · accession"),
+        (
+            participation(consent_act="ratification", consent_act_on=dt.date(2025, 6, 2)),
+            ' · ratification <time datetime="2025-06-02">2025-06-02</time>',
+        ),
+        (
+            participation(
+                entered_into_force_on=dt.date(2025, 9, 11),
+                entry_into_force_working="30 days after <the> last notification",
+            ),
+            ' · in force for it from <time datetime="2025-09-11" '
+            'title="30 days after &lt;the&gt; last notification">2025-09-11</time>',
+        ),
+        (participation(suspended=True), " · its participation suspended"),
+        (
+            participation(suspended=True, suspended_on=dt.date(2026, 2, 1)),
+            ' · its participation suspended since <time datetime="2026-02-01">2026-02-01</time>',
+        ),
+        (
+            participation(withdrawal_notified_on=dt.date(2026, 3, 1)),
+            ' · notice of withdrawal given <time datetime="2026-03-01">2026-03-01</time>',
+        ),
+        (
+            participation(
+                withdrawal_notified_on=dt.date(2026, 3, 1), withdrawn_on=dt.date(2027, 3, 1)
+            ),
+            ' · withdrawal effective <time datetime="2027-03-01">2027-03-01</time>',
+        ),
+    ],
+    ids=[
+        "no participation",
+        "nothing of its own",
+        "consent act undated",
+        "consent act dated",
+        "in force for it",
+        "suspended",
+        "suspended since",
+        "notice given",
+        "withdrawn",
+    ],
+)
+def test_a_party_row_adds_the_party_s_own_record(own, text):
+    html = str(party_agreement_rows([party_row(own)], "Japan & Co"))
+
+    assert html.startswith(
+        '<li><a href="/agreements/jp-ph-acsa/">Japan–Philippines &lt;ACSA&gt;</a>'
+    )
+    assert "not signed · Japan &amp; Co: " in html
+    assert 'class="badge badge-progress-completed"' in html
+    assert html.endswith(f"</a>{text}</span></li>")
