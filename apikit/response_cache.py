@@ -108,18 +108,30 @@ def data_generation() -> int | None:
 
 
 def data_generation_move() -> None:
-    """Moves the data generation, for a write that no trigger counts (one to a table that is not
-    stamped, such as the kept facet counts). Its row stays locked until the transaction ends,
-    holding off writers' commits: call it last. PostgreSQL; nothing where the generation's
-    table is not there (yet: a migration running before ratification's 0004)."""
+    """Moves the data generation and every party's stamp, for a write that no trigger counts
+    (one to a table that is not stamped, such as the kept facet counts). Its row stays locked
+    until the transaction ends, holding off writers' commits: call it last. PostgreSQL; nothing
+    where the generation's table is not there (yet: a migration running before ratification's
+    0004)."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass('ratification_cache_generation') IS NOT NULL")
-        if cursor.fetchone()[0]:
-            cursor.execute(
-                "UPDATE ratification_cache_generation SET value = value + 1 WHERE id = 1"
-            )
+        cursor.execute(
+            "SELECT to_regclass('ratification_cache_generation') IS NOT NULL, "
+            "to_regprocedure('ratification_parties_stamp(text, bigint)') IS NOT NULL"
+        )
+        generation_there, party_stamps_there = cursor.fetchone()
+        if not generation_there:
+            return
+        cursor.execute(
+            "UPDATE ratification_cache_generation SET value = value + 1 WHERE id = 1 "
+            "RETURNING value"
+        )
+        if party_stamps_there:
+            # What no trigger counts may be on any party's page (its counts): every party's
+            # stamp moves to the new generation, under its lock as at commit (ratification
+            # 0025).
+            cursor.execute("SELECT ratification_parties_stamp('*', %s)", [cursor.fetchone()[0]])
 
 
 def stamps_hold() -> bool:

@@ -15,10 +15,13 @@ follow button), around the kept HTML:
   who may only view (editors' links are part of it), where the stamps hold (PostgreSQL,
   outside a transaction).
 
+A party's page: everything below its heading is kept in each process under the party's stamp,
+which moves at the commit of any write to the party or its agreements (`party_page`).
+
 The home page shows the whole database (counts, newest changes, waiting and overdue lists), so
 its body is kept in each process under the generations every write moves (`whole_data_body`).
 
-tests/web/test_kept_page_postgres.py checks both against the usual rendering after writes
+tests/web/test_kept_page_postgres.py checks them against the usual rendering after writes
 through every path.
 """
 
@@ -37,6 +40,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from agreements.models import Agreement, KeptDetail
 from apikit.response_cache import source_fingerprint, stamps_hold
+from parties.models import Party
 from ratification.api.detail import agreement_scope
 
 from .models import KeptPage
@@ -171,6 +175,62 @@ def _render_and_keep(
         # Deleted since it was read, or a database that takes no writes: served, not kept.
         logger.warning("agreement %s: page rendered but not kept", agreement_id, exc_info=True)
     return Page(agreement, label, _rendered(body))
+
+
+# Party pages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartyPage:
+    """What a reader's party page is made of: the party and its agreements' count (for the
+    heading) and the kept HTML below the heading."""
+
+    party: Party
+    total: int
+    body: SafeString
+
+
+# The party's page below its heading and its count of agreements, as a reader who may only view
+# sees them; None when no party has the code any longer.
+PartyRenderer = Callable[[str], "tuple[Party, int, str] | None"]
+
+# {code: (what it was rendered under, the page)}, this process's own: one entry per party read.
+_party_pages: dict[str, tuple[tuple[int, int, date], PartyPage]] = {}
+
+
+def party_page(*, code: str, today: date, render: PartyRenderer) -> PartyPage | None:
+    """The party's page as `render` gives it, kept in this process under the party's stamp
+    (ratification 0025: it moves at the commit of any write to the party, its procedure, its
+    participations or any of its agreements' rows, which every part of an agreement moves),
+    the reference generation (partners' names, clock rules, calendars) and the day (running
+    clocks, forecasts). So a write to one agreement renders again the pages of its parties
+    only. One query when kept. None for a code no party has (the usual way answers 404)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(s.value, 0), r.value FROM parties_party p "
+                "LEFT JOIN ratification_party_stamp s ON s.party_id = p.id, "
+                "ratification_reference_generation r WHERE p.code = %s",
+                [code.upper()],
+            )
+            found = cursor.fetchone()
+    except DatabaseError:
+        logger.warning("party %s: stamp not read", code, exc_info=True)
+        return None
+    if found is None:
+        return None
+    scope = (found[0], found[1], today)
+    kept = _party_pages.get(code.upper())
+    if kept is not None and kept[0] == scope:
+        return kept[1]
+    # Rendered after the stamp was read: at least as new as it says.
+    rendered = render(code)
+    if rendered is None:
+        return None
+    party, total, body = rendered
+    page = PartyPage(party, total, _rendered(body))
+    _party_pages[party.code] = (scope, page)
+    return page
 
 
 # Pages built from the whole database ---------------------------------------------------------

@@ -560,11 +560,43 @@ def party_list(request: HttpRequest) -> HttpResponse:
 
 def party_detail(request: HttpRequest, code: str) -> HttpResponse:
     # Built from the kept counts and list rows (web.selectors.party_profile): about a dozen
-    # small queries however many agreements the party is in, so nothing is cached and a write
-    # to one agreement shows on its parties' pages at once.
+    # small queries however many agreements the party is in. For readers who may only view,
+    # what is below the heading is kept under the party's stamp (web.kept.party_page).
+    today = timezone.localdate()
+    if kept.page_applies(request):
+        page = kept.party_page(code=code, today=today, render=lambda code: party_body(code, today))
+        if page is not None:
+            context = {**_party_heading(page.party, page.total), "kept_columns": page.body}
+            return render(request, "parties/detail.html", context)
     profile = selectors.party_profile(code=code)
     if profile is None:
         raise Http404("No party with that code.")
+    return render(request, "parties/detail.html", _party_context(profile, today))
+
+
+def party_body(code: str, today: date) -> tuple[Party, int, str] | None:
+    """The party, its count of agreements and what its page shows below the heading, as a
+    reader who may only view sees them (web.kept.party_page); None when no party has the
+    code."""
+    profile = selectors.party_profile(code=code)
+    if profile is None:
+        return None
+    context = _party_context(profile, today)
+    html = render_to_string("parties/detail.html#columns", context)
+    return profile.party, profile.total, html
+
+
+def _party_heading(party: Party, total: int) -> dict:
+    """What the page's heading reads."""
+    return {
+        "party": party,
+        "total": total,
+        "feed_url": _feed_url(party=party.code),
+        "calendar_url": reverse("feed_calendar_party", args=[party.code]),
+    }
+
+
+def _party_context(profile, today: date) -> dict:
     groups = [
         (
             status,
@@ -575,21 +607,12 @@ def party_detail(request: HttpRequest, code: str) -> HttpResponse:
         )
         for status, label, items, count in profile.agreements_by_status
     ]
-    return render(
-        request,
-        "parties/detail.html",
-        {
-            "party": profile.party,
-            "p": profile,
-            "groups": groups,
-            "total": profile.total,
-            "feed_url": _feed_url(party=profile.party.code),
-            "calendar_url": reverse("feed_calendar_party", args=[profile.party.code]),
-            "running_clocks": clocks_running_for_party(
-                party_id=profile.party.pk, today=timezone.localdate()
-            ),
-        },
-    )
+    return {
+        **_party_heading(profile.party, profile.total),
+        "p": profile,
+        "groups": groups,
+        "running_clocks": clocks_running_for_party(party_id=profile.party.pk, today=today),
+    }
 
 
 # The glossary ----------------------------------------------------------------------------------
