@@ -75,36 +75,6 @@ CREATE TRIGGER agreements_agreement_touch_parties
     AFTER INSERT OR UPDATE OR DELETE ON agreements_agreement
     FOR EACH ROW EXECUTE FUNCTION agreements_agreement_touch_parties();
 
-CREATE FUNCTION agreements_participation_touch_parties() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM ratification_parties_touch(ARRAY[OLD.party_id]);
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM ratification_parties_touch(ARRAY[NEW.party_id]);
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER agreements_participation_touch_parties
-    AFTER INSERT OR UPDATE OR DELETE ON agreements_participation
-    FOR EACH ROW EXECUTE FUNCTION agreements_participation_touch_parties();
-
-CREATE FUNCTION parties_party_touch_parties() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM ratification_parties_touch(ARRAY[OLD.id]);
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM ratification_parties_touch(ARRAY[NEW.id]);
-    END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER parties_party_touch_parties
-    AFTER INSERT OR UPDATE OR DELETE ON parties_party
-    FOR EACH ROW EXECUTE FUNCTION parties_party_touch_parties();
-
 -- A procedure step of no party is the generic procedure, shown by every party without one.
 CREATE FUNCTION parties_procedurestep_touch_parties() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -126,6 +96,25 @@ CREATE TRIGGER parties_procedurestep_touch_parties
     AFTER INSERT OR UPDATE OR DELETE ON parties_procedurestep
     FOR EACH ROW EXECUTE FUNCTION parties_procedurestep_touch_parties();
 """
+
+# A row that names one party (the column): that party, before and after the write.
+TOUCH_ONE = """
+CREATE FUNCTION {table}_touch_parties() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM ratification_parties_touch(ARRAY[OLD.{column}]);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM ratification_parties_touch(ARRAY[NEW.{column}]);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER {table}_touch_parties
+    AFTER INSERT OR UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION {table}_touch_parties();
+"""
+TOUCHING_ONE = {"agreements_participation": "party_id", "parties_party": "id"}
 
 # Replaces 0004's function; the flag and the generation's move are as there.
 BUMP = """
@@ -214,7 +203,10 @@ def _run(schema_editor, sql: str) -> None:
 
 
 def forward(apps, schema_editor):
-    _run(schema_editor, FORWARD + BUMP)
+    touch_one = "".join(
+        TOUCH_ONE.format(table=table, column=column) for table, column in TOUCHING_ONE.items()
+    )
+    _run(schema_editor, FORWARD + touch_one + BUMP)
 
 
 def backward(apps, schema_editor):
