@@ -36,7 +36,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from apikit.response_cache import data_generation_move, stamps_hold
+from apikit.response_cache import data_generation_move, reference_generation, stamps_hold
 from parties.models import Party
 
 from .models import (
@@ -74,9 +74,7 @@ class Names:
             return cls.read(subjects=subjects)
         # The generation is read before the names: names read after it are at least as new as
         # it says, and a rename committed in between moves it on for the next reader.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT value FROM ratification_reference_generation WHERE id = 1")
-            generation = cursor.fetchone()[0]
+        generation = reference_generation()
         kept = _kept_names.get("names")
         if kept is None or kept[0] != generation:
             kept = (generation, cls.read())

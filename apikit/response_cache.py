@@ -107,6 +107,15 @@ def data_generation() -> int | None:
     return row[0] if row else None
 
 
+def reference_generation() -> int:
+    """The generation of the shared reference rows (parties, subjects, sources, clock rules and
+    calendars; ratification 0007 and 0020), which their triggers move once per transaction that
+    writes them. PostgreSQL; read it before what is kept under it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM ratification_reference_generation WHERE id = 1")
+        return cursor.fetchone()[0]
+
+
 def data_generation_move() -> None:
     """Moves the data generation and every party's stamp, for a write that no trigger counts
     (one to a table that is not stamped, such as the kept facet counts). Its row stays locked
