@@ -5,6 +5,7 @@ the parties a write touches (their stamps, ratification 0025), and on each new d
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from unittest import mock
 
@@ -13,12 +14,14 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
 
 from agreements.listing import listing_rebuild
 from agreements.models import Agreement, FacetDelta, Relation
 from parties.models import Party, ProcedureStep
 from tests.factories import EditorFactory, ViewerFactory
 from tests.kept_writes import WRITES, a_related_agreement_retitled, through_the_api, written_by
+from tests.writes_in_sequence import OPERATIONS, Stage, operate
 from web import kept
 
 pytestmark = [
@@ -179,3 +182,27 @@ def test_an_unknown_party_and_an_editor_go_the_usual_way(demo, client, renders):
     assert renders == ["JP"]
     assert b"Follow" in as_viewer
     assert CSRF.sub(b"", as_viewer) == CSRF.sub(b"", fresh(viewer, "JP"))
+
+
+@settings(
+    max_examples=max(1, int(os.environ.get("FUZZ_EXAMPLES", "25")) // 5),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(operations=OPERATIONS)
+def test_party_pages_equal_their_usual_rendering_after_any_writes(
+    make_agreement, client, operations
+):
+    """The listing's property test's random writes (services, the admin's ways, merges,
+    compactions, deletions), each committed: after each, every page of a party they may touch
+    is what the usual rendering gives."""
+    Agreement.objects.all().delete()  # hypothesis reuses the test's database between examples
+    stage = Stage.set_up(make_agreement)
+    codes = ["JP", "PH", *(party.code for party in stage.spare_parties)]
+    for code in codes:
+        page(client, code)
+    for operation, which, choice in operations:
+        operate(stage, operation, which, choice)
+        for code in codes:
+            assert page(client, code) == fresh(client, code), (operation, code)
