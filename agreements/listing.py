@@ -36,7 +36,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from apikit.response_cache import data_generation_move, reference_generation, stamps_hold
+from apikit.response_cache import (
+    KeptInProcess,
+    data_generation_move,
+    reference_generation,
+    stamps_hold,
+)
 from parties.models import Party
 
 from .models import (
@@ -74,12 +79,7 @@ class Names:
             return cls.read(subjects=subjects)
         # The generation is read before the names: names read after it are at least as new as
         # it says, and a rename committed in between moves it on for the next reader.
-        generation = reference_generation()
-        kept = _kept_names.get("names")
-        if kept is None or kept[0] != generation:
-            kept = (generation, cls.read())
-            _kept_names["names"] = kept
-        return kept[1]
+        return _kept_names.get("names", reference_generation(), cls.read)
 
     @classmethod
     def read(cls, *, subjects: bool = True) -> Names:
@@ -104,8 +104,8 @@ class Names:
         return sorted(self.subjects.get(slug, slug) for slug in listing.get("subjects", []))
 
 
-# {"names": (the reference generation, the names read under it)}: this process's own.
-_kept_names: dict[str, tuple[int, Names]] = {}
+# The names, kept in this process under the reference generation (Names.load).
+_kept_names = KeptInProcess()
 
 
 def facet_key(facet: str, value: object) -> str:

@@ -35,6 +35,7 @@ import functools
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,26 @@ def data_generation() -> int | None:
         cursor.execute("SELECT value FROM ratification_cache_generation WHERE id = 1")
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+class KeptInProcess:
+    """Values this process builds once and keeps under what they were built from (their scope:
+    generations, stamps, the day), one per key: `get` returns the kept value while the caller's
+    scope is the same, and builds and keeps a new one otherwise. The caller reads the scope
+    before `build` reads the rows, so what is kept is at least as new as its scope says."""
+
+    def __init__(self) -> None:
+        self._kept: dict[Hashable, tuple[Hashable, Any]] = {}
+
+    def get(self, key: Hashable, scope: Hashable, build: Callable[[], Any]) -> Any:
+        """The value kept for `key` under `scope`, or `build()`'s (kept unless None)."""
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == scope:
+            return kept[1]
+        value = build()
+        if value is not None:
+            self._kept[key] = (scope, value)
+        return value
 
 
 def reference_generation() -> int:

@@ -39,7 +39,7 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
 from agreements.models import Agreement, KeptDetail
-from apikit.response_cache import source_fingerprint, stamps_hold
+from apikit.response_cache import KeptInProcess, source_fingerprint, stamps_hold
 from parties.models import Party
 from ratification.api.detail import agreement_scope
 
@@ -194,8 +194,8 @@ class PartyPage:
 # sees them; None when no party has the code any longer.
 PartyRenderer = Callable[[str], "tuple[Party, int, str] | None"]
 
-# {code: (what it was rendered under, the page)}, this process's own: one entry per party read.
-_party_pages: dict[str, tuple[tuple[int, int, date], PartyPage]] = {}
+# Each party's page read by this process, under its stamp, the reference generation and the day.
+_party_pages = KeptInProcess()
 
 
 def party_page(*, code: str, today: date, render: PartyRenderer) -> PartyPage | None:
@@ -219,25 +219,22 @@ def party_page(*, code: str, today: date, render: PartyRenderer) -> PartyPage | 
         return None
     if found is None:
         return None
-    scope = (found[0], found[1], today)
-    kept = _party_pages.get(code.upper())
-    if kept is not None and kept[0] == scope:
-        return kept[1]
-    # Rendered after the stamp was read: at least as new as it says.
-    rendered = render(code)
-    if rendered is None:
-        return None
-    party, total, body = rendered
-    page = PartyPage(party, total, _rendered(body))
-    _party_pages[party.code] = (scope, page)
-    return page
+
+    def build() -> PartyPage | None:
+        rendered = render(code)
+        if rendered is None:
+            return None
+        party, total, body = rendered
+        return PartyPage(party, total, _rendered(body))
+
+    return _party_pages.get(code.upper(), (*found, today), build)
 
 
 # Pages built from the whole database ---------------------------------------------------------
 
 
-# {name: (what it was rendered under, the HTML)}, this process's own: one entry per page.
-_whole_data: dict[str, tuple[tuple[int, int, date], SafeString]] = {}
+# Each such page, kept in this process under the data and reference generations and the day.
+_whole_data = KeptInProcess()
 
 
 def whole_data_body(name: str, *, today: date, render: Callable[[], str]) -> SafeString | None:
@@ -258,15 +255,9 @@ def whole_data_body(name: str, *, today: date, render: Callable[[], str]) -> Saf
     except DatabaseError:
         logger.warning("%s: the generations were not read", name, exc_info=True)
         return None
-    scope = (data, reference, today)
-    kept = _whole_data.get(name)
-    if kept is not None and kept[0] == scope:
-        return kept[1]
     # Rendered after the generations were read: at least as new as they say (a write in
     # between moves them on, and the next reader renders again).
-    body = _rendered(render())
-    _whole_data[name] = (scope, body)
-    return body
+    return _whole_data.get(name, (data, reference, today), lambda: _rendered(render()))
 
 
 def _rendered(html: str) -> SafeString:
