@@ -163,3 +163,46 @@ def test_a_search_inside_another_query_is_matched_on_its_own_rows(client, art61,
     # An outer query of another table: the match must be the subquery's own agreement row.
     found = Participation.objects.filter(agreement__in=matches)
     assert {p.agreement_id for p in found} == {fuel.pk}
+
+
+@pytest.mark.parametrize(
+    ("query", "tests_whole_vector"),
+    [
+        ("fuel", False),
+        ('"fuel supply" OR water', False),
+        ("cross-servicing", False),
+        ("fuel -ammunition", True),
+        ("fuel - ammunition", True),
+        ('"fuel" -"ammunition"', True),
+    ],
+)
+def test_the_first_group_tests_the_whole_vector_only_when_a_word_is_excluded(
+    make_agreement, query, tests_whole_vector
+):
+    """A title or summary match is a whole-vector match unless the search excludes a word
+    (the provisions may hold it): only then does the first group's query test both vectors
+    (agreements.api.filters._matched_in_rank_vector)."""
+    from agreements.api.filters import AgreementFilter, RankedMatches
+
+    searched_qs = AgreementFilter({"q": query}, queryset=Agreement.objects.all()).qs
+    first, second = RankedMatches(searched_qs).groups
+    assert ("search_vector" in str(first.query)) is tests_whole_vector
+    assert "search_rank_vector" in str(first.query)
+    assert "search_vector" in str(second.query)  # the second group is matched on the whole
+
+
+def test_an_excluded_word_in_the_provisions_keeps_a_title_match_out(anon, make_agreement):
+    make_agreement(
+        slug="fuel-and-ammunition",
+        title="Fuel agreement",
+        provisions=[ProvisionInput(category="other", text="Ammunition supply")],
+    )
+    make_agreement(slug="fuel-only", title="Fuel agreement two")
+    make_agreement(
+        slug="fuel-in-provisions",
+        title="Supply agreement",
+        provisions=[ProvisionInput(category="other", text="Fuel supply")],
+    )
+
+    assert slugs(anon, "fuel -ammunition") == ["fuel-only", "fuel-in-provisions"]
+    assert slugs(anon, "fuel") == ["fuel-and-ammunition", "fuel-only", "fuel-in-provisions"]
