@@ -35,7 +35,9 @@ from types import MappingProxyType
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F, QuerySet
 
+from apikit.estimates import KnownCount
 from apikit.response_cache import (
     KeptInProcess,
     data_generation_move,
@@ -293,6 +295,81 @@ def parties_count(codes: Iterable[str]) -> int:
     return sum(n for key, n in counts.items() if key.startswith("status:"))
 
 
+def party_order_ids(codes: list[str], *, start: int, stop: int, unsigned_last: bool) -> list[int]:
+    """The ids of the agreements every party in `codes` is in, rows `start` to `stop` in list
+    order (newest signature first, then title and id; unsigned ones first, or last with
+    `unsigned_last`), from the narrow party order table (migration 0017, PostgreSQL).
+
+    The party with the fewest agreements (by the kept counts) is walked in order inside its
+    index, and each of its agreements looked up under the others by key: the walk stops when
+    the page is full, and the smaller a party's share of the agreements, the larger the share
+    of its own agreements the others are in. The parties' ids go into the walk's text as
+    values, so the planner reads each party's own statistics (behind a subquery it assumed an
+    average party and joined both parties' whole lists: 21 ms for AU and FR, against 2)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.id, coalesce((SELECT sum(n) FROM ("
+            " SELECT c.count AS n FROM agreements_partyfacetcount c"
+            "  WHERE c.party_code = p.code AND c.key LIKE 'status:%%'"
+            " UNION ALL SELECT d.delta FROM agreements_partyfacetdelta d"
+            "  WHERE d.party_code = p.code AND d.key LIKE 'status:%%') AS kept), 0) AS size"
+            " FROM parties_party p WHERE p.code = ANY(%s) ORDER BY size, p.code",
+            [codes],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        if len(ids) < len(set(codes)):
+            return []  # a party that is gone shares nothing
+        walked, *others = ids
+        shared = "".join(
+            f" AND EXISTS (SELECT 1 FROM agreements_party_order o{n}"  # noqa: S608  # nosec B608  # numbered aliases only
+            f" WHERE o{n}.agreement_id = o.agreement_id AND o{n}.party_id = %s)"
+            for n in range(len(others))
+        )
+        nulls = "LAST" if unsigned_last else "FIRST"
+        cursor.execute(
+            "SELECT o.agreement_id FROM agreements_party_order o WHERE o.party_id = %s"  # noqa: S608  # nosec B608  # no value in the text
+            f"{shared} ORDER BY o.signed_on DESC NULLS {nulls}, o.title, o.agreement_id"
+            " OFFSET %s LIMIT %s",
+            [walked, *others, start, stop - start],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+class PartiesInCommon(KnownCount):
+    """A list filtered on parties alone (`queryset`), for a paginator: its count is kept
+    (`parties_count`), and on PostgreSQL, in list order, a page's ids come from the party order
+    table (`party_order_ids`) and its rows from `rows` (the same list unfiltered) by id."""
+
+    # The list orders the walk gives, by whether unsigned agreements come last.
+    ORDERS = {
+        ("-signed_on", "title", "pk"): False,
+        (F("signed_on").desc(nulls_last=True), "title", "pk"): True,
+    }
+
+    def __init__(
+        self, queryset: QuerySet, codes: Iterable[str], *, known_count: int, rows: QuerySet
+    ) -> None:
+        super().__init__(queryset, known_count)
+        self.codes = list(dict.fromkeys(codes))
+        self.rows = rows.order_by()
+        self.unsigned_last = self.ORDERS.get(tuple(queryset.query.order_by))
+
+    def __getitem__(self, index: slice) -> list:
+        if (
+            connection.vendor != "postgresql"
+            or self.unsigned_last is None
+            or not isinstance(index, slice)
+            or index.step not in (None, 1)
+            or index.stop is None
+        ):
+            return super().__getitem__(index)
+        ids = party_order_ids(
+            self.codes, start=index.start or 0, stop=index.stop, unsigned_last=self.unsigned_last
+        )
+        found = self.rows.in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]
+
+
 def facet_counts_compact() -> int:
     """Fold the deltas into FacetCount; returns how many deltas were folded. Idempotent, and safe
     to run beside writers (they only append) and beside itself (the lock makes compactions take
@@ -407,6 +484,11 @@ def listing_rebuild(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("LOCK TABLE agreements_agreement IN SHARE MODE")
+                # Each party's agreements in list order (migration 0017; not yet there when an
+                # earlier migration rebuilds): rows loaded with triggers off have no entries.
+                cursor.execute("SELECT to_regproc('agreements_party_order_fill') IS NOT NULL")
+                if cursor.fetchone()[0]:
+                    cursor.execute("SELECT agreements_party_order_fill()")
         totals: Counter[str] = Counter()
         party_totals: Counter[tuple[str, str]] = Counter()
         for row, keys in Agreement.objects.values_list("listing", "facet_keys").iterator(2000):

@@ -31,7 +31,13 @@ from django.db.models import (
 )
 
 from agreements.api.filters import AgreementFilter, search_through_index
-from agreements.listing import Names, facet_counts, facet_key, parties_count
+from agreements.listing import (
+    Names,
+    PartiesInCommon,
+    facet_counts,
+    facet_key,
+    parties_count,
+)
 from agreements.models import (
     Agreement,
     AgreementStatus,
@@ -516,9 +522,18 @@ def _agreement_list_page(
             except FacetsTooSlow:
                 facets = None
     # The page's rows read only what a row shows (LIST_ROW_FIELDS), not the agreement's texts.
-    page = Paginator(KnownCount(agreements.only(*LIST_ROW_FIELDS), total), page_size).get_page(
-        page_number
-    )
+    listed = agreements.only(*LIST_ROW_FIELDS)
+    if filters.parties_only:
+        # In list order, a page of shared agreements is read from the party order table.
+        listed = PartiesInCommon(
+            listed,
+            filters.parties,
+            known_count=total,
+            rows=Agreement.objects.only(*LIST_ROW_FIELDS),
+        )
+    else:
+        listed = KnownCount(listed, total)
+    page = Paginator(listed, page_size).get_page(page_number)
     return AgreementListPage(
         page=page,
         rows=agreements_listed(page.object_list, names=names),

@@ -37,6 +37,7 @@ OPERATIONS = st.lists(
                 "add_provision",
                 "remove_provision",
                 "sign",
+                "retitle",
                 "subjects",
                 "merge_subjects",
                 "add_party",
@@ -110,6 +111,8 @@ def operate(stage: Stage, operation: str, which: int, choice: int) -> Agreement 
             signed_on=dt.date(2020 + choice % 6, 3, 1),
             today=TODAY,
         )
+    elif operation == "retitle":
+        agreement_update(agreement=agreement, title=f"Agreement {choice % 4}", today=TODAY)
     elif operation == "subjects":  # as the admin does: the relation, then a refresh
         agreement.subjects.set(subjects_resolve(names=[f"subject {choice % 3}"]))
         agreement_refresh(agreement_id=agreement.pk, today=TODAY)

@@ -46,14 +46,14 @@ from agreements.api.serializers import (
 from agreements.api.views import PartyViewSet as AgreementsPartyViewSet
 from agreements.api.views import source_from
 from agreements.duplicates import redirect_target
-from agreements.listing import parties_count
+from agreements.listing import PartiesInCommon, parties_count
 from agreements.models import (
     Agreement,
 )
 from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
 from apikit.errors import ErrorSerializer, MovedPermanently
-from apikit.estimates import KnownCount, PageOrCursorPagination
+from apikit.estimates import PageOrCursorPagination
 from apikit.pagination import StrictPageSizeMixin
 from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin
@@ -227,7 +227,12 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
                 elif self.action == "list" and (
                     codes := self.filterset_class.parties_only(self.request.query_params)
                 ):
-                    queryset = KnownCount(queryset, parties_count(codes))
+                    queryset = PartiesInCommon(
+                        queryset,
+                        codes,
+                        known_count=parties_count(codes),
+                        rows=self.get_queryset(),
+                    )
             return super().paginate_queryset(queryset)
 
     def get_serializer_class(self):

@@ -8,6 +8,7 @@ import os
 from collections import Counter
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -44,6 +45,25 @@ def assert_kept_equals_fresh() -> None:
     fresh_counts = Counter(key for _, keys in stored.values() for key in keys)
     assert facet_counts() == fresh_counts
     assert_party_counts_equal_fresh()
+    assert_party_order_equals_fresh()
+
+
+def assert_party_order_equals_fresh() -> None:
+    """PostgreSQL: each party's agreements in list order (migration 0017) hold one row per
+    participation, with its agreement's signature date and title as they are now."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT party_id, agreement_id, signed_on, title FROM agreements_party_order"
+        )
+        kept = sorted(cursor.fetchall())
+    fresh = sorted(
+        Participation.objects.values_list(
+            "party_id", "agreement_id", "agreement__signed_on", "agreement__title"
+        )
+    )
+    assert kept == fresh
 
 
 def assert_party_counts_equal_fresh() -> None:
