@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from agreements.models import Agreement, Participation
+from apikit.response_cache import KeptInProcess, reference_generation, stamps_hold
 from parties.clockcount import CannotCount, ClockCalendars, clock_count, counted_on
 from parties.models import ClockRule
 
@@ -299,15 +300,37 @@ def clock_read(
 # Reading an agreement ---------------------------------------------------------------------------
 
 
-def _rules_by_party(party_ids: Iterable[int]) -> dict[int, list[ClockRule]]:
+def _rules_by_party(party_ids: Iterable[int] | None) -> dict[int, list[ClockRule]]:
+    """The clock rules of these parties (None: of every party), by party."""
     rules: dict[int, list[ClockRule]] = {}
-    for rule in (
-        ClockRule.objects.filter(party_id__in=list(party_ids))
-        .select_related("legislature", "chamber", "party")
-        .order_by("party_id", "label", "pk")
-    ):
+    found = ClockRule.objects.select_related("legislature", "chamber", "party")
+    if party_ids is not None:
+        found = found.filter(party_id__in=list(party_ids))
+    for rule in found.order_by("party_id", "label", "pk"):
         rules.setdefault(rule.party_id, []).append(rule)
     return rules
+
+
+# Every party's clock rules and the calendars they count on, kept in this process.
+_kept_reference = KeptInProcess()
+
+
+def _clock_reference(party_ids: set[int]) -> tuple[dict[int, list[ClockRule]], ClockCalendars]:
+    """The clock rules of these parties, and calendars to count them on.
+
+    Where the reference generation holds (stamps_hold: PostgreSQL, outside a transaction),
+    every party's rules and one ClockCalendars are kept in this process under it: the rules and
+    every calendar row (legislatures, chambers, sessions, sitting days) move it (migration
+    0020), and the calendars, read as counts ask for them, are read after it, so at least as
+    new as it says. For an agreement of a party with a sitting-day clock that is six queries
+    fewer (the rules, a legislature's chambers, each chamber's range and days, the sessions).
+    Elsewhere (SQLite, a writer's transaction) both are read afresh."""
+    if not stamps_hold():
+        return _rules_by_party(party_ids), ClockCalendars()
+    generation = reference_generation()
+    every = _kept_reference.get("rules", generation, lambda: _rules_by_party(None))
+    calendars = _kept_reference.get("calendars", generation, ClockCalendars)
+    return {pk: every[pk] for pk in party_ids if pk in every}, calendars
 
 
 def clocks_for_participations(
@@ -316,7 +339,7 @@ def clocks_for_participations(
     """Readings of every started clock of `participations` (steps prefetched or not)."""
     if not participations:
         return []
-    rules = _rules_by_party({p.party_id for p in participations})
+    rules, calendars = _clock_reference({p.party_id for p in participations})
     if not rules:
         return []
     ids = [p.pk for p in participations]
@@ -329,7 +352,6 @@ def clocks_for_participations(
     ).values_list("participation_id", "rule_id"):
         chosen.setdefault(participation_id, set()).add(rule_id)
     readings = []
-    calendars = ClockCalendars()
     for participation in participations:
         party_rules = rules.get(participation.party_id)
         if not party_rules:

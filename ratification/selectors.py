@@ -136,10 +136,19 @@ def participations_with_parties() -> Prefetch:
 
 
 def participations_with_steps() -> Prefetch:
+    # A prefetch's rows are grouped under their parent, so each is ordered as the model's Meta
+    # orders it within one parent: Meta's first key (`agreement`, `participation`) sorted by
+    # the parent's own ordering, a join of the wide agreement row (and, for steps, of the
+    # participation and party) to order rows that all share it.
     return Prefetch(
         "participations",
-        queryset=Participation.objects.select_related("party").prefetch_related(
-            Prefetch("steps", queryset=RatificationStep.objects.select_related("source"))
+        queryset=Participation.objects.select_related("party")
+        .order_by("party__name")
+        .prefetch_related(
+            Prefetch(
+                "steps",
+                queryset=RatificationStep.objects.select_related("source").order_by("order", "id"),
+            )
         ),
     )
 

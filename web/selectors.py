@@ -360,8 +360,18 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             "subjects",
             "sources",
             forecasts_prefetch(),
-            Prefetch("signatories", queryset=Signatory.objects.select_related("party", "source")),
-            Prefetch("provisions", queryset=Provision.objects.select_related("source")),
+            # Each ordered as its Meta orders it within one agreement, without joining the
+            # agreement row to sort by it (ratification.selectors.participations_with_steps).
+            Prefetch(
+                "signatories",
+                queryset=Signatory.objects.select_related("party", "source").order_by(
+                    "party__name", "name"
+                ),
+            ),
+            Prefetch(
+                "provisions",
+                queryset=Provision.objects.select_related("source").order_by("order", "id"),
+            ),
             Prefetch(
                 "statements",
                 queryset=Statement.objects.select_related(
@@ -370,7 +380,9 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
                 .prefetch_related(
                     Prefetch(
                         "objections",
-                        queryset=Objection.objects.select_related("party", "source"),
+                        queryset=Objection.objects.select_related("party", "source").order_by(
+                            "made_on", "id"
+                        ),
                     )
                 )
                 .order_by("party__name", "made_on", "pk"),
@@ -378,6 +390,7 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
             Prefetch(
                 "relations_from",
                 queryset=Relation.objects.select_related("to_agreement")
+                .order_by("kind")
                 .defer(*(f"to_agreement__{name}" for name in AGREEMENT_BULK_FIELDS))
                 .prefetch_related(
                     Prefetch(

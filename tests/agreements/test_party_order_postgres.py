@@ -120,3 +120,12 @@ def test_the_rebuild_repairs_a_table_left_behind(shared):
         )
     listing_rebuild()
     assert_party_order_equals_fresh()
+
+
+def test_truncating_the_agreements_empties_the_table(shared):
+    """As Django's flush does between tests: TRUNCATE fires no row trigger."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the writes' deferred triggers first
+        cursor.execute("TRUNCATE agreements_participation, agreements_agreement CASCADE")
+        cursor.execute("SELECT count(*) FROM agreements_party_order")
+        assert cursor.fetchone()[0] == 0
