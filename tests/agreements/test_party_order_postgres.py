@@ -81,7 +81,9 @@ def test_the_list_page_reads_the_same_rows_with_unsigned_ones_last(shared, codes
     filters = AgreementFilters.from_query(query)
     seen: list[str] = []
     for page_number in (1, 2, 3, 4):
-        page = agreement_list_page(filters=filters, page_number=page_number, page_size=3).page
+        with CaptureQueriesContext(connection) as captured:
+            page = agreement_list_page(filters=filters, page_number=page_number, page_size=3).page
+        assert any("agreements_party_order" in q["sql"] for q in captured.captured_queries)
         if page.number < page_number:
             break
         seen += [a.slug for a in page.object_list]
