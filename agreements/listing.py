@@ -94,16 +94,29 @@ class Names:
         )
 
     def parties_of(self, listing: dict[str, Any]) -> list[dict[str, Any]]:
-        """A kept row's parties with their names, in the order of the names."""
+        """A kept row's parties with their names, in the order of the names: each a new dict of
+        `code`, `name`, `progress` and `consented_on` (an ISO date or None), in that order, as
+        the API's list shows it."""
+        names = self.parties
         parties = [
-            {**party, "name": self.parties.get(party["code"], party["code"])}
+            {
+                "code": party["code"],
+                "name": names.get(party["code"], party["code"]),
+                "progress": party["progress"],
+                "consented_on": party["consented_on"],
+            }
             for party in listing.get("parties", [])
         ]
-        return sorted(parties, key=lambda party: (party["name"], party["code"]))
+        parties.sort(key=_by_name_and_code)
+        return parties
 
     def subjects_of(self, listing: dict[str, Any]) -> list[str]:
         """A kept row's subjects' names, in alphabetical order."""
         return sorted(self.subjects.get(slug, slug) for slug in listing.get("subjects", []))
+
+
+def _by_name_and_code(party: dict[str, Any]) -> tuple[str, str]:
+    return party["name"], party["code"]
 
 
 # The names, kept in this process under the reference generation (Names.load).

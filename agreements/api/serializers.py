@@ -239,15 +239,7 @@ class AgreementListSerializer(ListedMixin, serializers.ModelSerializer):
             "expected_entry_into_force_on": day(instance.expected_entry_into_force_on),
             "entered_into_force_on": day(instance.entered_into_force_on),
             "ended_on": day(instance.ended_on),
-            "parties": [
-                {
-                    "code": party["code"],
-                    "name": party["name"],
-                    "progress": party["progress"],
-                    "consented_on": party["consented_on"],  # kept as an ISO date, or None
-                }
-                for party in names.parties_of(instance.listing)
-            ],
+            "parties": names.parties_of(instance.listing),  # new dicts, in the list's shape
             "subjects": names.subjects_of(instance.listing),
             "version": instance.version,
             "updated_at": when.to_representation(instance.updated_at),
