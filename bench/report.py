@@ -103,9 +103,12 @@ class Check:
             self.misses.append(f"{what} {value:.2f} × (limit {limit:g} ×)")
         return self
 
-    def equal(self, small: int, large: int) -> Check:
-        self.goals.append("constant queries")
-        if small != large:
+    def not_growing(self, small: int, large: int) -> Check:
+        """The variant with more data behind it makes no more queries than the one with less.
+        A page's small variant may make a few more: a small filtered result has its facets
+        counted in the page, where a large one's are deferred (ratification.selectors)."""
+        self.goals.append("queries do not grow")
+        if large > small:
             self.misses.append(f"queries grow {small} → {large}")
         return self
 
@@ -179,7 +182,7 @@ def _http_rows(loads: dict, queries: dict | None, checks: list, suffix: str) -> 
         q = ""
         if queries is not None:
             small, large = queries[endpoint.name]["small"], queries[endpoint.name]["large"]
-            check.equal(small, large)
+            check.not_growing(small, large)
             q = f" {small} / {large} |"
         check.no_errors(_errors(r), "non-2xx or socket errors")
         checks.append((endpoint.name + suffix, check.ok))
@@ -270,8 +273,10 @@ def report(
         "",
         "Queries: small and large variants of each request (page size 5 / 50, a bilateral "
         "agreement / the one with most parties, the party with fewest / most agreements; for "
-        "the pages, which show 20 rows, less and more data behind them); equal means the count "
-        "does not grow with the data.",
+        "the pages, which show 20 rows, less and more data behind them); the count must not "
+        "grow with the data. A page's small variant may make more queries than its large one: "
+        "a small filtered result has its facets counted in the page, a large one's wait for a "
+        "click.",
         "",
         f"Whole run: {total_seconds / 60:.1f} min"
         + (
