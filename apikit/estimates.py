@@ -90,10 +90,31 @@ class KnownCount:
         return list(self.queryset[index])
 
 
+def count_settled(page: Any) -> bool:
+    """Whether a page shorter than its size settled its paginator's count: such a page is the
+    last, so the count is the rows before it plus its own. An estimate may be far off (a
+    search that excludes a word: "about 12,000" for none at 100,000 agreements); the exact
+    count then replaces it, and the page has no next one."""
+    paginator = page.paginator
+    rows = len(page.object_list)
+    if rows >= paginator.per_page or (rows == 0 and page.number > 1):
+        return False
+    paginator.count = (page.number - 1) * paginator.per_page + rows
+    paginator.__dict__.pop("num_pages", None)  # cached from the estimate
+    return True
+
+
 class EstimatingPageNumberPagination(StablePageNumberPagination):
     """Page numbers, with `count_is_estimate` saying whether `count` is exact."""
 
     django_paginator_class = EstimatingPaginator
+
+    def paginate_queryset(self, queryset, request, view=None):
+        rows = super().paginate_queryset(queryset, request, view)
+        paginator = getattr(getattr(self, "page", None), "paginator", None)
+        if rows is not None and getattr(paginator, "count_is_estimate", False):
+            paginator.count_is_estimate = not count_settled(self.page)
+        return rows
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)

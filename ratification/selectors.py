@@ -54,7 +54,7 @@ from agreements.selectors import (
 )
 from agreements.subjects import subject_slugs_canonical
 from apikit import estimates
-from apikit.estimates import KnownCount, planner_estimate
+from apikit.estimates import KnownCount, count_settled, planner_estimate
 
 from .models import RatificationStep
 
@@ -543,6 +543,8 @@ def _agreement_list_page(
     else:
         listed = KnownCount(listed, total)
     page = Paginator(listed, page_size).get_page(page_number)
+    if estimated and count_settled(page):
+        estimated = False
     return AgreementListPage(
         page=page,
         rows=agreements_listed(page.object_list, names=names),

@@ -412,12 +412,19 @@ def test_page_numbers_say_whether_the_count_is_exact(anon, make_agreement):
 def test_past_the_threshold_the_count_is_the_planners_estimate(anon, make_agreement, monkeypatch):
     from apikit import estimates
 
-    make_agreement()
+    for _ in range(3):
+        make_agreement()
     monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", -1)
-    body = anon.get("/api/v1/agreements/").json()
+    body = anon.get("/api/v1/agreements/", {"page_size": 2}).json()
     assert body["count_is_estimate"] is True
-    assert body["count"] % 100 == 0 and body["count"] >= 1  # rounded up, as the docs say
-    assert len(body["results"]) == 1  # the page itself is exact
+    assert body["count"] % 100 == 0 and body["count"] >= 3  # rounded up, as the docs say
+    assert len(body["results"]) == 2  # the page itself is exact
+
+    # A page shorter than its size is the last: the count is then exact, with no next page.
+    last = anon.get("/api/v1/agreements/", {"page_size": 2, "page": 2}).json()
+    assert (last["count"], last["count_is_estimate"], last["next"]) == (3, False, None)
+    alone = anon.get("/api/v1/agreements/", {"page_size": 5}).json()
+    assert (alone["count"], alone["count_is_estimate"], alone["next"]) == (3, False, None)
 
 
 def test_a_step_says_when_its_note_was_written(anon, make_agreement):

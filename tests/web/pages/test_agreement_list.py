@@ -274,9 +274,11 @@ def test_a_broad_result_is_counted_about_and_its_facets_on_request(
     """Past ESTIMATE_ABOVE matches (as the planner expects them) the count is an estimate,
     labelled, and the facets wait for a click; the click counts them."""
     from apikit import estimates
+    from web import views
 
     add_agreements(3)
     monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", 0)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)  # a full first page: the count stays estimated
     response = client.get(URL, {"q": "bulk", "party": "JP"})
     html = response.content.decode()
     assert response.context["count_estimated"] is True
@@ -290,6 +292,26 @@ def test_a_broad_result_is_counted_about_and_its_facets_on_request(
     assert counted.context["facets_skipped"] is False
     parties = {g["name"]: g for g in counted.context["facet_groups"]}["party"]["values"]
     assert ("JP", 3) in [(fv.value, fv.count) for fv, _ in parties]
+
+
+@pytest.mark.postgres
+def test_a_short_page_turns_the_estimate_into_the_count(client, add_agreements, monkeypatch):
+    """The planner may expect thousands where a few match (a search that excludes a word): a
+    page shorter than the page size is the last, so the list counts exactly, with no "about"."""
+    from apikit import estimates
+    from web import views
+
+    add_agreements(3)
+    monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", 0)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    first = client.get(URL, {"q": "bulk", "party": "JP"})
+    last = client.get(URL, {"q": "bulk", "party": "JP", "page": 2})
+
+    assert first.context["count_estimated"] is True
+    assert last.context["count_estimated"] is False
+    assert last.context["page"].paginator.count == 3
+    assert not last.context["page"].has_next()
+    assert "About " not in last.content.decode()
 
 
 def _facet(response, name: str) -> dict:
