@@ -334,13 +334,14 @@ def party_order_ids(codes: list[str], *, start: int, stop: int, unsigned_last: b
             return []  # a party that is gone shares nothing
         walked, *others = ids
         shared = "".join(
-            f" AND EXISTS (SELECT 1 FROM agreements_party_order o{n}"  # noqa: S608  # nosec B608  # numbered aliases only
+            # Only numbered aliases go into the text; the party ids are parameters.
+            f" AND EXISTS (SELECT 1 FROM agreements_party_order o{n}"  # noqa: S608  # nosec B608
             f" WHERE o{n}.agreement_id = o.agreement_id AND o{n}.party_id = %s)"
             for n in range(len(others))
         )
         nulls = "LAST" if unsigned_last else "FIRST"
         cursor.execute(
-            "SELECT o.agreement_id FROM agreements_party_order o WHERE o.party_id = %s"  # noqa: S608  # nosec B608  # no value in the text
+            "SELECT o.agreement_id FROM agreements_party_order o WHERE o.party_id = %s"  # noqa: S608  # nosec B608
             f"{shared} ORDER BY o.signed_on DESC NULLS {nulls}, o.title, o.agreement_id"
             " OFFSET %s LIMIT %s",
             [walked, *others, start, stop - start],
