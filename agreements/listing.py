@@ -35,7 +35,7 @@ from types import MappingProxyType
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from apikit.estimates import KnownCount
 from apikit.response_cache import (
@@ -56,6 +56,7 @@ from .models import (
     Provision,
     Subject,
 )
+from .ordering import NEWEST_SIGNED_UNSIGNED_FIRST, NEWEST_SIGNED_UNSIGNED_LAST
 
 FACETS = ("status", "party", "subject", "category", "year")
 REBUILD_BATCH = 2000
@@ -279,21 +280,39 @@ def facet_counts() -> Counter[str]:
     return +counts  # drops keys whose count fell to zero
 
 
-def party_facet_counts(code: str) -> Counter[str]:
-    """Within the agreements party `code` is in: how many have each status (`status:<status>`)
-    and how many it shares with each partner (`party:<code>`). One statement, as facet_counts."""
+def _party_counts_kept(**lookup: Any) -> Counter[tuple[str, str]]:
+    """The kept per-party counts matching `lookup` (fields of PartyFacetCount and of
+    PartyFacetDelta), summed by party code and key: the compacted counts plus the deltas since,
+    in one statement, so a compaction that commits meanwhile is seen wholly or not at all."""
     rows = (
-        PartyFacetCount.objects.filter(party_code=code)
-        .values_list("key", "count")
+        PartyFacetCount.objects.filter(**lookup)
+        .values_list("party_code", "key", "count")
         .union(
-            PartyFacetDelta.objects.filter(party_code=code).values_list("key", "delta"), all=True
+            PartyFacetDelta.objects.filter(**lookup).values_list("party_code", "key", "delta"),
+            all=True,
         )
         .order_by()
     )
-    counts: Counter[str] = Counter()
-    for key, n in rows:
-        counts[key] += n
-    return +counts
+    counts: Counter[tuple[str, str]] = Counter()
+    for code, key, n in rows:
+        counts[code, key] += n
+    return +counts  # drops keys whose count fell to zero
+
+
+def party_facet_counts(code: str) -> Counter[str]:
+    """Within the agreements party `code` is in: how many have each status (`status:<status>`)
+    and how many it shares with each partner (`party:<code>`)."""
+    return Counter({key: n for (_, key), n in _party_counts_kept(party_code=code).items()})
+
+
+def party_sizes(codes: Iterable[str]) -> Counter[str]:
+    """How many agreements each party in `codes` is in (the sum of its counts by status), from
+    the kept counts; a party in none, or unknown, counts 0."""
+    sizes: Counter[str] = Counter()
+    kept = _party_counts_kept(party_code__in=list(codes), key__startswith="status:")
+    for (code, _), n in kept.items():
+        sizes[code] += n
+    return sizes
 
 
 def parties_count(codes: Iterable[str]) -> int:
@@ -302,10 +321,10 @@ def parties_count(codes: Iterable[str]) -> int:
     codes = list(dict.fromkeys(codes))
     if not 1 <= len(codes) <= 2:
         raise ValueError("The kept counts answer for one party or two.")
-    counts = party_facet_counts(codes[0])
-    if len(codes) == 2:
-        return counts.get(facet_key("party", codes[1]), 0)
-    return sum(n for key, n in counts.items() if key.startswith("status:"))
+    if len(codes) == 1:
+        return party_sizes(codes)[codes[0]]
+    shared = _party_counts_kept(party_code=codes[0], key=facet_key("party", codes[1]))
+    return sum(shared.values())
 
 
 def party_order_ids(codes: list[str], *, start: int, stop: int, unsigned_last: bool) -> list[int]:
@@ -313,33 +332,25 @@ def party_order_ids(codes: list[str], *, start: int, stop: int, unsigned_last: b
     order (newest signature first, then title and id; unsigned ones first, or last with
     `unsigned_last`), from the narrow party order table (migration 0017, PostgreSQL).
 
-    The party with the fewest agreements (by the kept counts) is walked in order inside its
-    index, and each of its agreements looked up under the others by key: the walk stops when
-    the page is full, and the smaller a party's share of the agreements, the larger the share
-    of its own agreements the others are in. The parties' ids go into the walk's text as
-    values, so the planner reads each party's own statistics (behind a subquery it assumed an
-    average party and joined both parties' whole lists: 21 ms for AU and FR, against 2)."""
+    The party with the fewest agreements (`party_sizes`) is walked in order inside its index,
+    and each of its agreements looked up under the others by key: the walk stops when the page
+    is full, and the smaller a party's share of the agreements, the larger the share of its own
+    agreements the others are in. The parties' ids go into the walk's text as values, so the
+    planner reads each party's own statistics (behind a subquery it assumed an average party
+    and joined both parties' whole lists: 21 ms for AU and FR, against 2)."""
+    ids = dict(Party.objects.filter(code__in=codes).values_list("code", "id"))
+    if len(ids) < len(set(codes)):
+        return []  # a party that is gone shares nothing
+    sizes = party_sizes(ids)
+    walked, *others = [ids[code] for code in sorted(ids, key=lambda code: (sizes[code], code))]
+    shared = "".join(
+        # Only numbered aliases go into the text; the party ids are parameters.
+        f" AND EXISTS (SELECT 1 FROM agreements_party_order o{n}"  # noqa: S608  # nosec B608
+        f" WHERE o{n}.agreement_id = o.agreement_id AND o{n}.party_id = %s)"
+        for n in range(len(others))
+    )
+    nulls = "LAST" if unsigned_last else "FIRST"
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p.id, coalesce((SELECT sum(n) FROM ("
-            " SELECT c.count AS n FROM agreements_partyfacetcount c"
-            "  WHERE c.party_code = p.code AND c.key LIKE 'status:%%'"
-            " UNION ALL SELECT d.delta FROM agreements_partyfacetdelta d"
-            "  WHERE d.party_code = p.code AND d.key LIKE 'status:%%') AS kept), 0) AS size"
-            " FROM parties_party p WHERE p.code = ANY(%s) ORDER BY size, p.code",
-            [codes],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        if len(ids) < len(set(codes)):
-            return []  # a party that is gone shares nothing
-        walked, *others = ids
-        shared = "".join(
-            # Only numbered aliases go into the text; the party ids are parameters.
-            f" AND EXISTS (SELECT 1 FROM agreements_party_order o{n}"  # noqa: S608  # nosec B608
-            f" WHERE o{n}.agreement_id = o.agreement_id AND o{n}.party_id = %s)"
-            for n in range(len(others))
-        )
-        nulls = "LAST" if unsigned_last else "FIRST"
         cursor.execute(
             "SELECT o.agreement_id FROM agreements_party_order o WHERE o.party_id = %s"  # noqa: S608  # nosec B608
             f"{shared} ORDER BY o.signed_on DESC NULLS {nulls}, o.title, o.agreement_id"
@@ -355,10 +366,7 @@ class PartiesInCommon(KnownCount):
     table (`party_order_ids`) and its rows from `rows` (the same list unfiltered) by id."""
 
     # The list orders the walk gives, by whether unsigned agreements come last.
-    ORDERS = {
-        ("-signed_on", "title", "pk"): False,
-        (F("signed_on").desc(nulls_last=True), "title", "pk"): True,
-    }
+    ORDERS = {NEWEST_SIGNED_UNSIGNED_FIRST: False, NEWEST_SIGNED_UNSIGNED_LAST: True}
 
     def __init__(
         self, queryset: QuerySet, codes: Iterable[str], *, known_count: int, rows: QuerySet

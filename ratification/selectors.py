@@ -46,6 +46,7 @@ from agreements.models import (
     ProvisionCategory,
     Subject,
 )
+from agreements.ordering import NEWEST_SIGNED_UNSIGNED_LAST
 from agreements.selectors import (
     MAX_FILTER_VALUES,
     MAX_SEARCH_LENGTH,
@@ -239,7 +240,7 @@ def party_statuses_list(
 
 SORTS: dict[str, tuple[str, tuple]] = {
     # key: (label, order_by); the pk at the end keeps pages stable when values tie.
-    "-signed": ("Newest signature first", (F("signed_on").desc(nulls_last=True), "title", "pk")),
+    "-signed": ("Newest signature first", NEWEST_SIGNED_UNSIGNED_LAST),
     "signed": ("Oldest signature first", (F("signed_on").asc(nulls_last=True), "title", "pk")),
     "title": ("Title A–Z", ("title", "pk")),
     "status": (

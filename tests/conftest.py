@@ -162,6 +162,20 @@ def _fresh_forecast_evidence() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_local_caches() -> None:
+    """Each test starts with empty per-process caches: what an earlier test of the same process
+    kept there (the dashboard's gap counts, throttle counters, cached responses) was built from
+    a database that is gone. Only local-memory caches are cleared: a shared one (Redis) may hold
+    another process's keys, and a test that sets one up cleans up after itself."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    for cache in caches.all():
+        if isinstance(cache, LocMemCache):
+            cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_login_rate_limit(settings) -> None:
     """Sign-ins from 127.0.0.1 add up across the suite; the login throttle tests set a rate."""
     settings.LOGIN_THROTTLE_RATE = ""

@@ -37,6 +37,7 @@ from agreements.models import (
     Signatory,
     Statement,
 )
+from agreements.ordering import NEWEST_SIGNED_UNSIGNED_LAST
 from agreements.selectors import party_agreement_counts
 from parties.models import Party, ProcedureStep, StepKind
 from ratification import engine
@@ -241,7 +242,7 @@ def agreements_awaiting_ratification(
                 .prefetch_related(Prefetch("steps", queryset=CARD_STEPS)),
             )
         )
-        .order_by(F("signed_on").desc(nulls_last=True), "title", "pk")
+        .order_by(*NEWEST_SIGNED_UNSIGNED_LAST)
     )
     return [_progress(a, today) for a in agreements[:limit]]
 

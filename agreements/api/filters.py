@@ -34,9 +34,10 @@ from ..models import (
     ProvisionCategory,
     Statement,
 )
+from ..ordering import NEWEST_SIGNED_UNSIGNED_FIRST
 from ..subjects import subject_slugs_canonical
 
-DEFAULT_ORDERING = ("-signed_on", "title", "pk")
+DEFAULT_ORDERING = NEWEST_SIGNED_UNSIGNED_FIRST
 # The configuration the PostgreSQL trigger (migration 0002_search_vector) builds the vector with.
 SEARCH_CONFIG = "english"
 

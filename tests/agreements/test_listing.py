@@ -19,7 +19,9 @@ from agreements.listing import (
     listing_build,
     listing_rebuild,
     listings_compute,
+    parties_count,
     party_facet_counts,
+    party_sizes,
 )
 from agreements.models import (
     Agreement,
@@ -78,8 +80,16 @@ def assert_party_counts_equal_fresh() -> None:
             counts = fresh.setdefault(code, Counter())
             counts[f"status:{status}"] += 1
             counts.update(f"party:{other}" for other in codes[pk] if other != code)
-    for code in Party.objects.values_list("code", flat=True):
+    every = list(Party.objects.values_list("code", flat=True))
+    for code in every:
         assert party_facet_counts(code) == fresh.get(code, Counter()), code
+    # The sizes and the lists' counts read the same kept rows (one query for every party).
+    in_agreements = Counter(code for in_it in codes.values() for code in set(in_it))
+    sizes = party_sizes(every)
+    assert {code: sizes[code] for code in every} == {code: in_agreements[code] for code in every}
+    assert parties_count(["JP"]) == in_agreements["JP"]
+    both = [pk for pk, in_it in codes.items() if {"JP", "PH"} <= set(in_it)]
+    assert parties_count(["JP", "PH"]) == len(both)
 
 
 def test_listing_build_gives_sorted_rows_and_one_key_per_facet_value():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,13 +18,6 @@ D = dt.date
 # The pages and the API judge reviews against the real today: so do these tests.
 TODAY = timezone.localdate()
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_gap_counts_of_an_earlier_test():
-    """The dashboard keeps its gap counts in the cache for a minute (web.views._gap_summary):
-    an earlier test of the same process that opened it as an editor left its own."""
-    cache.delete(f"gap-counts:{timezone.localdate().isoformat()}")
 
 
 @pytest.fixture
