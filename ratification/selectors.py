@@ -468,15 +468,17 @@ def agreement_list_page(
     The unfiltered list's count and facets are kept (agreements.listing). A filtered list is
     counted exactly, unless PostgreSQL's planner expects more than estimates.ESTIMATE_ABOVE
     matches: then the count is its estimate (flagged), and the facets are left out unless
-    `count_all`. With `defer_facets`, a filtered list expected to match more than
+    `count_all`. A search that excludes a word is counted exactly when it has few matches
+    (search_through_index): the planner cannot estimate it. With `defer_facets`, a filtered list expected to match more than
     FACETS_INLINE_ABOVE leaves its facets to `agreement_facets` in a request of their own.
     """
     # Outside the search's steering: the names are small tables, which PostgreSQL reads whole,
     # and with sequential scans turned off their sorted read took 10 ms instead of under one.
     names = Names.load()
-    with search_through_index(bool(filters.q)):
+    with search_through_index(bool(filters.q), matches=_filtered(filters)) as few:
         return _agreement_list_page(
             filters=filters,
+            exact_count=few,
             page_number=page_number,
             page_size=page_size,
             count_all=count_all,
@@ -488,6 +490,7 @@ def agreement_list_page(
 def _agreement_list_page(
     *,
     filters: AgreementFilters,
+    exact_count: int | None,
     page_number: Any,
     page_size: int,
     count_all: bool,
@@ -505,6 +508,9 @@ def _agreement_list_page(
         # One party's agreements, or two parties' shared ones, are counted in the kept counts
         # (agreements.listing.party_facet_counts): exact, and no pass over the matches.
         estimate = total = parties_count(filters.parties)
+        estimated = False
+    elif exact_count is not None:  # counted while the search was steered
+        estimate = total = exact_count
         estimated = False
     else:
         estimate = planner_estimate(_filtered(filters))

@@ -53,7 +53,7 @@ from agreements.models import (
 from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
 from apikit.errors import ErrorSerializer, MovedPermanently
-from apikit.estimates import PageOrCursorPagination
+from apikit.estimates import KnownCount, PageOrCursorPagination
 from apikit.pagination import StrictPageSizeMixin
 from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin
@@ -219,11 +219,15 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         # a search in rank order is read a group at a time (RankedMatches). Keyset pages keep
         # their own order.
         # A list filtered on one or two parties alone is counted from the kept counts, as the
-        # list page does: counting its matches read tens of thousands of rows.
-        with search_through_index(searched(queryset)):
+        # list page does: counting its matches read tens of thousands of rows. A search that
+        # excludes a word, which the planner cannot estimate, is counted exactly when it has
+        # few matches.
+        with search_through_index(searched(queryset), matches=queryset) as few:
             if not self.paginator.wants_cursor(self.request):
                 if ranked(queryset):
                     queryset = RankedMatches(queryset)
+                if few is not None:
+                    queryset = KnownCount(queryset, few)
                 elif self.action == "list" and (
                     codes := self.filterset_class.parties_only(self.request.query_params)
                 ):

@@ -206,3 +206,107 @@ def test_an_excluded_word_in_the_provisions_keeps_a_title_match_out(anon, make_a
 
     assert slugs(anon, "fuel -ammunition") == ["fuel-only", "fuel-in-provisions"]
     assert slugs(anon, "fuel") == ["fuel-and-ammunition", "fuel-only", "fuel-in-provisions"]
+
+
+def _fuel_with_and_without_ammunition(make_agreement) -> list[str]:
+    """Five fuel agreements, two of which name ammunition in a provision; the slugs of the
+    three that `fuel -ammunition` finds, in list order (newest signature first)."""
+    import datetime as dt
+
+    for day in range(1, 6):
+        make_agreement(
+            slug=f"fuel-{day}",
+            title=f"Fuel agreement {day}",
+            signed_on=dt.date(2025, 3, day),
+            provisions=[ProvisionInput(category="other", text="Ammunition supply")]
+            if day in (2, 4)
+            else [],
+        )
+    return ["fuel-5", "fuel-3", "fuel-1"]
+
+
+def _steered(captured) -> list[str]:
+    """The statements run while index walks were turned off (search_through_index)."""
+    inside, steered = False, []
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        if sql == "SET enable_indexscan = off":
+            inside = True
+        elif sql == "RESET enable_indexscan":
+            inside = False
+        elif inside:
+            steered.append(sql)
+    return steered
+
+
+def test_a_search_excluding_a_word_with_few_matches_is_read_from_the_index_and_counted(
+    anon, make_agreement, monkeypatch
+):
+    """The planner cannot estimate a "not": with fewer than FEW_MATCHES matches the search is
+    counted exactly (not "about"), even on a full page, and its pages are read with index
+    walks off (a bitmap of the GIN index, sorted), with the same rows in the same order."""
+    from django.test.utils import CaptureQueriesContext
+
+    from apikit import estimates
+
+    expected = _fuel_with_and_without_ammunition(make_agreement)
+    monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", 0)  # the planner's figure would be shown
+    with CaptureQueriesContext(connection) as captured:
+        first = anon.get("/api/v1/agreements/", {"q": "fuel -ammunition", "page_size": 2})
+    steered = _steered(captured)  # before the next request empties the log
+    assert any("LIMIT 4000" in sql for sql in steered), steered  # the bounded count
+    assert any("ORDER BY" in sql and "LIMIT 2" in sql for sql in steered), steered  # the page
+    body = first.json()
+    assert (body["count"], body["count_is_estimate"]) == (3, False)
+    assert body["next"] is not None
+    rest = anon.get(body["next"]).json()
+    assert [row["slug"] for row in body["results"] + rest["results"]] == expected
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_indexscan")
+        assert cursor.fetchone()[0] == "on"
+
+
+def test_a_search_excluding_a_word_with_many_matches_keeps_the_planners_choice(
+    anon, make_agreement, monkeypatch
+):
+    """At FEW_MATCHES matches or more, a walk in list order finds a page soon: the index walks
+    are turned back on before the page is read, and the count is left to the paginator."""
+    from django.test.utils import CaptureQueriesContext
+
+    from agreements.api import filters
+
+    expected = _fuel_with_and_without_ammunition(make_agreement)
+    monkeypatch.setattr(filters, "FEW_MATCHES", 3)
+    with CaptureQueriesContext(connection) as captured:
+        assert slugs(anon, "fuel -ammunition") == expected
+    steered = _steered(captured)
+    assert [sql for sql in steered if "LIMIT 3" in sql] == steered  # the bounded count alone
+    assert len(steered) == 1
+
+
+def test_a_search_without_an_excluded_word_is_not_counted_first(anon, make_agreement):
+    from django.test.utils import CaptureQueriesContext
+
+    _fuel_with_and_without_ammunition(make_agreement)
+    with CaptureQueriesContext(connection) as captured:
+        assert len(slugs(anon, "fuel ammunition")) == 2
+    assert "SET enable_indexscan = off" not in [q["sql"] for q in captured.captured_queries]
+    assert not [q for q in captured.captured_queries if "LIMIT 4000" in q["sql"]]
+
+
+def test_the_list_page_counts_a_search_excluding_a_word_exactly(
+    client, make_agreement, monkeypatch
+):
+    """The page, likewise: an exact count, not "about" the planner's figure."""
+    from apikit import estimates
+    from web import views
+
+    expected = _fuel_with_and_without_ammunition(make_agreement)
+    monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", 0)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)  # a full first page
+    response = client.get("/agreements/", {"q": "fuel -ammunition"})
+    assert response.status_code == 200
+    assert response.context["count_estimated"] is False
+    assert response.context["page"].paginator.count == 3
+    assert [a.slug for a in response.context["page"].object_list] == expected[:2]
+    assert "About " not in response.content.decode()
