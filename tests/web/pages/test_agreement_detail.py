@@ -125,6 +125,26 @@ def test_detail_renders_in_a_fixed_number_of_queries(
         client.get("/agreements/large/")
 
 
+def test_what_an_agreement_has_none_of_is_not_fetched(client, make_agreement, demo):
+    """Statements, relations and forecasts are fetched only for an agreement that has some:
+    its own query asks (EXISTS), and a page without any reads none of their rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_agreement(slug="plain")
+    tables = ("agreements_statement", "agreements_relation", "ratification_forecast")
+    # A read of the table itself, not the EXISTS probe (a subquery, aliased U0).
+    read = re.compile(r'FROM "({})"(?! U\d)'.format("|".join(tables)))
+    with CaptureQueriesContext(connection) as plain:
+        assert client.get("/agreements/plain/").status_code == 200
+    assert [q["sql"] for q in plain.captured_queries if read.search(q["sql"])] == []
+    with CaptureQueriesContext(connection) as related:
+        html = client.get(ACSA).content.decode()
+    fetched = {m.group(1) for q in related.captured_queries for m in read.finditer(q["sql"])}
+    assert "agreements_relation" in fetched
+    assert "japan-philippines-raa" in _section(html, "related")
+
+
 def test_overdue_step_is_flagged_in_whats_next(client, make_agreement):
     make_agreement(
         slug="late",
