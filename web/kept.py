@@ -98,9 +98,10 @@ class Page:
     body: SafeString
 
 
-# The page of the agreement with this slug as a reader who may only view sees it: its label and
-# the HTML below its heading; None when no agreement has the slug any longer.
-Renderer = Callable[[str], "tuple[str, str] | None"]
+# The page of the agreement with this slug as a reader who may only view sees it: the agreement
+# it read (with at least HEADING_FIELDS), its label and the HTML below its heading; None when no
+# agreement has the slug any longer.
+Renderer = Callable[[str], "tuple[Agreement, str, str] | None"]
 
 
 def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
@@ -153,13 +154,12 @@ def _render_and_keep(
     """Renders the page and keeps it under `scope`, read before the rows (so the rows are at
     least as new as what it names; a write in between moves them on, and the next reader
     renders again). None when the agreement is gone, or no longer has `slug`."""
-    agreement = Agreement.objects.only(*HEADING_FIELDS).filter(pk=agreement_id).first()
-    if agreement is None or (slug is not None and agreement.slug != slug):
+    if slug is None:
+        slug = Agreement.objects.filter(pk=agreement_id).values_list("slug", flat=True).first()
+    rendered = render(slug) if slug is not None else None
+    if rendered is None or rendered[0].pk != agreement_id:
         return None  # deleted, merged or renamed since: the usual way answers
-    rendered = render(agreement.slug)
-    if rendered is None:
-        return None
-    label, body = rendered
+    agreement, label, body = rendered
     try:
         KeptPage.objects.bulk_create(
             [
