@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
@@ -404,10 +405,10 @@ def _relations_prefetches() -> list[Prefetch]:
 # of a ratification under way): the agreement's own query asks whether it has any (an index
 # probe each), and only those it has are prefetched. Each prefetch is a query, about 1.3 ms of
 # a page's first render at 100,000 agreements; most pages skip four.
-_OPTIONAL_PREFETCHES = {
-    "has_statements": _statements_prefetch,
+_OPTIONAL_PREFETCHES: dict[str, Callable[[], list[Prefetch]]] = {
+    "has_statements": lambda: [_statements_prefetch()],
     "has_relations": _relations_prefetches,
-    "has_forecasts": forecasts_prefetch,
+    "has_forecasts": lambda: [forecasts_prefetch()],
 }
 
 
@@ -452,12 +453,15 @@ def agreement_dossier(*, slug: str, today: date | None = None) -> AgreementDossi
     )
     if agreement is None:
         return None
-    optional = []
-    for flag, lookups in _OPTIONAL_PREFETCHES.items():
-        if getattr(agreement, flag):
-            made = lookups()
-            optional += made if isinstance(made, list) else [made]
-    prefetch_related_objects([agreement], *optional)
+    prefetch_related_objects(
+        [agreement],
+        *(
+            lookup
+            for flag, lookups in _OPTIONAL_PREFETCHES.items()
+            if getattr(agreement, flag)
+            for lookup in lookups()
+        ),
+    )
     statement_rows = list(agreement.statements.all()) if agreement.has_statements else []
 
     by_category: dict[str, list[Provision]] = defaultdict(list)
