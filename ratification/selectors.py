@@ -30,7 +30,7 @@ from django.db.models import (
     When,
 )
 
-from agreements.api.filters import AgreementFilter, search_through_index
+from agreements.api.filters import AgreementFilter, search_excludes, search_through_index
 from agreements.listing import (
     Names,
     PartiesInCommon,
@@ -475,7 +475,9 @@ def agreement_list_page(
     # Outside the search's steering: the names are small tables, which PostgreSQL reads whole,
     # and with sequential scans turned off their sorted read took 10 ms instead of under one.
     names = Names.load()
-    with search_through_index(bool(filters.q), matches=_filtered(filters)) as few:
+    # Only a search that excludes a word is counted while steered: its queryset is built for it.
+    matches = _filtered(filters) if search_excludes(filters.q) else None
+    with search_through_index(bool(filters.q), matches=matches) as few:
         return _agreement_list_page(
             filters=filters,
             exact_count=few,

@@ -412,7 +412,12 @@ def excludes_a_word(queryset: QuerySet) -> bool:
     """Whether a free-text search narrows this queryset (on PostgreSQL) and excludes a word
     (`-word`)."""
     match = queryset.query.annotations.get("search_match")
-    return isinstance(match, _VectorMatch) and _NEGATION.search(match.value) is not None
+    return isinstance(match, _VectorMatch) and search_excludes(match.value)
+
+
+def search_excludes(text: str) -> bool:
+    """Whether the search `text` excludes a word (`-word`)."""
+    return _NEGATION.search(text) is not None
 
 
 def _search_simple(queryset: QuerySet, value: str) -> QuerySet:
