@@ -469,8 +469,9 @@ def agreement_list_page(
     counted exactly, unless PostgreSQL's planner expects more than estimates.ESTIMATE_ABOVE
     matches: then the count is its estimate (flagged), and the facets are left out unless
     `count_all`. A search that excludes a word is counted exactly when it has few matches
-    (search_through_index): the planner cannot estimate it. With `defer_facets`, a filtered list expected to match more than
-    FACETS_INLINE_ABOVE leaves its facets to `agreement_facets` in a request of their own.
+    (search_through_index): the planner cannot estimate it. With `defer_facets`, a filtered
+    list expected to match more than FACETS_INLINE_ABOVE leaves its facets to
+    `agreement_facets` in a request of their own.
     """
     # Outside the search's steering: the names are small tables, which PostgreSQL reads whole,
     # and with sequential scans turned off their sorted read took 10 ms instead of under one.
