@@ -224,20 +224,25 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         # few matches.
         with search_through_index(searched(queryset), matches=queryset) as few:
             if not self.paginator.wants_cursor(self.request):
-                if ranked(queryset):
-                    queryset = RankedMatches(queryset)
-                if few is not None:
-                    queryset = KnownCount(queryset, few)
-                elif self.action == "list" and (
-                    codes := self.filterset_class.parties_only(self.request.query_params)
-                ):
-                    queryset = PartiesInCommon(
-                        queryset,
-                        codes,
-                        known_count=parties_count(codes),
-                        rows=self.get_queryset(),
-                    )
+                queryset = self._counted_pages(queryset, few)
             return super().paginate_queryset(queryset)
+
+    def _counted_pages(self, queryset, few: int | None):
+        """What the page-number paginator slices and counts: a search in rank order a group
+        at a time, counted exactly when `few` says so; a list filtered on parties alone
+        (which has no search) from the kept counts and the party order table."""
+        if ranked(queryset):
+            queryset = RankedMatches(queryset)
+        if few is not None:
+            return KnownCount(queryset, few)
+        codes = self.action == "list" and self.filterset_class.parties_only(
+            self.request.query_params
+        )
+        if codes:
+            return PartiesInCommon(
+                queryset, codes, known_count=parties_count(codes), rows=self.get_queryset()
+            )
+        return queryset
 
     def get_serializer_class(self):
         if self.action == "list":
