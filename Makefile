@@ -77,7 +77,7 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/bandit -q -c pyproject.toml -r apikit accounts parties agreements ratification transfer notify web pacttracker
+	$(BIN)/bandit -q -c pyproject.toml -r apikit accounts parties agreements ratification forecasting transfer notify web pacttracker
 
 # Known vulnerabilities in the pinned packages; says NOT AUDITED when the service is unreachable.
 audit: install-dev

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "parties",
     "agreements",
     "ratification",
+    "forecasting",
     "transfer",
     "accounts",
     "notify",
@@ -463,7 +464,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agreements.facet_counts_compact",
         "schedule": timedelta(minutes=1),
     },
-    # Forecasts move as days pass (ratification.forecasts); once a day, after the night's sweep.
+    # Forecasts move as days pass (forecasting.forecasts); once a day, after the night's sweep.
     "forecasts-refresh": {
         "task": "ratification.refresh_forecasts",
         "schedule": crontab(minute=35, hour=4),

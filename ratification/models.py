@@ -386,7 +386,7 @@ STATUS_CHANGE_KIND_EXPLANATIONS: dict[str, str] = {
 class Forecast(models.Model):
     """A forecast of when a pending step, or the agreement's entry into force, will happen.
 
-    Derived data, kept ready by ratification.forecasts (recomputed after writes and once a day):
+    Derived data, kept ready by forecasting.forecasts (recomputed after writes and once a day):
     never a status, never a fact; pages, the API and feeds label it "forecast". A row with no
     dates says why there is no forecast (`reason`), e.g. too little evidence.
     """

@@ -56,8 +56,9 @@ from agreements.selectors import (
 from agreements.subjects import subject_slugs_canonical
 from apikit import estimates
 from apikit.estimates import KnownCount, count_settled, planner_estimate
+from parties.models import Party
 
-from .models import RatificationStep
+from .models import Forecast, RatificationStep
 
 # Labels -----------------------------------------------------------------------------------------
 
@@ -686,3 +687,44 @@ def _facet_passes(
 def _counted(cursor: Any, statement: str, params: Any) -> Counter[str]:
     cursor.execute(statement, params)
     return Counter(dict(cursor.fetchall()))
+
+
+# Stored forecasts, as pages and the API show them (the forecasting app computes them) ----------
+
+
+def forecasts_for_agreement(*, agreement: Agreement) -> list[Forecast]:
+    """The agreement's stored forecasts: each party's open steps in procedure order, then entry
+    into force (party and step empty). Uses `agreement.forecasts` when prefetched."""
+    rows = list(agreement.forecasts.all())
+    return sorted(
+        rows,
+        key=lambda f: (
+            f.step_id is None,
+            f.party_id or 0,
+            f.step.order if f.step_id and f.step else 0,
+            f.pk,
+        ),
+    )
+
+
+def forecasts_prefetch() -> Prefetch:
+    return Prefetch(
+        "forecasts", queryset=Forecast.objects.select_related("party", "step").order_by("pk")
+    )
+
+
+def forecasts_for_party(*, party: Party, limit: int) -> list[tuple[Forecast, str]]:
+    """The party's next forecast steps across its agreements, soonest first, each with its
+    agreement's label: two queries (the partial index serves the first) however many there are."""
+    rows = list(
+        Forecast.objects.filter(party=party, likely_on__isnull=False)
+        .select_related("agreement", "step")
+        .prefetch_related(
+            Prefetch(
+                "agreement__participations",
+                queryset=Participation.objects.select_related("party"),
+            )
+        )
+        .order_by("likely_on", "pk")[:limit]
+    )
+    return [(row, agreement_label(row.agreement)) for row in rows]

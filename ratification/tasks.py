@@ -2,7 +2,8 @@
 
 Each takes ids, loads the rows and calls a service; each is idempotent. Telling people and tools
 about the changes is the `notify` app's work, above this one: the changes are committed rows (the
-outbox), and these tasks start notify's relays by task name, never by import.
+outbox), and these tasks start notify's relays by task name, never by import; so too the
+forecasts (the forecasting app) and the kept pages (web).
 
 Tasks are acknowledged late and re-queued if their worker dies (settings: CELERY_TASK_ACKS_LATE,
 CELERY_TASK_REJECT_ON_WORKER_LOST), which is safe because running one twice changes nothing.
@@ -17,7 +18,7 @@ from celery import current_app, shared_task, signature
 from django.db import OperationalError
 from django.utils import timezone
 
-from . import forecasts, sweep
+from . import sweep
 from .api.detail import kept_detail_refresh
 from .services import AGREEMENT_CHANGED_TASK, agreement_recompute
 
@@ -56,10 +57,8 @@ def agreement_changed(
     for relay in (FAN_OUT_TASK, NOTIFY_FOLLOWERS_TASK):
         _queue(relay)
     # Forecasts read the steps just written and change no status: last, so that nothing they
-    # do can hold back the changes' delivery.
-    forecasts.forecasts_refresh(
-        agreement_ids=[agreement_id], table=forecasts.duration_table_cached()
-    )
+    # do can hold back the changes' delivery. Computed by the forecasting app, above this one.
+    _run_here(FORECASTS_TASK, agreement_id)
     # Last, as they show the forecasts: the next reader of a detail or page someone read finds
     # it ready.
     kept_detail_refresh(agreement_id, today=timezone.localdate())
@@ -78,6 +77,8 @@ NOTIFY_FOLLOWERS_TASK = "accounts.notify_followers"
 REDELIVER_TASK = "notify.redeliver_due"
 # The pages' (web/tasks.py): an agreement's kept page, rendered again after a write.
 KEPT_PAGE_TASK = "web.kept_page_refresh"
+# The forecasting app's (forecasting/tasks.py): one agreement's forecasts, computed again.
+FORECASTS_TASK = "forecasting.agreement_forecasts_refresh"
 
 
 def _queue(name: str) -> None:
@@ -93,8 +94,8 @@ def _queue(name: str) -> None:
 
 
 def _run_here(name: str, *args: Any) -> Any:
-    """Run a task of the notify app (or the pages') by name, in this worker, and return its
-    result (None when that app is not installed)."""
+    """Run a task of an app above this one (notify, the pages, forecasting) by name, in this
+    worker, and return its result (None when that app is not installed)."""
     task = current_app.tasks.get(name)
     if task is None:
         logger.warning("task %s is not registered; is its app installed?", name)
@@ -118,21 +119,4 @@ def sweep_calendar() -> dict[str, int]:
     counts["deliveries"] = _run_here(FAN_OUT_TASK) or 0
     counts["redelivered"] = _run_here(REDELIVER_TASK) or 0
     logger.info("calendar sweep: %s", counts)
-    return counts
-
-
-@shared_task(
-    name="ratification.refresh_forecasts",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-    soft_time_limit=3000,
-    time_limit=3100,
-)
-def refresh_forecasts() -> dict[str, int]:
-    """Once a day (Celery beat): recompute the forecasts of every agreement with an open step,
-    as the days passing move them (ratification.forecasts.forecasts_refresh_all). Idempotent;
-    separate from the hourly calendar sweep, so it takes nothing from the sweep's budget."""
-    counts = forecasts.forecasts_refresh_all()
-    logger.info("forecasts refreshed: %s", counts)
     return counts

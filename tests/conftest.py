@@ -152,9 +152,9 @@ def _eager_celery(request, settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_forecast_evidence() -> None:
-    """The worker keeps its forecasts' duration table for a while (ratification.forecasts);
+    """The worker keeps its forecasts' duration table for a while (forecasting.forecasts);
     each test's database is new, so no table outlives its test."""
-    from ratification.forecasts import duration_table_forget
+    from forecasting.forecasts import duration_table_forget
 
     duration_table_forget()
     yield

@@ -9,8 +9,8 @@ import datetime as dt
 from django.utils import timezone
 
 from agreements.models import Agreement, Objection, Relation, Source, Statement, Subject
+from forecasting import forecasts
 from parties.models import Party
-from ratification import forecasts
 from ratification.models import Forecast, RatificationStep, StartedClock
 from ratification.services import step_record
 

@@ -45,11 +45,6 @@ from agreements.ordering import NEWEST_SIGNED_UNSIGNED_LAST
 from agreements.selectors import party_agreement_counts
 from parties.models import Party, ProcedureStep, StepKind
 from ratification import engine
-from ratification.forecasts import (
-    forecasts_for_agreement,
-    forecasts_for_party,
-    forecasts_prefetch,
-)
 from ratification.models import (
     Forecast,
     RatificationStep,
@@ -61,6 +56,9 @@ from ratification.selectors import (
     AgreementFilters,
     agreement_label,
     agreements_search,
+    forecasts_for_agreement,
+    forecasts_for_party,
+    forecasts_prefetch,
     listing_label,
     participations_with_steps,
 )
@@ -128,7 +126,7 @@ class PartyTrack:
     participation: Participation
     result: engine.PartyResult
     steps: list[RatificationStep]
-    # The party's stored forecasts (ratification.forecasts), on the agreement page only.
+    # The party's stored forecasts (forecasting.forecasts), on the agreement page only.
     forecasts: list[Forecast] = field(default_factory=list)
 
     @property
@@ -561,7 +559,7 @@ class PartyProfile:
     total: int
     # The newest changes that name the party (its steps and progress), corrections marked.
     changes: list[StatusChange] = field(default_factory=list)
-    # Its next forecast steps across agreements (ratification.forecasts), with their labels.
+    # Its next forecast steps across agreements (forecasting.forecasts), with their labels.
     forecasts: list[tuple[Forecast, str]] = field(default_factory=list)
 
 

@@ -584,7 +584,7 @@ def clock_bars(readings: Iterable[ClockReading]) -> list[Bar]:
 
 
 def forecast_ranges(forecasts: Iterable[Forecast]) -> list[Range]:
-    """The stored forecasts (ratification.forecasts) that give a date, as shaded ranges."""
+    """The stored forecasts (forecasting.forecasts) that give a date, as shaded ranges."""
     return [
         Range(
             lane=f.party.code if f.party_id else None,

@@ -47,8 +47,8 @@ from agreements.models import (
 from apikit.conditional import etag_of
 from apikit.response_cache import caching_possible, source_fingerprint, stamps_hold
 
-from ..forecasts import forecasts_prefetch
 from ..models import RatificationStep, StatusChange
+from ..selectors import forecasts_prefetch
 from .serializers import AgreementDetailSerializer
 
 # Columns that no part of the detail reads (nor the engine, the clocks or the forecasts it runs):

@@ -49,7 +49,6 @@ from parties.models import STEP_KIND_EXPLANATIONS, ClockUnit, StepKind
 
 from .. import engine
 from ..clocks import CLOCK_STATE_EXPLANATIONS, clocks_for_participations
-from ..forecasts import forecasts_for_agreement
 from ..models import (
     STATUS_CHANGE_KIND_EXPLANATIONS,
     STEP_STATUS_EXPLANATIONS,
@@ -58,6 +57,7 @@ from ..models import (
     StatusChange,
     StepStatus,
 )
+from ..selectors import forecasts_for_agreement
 from ..services import agreement_evaluate
 from .detail_rows import Builder, day, number
 
@@ -370,7 +370,7 @@ class ForecastEvidenceSampleSerializer(serializers.Serializer):
 
 
 class ForecastSerializer(serializers.ModelSerializer):
-    """A forecast (never a fact or a status): ratification.forecasts explains the method."""
+    """A forecast (never a fact or a status): forecasting.forecasts explains the method."""
 
     label = serializers.SerializerMethodField(help_text="Always 'forecast'.")
     party = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)

@@ -256,7 +256,7 @@ def test_detail_query_count_does_not_grow_with_parts(
                 data=StatementInput(party_code=code, kind="reservation", text=f"R by {code}"),
             )
             objection_add(statement=reservation, data=ObjectionInput(party_code="JP"))
-    # 16: the forecasts (ratification.forecasts) are one prefetch more, statements and their
+    # 16: the forecasts (forecasting.forecasts) are one prefetch more, statements and their
     # objections two more (ratification.api.views), the parties' clock rules one more
     # (ratification.clocks); the subjects are named from their prefetch, with no read of every
     # party's and subject's name (ratification.api.serializers).

@@ -66,7 +66,7 @@ def test_party_pages_render_in_a_fixed_number_of_queries(
     assert count_queries("/parties/JP/") == few
     assert count_queries("/parties/") == few_list
     # The eighth: its recent changes, corrections marked; the ninth and tenth: its next
-    # forecast steps and their agreements' parties (ratification.forecasts); the eleventh: its
+    # forecast steps and their agreements' parties (forecasting.forecasts); the eleventh: its
     # clock rules (running clocks are read only when it has some).
     with django_assert_max_num_queries(11):
         client.get("/parties/JP/")

@@ -29,7 +29,7 @@ from agreements.services import (
 )
 from agreements.statements import StatementInput, statement_add
 from agreements.subjects import subject_alias_add
-from ratification.forecasts import forecasts_refresh_all
+from forecasting.forecasts import forecasts_refresh_all
 from ratification.services import StepInput, agreement_create
 
 DEFAULT_PATH = Path(settings.BASE_DIR) / "demo" / "agreements.json"

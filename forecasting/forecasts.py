@@ -60,11 +60,11 @@ from agreements.listing import Names
 from agreements.models import Agreement, Participation
 from parties.models import Chamber, Legislature, Party
 from parties.selectors import sessions_for
-
-from . import engine
-from .clocks import ClockReading, ClockState, clocks_for_participations
-from .models import Forecast, RatificationStep, StepStatus
-from .selectors import agreement_label, agreements_listed
+from ratification import engine
+from ratification.clocks import ClockReading, ClockState, clocks_for_participations
+from ratification.models import Forecast, RatificationStep, StepStatus
+from ratification.selectors import agreements_listed
+from ratification.services import agreement_facts
 
 logger = logging.getLogger(__name__)
 
@@ -810,8 +810,6 @@ def snapshot_of(agreement: Agreement, *, clocks: Iterable[ClockReading] = ()) ->
     """Needs participations (with party and steps) and subjects prefetched, as
     _agreements_with_steps gives them; `clocks`, the agreement's clock readings as of the day
     forecast."""
-    from .services import agreement_facts
-
     return Snapshot(
         agreement_id=agreement.pk,
         facts=agreement_facts(agreement=agreement),
@@ -962,27 +960,6 @@ def forecasts_refresh_all(*, today: date | None = None) -> dict[str, int]:
     return counts
 
 
-def forecasts_for_agreement(*, agreement: Agreement) -> list[Forecast]:
-    """The agreement's stored forecasts: each party's open steps in procedure order, then entry
-    into force (party and step empty). Uses `agreement.forecasts` when prefetched."""
-    rows = list(agreement.forecasts.all())
-    return sorted(
-        rows,
-        key=lambda f: (
-            f.step_id is None,
-            f.party_id or 0,
-            f.step.order if f.step_id and f.step else 0,
-            f.pk,
-        ),
-    )
-
-
-def forecasts_prefetch() -> Prefetch:
-    return Prefetch(
-        "forecasts", queryset=Forecast.objects.select_related("party", "step").order_by("pk")
-    )
-
-
 # After a write, one agreement is forecast against a duration table built at most once per
 # TABLE_TTL in this worker: rebuilding it (every completed step) for each write would cost a
 # full read per write at 100,000 agreements. The agreement's own steps are always read fresh;
@@ -1004,20 +981,3 @@ def duration_table_forget() -> None:
     """Drop the cached table (tests; after a bulk import)."""
     global _cached
     _cached = None
-
-
-def forecasts_for_party(*, party: Party, limit: int) -> list[tuple[Forecast, str]]:
-    """The party's next forecast steps across its agreements, soonest first, each with its
-    agreement's label: two queries (the partial index serves the first) however many there are."""
-    rows = list(
-        Forecast.objects.filter(party=party, likely_on__isnull=False)
-        .select_related("agreement", "step")
-        .prefetch_related(
-            Prefetch(
-                "agreement__participations",
-                queryset=Participation.objects.select_related("party"),
-            )
-        )
-        .order_by("likely_on", "pk")[:limit]
-    )
-    return [(row, agreement_label(row.agreement)) for row in rows]

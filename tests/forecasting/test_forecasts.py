@@ -1,4 +1,4 @@
-"""Forecasts from the tracker's own history (ratification.forecasts): the estimator, the
+"""Forecasts from the tracker's own history (forecasting.forecasts): the estimator, the
 fallback levels, thin evidence, calendars, the stored rows after a write, the API and the page."""
 
 from __future__ import annotations
@@ -10,18 +10,19 @@ import random
 import pytest
 
 from agreements.models import Agreement
-from ratification import forecasts, tasks
-from ratification.forecasts import (
+from forecasting import forecasts
+from forecasting.forecasts import (
     MIN_SAMPLE,
     CalendarBook,
     DurationTable,
     estimate,
     forecast_snapshot,
-    forecasts_for_agreement,
     forecasts_refresh,
     snapshot_of,
 )
+from ratification import tasks
 from ratification.models import Forecast, RatificationStep, StatusChange
+from ratification.selectors import forecasts_for_agreement
 from ratification.services import StepInput, step_record
 from tests.factories import SourceFactory
 from tests.parties.calendar_fixtures import add_session

@@ -4,7 +4,7 @@ Every completed, dated consent step that follows an earlier completed, dated ste
 (its anchor) is forecast as it would have been on the anchor's day: the agreement is rolled back
 to that day (steps dated later, or undated, are open again) and the evidence is limited to steps
 completed strictly before that day, never from the agreement itself. The same code as the live
-forecasts (ratification.forecasts.forecast_snapshot) does the forecasting.
+forecasts (forecasting.forecasts.forecast_snapshot) does the forecasting.
 
 Scored per party and step kind: how often the 80 % range held the real date, and the median
 absolute error of the most likely date in days.
@@ -18,8 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from agreements.models import Agreement
+from ratification import engine
+from ratification.models import StepStatus
 
-from . import engine
 from .forecasts import (
     CalendarBook,
     DurationTable,
@@ -29,7 +30,6 @@ from .forecasts import (
     forecast_snapshot,
     snapshot_of,
 )
-from .models import StepStatus
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The forecasts' backtest (ratification.backtest, manage.py backtest_forecasts)."""
+"""The forecasts' backtest (forecasting.backtest, manage.py backtest_forecasts)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ratification import backtest, forecasts
+from forecasting import backtest, forecasts
 from ratification.services import StepInput
 
 D = dt.date

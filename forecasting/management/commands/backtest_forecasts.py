@@ -1,7 +1,7 @@
 """`manage.py backtest_forecasts`: replay history, score the forecasts, write docs/forecasts.md.
 
 Each completed, dated step is forecast from what was recorded before its anchor's day
-(ratification.backtest); the figures go into the document between its markers, so the rest of
+(forecasting.backtest); the figures go into the document between its markers, so the rest of
 the document (the method, by hand) stays as written.
 """
 
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from ratification.backtest import backtest, report_markdown
+from forecasting.backtest import backtest, report_markdown
 
 DEFAULT_DOC = Path(settings.BASE_DIR) / "docs" / "forecasts.md"
 START = "<!-- backtest:{label}:start -->"
