@@ -297,6 +297,27 @@ def test_a_search_without_an_excluded_word_is_not_counted_first(anon, client, ma
     assert not [sql for sql in ran if "LIMIT 4000" in sql]
 
 
+@pytest.mark.parametrize("query", ["-ammunition", "the -ammunition", "fuel or -ammunition"])
+def test_a_search_that_requires_no_word_is_not_counted_first(anon, client, make_agreement, query):
+    """The GIN index cannot narrow a "not" with no word required beside it, so counting first
+    would read FEW_MATCHES agreements' vectors: the planner's walk answers it, rightly."""
+    from django.test.utils import CaptureQueriesContext
+
+    _fuel_with_and_without_ammunition(make_agreement)
+    with CaptureQueriesContext(connection) as captured:
+        found = set(slugs(anon, query))
+        assert client.get("/agreements/", {"q": query}).status_code == 200
+    ran = [q["sql"] for q in captured.captured_queries]
+    assert "SET enable_indexscan = off" not in ran
+    assert not [sql for sql in ran if "LIMIT 4000" in sql]
+    everything = set(Agreement.objects.values_list("slug", flat=True))
+    with_ammunition = {"fuel-2", "fuel-4"}
+    if query.startswith("fuel or"):
+        assert found == everything
+    else:
+        assert found == everything - with_ammunition
+
+
 def test_the_list_page_counts_a_search_excluding_a_word_exactly(
     client, make_agreement, monkeypatch
 ):
