@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import django_filters
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django_filters.rest_framework import DjangoFilterBackend
 
@@ -34,6 +35,27 @@ def without_empty_values(params: QueryDict) -> QueryDict:
             kept.setlist(key, filled)
     kept._mutable = False
     return kept
+
+
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, with its form class made once per filter set class.
+
+    django-filter builds a new form class for every filter set it makes (a class from the
+    filters' fields, through Django's form metaclass), so every request to a list paid for it:
+    about 1 ms of the agreement list's 7 at 100,000 agreements, on a page that filters nothing.
+    The form class depends only on the declared filters, so it is made on the first request
+    and kept on the class; each form still deep-copies its fields (Django's BaseForm), so no
+    request sees another's values. A filter set whose filters depend on the request or the
+    instance (a callable queryset, filters changed in `__init__`) must not use this.
+    """
+
+    def get_form_class(self):
+        cls = type(self)
+        form_class = cls.__dict__.get("_form_class_kept")
+        if form_class is None:
+            form_class = super().get_form_class()
+            cls._form_class_kept = form_class  # a subclass keeps its own
+        return form_class
 
 
 class BlankMeansAnyFilterBackend(DjangoFilterBackend):

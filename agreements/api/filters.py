@@ -23,6 +23,7 @@ from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from apikit.filtering import FilterSet
 from parties.models import Party
 
 from ..listing import facet_key
@@ -98,7 +99,7 @@ class PartyCodesFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = _UpperModelMultipleChoiceField
 
 
-class AgreementFilter(django_filters.FilterSet):
+class AgreementFilter(FilterSet):
     party = PartyCodesFilter(
         queryset=Party.objects.all(),
         to_field_name="code",

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from apikit.bodies import StrictFieldsMixin
 from apikit.conditional import ConditionalMixin, etag_of
+from apikit.filtering import FilterSet
 
 from ..models import (
     MARKDOWN_API_HELP,
@@ -154,7 +155,7 @@ def _resolved(data: dict[str, Any]) -> dict[str, Any]:
 # Views ------------------------------------------------------------------------------------------
 
 
-class StatementFilter(django_filters.FilterSet):
+class StatementFilter(FilterSet):
     agreement = django_filters.CharFilter(field_name="agreement__slug", help_text="Agreement slug.")
     party = django_filters.CharFilter(field_name="party__code", help_text="Party code.")
     kind = django_filters.MultipleChoiceFilter(

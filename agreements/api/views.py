@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from apikit.conditional import ConditionalMixin, etag_of
+from apikit.filtering import FilterSet
 from parties.api.views import PartyViewSet as BasePartyViewSet
 from parties.models import Party
 
@@ -127,7 +128,7 @@ class PartyViewSet(BasePartyViewSet):
         )
 
 
-class SubjectFilter(django_filters.FilterSet):
+class SubjectFilter(FilterSet):
     name = django_filters.CharFilter(
         method="filter_name",
         max_length=200,
@@ -164,7 +165,7 @@ class SubjectViewSet(
         return etag_of("subject", obj.pk, obj.name, sorted(a.name for a in obj.aliases.all()))
 
 
-class SourceFilter(django_filters.FilterSet):
+class SourceFilter(FilterSet):
     url = django_filters.CharFilter(help_text="Exact address.")
     publisher = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the name.")
 
@@ -207,7 +208,7 @@ class SourceViewSet(
         return self.with_etag(Response(SourceSerializer(source).data, status=code), source)
 
 
-class ProvisionFilter(django_filters.FilterSet):
+class ProvisionFilter(FilterSet):
     agreement = django_filters.CharFilter(field_name="agreement__slug", help_text="Agreement slug.")
     category = django_filters.MultipleChoiceFilter(
         choices=ProvisionCategory.choices, help_text="Category; repeat for any of several."

@@ -16,6 +16,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import viewsets
 
+from apikit.filtering import FilterSet
+
 from ..models import Chamber, Legislature, Session, SittingDay
 from .calendar_serializers import LegislatureSerializer, SessionSerializer, SittingDaySerializer
 
@@ -79,7 +81,7 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
-class DateRangeFilterSet(django_filters.FilterSet):
+class DateRangeFilterSet(FilterSet):
     """`start` and `end` bound a range; one that ends before it starts holds no day, so it
     matches nothing (an empty list, not an error: each value is valid on its own)."""
 
@@ -90,7 +92,7 @@ class DateRangeFilterSet(django_filters.FilterSet):
         return super().filter_queryset(queryset)
 
 
-class LegislatureFilter(django_filters.FilterSet):
+class LegislatureFilter(FilterSet):
     party = django_filters.CharFilter(
         method="filter_party", help_text="Party code, e.g. `JP` (case does not matter)."
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import django_filters
 from rest_framework import serializers, viewsets
 
+from apikit.filtering import FilterSet
+
 from ..clockrules import CLOCK_RULE_FIELDS
 from ..models import ClockRule
 
@@ -27,7 +29,7 @@ class ClockRuleSerializer(serializers.ModelSerializer):
         fields = ["id", *CLOCK_RULE_FIELDS]
 
 
-class ClockRuleFilter(django_filters.FilterSet):
+class ClockRuleFilter(FilterSet):
     party = django_filters.CharFilter(field_name="party__code", help_text="A party's code.")
 
     class Meta:

@@ -11,12 +11,13 @@ from django.db.models import Prefetch, QuerySet
 from rest_framework import viewsets
 
 from apikit.conditional import ConditionalMixin, etag_of
+from apikit.filtering import FilterSet
 
 from ..models import Party, ProcedureStep
 from .serializers import PartyProcedureSerializer, PartySerializer
 
 
-class PartyFilter(django_filters.FilterSet):
+class PartyFilter(FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=Party.Kind.choices, help_text="State or organisation."
     )

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from agreements.models import Agreement, Participation
 from apikit.bodies import StrictFieldsMixin
+from apikit.filtering import FilterSet
 from parties.models import ClockRule
 
 from ..models import ClockExtension
@@ -46,7 +47,7 @@ class ClockExtensionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["id"]
 
 
-class ClockExtensionFilter(django_filters.FilterSet):
+class ClockExtensionFilter(FilterSet):
     agreement = django_filters.CharFilter(
         field_name="participation__agreement__slug", help_text="An agreement's slug."
     )

@@ -54,6 +54,7 @@ from agreements.services import ProvisionInput, SignatoryInput, agreement_delete
 from apikit.conditional import ConditionalMixin, etag_of
 from apikit.errors import ErrorSerializer, MovedPermanently
 from apikit.estimates import KnownCount, PageOrCursorPagination
+from apikit.filtering import FilterSet
 from apikit.pagination import StrictPageSizeMixin
 from apikit.renderers import CSVRenderer
 from apikit.response_cache import CachedReadMixin
@@ -575,7 +576,7 @@ class StatusChangeCursor(StrictPageSizeMixin, CursorPagination):
     ordering = ("detected_at", "id")
 
 
-class StatusChangeFilter(django_filters.FilterSet):
+class StatusChangeFilter(FilterSet):
     since = UtcIsoDateTimeFilter(
         field_name="detected_at",
         lookup_expr="gte",
