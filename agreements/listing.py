@@ -409,7 +409,8 @@ class PartiesInCommon(KnownCount):
         ids = party_order_ids(
             self.codes, start=index.start or 0, stop=index.stop, unsigned_last=self.unsigned_last
         )
-        found = self.rows.in_bulk(ids)
+        # By pk, not in_bulk(): the API's rows are named tuples (values_list), the pages' models.
+        found = {row.pk: row for row in self.rows.filter(pk__in=ids)}
         return [found[pk] for pk in ids if pk in found]
 
 
