@@ -170,7 +170,8 @@ class AgreementFilter(FilterSet):
         # Without the parameter the field still hands over its empty queryset: no filter, not
         # "contains nothing", which PostgreSQL tests on every row's keys (a search took twice
         # as long).
-        if not parties:
+        # (Asked of the queryset's query: evaluating the empty queryset costs a compile.)
+        if (isinstance(parties, QuerySet) and parties.query.is_empty()) or not parties:
             return queryset
         if connection.vendor == "postgresql":  # the kept, GIN-indexed keys (agreements.listing)
             keys = [facet_key("party", party.code) for party in parties]

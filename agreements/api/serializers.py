@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -257,9 +258,13 @@ class AgreementListSerializer(ListedMixin, serializers.ModelSerializer):
         return context["listing_url"].replace(_SLUG_MARK, slug)
 
     def _datetime_field(self) -> serializers.DateTimeField:
+        # One field per response, its time zone looked up once (DRF otherwise asks Django for
+        # the current one for every value).
         context = self.context
         if "listing_datetime" not in context:
-            context["listing_datetime"] = serializers.DateTimeField()
+            context["listing_datetime"] = serializers.DateTimeField(
+                default_timezone=timezone.get_current_timezone()
+            )
         return context["listing_datetime"]
 
     class Meta:
