@@ -22,6 +22,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.db.models import Q
+
+from apikit.response_cache import KeptInProcess, reference_generation, stamps_hold
 from parties.models import Session, StepKind
 from ratification.clocks import ClockReading, ClockState
 from ratification.models import Forecast, StepStatus
@@ -512,18 +515,40 @@ def _step_label(step) -> str:
 
 
 def timeline_sessions(*, party_ids: Iterable[int], start: date, end: date) -> dict[int, list]:
-    """The sessions of each party's legislatures that share a day with start..end, by party id
-    (one query). A session still open (no closing day) is shaded to `end`."""
-    from django.db.models import Q
+    """The sessions of each party's legislatures that share a day with start..end, by party id.
+    A session still open (no closing day) is shaded to `end`.
 
-    by_party: dict[int, list] = {}
-    sessions = (
-        Session.objects.filter(legislature__party_id__in=list(party_ids), opens_on__lte=end)
-        .filter(Q(closes_on__isnull=True) | Q(closes_on__gte=start))
-        .select_related("legislature", "chamber")
-        .order_by("opens_on", "pk")
+    Where the reference generation holds (stamps_hold), every session is kept in this process
+    under it (session rows move it: ratification 0020), so a page reads one row, not the
+    sessions with their legislatures and chambers; elsewhere, one query."""
+    party_ids = list(party_ids)
+    if not stamps_hold():
+        sessions = Session.objects.filter(legislature__party_id__in=party_ids, opens_on__lte=end)
+        return _by_party(sessions.filter(Q(closes_on__isnull=True) | Q(closes_on__gte=start)))
+    every = _kept_sessions.get(
+        "sessions", reference_generation(), lambda: _by_party(Session.objects.all())
     )
-    for s in sessions:
+    return {
+        pk: shown
+        for pk in party_ids
+        if (
+            shown := [
+                s
+                for s in every.get(pk, ())
+                if s.opens_on <= end and (s.closes_on is None or s.closes_on >= start)
+            ]
+        )
+    }
+
+
+# Every legislature's sessions, kept in this process under the reference generation; read only.
+_kept_sessions = KeptInProcess()
+
+
+def _by_party(sessions) -> dict[int, list[Session]]:
+    """These sessions by their legislature's party, each party's in order of opening."""
+    by_party: dict[int, list[Session]] = {}
+    for s in sessions.select_related("legislature", "chamber").order_by("opens_on", "pk"):
         by_party.setdefault(s.legislature.party_id, []).append(s)
     return by_party
 
