@@ -22,8 +22,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Q
-
 from apikit.response_cache import KeptInProcess, reference_generation, stamps_hold
 from parties.models import Session, StepKind
 from ratification.clocks import ClockReading, ClockState
@@ -520,25 +518,20 @@ def timeline_sessions(*, party_ids: Iterable[int], start: date, end: date) -> di
 
     Where the reference generation holds (stamps_hold), every session is kept in this process
     under it (session rows move it: ratification 0020), so a page reads one row, not the
-    sessions with their legislatures and chambers; elsewhere, one query."""
+    sessions with their legislatures and chambers; elsewhere, these parties' in one query."""
     party_ids = list(party_ids)
-    if not stamps_hold():
-        sessions = Session.objects.filter(legislature__party_id__in=party_ids, opens_on__lte=end)
-        return _by_party(sessions.filter(Q(closes_on__isnull=True) | Q(closes_on__gte=start)))
-    every = _kept_sessions.get(
-        "sessions", reference_generation(), lambda: _by_party(Session.objects.all())
-    )
-    return {
-        pk: shown
-        for pk in party_ids
-        if (
-            shown := [
-                s
-                for s in every.get(pk, ())
-                if s.opens_on <= end and (s.closes_on is None or s.closes_on >= start)
-            ]
+    if stamps_hold():
+        every = _kept_sessions.get(
+            "sessions", reference_generation(), lambda: _by_party(Session.objects.all())
         )
-    }
+    else:
+        every = _by_party(Session.objects.filter(legislature__party_id__in=party_ids))
+    by_party: dict[int, list] = {}
+    for pk in party_ids:
+        for s in every.get(pk, ()):
+            if s.opens_on <= end and (s.closes_on is None or s.closes_on >= start):
+                by_party.setdefault(pk, []).append(s)
+    return by_party
 
 
 # Every legislature's sessions, kept in this process under the reference generation; read only.
