@@ -14,8 +14,10 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
-from rest_framework import exceptions, renderers, serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+
+from .renderers import JSONRenderer
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -127,7 +129,7 @@ def error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
     request = context.get("request")
     if getattr(getattr(request, "accepted_renderer", None), "format", None) == "csv":
         # Errors are JSON whatever format the page was asked in.
-        request.accepted_renderer = renderers.JSONRenderer()
+        request.accepted_renderer = JSONRenderer()
         request.accepted_media_type = "application/json"
     if isinstance(exc, exceptions.ValidationError):
         response.data = {

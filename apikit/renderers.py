@@ -1,4 +1,5 @@
-"""Lists as CSV (`?format=csv`), safe to open in a spreadsheet."""
+"""The API's JSON, encoded by orjson, and lists as CSV (`?format=csv`), safe to open in a
+spreadsheet."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import io
 import json
 from typing import Any
 
+import orjson
 from rest_framework import renderers
+from rest_framework.utils.encoders import JSONEncoder
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -26,6 +29,46 @@ def csv_cell(value: Any) -> str:
     if text.startswith(_FORMULA_STARTS) and not isinstance(value, int | float):
         return "'" + text
     return text
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    """DRF's JSON renderer, with the same bytes encoded by orjson.
+
+    Encoding was a large part of a list request: 2.8 ms of a page of 50 agreements with their
+    parties (138 KB) went to the standard library's encoder, 0.2 ms with orjson. The output is
+    DRF's compact form, byte for byte (tests/apikit/test_renderers.py): no spaces between
+    tokens, characters outside ASCII as UTF-8, U+2028 and U+2029 escaped for JavaScript, and
+    dates, times, decimals, lazy strings and the rest that orjson does not know through DRF's
+    own encoder (`default`). What orjson refuses (an integer past 64 bits) and an indented
+    response (`Accept: application/json; indent=4`, the browsable API) go DRF's way. Floats, of
+    which no field of ours makes any, differ: orjson spells some of them another way
+    (0.00006103515625 for 6.103515625e-05, the same number), and writes null for one that is not
+    a number (NaN, infinity), which DRF's strict JSON refused with an error.
+    """
+
+    _OPTIONS = (
+        orjson.OPT_PASSTHROUGH_DATETIME  # DRF's form: milliseconds, "Z" for UTC
+        | orjson.OPT_PASSTHROUGH_DATACLASS  # DRF's encoder refuses them; so must this
+        | orjson.OPT_NON_STR_KEYS  # numbers as keys become strings, as json.dumps makes them
+    )
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if (
+            data is None
+            or self.ensure_ascii
+            or not self.compact
+            or self.get_indent(accepted_media_type, renderer_context or {}) is not None
+        ):
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            body = orjson.dumps(data, default=_drf_encoder.default, option=self._OPTIONS)
+        except orjson.JSONEncodeError:
+            return super().render(data, accepted_media_type, renderer_context)
+        return body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+
+
+# What DRF's encoder makes of a value orjson leaves to it (the result is encoded again).
+_drf_encoder = JSONEncoder()
 
 
 class CSVRenderer(renderers.BaseRenderer):

@@ -370,7 +370,7 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_PARSER_CLASSES": ["apikit.bodies.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "apikit.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": ["apikit.filtering.BlankMeansAnyFilterBackend"],

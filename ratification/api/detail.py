@@ -32,7 +32,6 @@ from typing import Any
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
-from rest_framework.renderers import JSONRenderer
 
 from agreements.models import (
     Agreement,
@@ -45,6 +44,7 @@ from agreements.models import (
     Statement,
 )
 from apikit.conditional import etag_of
+from apikit.renderers import JSONRenderer
 from apikit.response_cache import caching_possible, source_fingerprint, stamps_hold
 
 from ..models import RatificationStep, StatusChange

@@ -25,7 +25,7 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
@@ -56,7 +56,7 @@ from apikit.errors import ErrorSerializer, MovedPermanently
 from apikit.estimates import KnownCount, PageOrCursorPagination
 from apikit.filtering import FilterSet
 from apikit.pagination import StrictPageSizeMixin
-from apikit.renderers import CSVRenderer
+from apikit.renderers import CSVRenderer, JSONRenderer
 from apikit.response_cache import CachedReadMixin
 from parties.models import Party
 
