@@ -4,6 +4,8 @@ give when computed afresh, whatever sequence of writes the services, the admin a
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import os
 from collections import Counter
 
@@ -257,3 +259,22 @@ def test_the_migration_fills_each_partys_counts_from_the_kept_rows(make_agreemen
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert {code: party_facet_counts(code) for code in expected} == expected
     assert_kept_equals_fresh()
+
+
+def test_the_kept_row_reads_as_the_standard_decoder_reads_it(make_agreement):
+    """The kept row is decoded by orjson (agreements.models.KeptJSONField): the values the
+    standard library's decoder gives, and JSONField's way for what orjson cannot read."""
+    agreement = make_agreement(slug="jp-ph", party_codes=["JP", "PH"], subjects=["logistics"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT CAST(listing AS text) FROM agreements_agreement WHERE id = %s", [agreement.pk]
+        )
+        (stored,) = cursor.fetchone()
+    read = Agreement.objects.values_list("listing", flat=True).get(pk=agreement.pk)
+    assert read == json.loads(stored)
+    assert [party["code"] for party in read["parties"]] == ["JP", "PH"]
+    field = Agreement._meta.get_field("listing")
+    assert field.from_db_value('{"a": [1, null, "é"]}', None, connection) == {"a": [1, None, "é"]}
+    # JSONField gives a value it cannot decode as it is; NaN only the standard decoder reads.
+    assert field.from_db_value("{not json", None, connection) == "{not json"
+    assert math.isnan(field.from_db_value('{"x": NaN}', None, connection)["x"])
