@@ -1072,6 +1072,7 @@ def step_record(
         )
 
         old_status = current.status
+        old_instrument_kind = current.instrument_kind
         if instrument_kind is not None:
             current.instrument_kind = instrument_kind
         before = StepFacts.of(current)
@@ -1096,10 +1097,18 @@ def step_record(
         current.version += 1
         current.save()
 
+        agreement_id = current.participation.agreement_id
+        _agreement_touch(agreement_id)
+        if StepFacts.of(current) == before and current.instrument_kind == old_instrument_kind:
+            # Evidence only: a note, a source, who recorded it. Nothing the status engine, the
+            # clocks, the forecasts or the status history read has changed, so there is nothing
+            # to recompute or flag; only what shows the step (the kept detail and page) is
+            # refreshed after commit. Recomputing cost about half of such a write's work.
+            _queue_fan_out(agreement_id, shown_only=True)
+            return current
         if not _step_correction_flag(step=current, before=before) and status != old_status:
             _step_outcome_flag(step=current, from_status=old_status)
-        _agreement_touch(current.participation.agreement_id)
-        agreement_refresh(agreement_id=current.participation.agreement_id, today=today)
+        agreement_refresh(agreement_id=agreement_id, today=today)
     return current
 
 
@@ -1638,7 +1647,9 @@ def clock_extension_flag(*, extension: ClockExtension) -> StatusChange | None:
     )
 
 
-def _queue_fan_out(agreement_id: int, *, recomputed_on: date | None = None) -> None:
+def _queue_fan_out(
+    agreement_id: int, *, recomputed_on: date | None = None, shown_only: bool = False
+) -> None:
     """After commit, tell the worker to re-check this agreement and deliver its new changes.
 
     The changes themselves are already committed (they are the outbox), so a broker that is
@@ -1648,8 +1659,11 @@ def _queue_fan_out(agreement_id: int, *, recomputed_on: date | None = None) -> N
     the task is told the agreement's stamp as it stands now, which triggers move on any later
     write to a row the agreement is derived from: finding it unchanged on that same day, the
     task skips a second, identical recompute (a third of a write's work in the worker).
+
+    `shown_only`: the write changed what the agreement shows and nothing it is derived from
+    (step_record: a note or a source), so the task refreshes only what is kept for readers.
     """
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"shown_only": True} if shown_only else {}
     if recomputed_on is not None and connection.vendor == "postgresql":
         stamp = Agreement.objects.filter(pk=agreement_id).values_list("cache_stamp", flat=True)
         kwargs = {"stamp": stamp.first(), "recomputed_on": recomputed_on.isoformat()}

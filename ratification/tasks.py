@@ -34,7 +34,10 @@ logger = logging.getLogger(__name__)
     time_limit=90,
 )
 def agreement_changed(
-    agreement_id: int, stamp: int | None = None, recomputed_on: str | None = None
+    agreement_id: int,
+    stamp: int | None = None,
+    recomputed_on: str | None = None,
+    shown_only: bool = False,
 ) -> int:
     """Recompute one agreement after a write committed; returns the number of new changes.
 
@@ -43,6 +46,11 @@ def agreement_changed(
     writer says which stamp it left (PostgreSQL: services._queue_fan_out) and the agreement
     still has it on the day it recomputed, nothing was written since and the recompute is
     skipped; the relays and the forecasts run all the same.
+
+    `shown_only`: the write changed only what the agreement shows, nothing it is derived from
+    (a step's note or source: services.step_record), and flagged no change. Then only what is
+    kept for readers (the API detail, the page) is refreshed: no recompute, no relays, no
+    forecasts, which read none of it. The sweep still catches what the calendar moves.
     """
     from agreements.models import Agreement
 
@@ -50,6 +58,9 @@ def agreement_changed(
     now = current.first()
     if now is None:
         return 0  # deleted since the write: nothing to do
+    if shown_only:
+        _kept_refresh(agreement_id)
+        return 0
     unchanged = (
         stamp is not None and now == stamp and recomputed_on == timezone.localdate().isoformat()
     )
@@ -59,8 +70,14 @@ def agreement_changed(
     # Forecasts read the steps just written and change no status: last, so that nothing they
     # do can hold back the changes' delivery. Computed by the forecasting app, above this one.
     _run_here(FORECASTS_TASK, agreement_id)
-    # Last, as they show the forecasts: the next reader of a detail or page someone read finds
-    # it ready.
+    # Last, as they show the forecasts.
+    _kept_refresh(agreement_id)
+    return len(changes)
+
+
+def _kept_refresh(agreement_id: int) -> None:
+    """What is kept for readers of the agreement, built again if it was read today: the next
+    reader of its detail or page finds it ready."""
     kept_detail_refresh(agreement_id, today=timezone.localdate())
     try:
         # Here rather than queued: most writes find no page kept today (one query), and a
@@ -68,7 +85,6 @@ def agreement_changed(
         _run_here(KEPT_PAGE_TASK, agreement_id)
     except Exception:
         logger.exception("agreement %s: kept page not rendered again", agreement_id)
-    return len(changes)
 
 
 # notify's relays (notify/tasks.py), named as when they were first queued.

@@ -1,6 +1,7 @@
 """The worker's agreement_changed skips the recompute its writer has just done (PostgreSQL, where
 triggers move each agreement's stamp on every write to a row it is derived from), and does it
-whenever anything was written since, the day has turned, or the writer said nothing."""
+whenever anything was written since, the day has turned, or the writer said nothing. A step's
+note or source alone is recomputed by neither: only what shows it is refreshed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from agreements.models import Agreement
+from ratification import services as services_module
 from ratification import tasks
 from ratification.models import RatificationStep
 from ratification.services import step_record
@@ -47,9 +49,20 @@ def recomputes(monkeypatch):
     return done
 
 
+def _first_step(agreement) -> RatificationStep:
+    return RatificationStep.objects.filter(participation__agreement=agreement).order_by("pk")[0]
+
+
 def record_note(agreement, note):
-    step = RatificationStep.objects.filter(participation__agreement=agreement).first()
+    step = _first_step(agreement)
     step_record(step=step, status=step.status, date=step.date, source=step.source, note=note)
+
+
+def record_schedule(agreement, days: int):
+    """A write the agreement is derived from: its first step scheduled `days` from today."""
+    step = _first_step(agreement)
+    when = timezone.localdate() + dt.timedelta(days=days)
+    step_record(step=step, status="scheduled", date=when, source=step.source)
 
 
 def test_the_task_skips_the_recompute_its_writer_did(
@@ -57,7 +70,7 @@ def test_the_task_skips_the_recompute_its_writer_did(
 ):
     agreement = make_agreement(today=None)
     with django_capture_on_commit_callbacks(execute=True):
-        record_note(agreement, "checked")
+        record_schedule(agreement, days=30)
     (name, args, kwargs) = queued[-1]
     assert name == tasks.AGREEMENT_CHANGED_TASK and args == (agreement.pk,)
     assert kwargs["stamp"] == Agreement.objects.get(pk=agreement.pk).cache_stamp
@@ -72,7 +85,7 @@ def test_the_task_recomputes_after_another_write_another_day_or_without_a_stamp(
 ):
     agreement = make_agreement(today=None)
     with django_capture_on_commit_callbacks(execute=True):
-        record_note(agreement, "first")
+        record_schedule(agreement, days=30)
     kwargs = queued[-1][2]
     Agreement.objects.filter(pk=agreement.pk).update(short_name="Moved")  # written since
 
@@ -105,9 +118,45 @@ def test_a_step_written_outside_the_services_is_recomputed(
 ):
     agreement = make_agreement(today=None)
     with django_capture_on_commit_callbacks(execute=True):
-        record_note(agreement, "first")
+        record_schedule(agreement, days=30)
     kwargs = queued[-1][2]
     RatificationStep.objects.filter(participation__agreement=agreement).update(note="by hand")
 
     tasks.agreement_changed(agreement.pk, **kwargs)
     assert recomputes == [agreement.pk]
+
+
+def test_a_note_or_a_source_alone_refreshes_only_what_shows_it(
+    make_agreement, source, queued, recomputes, monkeypatch, django_capture_on_commit_callbacks
+):
+    agreement = make_agreement(today=None)
+    writer = []
+    real = services_module.agreement_recompute
+    monkeypatch.setattr(
+        services_module,
+        "agreement_recompute",
+        lambda **kwargs: writer.append(kwargs["agreement_id"]) or real(**kwargs),
+    )
+    ran = []
+    monkeypatch.setattr(tasks, "_run_here", lambda name, *args: ran.append(name))
+    with django_capture_on_commit_callbacks(execute=True):
+        record_note(agreement, "checked against the gazette")
+    step = _first_step(agreement)
+    with django_capture_on_commit_callbacks(execute=True):
+        step_record(step=step, status=step.status, date=step.date, source=source, note=step.note)
+    assert writer == []
+    assert queued[-2:] == [(tasks.AGREEMENT_CHANGED_TASK, (agreement.pk,), {"shown_only": True})] * 2
+    assert _first_step(agreement).note == "checked against the gazette"
+    assert _first_step(agreement).source == source
+
+    assert tasks.agreement_changed(agreement.pk, shown_only=True) == 0
+    assert recomputes == [] and ran == [tasks.KEPT_PAGE_TASK]
+
+    # Anything the agreement is derived from takes the whole way, in the writer and the task.
+    with django_capture_on_commit_callbacks(execute=True):
+        record_schedule(agreement, days=30)
+    assert writer == [agreement.pk]
+    assert "shown_only" not in queued[-1][2]
+    tasks.agreement_changed(agreement.pk)
+    assert recomputes == [agreement.pk]
+    assert ran[1:] == [tasks.FORECASTS_TASK, tasks.KEPT_PAGE_TASK]
