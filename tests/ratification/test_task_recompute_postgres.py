@@ -145,7 +145,9 @@ def test_a_note_or_a_source_alone_refreshes_only_what_shows_it(
     with django_capture_on_commit_callbacks(execute=True):
         step_record(step=step, status=step.status, date=step.date, source=source, note=step.note)
     assert writer == []
-    assert queued[-2:] == [(tasks.AGREEMENT_CHANGED_TASK, (agreement.pk,), {"shown_only": True})] * 2
+    assert (
+        queued[-2:] == [(tasks.AGREEMENT_CHANGED_TASK, (agreement.pk,), {"shown_only": True})] * 2
+    )
     assert _first_step(agreement).note == "checked against the gazette"
     assert _first_step(agreement).source == source
 
