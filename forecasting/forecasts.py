@@ -841,14 +841,36 @@ def forecasts_refresh(
     Idempotent, and changes no status. The forecasts are worked out without holding any lock
     (seconds for a chunk of hundreds: editors' writes must not wait for them); then, in one
     short transaction under a lock on the agreement rows (taken in id order), each agreement's
-    rows are replaced only if it has not changed since it was read. One that has is left as it
-    is: the write that changed it queued its own refresh (ratification.agreement_changed).
+    rows are replaced only if it has not changed since it was read. One that has is worked out
+    again from what it is now, up to REFRESH_ATTEMPTS times in all: a write that changes what
+    the forecasts read queues its own refresh (ratification.agreement_changed), but one that
+    changes only what the agreement shows (a step's note) does not, and must not leave the
+    forecasts of the write before it unstored.
     """
     today = today or timezone.localdate()
     table = table if table is not None else DurationTable.build()
     calendars = calendars or CalendarBook()
+    pending = sorted(set(agreement_ids))
+    stored = 0
+    for _ in range(REFRESH_ATTEMPTS):
+        if not pending:
+            break
+        count, pending = _forecasts_store(pending, today=today, table=table, calendars=calendars)
+        stored += count
+    return stored
+
+
+# How many times forecasts_refresh works out an agreement that keeps changing while it does.
+REFRESH_ATTEMPTS = 3
+
+
+def _forecasts_store(
+    agreement_ids: Sequence[int], *, today: date, table: DurationTable, calendars: CalendarBook
+) -> tuple[int, list[int]]:
+    """forecasts_refresh's one pass: the rows stored, and the agreements that changed after
+    they were read (their rows left as they were)."""
     now = timezone.now()
-    agreements = list(_agreements_with_steps(sorted(set(agreement_ids))))
+    agreements = list(_agreements_with_steps(agreement_ids))
     read = {a.pk: _revision(a) for a in agreements}
     # Running clocks bound the steps they wait for: three queries a chunk, whatever its size.
     clocks: dict[int, list[ClockReading]] = defaultdict(list)
@@ -877,6 +899,8 @@ def forecasts_refresh(
             .order_by("pk")
         }
         unchanged = [pk for pk, revision in read.items() if current.get(pk) == revision]
+        # Deleted since it was read: nothing to store, nothing to try again.
+        moved = sorted(pk for pk in read if pk in current and current[pk] != read[pk])
         Forecast.objects.filter(agreement_id__in=unchanged).delete()
         keep = set(unchanged)
         rows = [
@@ -896,12 +920,9 @@ def forecasts_refresh(
             for agreement_id, row in chunk_rows
             if agreement_id in keep
         ]
-        return len(Forecast.objects.bulk_create(rows))
+        return len(Forecast.objects.bulk_create(rows)), moved
 
 
-# What says an agreement changed since it was read: its own edits (version), what the engine
-# derived (derived_revision), and on PostgreSQL any row it is built from (cache_stamp, moved by
-# triggers on its steps, participations and the rest: ratification migration 0007).
 REVISION_FIELDS = ("pk", "version", "derived_revision", "cache_stamp", "updated_at")
 
 

@@ -342,8 +342,8 @@ def test_refresh_is_idempotent_and_replaces_rows(make_agreement):
 
 
 def test_a_refresh_leaves_an_agreement_written_while_it_worked(make_agreement, monkeypatch):
-    """Forecasts are worked out without a lock; an agreement changed meanwhile keeps what it
-    had (its write queued its own refresh) instead of getting forecasts of its old record."""
+    """Forecasts are worked out without a lock; an agreement changed during every attempt keeps
+    what it had instead of getting forecasts of an old record."""
     from django.db.models import F
 
     agreement = _pending(make_agreement)
@@ -363,6 +363,30 @@ def test_a_refresh_leaves_an_agreement_written_while_it_worked(make_agreement, m
     assert set(Forecast.objects.filter(agreement=agreement).values_list("pk", flat=True)) == kept
     other_after = set(Forecast.objects.filter(agreement=other).values_list("pk", flat=True))
     assert other_after and other_after.isdisjoint(other_before)
+
+
+def test_an_agreement_written_once_while_it_worked_is_worked_out_again(make_agreement, monkeypatch):
+    """A write that queues no refresh of its own (a step's note) must not leave the forecasts
+    of the write before it unstored: the refresh works such an agreement out again."""
+    from django.db.models import F
+
+    agreement = _pending(make_agreement)
+    forecasts_refresh(agreement_ids=[agreement.pk], today=D(2026, 1, 20))
+    before = set(Forecast.objects.filter(agreement=agreement).values_list("pk", flat=True))
+    labelled = forecasts.evidence_labelled
+    passes = []
+
+    def written_during_the_first_pass(rows, table):
+        if not passes:
+            Agreement.objects.filter(pk=agreement.pk).update(version=F("version") + 1)
+        passes.append(1)
+        labelled(rows, table)
+
+    monkeypatch.setattr(forecasts, "evidence_labelled", written_during_the_first_pass)
+    stored = forecasts_refresh(agreement_ids=[agreement.pk], today=D(2026, 1, 21))
+    after = set(Forecast.objects.filter(agreement=agreement).values_list("pk", flat=True))
+    assert len(passes) == 2
+    assert stored == len(after) > 0 and after.isdisjoint(before)
 
 
 def test_the_daily_refresh_goes_on_past_a_chunk_that_meets_a_deadlock(make_agreement, monkeypatch):
