@@ -41,9 +41,11 @@ MARKDOWN_API_HELP = (
 class KeptJSONField(models.JSONField):
     """A JSONField that the list reads on every row: decoded by orjson, about three times as
     fast as the standard library's decoder (the kept rows of a page of fifty multilateral
-    agreements, 96 KB, in 0.45 ms instead of 1.3). The same values: the field holds only what agreements.listing writes
-    (objects, strings, integers, null), which both decoders read alike. With a decoder of its
-    own, or a value orjson cannot read, it reads as JSONField does."""
+    agreements, 96 KB, in 0.45 ms instead of 1.3). The same values: the field holds only
+    what agreements.listing writes (objects, strings, small integers, null), which both
+    decoders read alike (orjson would read an integer past 64 bits as a float, and no kept row
+    has one). With a decoder of its own, or a value orjson cannot read, it reads as JSONField
+    does."""
 
     def from_db_value(self, value, expression, connection):
         if self.decoder is None and isinstance(value, str):

@@ -39,8 +39,10 @@ class JSONRenderer(renderers.JSONRenderer):
     DRF's compact form, byte for byte (tests/apikit/test_renderers.py): no spaces between
     tokens, characters outside ASCII as UTF-8, U+2028 and U+2029 escaped for JavaScript, and
     dates, times, decimals, lazy strings and the rest that orjson does not know through DRF's
-    own encoder (`default`). What orjson refuses (an integer past 64 bits) and an indented
-    response (`Accept: application/json; indent=4`, the browsable API) go DRF's way. Floats, of
+    own encoder (`default`), subclasses of dict and list as json.dumps reads them. A value
+    DRF's encoder refuses raises its error. What orjson refuses (an integer past 64 bits) and
+    an indented response (`Accept: application/json; indent=4`, the browsable API) go DRF's
+    way. Floats, of
     which no field of ours makes any, differ: orjson spells some of them another way
     (0.00006103515625 for 6.103515625e-05, the same number), and writes null for one that is not
     a number (NaN, infinity), which DRF's strict JSON refused with an error.
@@ -49,6 +51,10 @@ class JSONRenderer(renderers.JSONRenderer):
     _OPTIONS = (
         orjson.OPT_PASSTHROUGH_DATETIME  # DRF's form: milliseconds, "Z" for UTC
         | orjson.OPT_PASSTHROUGH_DATACLASS  # DRF's encoder refuses them; so must this
+        # A subclass of dict or list may read differently from its storage (Django's ErrorDict
+        # and QueryDict, a reordered OrderedDict), which orjson would encode: `_default`
+        # reads it as json.dumps does.
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
         | orjson.OPT_NON_STR_KEYS  # numbers as keys become strings, as json.dumps makes them
     )
 
@@ -61,14 +67,33 @@ class JSONRenderer(renderers.JSONRenderer):
         ):
             return super().render(data, accepted_media_type, renderer_context)
         try:
-            body = orjson.dumps(data, default=_drf_encoder.default, option=self._OPTIONS)
-        except orjson.JSONEncodeError:
+            body = orjson.dumps(data, default=_default, option=self._OPTIONS)
+        except orjson.JSONEncodeError as refused:
+            if refused.__cause__ is not None:
+                # DRF's encoder refused a value: the error DRF's way raises, without encoding
+                # (and consuming, or querying) anything a second time.
+                raise refused.__cause__ from None
             return super().render(data, accepted_media_type, renderer_context)
         return body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
 
 
-# What DRF's encoder makes of a value orjson leaves to it (the result is encoded again).
 _drf_encoder = JSONEncoder()
+
+
+def _default(value: Any) -> Any:
+    """What json.dumps, with DRF's encoder, makes of a value orjson leaves to it (the result
+    is encoded again): a subclass of str, int, float, dict or list read as json.dumps reads it
+    (a mapping through its items(), a list through iteration), anything else by DRF's encoder."""
+    if isinstance(value, bool):
+        return bool(value)
+    for base in (str, int, float):
+        if isinstance(value, base):
+            return base(value)
+    if isinstance(value, dict):
+        return dict(value.items())
+    if isinstance(value, list):
+        return list(value)
+    return _drf_encoder.default(value)
 
 
 class CSVRenderer(renderers.BaseRenderer):

@@ -1666,7 +1666,7 @@ def _queue_fan_out(
     kwargs: dict[str, Any] = {"shown_only": True} if shown_only else {}
     if recomputed_on is not None and connection.vendor == "postgresql":
         stamp = Agreement.objects.filter(pk=agreement_id).values_list("cache_stamp", flat=True)
-        kwargs = {"stamp": stamp.first(), "recomputed_on": recomputed_on.isoformat()}
+        kwargs |= {"stamp": stamp.first(), "recomputed_on": recomputed_on.isoformat()}
 
     def send() -> None:
         try:

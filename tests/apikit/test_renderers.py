@@ -54,6 +54,35 @@ def test_the_bytes_are_drfs(data):
     assert ours == theirs
 
 
+def test_subclasses_read_as_json_dumps_reads_them():
+    """orjson would encode a dict or list subclass from its storage; json.dumps reads it."""
+    from django import forms
+    from django.http import QueryDict
+
+    message = forms.IntegerField().error_messages["invalid"]
+    error_dict = forms.utils.ErrorDict({"n": forms.utils.ErrorList([message])})
+    reordered = OrderedDict([("a", 1), ("b", 2)])
+    reordered.move_to_end("a")
+    for data in (error_dict, QueryDict("a=1&a=2&b=3"), reordered, {"nested": [reordered]}):
+        ours, theirs = _both(data)
+        assert ours == theirs
+
+
+def test_a_value_drfs_encoder_refuses_is_its_error_and_read_once():
+    class Opaque:
+        pass
+
+    consumed = []
+
+    def rows():
+        consumed.append(1)
+        yield 1
+
+    with pytest.raises(TypeError):
+        JSONRenderer().render({"rows": rows(), "x": Opaque()})
+    assert consumed == [1]
+
+
 def test_none_renders_nothing():
     assert JSONRenderer().render(None) == b""
 
