@@ -42,10 +42,9 @@ class JSONRenderer(renderers.JSONRenderer):
     own encoder (`default`), subclasses of dict and list as json.dumps reads them. A value
     DRF's encoder refuses raises its error. What orjson refuses (an integer past 64 bits) and
     an indented response (`Accept: application/json; indent=4`, the browsable API) go DRF's
-    way. Floats, of
-    which no field of ours makes any, differ: orjson spells some of them another way
-    (0.00006103515625 for 6.103515625e-05, the same number), and writes null for one that is not
-    a number (NaN, infinity), which DRF's strict JSON refused with an error.
+    way. Floats, of which no field of ours makes any, differ: orjson spells some of them
+    another way (0.00006103515625 for 6.103515625e-05, the same number), and writes null for
+    one that is not a number (NaN, infinity), which DRF's strict JSON refused with an error.
     """
 
     _OPTIONS = (
