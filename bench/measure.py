@@ -5,6 +5,8 @@
     python bench/measure.py sweep      the calendar sweep: time, queries, peak Python memory
     python bench/measure.py celery K   K status changes through a running Celery worker
     python bench/measure.py editor     an editor's API token and the steps its writes go to
+    python bench/measure.py keep I K   keeps ready the agreement pages and API details the load
+                                       reads (share I of K; JSON paths on stdin)
 
 The environment (DJANGO_SETTINGS_MODULE=bench.settings, DATABASE_URL, ...) is run.py's.
 BENCH_DATA_TODAY is the date the generated data is as of; the sweep runs on the next day, which
@@ -70,7 +72,7 @@ COMMON_WORDS = [
     "consultation",
 ]
 # The agreement page cycles through this many agreements (at most N): more than a run's
-# requests at 100,000, so that most requests are an agreement's first.
+# requests at 100,000, so that few are read twice (each page is kept ready beforehand: `keep`).
 AGREEMENT_PAGES = 5000
 
 
@@ -323,6 +325,54 @@ def editor(count: int = 200) -> dict[str, object]:
     return {"token": raw, "steps": [f"/api/v1/steps/{pk}/" for pk in steps]}
 
 
+def keep(part: int, parts: int, paths: dict[str, list[str]]) -> dict[str, object]:
+    """Keeps ready, for today, the pages and API details of the agreements the load reads (this
+    process's share of them), as a deployment has every agreement's (`manage.py kept_renew
+    --all`, then the writes and the nightly renewal keep them): the load then reads what users
+    of such a site read. Building all 100,000 would take an hour here. Returns how many were
+    built and the time each took: an agreement's first render, which is what keeping costs."""
+    from django.http import HttpRequest
+    from django.utils import timezone
+
+    from ratification.api.detail import kept_detail_ready
+    from web import kept
+    from web.views import agreement_body
+
+    today = timezone.localdate()
+
+    def ids(endpoint: str) -> list[int]:
+        slugs = [path.rstrip("/").rsplit("/", 1)[1] for path in paths[endpoint]][part::parts]
+        return list(Agreement.objects.filter(slug__in=slugs).values_list("pk", flat=True))
+
+    pages = ids("page_agreement")
+    started = time.perf_counter()
+    cpu = time.process_time()
+    built = kept.pages_build(
+        pages, today=today, render=lambda slug: agreement_body(HttpRequest(), slug, today)
+    )
+    page_seconds, page_cpu = time.perf_counter() - started, time.process_time() - cpu
+    from web.models import KeptPage
+
+    held = [
+        (until - built).days
+        for built, until in KeptPage.objects.filter(agreement_id__in=pages).values_list(
+            "built_on", "valid_until"
+        )
+    ]
+    details = ids("detail")
+    started = time.perf_counter()
+    detail_built = sum(kept_detail_ready(pk, kept=None, today=today) for pk in details)
+    return {
+        "pages": built,
+        "page_ms": round(page_seconds * 1000 / max(len(pages), 1), 1),
+        "page_cpu_ms": round(page_cpu * 1000 / max(len(pages), 1), 1),
+        # The share of pages a night renews in steady state: each once per its days held.
+        "renewed_nightly": [sum(1 / days for days in held), len(held)],
+        "details": detail_built,
+        "detail_ms": round((time.perf_counter() - started) * 1000 / max(len(details), 1), 1),
+    }
+
+
 def main() -> None:
     command = sys.argv[1]
     if command == "paths":
@@ -337,6 +387,8 @@ def main() -> None:
         result = common_word()
     elif command == "editor":
         result = editor()
+    elif command == "keep":
+        result = keep(int(sys.argv[2]), int(sys.argv[3]), json.load(sys.stdin))
     else:
         raise SystemExit(f"unknown command {command!r}")
     print("RESULT_JSON " + json.dumps(result, default=str))

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -123,8 +124,8 @@ def run(args: list[str], env: dict[str, str], **kwargs) -> str:
     return result.stdout
 
 
-def measure(command: list[str], env: dict[str, str]) -> object:
-    out = run([str(BIN / "python"), "bench/measure.py", *command], env)
+def measure(command: list[str], env: dict[str, str], **kwargs) -> object:
+    out = run([str(BIN / "python"), "bench/measure.py", *command], env, **kwargs)
     line = next(line for line in out.splitlines() if line.startswith("RESULT_JSON "))
     return json.loads(line.removeprefix("RESULT_JSON "))
 
@@ -340,6 +341,35 @@ def write_bench(env: dict[str, str], paths: dict[str, list[str]]) -> dict:
     return {"alone": alone, "bare": bare, "mixed": mixed}
 
 
+def keep_ready(env: dict[str, str], paths: dict[str, list[str]]) -> dict:
+    """The pages and API details the load reads, kept ready as a deployment keeps every
+    agreement's (bench/measure.py keep), one process per core."""
+    log("keeping ready the agreement pages and API details the load reads")
+    started = time.monotonic()
+    with ThreadPoolExecutor(CORES) as pool:
+        parts = list(
+            pool.map(
+                lambda part: measure(["keep", str(part), str(CORES)], env, input=json.dumps(paths)),
+                range(CORES),
+            )
+        )
+    kept = {
+        "pages": sum(p["pages"] for p in parts),
+        "details": sum(p["details"] for p in parts),
+        "page_ms": round(sum(p["page_ms"] for p in parts) / len(parts), 1),
+        "page_cpu_ms": round(sum(p["page_cpu_ms"] for p in parts) / len(parts), 1),
+        "detail_ms": round(sum(p["detail_ms"] for p in parts) / len(parts), 1),
+        "seconds": round(time.monotonic() - started, 1),
+        "renewed_nightly": round(
+            sum(p["renewed_nightly"][0] for p in parts)
+            / max(sum(p["renewed_nightly"][1] for p in parts), 1),
+            2,
+        ),
+    }
+    log(f"  {kept}")
+    return kept
+
+
 def summary(w: dict) -> str:
     return (
         f"{w['writes']} writes ({w['achieved_per_second']}/s)  p50 {w['p50_us'] / 1000:.1f} ms  "
@@ -375,6 +405,7 @@ def main() -> None:
     try:
         run([str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], env)
         paths = measure(["paths"], env)
+        kept = keep_ready(env, paths)
         search_word = measure(["common_word"], env)
         log(f"common-word search: q={search_word[0]} ({search_word[1]:,} matches)")
         log("queries per request (response cache off: what a miss costs)")
@@ -411,6 +442,7 @@ def main() -> None:
         writes=writes,
         sweeps=(sweep_big, sweep_small),
         celery=celery,
+        kept=kept,
         data_today=data_today,
         generated=GENERATED,
         total_seconds=time.monotonic() - started,

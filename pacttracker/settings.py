@@ -471,8 +471,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The audit log keeps AUDIT_RETENTION_DAYS; older events are deleted once a day.
     "audit-prune": {"task": "accounts.audit_prune", "schedule": crontab(minute=17, hour=3)},
-    # Kept agreement pages hold for a day and API details for a few (web.kept): past ones go.
-    "kept-prune": {"task": "web.kept_prune", "schedule": crontab(minute=23, hour=3)},
+    # Kept agreement pages are rendered again for the new day where they no longer hold, after
+    # the forecasts (which move what they show); then what still does not hold is deleted,
+    # API details past their day included (web.kept).
+    "kept-renew": {"task": "web.kept_renew", "schedule": crontab(minute=5, hour=5)},
 }
 
 # Pact Tracker ------------------------------------------------------------------------------

@@ -9,8 +9,13 @@ follow button), around the kept HTML:
   own, which triggers move with every row the page shows, its related agreements' and the
   reference rows' generation, which the parties' calendars and clock rules move too) and a
   fingerprint of the code and templates that render it;
-- the page reads relative to today (its timeline's today line, overdue steps, clocks), so what
-  is kept holds on the day it was built for only;
+- the page reads relative to today (overdue steps, clocks, its timeline), so what is kept holds
+  until the first day it may read differently, as the API detail does
+  (ratification.api.detail.kept_until), and no later than the end of the seven days its
+  timeline is drawn for (web.timeline.shown_period); on a later day of those its timeline's
+  today line is moved to the day it is read on, which makes it the page rendered that day;
+- it is kept ready: a write renders the page again if one is kept, and each night the pages
+  that run out are rendered again for the new day (`pages_renew`);
 - it applies to a plain GET (no query string: the participants table reads it) by a reader
   who may only view (editors' links are part of it), where the stamps hold (PostgreSQL,
   outside a transaction).
@@ -41,9 +46,10 @@ from django.utils.safestring import SafeString, mark_safe
 from agreements.models import Agreement, KeptDetail
 from apikit.response_cache import KeptInProcess, source_fingerprint, stamps_hold
 from parties.models import Party
-from ratification.api.detail import agreement_scope
+from ratification.api.detail import Held, agreement_scope, kept_renew_batch, kept_until
 
 from .models import KeptPage
+from .timeline import shown_period, today_mark_moved, without_today_mark
 
 logger = logging.getLogger(__name__)
 
@@ -98,16 +104,27 @@ class Page:
     body: SafeString
 
 
-# The page of the agreement with this slug as a reader who may only view sees it: the agreement
-# it read (with at least HEADING_FIELDS), its label and the HTML below its heading; None when no
-# agreement has the slug any longer.
-Renderer = Callable[[str], "tuple[Agreement, str, str] | None"]
+@dataclass(frozen=True)
+class Rendering:
+    """An agreement's page as a reader who may only view sees it: the agreement it read (with
+    at least HEADING_FIELDS), its label, the HTML below its heading, and whether that shows a
+    clock (whose count of days left moves each day)."""
+
+    agreement: Agreement
+    label: str
+    body: str
+    clocks: bool
+
+
+# Renders the page of the agreement with this slug for a day; None when no agreement has the
+# slug any longer.
+Renderer = Callable[[str], "Rendering | None"]
 
 
 def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
     """The agreement's kept page, rendered by `render` and kept first when it has none for the
-    current stamps, code and day. None for a slug no agreement has (the usual way answers 404,
-    or 301 for a merged one)."""
+    current stamps and code that holds today. None for a slug no agreement has (the usual way
+    answers 404, or 301 for a merged one)."""
     try:
         found = _page_scope(slug=slug)
         if found is None:
@@ -115,8 +132,13 @@ def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
         agreement_id, scope = found
         kept = (
             KeptPage.objects.select_related("agreement")
-            .only("label", "body", *(f"agreement__{name}" for name in HEADING_FIELDS))
-            .filter(agreement_id=agreement_id, scope=scope, built_on=today)
+            .only("label", "body", "built_on", *(f"agreement__{name}" for name in HEADING_FIELDS))
+            .filter(
+                agreement_id=agreement_id,
+                scope=scope,
+                built_on__lte=today,
+                valid_until__gt=today,
+            )
             .first()
         )
     except DatabaseError:
@@ -124,20 +146,73 @@ def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
         logger.warning("agreement %s: kept page not read", slug, exc_info=True)
         return None
     if kept is not None:
-        return Page(kept.agreement, kept.label, _rendered(kept.body))
+        body = kept.body if kept.built_on == today else today_mark_moved(kept.body, today)
+        return Page(kept.agreement, kept.label, _rendered(body))
     return _render_and_keep(agreement_id, scope=scope, today=today, render=render, slug=slug)
 
 
 def page_refresh(agreement_id: int, *, today: date, render: Renderer) -> bool:
-    """After a write: renders the agreement's page again if one was kept for today (it was
-    read), so the next reader does not wait for it. Whether it did. Only where the stamps hold,
-    as reading does."""
+    """After a write: renders the agreement's page again if one is kept for today (it was read,
+    or renewed), so the next reader does not wait for it. Whether it did. Only where the stamps
+    hold, as reading does."""
     if not stamps_hold():
         return False
-    kept = KeptPage.objects.filter(agreement_id=agreement_id, built_on=today).only("scope").first()
+    kept = (
+        KeptPage.objects.filter(
+            agreement_id=agreement_id, built_on__lte=today, valid_until__gt=today
+        )
+        .only("scope")
+        .first()
+    )
     found = _page_scope(pk=agreement_id) if kept is not None else None
     if found is None or found[1] == kept.scope:
-        return False  # not read today, deleted since, or already as the stamps are
+        return False  # not kept, deleted since, or already as the stamps are
+    return _render_and_keep(agreement_id, scope=found[1], today=today, render=render) is not None
+
+
+def pages_renew(
+    *, today: date, render: Renderer, after: int = 0, limit: int = 1000
+) -> tuple[int, int | None]:
+    """Keeps ready for `today` the pages kept so far: renders again each that does not hold
+    today (its time ran out, or what it shows changed without a write that renders it again:
+    forecasts replaced, a calendar, the code), so that a page once read stays ready for its
+    readers (web.tasks.kept_renew, each night; `manage.py kept_renew`): at most `limit` of
+    them after the id `after` (ratification.api.detail.kept_renew_batch). Idempotent: what it
+    renders holds today."""
+    if not stamps_hold():
+        return 0, None
+    return kept_renew_batch(
+        KeptPage,
+        after=after,
+        limit=limit,
+        ready=lambda pk, kept: _keep_ready(pk, kept=kept, today=today, render=render),
+    )
+
+
+def pages_build(agreement_ids: list[int], *, today: date, render: Renderer) -> int:
+    """Renders and keeps for `today` the page of each of these agreements that has none
+    holding today (`manage.py kept_renew --all`, for a database whose pages were never read).
+    Idempotent. How many it rendered."""
+    held = {
+        pk: (scope, built_on, valid_until)
+        for pk, scope, built_on, valid_until in KeptPage.objects.filter(
+            agreement_id__in=agreement_ids
+        ).values_list("agreement_id", "scope", "built_on", "valid_until")
+    }
+    return sum(
+        _keep_ready(pk, kept=held.get(pk), today=today, render=render) for pk in agreement_ids
+    )
+
+
+def _keep_ready(agreement_id: int, *, kept: Held | None, today: date, render: Renderer) -> bool:
+    """Renders and keeps the agreement's page unless `kept` (its kept page's scope and days)
+    holds today under the current stamps. Whether it rendered one (not for an agreement gone
+    since)."""
+    found = _page_scope(pk=agreement_id)
+    if found is None:
+        return False
+    if kept is not None and kept[0] == found[1] and kept[1] <= today < kept[2]:
+        return False
     return _render_and_keep(agreement_id, scope=found[1], today=today, render=render) is not None
 
 
@@ -153,28 +228,39 @@ def _render_and_keep(
 ) -> Page | None:
     """Renders the page and keeps it under `scope`, read before the rows (so the rows are at
     least as new as what it names; a write in between moves them on, and the next reader
-    renders again). None when the agreement is gone, or no longer has `slug`."""
+    renders again), until the first day it may read differently: a date it shows (as the API
+    detail), the next day while it shows a clock, the end of its timeline's period. None when
+    the agreement is gone, or no longer has `slug`."""
     if slug is None:
         slug = Agreement.objects.filter(pk=agreement_id).values_list("slug", flat=True).first()
     rendered = render(slug) if slug is not None else None
-    if rendered is None or rendered[0].pk != agreement_id:
+    if rendered is None or rendered.agreement.pk != agreement_id:
         return None  # deleted, merged or renamed since: the usual way answers
-    agreement, label, body = rendered
+    shown = without_today_mark(rendered.body)  # today's date there is moved, not shown
+    valid_until = min(
+        kept_until(shown.encode(), clocks=rendered.clocks, today=today),
+        shown_period(today, phase=agreement_id)[1],
+    )
     try:
         KeptPage.objects.bulk_create(
             [
                 KeptPage(
-                    agreement_id=agreement_id, scope=scope, built_on=today, label=label, body=body
+                    agreement_id=agreement_id,
+                    scope=scope,
+                    built_on=today,
+                    valid_until=valid_until,
+                    label=rendered.label,
+                    body=rendered.body,
                 )
             ],
             update_conflicts=True,
             unique_fields=["agreement"],
-            update_fields=["scope", "built_on", "label", "body"],
+            update_fields=["scope", "built_on", "valid_until", "label", "body"],
         )
     except DatabaseError:
         # Deleted since it was read, or a database that takes no writes: served, not kept.
         logger.warning("agreement %s: page rendered but not kept", agreement_id, exc_info=True)
-    return Page(agreement, label, _rendered(body))
+    return Page(rendered.agreement, rendered.label, _rendered(rendered.body))
 
 
 # Party pages ---------------------------------------------------------------------------------
@@ -267,11 +353,10 @@ def _rendered(html: str) -> SafeString:
 
 
 def kept_prune(*, today: date) -> int:
-    """Deletes what is kept for days before `today` (pages) or up to it (API details, kept
-    until their `valid_until`), which the next read would build again anyway: a page is about
-    11 KB stored, so a day's reads of 100,000 agreements would otherwise stay for good. How
-    many rows it deleted."""
-    pages, _ = KeptPage.objects.filter(built_on__lt=today).delete()
+    """Deletes the kept pages and API details that no longer hold on `today` (after
+    `pages_renew`, the pages it could not render again), which the next read would build again
+    anyway: a page is about 11 KB stored. How many rows it deleted."""
+    pages, _ = KeptPage.objects.filter(valid_until__lte=today).delete()
     details, _ = KeptDetail.objects.filter(valid_until__lte=today).delete()
     return pages + details
 

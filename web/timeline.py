@@ -18,9 +18,13 @@ static/css/pages.css), a `<title>` on every drawn item, and a table of the same 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from apikit.response_cache import KeptInProcess, reference_generation, stamps_hold
 from parties.models import Session, StepKind
@@ -37,6 +41,9 @@ AXIS_HEIGHT = 30
 MIN_SPAN_DAYS = 30  # a one-day (or empty) picture still shows a month around it
 PAD_FRACTION = 0.04  # room either side so marks at the ends are not cut in half
 MAX_TICKS = 8
+# An agreement's picture is drawn for the seven days around today (`shown_period`), not today
+# alone, so that it is the same on each of them but for today's line.
+PERIOD_DAYS = 7
 MARK_RADIUS = 6
 # Marks closer than this (in viewBox units) are staggered up and down so each stays visible.
 CROWDED = 2 * MARK_RADIUS + 2
@@ -209,12 +216,9 @@ class Timeline:
     ticks: list[Tick]
     today_x: float | None  # None when today is outside the picture (never, as laid out here)
     axis_y: float
+    today_mark: SafeString  # today's line (`today_mark`)
     rows: list[Row]
     undated: int  # events without a recorded date (listed, not drawn)
-
-    @property
-    def today_label_y(self) -> float:
-        return TOP - 8
 
     @property
     def tick_bottom(self) -> float:
@@ -277,9 +281,12 @@ def _dates(lanes: Sequence[Lane]) -> list[date]:
     return days
 
 
-def date_range(lanes: Sequence[Lane], today: date) -> tuple[date, date]:
-    """The days the picture shows: every drawn event and today, padded, at least a month."""
-    days = [*_dates(lanes), today]
+def date_range(
+    lanes: Sequence[Lane], today: date, period: tuple[date, date] | None = None
+) -> tuple[date, date]:
+    """The days the picture shows: every drawn event and today (or the whole `period` around
+    it, see `shown_period`), padded, at least a month."""
+    days = [*_dates(lanes), *(period or (today,))]
     start, end = min(days), max(days)
     span = (end - start).days
     if span < MIN_SPAN_DAYS:
@@ -289,6 +296,82 @@ def date_range(lanes: Sequence[Lane], today: date) -> tuple[date, date]:
         span = MIN_SPAN_DAYS
     pad = timedelta(days=max(1, round(span * PAD_FRACTION)))
     return start - pad, end + pad
+
+
+def shown_period(today: date, *, phase: int) -> tuple[date, date]:
+    """The seven days an agreement's picture is drawn for on `today`: from the last day on or
+    before it whose ordinal is `phase` modulo seven, to the seventh day after that (which it
+    includes, so that every day of the period falls inside the picture). Drawn so, the
+    picture is the same on each of those days but for today's line, which `today_mark_moved`
+    puts right: web.kept keeps an agreement's page no longer than its period. `phase` (the
+    agreement's id) spreads the periods' ends over the week, so the pages kept ready do not all
+    run out on the same night."""
+    first = today - timedelta(days=(today.toordinal() - phase) % PERIOD_DAYS)
+    return first, first + timedelta(days=PERIOD_DAYS)
+
+
+# Today's line, in a group that names the scale it was drawn on, so that a page kept from an
+# earlier day of its period can have it moved (`today_mark_moved`).
+_TODAY_MARK = re.compile(
+    r'<g class="tl-today-mark" data-scale="(\d{4}-\d\d-\d\d) (\d{4}-\d\d-\d\d) ([\d.]+) '
+    r'([\d.]+) ([\d.]+) ([\d.]+)">.*?</g>',
+    re.DOTALL,
+)
+
+
+def today_mark(*, scale: Scale, label_y: float, axis_y: float, today: date) -> SafeString:
+    """Today's line and its label on `scale`, in a group that names the scale (nothing drawn
+    when today is outside it)."""
+    opening = format_html(
+        '<g class="tl-today-mark" data-scale="{} {} {} {} {} {}">',
+        scale.start.isoformat(),
+        scale.end.isoformat(),
+        scale.left,
+        scale.right,
+        label_y,
+        axis_y,
+    )
+    if not scale.start <= today <= scale.end:
+        return format_html("{}</g>", opening)
+    x = scale.x(today)
+    return format_html(
+        '{}<line class="tl-today" x1="{}" x2="{}" y1="{}" y2="{}"><title>Today, {}</title></line>'
+        '<text class="tl-today__label" x="{}" y="{}" text-anchor="middle">Today</text></g>',
+        opening,
+        x,
+        x,
+        label_y,
+        axis_y,
+        today.isoformat(),
+        x,
+        label_y,
+    )
+
+
+def today_mark_moved(html: str, today: date) -> str:
+    """`html` (a page with a picture drawn on another day of its period) with today's line
+    where it is drawn on `today`: the same as drawing the page on `today`."""
+
+    def redraw(found: re.Match[str]) -> str:
+        start, end, left, right, label_y, axis_y = found.groups()
+        scale = Scale(
+            date.fromisoformat(start), date.fromisoformat(end), _number(left), _number(right)
+        )
+        return today_mark(
+            scale=scale, label_y=_number(label_y), axis_y=_number(axis_y), today=today
+        )
+
+    return _TODAY_MARK.sub(redraw, html, count=1)
+
+
+def without_today_mark(html: str) -> str:
+    """`html` without today's line (what a kept page's other days have in common)."""
+    return _TODAY_MARK.sub("", html, count=1)
+
+
+def _number(text: str) -> float:
+    # As the layout wrote it: a whole number stays an int (12, not 12.0).
+    return float(text) if "." in text else int(text)
 
 
 def _add_months(day: date, months: int) -> date:
@@ -391,11 +474,14 @@ def _stagger(marks: list[DrawnMark], middle: float) -> list[DrawnMark]:
     return placed
 
 
-def timeline_layout(*, lanes: Sequence[Lane], today: date) -> Timeline:
+def timeline_layout(
+    *, lanes: Sequence[Lane], today: date, period: tuple[date, date] | None = None
+) -> Timeline:
     """Lay the lanes out: where each mark, bar, range and shade goes, the axis' ticks, today's
     line, and the rows of the text alternative (every event, dated first, in date order).
-    Pure: the same lanes and day give the same picture."""
-    start, end = date_range(lanes, today)
+    Pure: the same lanes and day give the same picture; the same lanes and `period` give the
+    same picture but for today's line."""
+    start, end = date_range(lanes, today, period)
     scale = Scale(start, end, MARGIN_X, WIDTH - MARGIN_X)
     drawn: list[DrawnLane] = []
     rows: list[Row] = []
@@ -493,6 +579,7 @@ def timeline_layout(*, lanes: Sequence[Lane], today: date) -> Timeline:
         ticks=ticks(scale),
         today_x=scale.x(today) if start <= today <= end else None,
         axis_y=axis_y,
+        today_mark=today_mark(scale=scale, label_y=TOP - 8, axis_y=axis_y, today=today),
         rows=rows,
         undated=undated,
     )
@@ -620,10 +707,12 @@ def agreement_timeline(
     *, progress, today: date, bars: Iterable[Bar] = (), ranges: Iterable[Range] = ()
 ) -> Timeline:
     """The agreement page's timeline: lanes from the agreement, each party's lane shaded with
-    its legislature's sessions over the days shown (one query), laid out. Running clocks come in
-    as `bars`, forecasts as `ranges` (see the records above)."""
+    its legislature's sessions over the days shown (one query), laid out for the agreement's
+    period around today (`shown_period`). Running clocks come in as `bars`, forecasts as
+    `ranges` (see the records above)."""
     lanes = agreement_lanes(progress=progress, bars=bars, ranges=ranges)
-    start, end = date_range(lanes, today)
+    period = shown_period(today, phase=progress.agreement.pk)
+    start, end = date_range(lanes, today, period)
     party_ids = {track.party.code: track.party.pk for track in progress.tracks}
     sessions = timeline_sessions(party_ids=party_ids.values(), start=start, end=end)
     for lane in lanes:
@@ -632,4 +721,4 @@ def agreement_timeline(
         for s in sessions.get(party_ids[lane.key], []):
             name = f"{s.chamber.name}: {s.name}" if s.chamber_id else s.name
             lane.shades.append(Shade(s.opens_on, s.closes_on or end, name, s.assumed))
-    return timeline_layout(lanes=lanes, today=today)
+    return timeline_layout(lanes=lanes, today=today, period=period)

@@ -496,18 +496,18 @@ def agreement_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "agreements/detail.html", _agreement_context(request, dossier, today))
 
 
-def agreement_body(
-    request: HttpRequest, slug: str, today: date
-) -> tuple[Agreement, str, str] | None:
-    """The agreement (for its heading), the page's label and what is below its heading, as a
-    reader who may only view sees it (web.kept; the worker renders it with a bare HttpRequest,
-    as the kept part reads no query string); None when no agreement has the slug."""
+def agreement_body(request: HttpRequest, slug: str, today: date) -> kept.Rendering | None:
+    """The agreement's page below its heading as a reader who may only view sees it on `today`
+    (web.kept; the worker renders it with a bare HttpRequest, as the kept part reads no query
+    string); None when no agreement has the slug."""
     dossier = selectors.agreement_dossier(slug=slug, today=today)
     if dossier is None:
         return None
     context = _agreement_context(request, dossier, today)
     body = render_to_string("agreements/detail.html#body", context)
-    return dossier.agreement, context["label"], body
+    return kept.Rendering(
+        dossier.agreement, context["label"], body, clocks=bool(context["clocks_by_party"])
+    )
 
 
 def _agreement_heading(agreement: Agreement, label: str) -> dict:

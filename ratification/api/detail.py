@@ -18,7 +18,8 @@ queries instead of a dozen and the serialising:
 
 A document is built on the first read that finds none for the current stamps, and rebuilt by
 the worker after a write to an agreement that has one (ratification.tasks), so the next reader
-does not wait for it.
+does not wait for it; each night, the documents that no longer hold are built again
+(`kept_details_renew`, run by web.tasks.kept_renew).
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, models
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
 
@@ -253,7 +255,7 @@ def kept_detail_build(agreement_id: int, *, scope: str, today: date) -> KeptDeta
         agreement_id=agreement_id,
         scope=scope,
         built_on=today,
-        valid_until=_valid_until(body, clocks=bool(data["clocks"]), today=today),
+        valid_until=kept_until(body, clocks=bool(data["clocks"]), today=today),
         etag=agreement_etag(agreement),
         origin=stand_in.origin,
         body=body,
@@ -277,8 +279,52 @@ def kept_detail_refresh(agreement_id: int, *, today: date) -> bool:
     reading does (kept_detail_applies)."""
     if not stamps_hold() or not KeptDetail.objects.filter(agreement_id=agreement_id).exists():
         return False
+    return kept_detail_ready(agreement_id, kept=None, today=today)
+
+
+# What is kept of an agreement (its API detail, its page) and holds under `scope` from one day to
+# the day before another: (scope, built_on, valid_until).
+Held = tuple[str, date, date]
+
+
+def kept_renew_batch(
+    model: type[models.Model], *, after: int, limit: int, ready: Callable[[int, Held], bool]
+) -> tuple[int, int | None]:
+    """Calls `ready` on what is kept in `model` (KeptDetail, web's KeptPage) for at most `limit`
+    agreements after the id `after`, in id order: it builds again what does not hold. How many
+    it built, and the last id it looked at when more may follow (None when none can)."""
+    rows = list(
+        model.objects.filter(agreement_id__gt=after)
+        .order_by("agreement_id")
+        .values_list("agreement_id", "scope", "built_on", "valid_until")[:limit]
+    )
+    built = sum(ready(pk, (scope, built_on, until)) for pk, scope, built_on, until in rows)
+    return built, (rows[-1][0] if len(rows) == limit else None)
+
+
+def kept_details_renew(*, today: date, after: int = 0, limit: int = 1000) -> tuple[int, int | None]:
+    """Builds again for `today` each kept document that does not hold today (its time ran
+    out, or what it shows changed without a write that builds it again: forecasts replaced, the
+    code), so that a detail once read stays ready (web.tasks.kept_renew, each night): at most
+    `limit` of them after the id `after` (kept_renew_batch). Idempotent."""
+    if not stamps_hold():
+        return 0, None
+    return kept_renew_batch(
+        KeptDetail,
+        after=after,
+        limit=limit,
+        ready=lambda pk, kept: kept_detail_ready(pk, kept=kept, today=today),
+    )
+
+
+def kept_detail_ready(agreement_id: int, *, kept: Held | None, today: date) -> bool:
+    """Builds and keeps the agreement's document unless `kept` (its kept document's scope and
+    days) holds today under the current stamps. Whether it built one (not for an agreement
+    gone since)."""
     found = _kept_scope(pk=agreement_id)
     if found is None:
+        return False
+    if kept is not None and kept[0] == found[1] and kept[1] <= today < kept[2]:
         return False
     try:
         kept_detail_build(agreement_id, scope=found[1], today=today)
@@ -294,13 +340,13 @@ def _kept_scope(**lookup: Any) -> tuple[int, str] | None:
     return None if found is None else (found[0], f"{found[1]}:code{code_fingerprint()}")
 
 
-def _valid_until(body: bytes, *, clocks: bool, today: date) -> date:
-    """The first day the detail may read differently. The engine, the notices and the clocks
-    compare dates the detail shows with today, some as "on or before" (a step has happened),
-    some as "before" (a scheduled step is overdue), so each date the detail shows and the day
-    after it are where it may change: the first of those after today (every date-shaped text
-    counts, in notes too: that only shortens it). Tomorrow while a clock is shown (its count
-    moves daily); at most a week."""
+def kept_until(body: bytes, *, clocks: bool, today: date) -> date:
+    """The first day a detail (or an agreement's page, web.kept) may read differently. The
+    engine, the notices and the clocks compare dates the detail shows with today, some as "on
+    or before" (a step has happened), some as "before" (a scheduled step is overdue), so each
+    date the detail shows and the day after it are where it may change: the first of those
+    after today (every date-shaped text counts, in notes too: that only shortens it). Tomorrow
+    while a clock is shown (its count moves daily); at most a week."""
     if clocks:
         return today + timedelta(days=1)
     later = [today + timedelta(days=KEPT_DAYS_AT_MOST)]

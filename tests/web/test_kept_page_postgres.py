@@ -29,6 +29,7 @@ from tests.kept_writes import (
 )
 from web import kept
 from web.models import KeptPage
+from web.timeline import shown_period
 
 # Each request and write commits, as in use: a page is kept only outside a transaction.
 pytestmark = [
@@ -129,13 +130,64 @@ def test_any_permission_to_add_change_or_delete_gets_the_page_rendered(one, clie
     assert b"kept for readers" in served(client, one)
 
 
-def test_a_page_is_kept_for_the_day_it_was_built_for(one, client, monkeypatch):
-    today = timezone.localdate()
+def on_day(monkeypatch, day: dt.date) -> None:
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: day)
+
+
+def test_a_page_holds_for_the_rest_of_its_timelines_period(one, client, monkeypatch):
+    pk = Agreement.objects.get(slug=one).pk
+    # After every date the agreement's rows were written on (today).
+    first, end = shown_period(timezone.localdate() + dt.timedelta(days=7), phase=pk)
+    on_day(monkeypatch, first)
     served(client, one)
-    tomorrow = today + dt.timedelta(days=1)
-    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: tomorrow)
+    page = KeptPage.objects.get(agreement__slug=one)
+    assert (page.built_on, page.valid_until) == (first, end)  # nothing it shows comes sooner
+    for day in (first + dt.timedelta(days=n) for n in range(1, 7)):
+        on_day(monkeypatch, day)
+        with CaptureQueriesContext(connection) as read:
+            kept_read = served(client, one)
+        assert len(read.captured_queries) == 2  # kept, not rendered again
+        assert f"Today, {day.isoformat()}".encode() in kept_read
+        assert_same(client, one)
+    on_day(monkeypatch, end)  # the next period: drawn anew
     assert_same(client, one)
-    assert KeptPage.objects.get(agreement__slug=one).built_on == tomorrow
+    assert KeptPage.objects.get(agreement__slug=one).built_on == end
+
+
+def test_a_kept_page_is_the_page_of_every_day_it_is_served_on(demo, client, monkeypatch):
+    """Whatever each demo agreement shows (steps scheduled ahead, clocks, forecasts, notices),
+    its page kept on one day and served on a later one is the page rendered on that day, and
+    it is rendered again on the first day it may read differently."""
+    today = timezone.localdate()
+    for slug in demo:
+        on_day(monkeypatch, today)
+        served(client, slug)
+    kept = {
+        s: (b, u)
+        for s, b, u in KeptPage.objects.values_list("agreement__slug", "built_on", "valid_until")
+    }
+    assert set(kept) == set(demo)
+    served_as_kept = 0
+    for day in (today + dt.timedelta(days=n) for n in range(1, 9)):
+        on_day(monkeypatch, day)
+        for slug in demo:
+            assert_same(client, slug)
+            page = KeptPage.objects.get(agreement__slug=slug)
+            built_on, valid_until = kept[slug]
+            if day < valid_until:
+                assert page.built_on == built_on, (slug, day)  # served as kept
+                served_as_kept += built_on < day
+            else:
+                assert page.built_on == day, (slug, day)  # rendered again
+                kept[slug] = (page.built_on, page.valid_until)
+    # Many pages held for days; those showing a clock or a date ahead, less long.
+    assert served_as_kept > len(demo)
+
+
+def test_a_page_with_a_clock_holds_for_its_day(demo, client):
+    slug = next(s for s in demo if b'class="clock clock--' in served(client, s))
+    page = KeptPage.objects.get(agreement__slug=slug)
+    assert page.valid_until == page.built_on + dt.timedelta(days=1)
 
 
 def test_what_is_not_kept_goes_the_usual_way(make_agreement, client):

@@ -60,6 +60,55 @@ def test_one_day_range_is_widened_to_a_month_around_it():
     assert start < TODAY < end
 
 
+@pytest.mark.parametrize("phase", range(7))
+def test_a_period_is_the_seven_days_around_today_and_the_same_on_each(phase):
+    today = D(2026, 12, 6)
+    first, end = tl.shown_period(today, phase=phase)
+    assert first <= today < end == first + dt.timedelta(days=tl.PERIOD_DAYS)
+    assert (first.toordinal() - phase) % 7 == 0
+    for day in (first + dt.timedelta(days=n) for n in range(7)):
+        assert tl.shown_period(day, phase=phase) == (first, end)
+    assert tl.shown_period(end, phase=phase)[0] == end
+
+
+def test_periods_end_on_every_day_of_the_week_as_the_phase_varies():
+    ends = {tl.shown_period(D(2026, 12, 6), phase=pk)[1].weekday() for pk in range(1, 8)}
+    assert ends == set(range(7))
+
+
+def test_a_picture_for_a_period_is_the_same_on_each_of_its_days_but_for_today():
+    lanes = [Lane("JP", "Japan", marks=[Mark(D(2024, 1, 10), "Signature", "completed")])]
+    first, end = tl.shown_period(D(2026, 12, 6), phase=3)
+    drawn = [
+        tl.timeline_layout(lanes=lanes, today=first + dt.timedelta(days=n), period=(first, end))
+        for n in range(7)
+    ]
+    assert {(t.start, t.end, tuple(t.ticks)) for t in drawn} == {
+        (drawn[0].start, drawn[0].end, tuple(drawn[0].ticks))
+    }
+    assert drawn[0].end > end  # every day of the period, the last included, is inside
+    assert len({t.today_x for t in drawn}) == 7
+
+
+def test_todays_line_moved_is_the_line_drawn_on_that_day():
+    lanes = [Lane("JP", "Japan", marks=[Mark(D(2024, 1, 10), "Signature", "completed")])]
+    first, end = tl.shown_period(D(2026, 12, 6), phase=5)
+    built = tl.timeline_layout(lanes=lanes, today=first, period=(first, end))
+    page = f"<p>before</p><svg>{built.today_mark}</svg><p>after</p>"
+    for n in range(7):
+        day = first + dt.timedelta(days=n)
+        drawn = tl.timeline_layout(lanes=lanes, today=day, period=(first, end))
+        assert (
+            tl.today_mark_moved(page, day)
+            == f"<p>before</p><svg>{drawn.today_mark}</svg><p>after</p>"
+        )
+        assert f"Today, {day.isoformat()}" in drawn.today_mark
+    assert tl.without_today_mark(page) == "<p>before</p><svg></svg><p>after</p>"
+    # Outside the picture (never served so): the line is left out, the group kept.
+    moved = tl.today_mark_moved(page, built.end + dt.timedelta(days=1))
+    assert "tl-today-mark" in moved and "Today" not in moved
+
+
 def test_sessions_do_not_widen_the_picture():
     mark = Mark(D(2026, 1, 10), "Signature", "completed")
     plain = tl.date_range([Lane("JP", "Japan", marks=[mark])], today=TODAY)
