@@ -234,7 +234,24 @@ class _VectorMatch(Expression):
     def as_sql(self, compiler, connection):
         row = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
         column = connection.ops.quote_name(self.column)
-        return f"({row}.{column} @@ websearch_to_tsquery('{SEARCH_CONFIG}', %s))", [self.value]
+        query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
+        if '"' not in self.value:
+            query = _WORDS_OF_A_COMPOUND.format(query)
+        return f"({row}.{column} @@ {query})", [self.value]
+
+
+# A word written with a hyphen (`cross-servicing`) is parsed into the whole and its parts, which
+# websearch_to_tsquery joins as a phrase: 'cross-serv' <-> 'cross' <-> 'servic'. A phrase is
+# checked against each match's word positions, which the index does not hold, so every match's
+# vector is unpacked from its out-of-line storage: 6,400 of them for `cross-servicing` at
+# 100,000 agreements, 28,000 buffers and 20-47 ms to count, against 5,600 buffers and 5 ms for
+# the same words joined by "and". Outside a quoted phrase, which asks for the words in order,
+# the parts of a word are therefore joined by "and" (` <-> ` and ` <N> ` are the phrase
+# operators in a tsquery's text, which a lexeme of the english configuration never holds): the
+# whole word, which only such a word gives, still has to be there, so the matches are the same
+# but for a text holding another form of it (`cross-serving`, also 'cross-serv') and its last
+# part elsewhere (`services`).
+_WORDS_OF_A_COMPOUND = "regexp_replace(({})::text, ' <(-|[0-9]+)> ', ' & ', 'g')::tsquery"
 
 
 def _search_postgresql(queryset: QuerySet, value: str) -> QuerySet:

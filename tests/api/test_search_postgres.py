@@ -32,6 +32,35 @@ def test_search_matches_titles_summary_and_provisions_with_stemming(anon, make_a
     assert slugs(anon, '"access agreement" -acquisition') == ["raa"]
 
 
+def test_a_hyphenated_word_is_matched_whole_without_its_parts_positions(anon, make_agreement):
+    make_agreement(slug="acsa", title="Acquisition and Cross-Servicing Agreement")
+    make_agreement(slug="apart", title="Servicing of vehicles that cross borders")
+    make_agreement(slug="raa", title="Reciprocal Access Agreement")
+    make_agreement(slug="other-order", title="Agreement on access")
+    assert slugs(anon, "cross-servicing") == ["acsa"]  # the whole word, not its parts apart
+    assert slugs(anon, "cross-servicing acquisition") == ["acsa"]
+    assert sorted(slugs(anon, "access agreement")) == ["other-order", "raa"]
+    assert slugs(anon, '"access agreement"') == ["raa"]  # a quoted phrase keeps its order
+
+
+def test_a_hyphenated_word_is_looked_up_without_a_phrase(make_agreement):
+    """Its parts are joined by "and" outside quotes, so PostgreSQL needs no word positions
+    (which would unpack every match's vector); a quoted phrase keeps them."""
+    from agreements.api.filters import _search_postgresql
+
+    def condition(text: str) -> str:
+        sql, params = _search_postgresql(Agreement.objects.all(), text).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}", params)
+            # The plan's text quotes the lexemes' quotes.
+            return "\n".join(row[0] for row in cursor.fetchall()).replace("''", "'")
+
+    plan = condition("cross-servicing")
+    assert "'cross-serv' & 'cross' & 'servic'" in plan and "<->" not in plan
+    assert "'cross-serv' <-> 'cross' <-> 'servic'" in condition('"cross-servicing"')
+    assert "'state-of-the-art' & 'state' & 'art'" in condition("state-of-the-art")
+
+
 def test_vector_follows_provision_changes_and_title_ranks_first(anon, make_agreement):
     in_title = make_agreement(slug="fuel-title", title="Fuel agreement")
     other = make_agreement(slug="other", title="Other agreement")
