@@ -364,9 +364,11 @@ def keep(part: int, parts: int, paths: dict[str, list[str]]) -> dict[str, object
     detail_built = sum(kept_detail_ready(pk, kept=None, today=today) for pk in details)
     return {
         "pages": built,
-        "page_ms": round(page_seconds * 1000 / max(len(pages), 1), 1),
-        "page_cpu_ms": round(page_cpu * 1000 / max(len(pages), 1), 1),
-        # The share of pages a night renews in steady state: each once per its days held.
+        "page_ms": round(page_seconds * 1000 / max(built, 1), 1),
+        "page_cpu_ms": round(page_cpu * 1000 / max(built, 1), 1),
+        # The share of pages a night renews, estimated from these first builds (each once per
+        # its days held): a page built late in its period holds less long than it will once
+        # renewed at the period's start, and the forecasts' nightly refresh is not counted.
         "renewed_nightly": [sum(1 / days for days in held), len(held)],
         "details": detail_built,
         "detail_ms": round((time.perf_counter() - started) * 1000 / max(len(details), 1), 1),

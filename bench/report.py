@@ -235,7 +235,8 @@ def report(
         f"Keeping one costs its first render: {kept['page_ms']} ms a page ({kept['page_cpu_ms']} "
         f"ms of CPU), {kept['detail_ms']} ms a detail, in process. A page holds until the first "
         f"day it may read differently (the next, while it shows a running clock): the nightly "
-        f"renewal would render about {kept['renewed_nightly']:.0%} of them each night.",
+        f"renewal would render about {kept['renewed_nightly']:.0%} of them each night (estimated from "
+        "these first builds).",
         "",
         "## HTTP",
         "",

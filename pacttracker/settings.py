@@ -451,6 +451,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+# Beat's crontabs (the nightly jobs below) in the site's time zone, the one its days turn in
+# (timezone.localdate()): Celery's own default is UTC.
+CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "calendar-sweep": {
@@ -471,10 +474,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The audit log keeps AUDIT_RETENTION_DAYS; older events are deleted once a day.
     "audit-prune": {"task": "accounts.audit_prune", "schedule": crontab(minute=17, hour=3)},
-    # Kept agreement pages are rendered again for the new day where they no longer hold, after
-    # the forecasts (which move what they show); then what still does not hold is deleted,
-    # API details past their day included (web.kept).
-    "kept-renew": {"task": "web.kept_renew", "schedule": crontab(minute=5, hour=5)},
+    # Kept agreement pages and API details are built again for the new day where they no
+    # longer hold, after the forecasts have had their time limit (they move what both show);
+    # then what still does not hold is deleted (web.kept).
+    "kept-renew": {"task": "web.kept_renew", "schedule": crontab(minute=35, hour=5)},
 }
 
 # Pact Tracker ------------------------------------------------------------------------------

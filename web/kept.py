@@ -46,7 +46,13 @@ from django.utils.safestring import SafeString, mark_safe
 from agreements.models import Agreement, KeptDetail
 from apikit.response_cache import KeptInProcess, source_fingerprint, stamps_hold
 from parties.models import Party
-from ratification.api.detail import Held, agreement_scope, kept_renew_batch, kept_until
+from ratification.api.detail import (
+    Held,
+    agreement_scope,
+    kept_ready_guarded,
+    kept_renew_batch,
+    kept_until,
+)
 
 from .models import KeptPage
 from .timeline import shown_period, today_mark_moved, without_today_mark
@@ -171,28 +177,34 @@ def page_refresh(agreement_id: int, *, today: date, render: Renderer) -> bool:
 
 
 def pages_renew(
-    *, today: date, render: Renderer, after: int = 0, limit: int = 1000
+    *,
+    today: date,
+    render: Renderer,
+    after: int = 0,
+    limit: int = 1000,
+    seconds: float | None = None,
 ) -> tuple[int, int | None]:
     """Keeps ready for `today` the pages kept so far: renders again each that does not hold
     today (its time ran out, or what it shows changed without a write that renders it again:
     forecasts replaced, a calendar, the code), so that a page once read stays ready for its
     readers (web.tasks.kept_renew, each night; `manage.py kept_renew`): at most `limit` of
-    them after the id `after` (ratification.api.detail.kept_renew_batch). Idempotent: what it
-    renders holds today."""
+    them after the id `after`, for about `seconds` (ratification.api.detail.kept_renew_batch).
+    Idempotent: what it renders holds today."""
     if not stamps_hold():
         return 0, None
     return kept_renew_batch(
         KeptPage,
         after=after,
         limit=limit,
+        seconds=seconds,
         ready=lambda pk, kept: _keep_ready(pk, kept=kept, today=today, render=render),
     )
 
 
 def pages_build(agreement_ids: list[int], *, today: date, render: Renderer) -> int:
     """Renders and keeps for `today` the page of each of these agreements that has none
-    holding today (`manage.py kept_renew --all`, for a database whose pages were never read).
-    Idempotent. How many it rendered."""
+    holding today (`manage.py kept_renew --all`, for a database whose pages were never read),
+    passing over (and logging) one that cannot be rendered. Idempotent. How many it rendered."""
     held = {
         pk: (scope, built_on, valid_until)
         for pk, scope, built_on, valid_until in KeptPage.objects.filter(
@@ -200,7 +212,12 @@ def pages_build(agreement_ids: list[int], *, today: date, render: Renderer) -> i
         ).values_list("agreement_id", "scope", "built_on", "valid_until")
     }
     return sum(
-        _keep_ready(pk, kept=held.get(pk), today=today, render=render) for pk in agreement_ids
+        kept_ready_guarded(
+            lambda pk, kept: _keep_ready(pk, kept=kept, today=today, render=render),
+            pk,
+            held.get(pk),
+        )
+        for pk in agreement_ids
     )
 
 

@@ -299,9 +299,10 @@ def date_range(
 
 
 def shown_period(today: date, *, phase: int) -> tuple[date, date]:
-    """The seven days an agreement's picture is drawn for on `today`: from the last day on or
-    before it whose ordinal is `phase` modulo seven, to the seventh day after that (which it
-    includes, so that every day of the period falls inside the picture). Drawn so, the
+    """The period of seven days, today among them, that an agreement's picture is drawn for:
+    from the last day on or before today whose ordinal is `phase` modulo seven, to the seventh
+    day after that, the first of the next period (returned as the period's end, and drawn
+    too, so that every day of the period falls inside the picture). Drawn so, the
     picture is the same on each of those days but for today's line, which `today_mark_moved`
     puts right: web.kept keeps an agreement's page no longer than its period. `phase` (the
     agreement's id) spreads the periods' ends over the week, so the pages kept ready do not all
@@ -312,11 +313,8 @@ def shown_period(today: date, *, phase: int) -> tuple[date, date]:
 
 # Today's line, in a group that names the scale it was drawn on, so that a page kept from an
 # earlier day of its period can have it moved (`today_mark_moved`).
-_TODAY_MARK = re.compile(
-    r'<g class="tl-today-mark" data-scale="(\d{4}-\d\d-\d\d) (\d{4}-\d\d-\d\d) ([\d.]+) '
-    r'([\d.]+) ([\d.]+) ([\d.]+)">.*?</g>',
-    re.DOTALL,
-)
+_TODAY_MARK = re.compile(r'<g class="tl-today-mark" data-scale="([^"]*)">.*?</g>', re.DOTALL)
+# (The group holds a line and a text, no group of its own: its first "</g>" is its end.)
 
 
 def today_mark(*, scale: Scale, label_y: float, axis_y: float, today: date) -> SafeString:
@@ -353,7 +351,7 @@ def today_mark_moved(html: str, today: date) -> str:
     where it is drawn on `today`: the same as drawing the page on `today`."""
 
     def redraw(found: re.Match[str]) -> str:
-        start, end, left, right, label_y, axis_y = found.groups()
+        start, end, left, right, label_y, axis_y = found.group(1).split()
         scale = Scale(
             date.fromisoformat(start), date.fromisoformat(end), _number(left), _number(right)
         )
@@ -371,7 +369,10 @@ def without_today_mark(html: str) -> str:
 
 def _number(text: str) -> float:
     # As the layout wrote it: a whole number stays an int (12, not 12.0).
-    return float(text) if "." in text else int(text)
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _add_months(day: date, months: int) -> date:

@@ -245,13 +245,19 @@ class _VectorMatch(Expression):
 # checked against each match's word positions, which the index does not hold, so every match's
 # vector is unpacked from its out-of-line storage: 6,400 of them for `cross-servicing` at
 # 100,000 agreements, 28,000 buffers and 20-47 ms to count, against 5,600 buffers and 5 ms for
-# the same words joined by "and". Outside a quoted phrase, which asks for the words in order,
-# the parts of a word are therefore joined by "and" (` <-> ` and ` <N> ` are the phrase
-# operators in a tsquery's text, which a lexeme of the english configuration never holds): the
+# the same words joined by "and". So in a search without a quoted phrase (which asks for its
+# words in order), the phrase operators (` <-> `, ` <N> `) that follow such a whole word, a
+# lexeme with a hyphen between two letters or digits, and its parts are replaced by "and". The
 # whole word, which only such a word gives, still has to be there, so the matches are the same
 # but for a text holding another form of it (`cross-serving`, also 'cross-serv') and its last
-# part elsewhere (`services`).
-_WORDS_OF_A_COMPOUND = "regexp_replace(({})::text, ' <(-|[0-9]+)> ', ' & ', 'g')::tsquery"
+# part elsewhere (`services`). Other phrases the parser makes of one token are left as they
+# are: a date (`2024-01-01`: '2024' <-> '-01' <-> '-01'), `F-35`, `U.S.-Japan`, `O'Brien`. (A
+# lexeme of the english configuration holds no space, so ` <-> ` is always an operator.)
+_WORDS_OF_A_COMPOUND = (
+    "regexp_replace(({})::text, "
+    "$$(?<='[^' ]*[[:alnum:]]-[[:alnum:]][^' ]*'(?: <(?:-|[0-9]+)> '[^' ]*')*) <(?:-|[0-9]+)> $$, "
+    "' & ', 'g')::tsquery"
+)
 
 
 def _search_postgresql(queryset: QuerySet, value: str) -> QuerySet:

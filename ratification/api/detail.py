@@ -27,11 +27,13 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import DatabaseError, connection, models
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import DatabaseError, OperationalError, connection, models
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, QueryDict
 
@@ -288,31 +290,64 @@ Held = tuple[str, date, date]
 
 
 def kept_renew_batch(
-    model: type[models.Model], *, after: int, limit: int, ready: Callable[[int, Held], bool]
+    model: type[models.Model],
+    *,
+    after: int,
+    limit: int,
+    ready: Callable[[int, Held], bool],
+    seconds: float | None = None,
 ) -> tuple[int, int | None]:
     """Calls `ready` on what is kept in `model` (KeptDetail, web's KeptPage) for at most `limit`
-    agreements after the id `after`, in id order: it builds again what does not hold. How many
-    it built, and the last id it looked at when more may follow (None when none can)."""
+    agreements after the id `after`, in id order, and for about `seconds` at most: it builds
+    again what does not hold. One agreement that cannot be built is logged and passed over, so
+    that it does not hold up the others. How many it built, and the last id it looked at when
+    more may follow (None when none can)."""
     rows = list(
         model.objects.filter(agreement_id__gt=after)
         .order_by("agreement_id")
         .values_list("agreement_id", "scope", "built_on", "valid_until")[:limit]
     )
-    built = sum(ready(pk, (scope, built_on, until)) for pk, scope, built_on, until in rows)
-    return built, (rows[-1][0] if len(rows) == limit else None)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    built, last = 0, None
+    for pk, scope, built_on, until in rows:
+        built += kept_ready_guarded(ready, pk, (scope, built_on, until))
+        last = pk
+        if deadline is not None and time.monotonic() > deadline:
+            break
+    more = len(rows) == limit or (rows and last != rows[-1][0])
+    return built, (last if more else None)
 
 
-def kept_details_renew(*, today: date, after: int = 0, limit: int = 1000) -> tuple[int, int | None]:
+def kept_ready_guarded(
+    ready: Callable[[int, Held | None], bool], pk: int, held: Held | None
+) -> bool:
+    """`ready(pk, held)`, with an error logged and False returned rather than raised: one
+    agreement that cannot be built (a template or data error) must not stop a renewal of
+    thousands. A lost database connection and a task's time limit still end the run (the
+    task retries the batch, or the next run carries on)."""
+    try:
+        return ready(pk, held)
+    except (OperationalError, SoftTimeLimitExceeded):
+        raise
+    except Exception:
+        logger.exception("agreement %s: what is kept of it could not be built", pk)
+        return False
+
+
+def kept_details_renew(
+    *, today: date, after: int = 0, limit: int = 1000, seconds: float | None = None
+) -> tuple[int, int | None]:
     """Builds again for `today` each kept document that does not hold today (its time ran
     out, or what it shows changed without a write that builds it again: forecasts replaced, the
     code), so that a detail once read stays ready (web.tasks.kept_renew, each night): at most
-    `limit` of them after the id `after` (kept_renew_batch). Idempotent."""
+    `limit` of them after the id `after`, for about `seconds` (kept_renew_batch). Idempotent."""
     if not stamps_hold():
         return 0, None
     return kept_renew_batch(
         KeptDetail,
         after=after,
         limit=limit,
+        seconds=seconds,
         ready=lambda pk, kept: kept_detail_ready(pk, kept=kept, today=today),
     )
 

@@ -48,36 +48,91 @@ def test_pages_that_no_longer_hold_are_rendered_again_and_the_others_left(
     assert tasks.kept_renew() == 0  # idempotent
 
 
-@pytest.mark.postgres
-def test_a_night_runs_as_a_chain_of_batches(make_agreement, client, monkeypatch):
-    agreements = [make_agreement() for _ in range(5)]
+@pytest.fixture
+def queued(monkeypatch) -> list[dict]:
+    """The next batches each run queues, as a worker's run would (the run itself not eager)."""
+    calls: list[dict] = []
+    monkeypatch.setattr(tasks.kept_renew, "delay", lambda **kwargs: calls.append(kwargs))
+    return calls
+
+
+def ran_out(make_agreement, client, monkeypatch, n: int) -> list:
+    """`n` agreements whose page and API detail were kept, and ran out by LATER."""
+    agreements = [make_agreement() for _ in range(n)]
     on_day(monkeypatch, LATER)
+    kept_ran_out(agreements, client)
+    return agreements
+
+
+def kept_ran_out(agreements, client) -> None:
+    """Each agreement's page and API detail kept, then run out."""
     for a in agreements:
         client.get(f"/agreements/{a.slug}/")
+        client.get(f"/api/v1/agreements/{a.slug}/")
     KeptPage.objects.update(valid_until=LATER)
-    KeptDetail.objects.create(
-        agreement=agreements[0],
-        scope="s",
-        built_on=LATER - dt.timedelta(days=2),
-        valid_until=LATER,
-        etag='"e"',
-        origin="https://x.invalid",
-        body=b"{}",
-    )
+    KeptDetail.objects.update(valid_until=LATER)
+
+
+@pytest.mark.postgres
+def test_a_night_runs_as_a_chain_of_batches(make_agreement, client, monkeypatch, queued):
+    agreements = ran_out(make_agreement, client, monkeypatch, 5)
     monkeypatch.setattr(tasks, "RENEW_BATCH", 2)
-    runs = []
-    renew = tasks.kept_renew.run
-    monkeypatch.setattr(
-        tasks.kept_renew,
-        "run",
-        lambda after=0, kind="pages": runs.append((kind, after)) or renew(after=after, kind=kind),
-    )
-    tasks.kept_renew.delay().get()
     ids = sorted(a.pk for a in agreements)
-    # Two a batch, each queueing the next; the pages, then the details.
-    assert runs == [("pages", 0), ("pages", ids[1]), ("pages", ids[3]), ("details", 0)]
+    assert tasks.kept_renew.run() == 2  # as a worker runs it: one batch, then the next queued
+    assert queued == [{"after": ids[1], "kind": "pages"}]
+    tasks.kept_renew.run(**queued[-1])
+    tasks.kept_renew.run(**queued[-1])
+    assert queued[-1] == {"after": 0, "kind": "details"}  # the pages done, the details next
     assert all(kept_days(a)[0] == LATER for a in agreements)
-    assert KeptDetail.objects.get().built_on == LATER  # past its day: built again
+    while queued[-1]["kind"] == "details" and len(queued) < 10:
+        before = len(queued)
+        tasks.kept_renew.run(**queued[-1])
+        if len(queued) == before:
+            break  # the last batch: nothing queued after it
+    assert set(KeptDetail.objects.values_list("built_on", flat=True)) == {LATER}
+
+
+@pytest.mark.postgres
+def test_run_eagerly_the_batches_follow_each_other_in_one_call(make_agreement, client, monkeypatch):
+    agreements = ran_out(make_agreement, client, monkeypatch, 5)
+    monkeypatch.setattr(tasks, "RENEW_BATCH", 2)
+    calls = []
+    renew = tasks.kept.pages_renew
+    monkeypatch.setattr(
+        tasks.kept, "pages_renew", lambda **kwargs: calls.append(kwargs["after"]) or renew(**kwargs)
+    )
+    assert tasks.kept_renew.delay().get() == 10  # five pages and five details
+    ids = sorted(a.pk for a in agreements)
+    assert calls == [0, ids[1], ids[3]]
+
+
+@pytest.mark.postgres
+def test_an_agreement_that_cannot_be_rendered_is_passed_over(
+    make_agreement, client, monkeypatch, caplog
+):
+    broken, fine = make_agreement(), make_agreement()
+    on_day(monkeypatch, LATER)
+    kept_ran_out([broken, fine], client)
+    render = tasks.agreement_body
+
+    def failing(request, slug, today):
+        if slug == broken.slug:
+            raise ValueError("a template error")
+        return render(request, slug, today)
+
+    monkeypatch.setattr(tasks, "agreement_body", failing)
+    assert tasks.kept_renew.delay().get() == 3  # the other page, and both details
+    assert kept_days(fine)[0] == LATER
+    assert not KeptPage.objects.filter(agreement=broken).exists()  # pruned at the end
+    assert f"agreement {broken.pk}: what is kept of it could not be built" in caplog.text
+
+
+@pytest.mark.postgres
+def test_a_batch_stops_when_its_time_is_up(make_agreement, client, monkeypatch, queued):
+    agreements = ran_out(make_agreement, client, monkeypatch, 3)
+    monkeypatch.setattr(tasks, "RENEW_SECONDS", 0)
+    assert tasks.kept_renew.run() == 1  # one page, then the time was up
+    assert queued == [{"after": min(a.pk for a in agreements), "kind": "pages"}]
 
 
 @pytest.mark.postgres
@@ -112,14 +167,25 @@ def test_what_cannot_be_built_again_is_deleted_at_the_end(make_agreement, client
     assert not KeptPage.objects.exists() and not KeptDetail.objects.exists()
 
 
-def test_beat_runs_it_each_night_after_the_forecasts(settings):
+def test_beat_runs_it_each_night_once_the_forecasts_had_their_time(settings):
+    from forecasting.tasks import refresh_forecasts
+
     entry = settings.CELERY_BEAT_SCHEDULE["kept-renew"]
-    forecasts = settings.CELERY_BEAT_SCHEDULE["forecasts-refresh"]["schedule"]
+    forecasts = settings.CELERY_BEAT_SCHEDULE["forecasts-refresh"]
     assert entry["task"] == tasks.kept_renew.name == "web.kept_renew"
-    assert (min(entry["schedule"].hour), min(entry["schedule"].minute)) > (
-        min(forecasts.hour),
-        min(forecasts.minute),
-    )
+    assert forecasts["task"] == refresh_forecasts.name
+
+    def minutes(schedule) -> int:
+        return min(schedule.hour) * 60 + min(schedule.minute)
+
+    limit = refresh_forecasts.time_limit / 60
+    assert minutes(entry["schedule"]) > minutes(forecasts["schedule"]) + limit
+    assert settings.CELERY_TIMEZONE == settings.TIME_ZONE  # the site's nights
+
+
+def test_the_old_prune_task_still_runs_for_messages_queued_before_an_upgrade(monkeypatch):
+    assert tasks.kept_prune.name == "web.kept_prune"
+    assert tasks.kept_prune.delay().get() == 0
 
 
 @pytest.mark.postgres
@@ -138,6 +204,10 @@ def test_the_command_keeps_every_agreements_page_and_detail_ready_or_renews_the_
     KeptDetail.objects.update(valid_until=LATER)
     call_command("kept_renew")
     assert "1 page(s) and 2 API detail(s) built" in capsys.readouterr().out
+    KeptPage.objects.filter(agreement=read).update(valid_until=LATER, scope="gone")
+    monkeypatch.setattr("web.kept._render_and_keep", lambda *args, **kwargs: None)
+    call_command("kept_renew")
+    assert not KeptPage.objects.filter(agreement=read).exists()  # could not be built: pruned
 
 
 def test_the_command_says_where_nothing_is_kept(monkeypatch):

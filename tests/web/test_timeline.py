@@ -104,6 +104,14 @@ def test_todays_line_moved_is_the_line_drawn_on_that_day():
         )
         assert f"Today, {day.isoformat()}" in drawn.today_mark
     assert tl.without_today_mark(page) == "<p>before</p><svg></svg><p>after</p>"
+    # Whatever numbers the scale is written with.
+    scale = tl.Scale(first, end + dt.timedelta(days=30), -3.5, 1e-05)
+    odd = f"<svg>{tl.today_mark(scale=scale, label_y=-2, axis_y=97.25, today=first)}</svg>"
+    moved = tl.today_mark_moved(odd, first + dt.timedelta(days=2))
+    expected = tl.today_mark(
+        scale=scale, label_y=-2, axis_y=97.25, today=first + dt.timedelta(days=2)
+    )
+    assert moved == f"<svg>{expected}</svg>"
     # Outside the picture (never served so): the line is left out, the group kept.
     moved = tl.today_mark_moved(page, built.end + dt.timedelta(days=1))
     assert "tl-today-mark" in moved and "Today" not in moved

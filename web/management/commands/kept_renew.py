@@ -1,6 +1,6 @@
 """`manage.py kept_renew`: keep the agreement pages and API details ready for today (web.kept,
 ratification.api.detail). By default, what the nightly renewal does: build again each kept one
-that does not hold today. With `--all`, every agreement's, for a database whose pages were never
+that does not hold today, then delete what still does not. With `--all`, every agreement's, for a database whose pages were never
 read (after an import, or on a new deployment). Safe to run on a live site; idempotent."""
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from django.utils import timezone
 from agreements.management.progress import terminal_progress
 from agreements.models import Agreement, KeptDetail
 from apikit.response_cache import stamps_hold
-from ratification.api.detail import kept_detail_ready, kept_details_renew
+from ratification.api.detail import kept_detail_ready, kept_details_renew, kept_ready_guarded
 from web import kept
 from web.models import KeptPage
+from web.tasks import RENEW_BATCH
 from web.views import agreement_body
-
-BATCH = 500
 
 
 class Command(BaseCommand):
@@ -53,8 +52,8 @@ class Command(BaseCommand):
         if options["all"]:
             ids = list(Agreement.objects.order_by("pk").values_list("pk", flat=True))
             progress = terminal_progress(sys.stderr, "agreements")
-            for start in range(0, len(ids), BATCH):
-                batch = ids[start : start + BATCH]
+            for start in range(0, len(ids), RENEW_BATCH):
+                batch = ids[start : start + RENEW_BATCH]
                 pages += kept.pages_build(batch, today=today, render=render)
                 held = {
                     pk: (scope, built_on, valid_until)
@@ -63,18 +62,26 @@ class Command(BaseCommand):
                     ).values_list("agreement_id", "scope", "built_on", "valid_until")
                 }
                 details += sum(
-                    kept_detail_ready(pk, kept=held.get(pk), today=today) for pk in batch
+                    kept_ready_guarded(
+                        lambda pk, kept: kept_detail_ready(pk, kept=kept, today=today),
+                        pk,
+                        held.get(pk),
+                    )
+                    for pk in batch
                 )
-                progress(min(start + BATCH, len(ids)), len(ids))
+                progress(min(start + RENEW_BATCH, len(ids)), len(ids))
         else:
             after: int | None = 0
             while after is not None:
-                done, after = kept.pages_renew(today=today, render=render, after=after, limit=BATCH)
+                done, after = kept.pages_renew(
+                    today=today, render=render, after=after, limit=RENEW_BATCH
+                )
                 pages += done
             after = 0
             while after is not None:
-                done, after = kept_details_renew(today=today, after=after, limit=BATCH)
+                done, after = kept_details_renew(today=today, after=after, limit=RENEW_BATCH)
                 details += done
+            kept.kept_prune(today=today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"{pages:,} page(s) and {details:,} API detail(s) built for {today}, in "
