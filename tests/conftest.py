@@ -139,9 +139,17 @@ def demo(request, db) -> None:
 
 @pytest.fixture(autouse=True)
 def _eager_celery(request, settings):
-    """Unit tests run tasks in-process; tests marked `services` use a real worker instead."""
+    """Unit tests run tasks in-process; tests marked `services` use a real worker instead.
+
+    Each test starts outside any task. Celery marks "inside a task" (where `result.get()` is
+    refused) in one flag per process, set and restored around each eager run: two threads
+    running eager tasks at once (the concurrency tests' writers) can restore each other's
+    value and leave it set, and a later test's `.delay().get()` then fails."""
+    from celery._state import _set_task_join_will_block
+
     from pacttracker.celery import app
 
+    _set_task_join_will_block(False)
     eager = not request.node.get_closest_marker("services")
     previous = app.conf.task_always_eager
     settings.CELERY_TASK_ALWAYS_EAGER = eager
