@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import OperationalError
 from django.http import HttpRequest
 from django.utils import timezone
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 # night's many are a chain of short tasks, each well inside its time limit.
 RENEW_BATCH = 1000
 RENEW_SECONDS = 60
+# How long the mark that a batch was queued is kept (kept_renew): the rest of its night.
+RENEW_MARK_SECONDS = 24 * 60 * 60
 # The nightly tasks' options: a lost database connection is retried, the rest is logged.
 NIGHTLY = {
     "autoretry_for": (OperationalError,),
@@ -39,7 +42,8 @@ def kept_renew(self, after: int = 0, kind: str = "pages") -> int:
     refresh): renders again each agreement page, then builds again each API detail, that does
     not hold today (web.kept.pages_renew, ratification.api.detail.kept_details_renew), a batch
     at a time, each batch queueing the next; one that cannot be built is logged and passed
-    over. The last batch deletes what is kept and still does not hold. Run eagerly (no broker),
+    over. Each batch is queued once a night, even if the one before it runs twice. The last
+    batch deletes what is kept and still does not hold. Run eagerly (no broker),
     the batches follow each other in this call rather than each inside the one before.
     Idempotent. How many this call built."""
     today = timezone.localdate()
@@ -70,7 +74,10 @@ def kept_renew(self, after: int = 0, kind: str = "pages") -> int:
                 logger.info("kept renew: %d outdated page(s) and detail(s) deleted", deleted)
             return built
         if not self.request.is_eager:
-            kept_renew.delay(after=after, kind=kind)
+            # Once per night and batch: a batch delivered again (its worker died after it
+            # queued the next) must not start a second chain beside the first.
+            if cache.add(f"web.kept_renew:{today}:{kind}:{after}", True, RENEW_MARK_SECONDS):
+                kept_renew.delay(after=after, kind=kind)
             return built
 
 

@@ -93,6 +93,22 @@ def test_a_night_runs_as_a_chain_of_batches(make_agreement, client, monkeypatch,
 
 
 @pytest.mark.postgres
+def test_a_batch_delivered_again_does_not_start_a_second_chain(
+    make_agreement, client, monkeypatch, queued
+):
+    ran_out(make_agreement, client, monkeypatch, 3)
+    monkeypatch.setattr(tasks, "RENEW_BATCH", 2)
+    tasks.kept_renew.run()
+    tasks.kept_renew.run()  # its worker died after it queued the next: delivered again
+    assert len(queued) == 1
+    tasks.kept_renew.run(**queued[0])
+    assert queued[-1] == {"after": 0, "kind": "details"}
+    on_day(monkeypatch, LATER + dt.timedelta(days=1))
+    tasks.kept_renew.run()  # the next night queues its own
+    assert len(queued) == 3
+
+
+@pytest.mark.postgres
 def test_run_eagerly_the_batches_follow_each_other_in_one_call(make_agreement, client, monkeypatch):
     agreements = ran_out(make_agreement, client, monkeypatch, 5)
     monkeypatch.setattr(tasks, "RENEW_BATCH", 2)
