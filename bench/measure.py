@@ -334,7 +334,7 @@ def keep(part: int, parts: int, paths: dict[str, list[str]]) -> dict[str, object
     from django.http import HttpRequest
     from django.utils import timezone
 
-    from ratification.api.detail import kept_detail_ready
+    from ratification.api.detail import kept_details_build
     from web import kept
     from web.views import agreement_body
 
@@ -361,7 +361,7 @@ def keep(part: int, parts: int, paths: dict[str, list[str]]) -> dict[str, object
     ]
     details = ids("detail")
     started = time.perf_counter()
-    detail_built = sum(kept_detail_ready(pk, kept=None, today=today) for pk in details)
+    detail_built = kept_details_build(details, today=today)
     return {
         "pages": built,
         "page_ms": round(page_seconds * 1000 / max(built, 1), 1),

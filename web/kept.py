@@ -49,6 +49,9 @@ from parties.models import Party
 from ratification.api.detail import (
     Held,
     agreement_scope,
+    holding_on,
+    holds,
+    kept_held,
     kept_ready_guarded,
     kept_renew_batch,
     kept_until,
@@ -139,12 +142,7 @@ def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
         kept = (
             KeptPage.objects.select_related("agreement")
             .only("label", "body", "built_on", *(f"agreement__{name}" for name in HEADING_FIELDS))
-            .filter(
-                agreement_id=agreement_id,
-                scope=scope,
-                built_on__lte=today,
-                valid_until__gt=today,
-            )
+            .filter(holding_on(today), agreement_id=agreement_id, scope=scope)
             .first()
         )
     except DatabaseError:
@@ -164,11 +162,7 @@ def page_refresh(agreement_id: int, *, today: date, render: Renderer) -> bool:
     if not stamps_hold():
         return False
     kept = (
-        KeptPage.objects.filter(
-            agreement_id=agreement_id, built_on__lte=today, valid_until__gt=today
-        )
-        .only("scope")
-        .first()
+        KeptPage.objects.filter(holding_on(today), agreement_id=agreement_id).only("scope").first()
     )
     found = _page_scope(pk=agreement_id) if kept is not None else None
     if found is None or found[1] == kept.scope:
@@ -205,12 +199,7 @@ def pages_build(agreement_ids: list[int], *, today: date, render: Renderer) -> i
     """Renders and keeps for `today` the page of each of these agreements that has none
     holding today (`manage.py kept_renew --all`, for a database whose pages were never read),
     passing over (and logging) one that cannot be rendered. Idempotent. How many it rendered."""
-    held = {
-        pk: (scope, built_on, valid_until)
-        for pk, scope, built_on, valid_until in KeptPage.objects.filter(
-            agreement_id__in=agreement_ids
-        ).values_list("agreement_id", "scope", "built_on", "valid_until")
-    }
+    held = kept_held(KeptPage, agreement_ids)
     return sum(
         kept_ready_guarded(
             lambda pk, kept: _keep_ready(pk, kept=kept, today=today, render=render),
@@ -228,7 +217,7 @@ def _keep_ready(agreement_id: int, *, kept: Held | None, today: date, render: Re
     found = _page_scope(pk=agreement_id)
     if found is None:
         return False
-    if kept is not None and kept[0] == found[1] and kept[1] <= today < kept[2]:
+    if holds(kept, scope=found[1], today=today):
         return False
     return _render_and_keep(agreement_id, scope=found[1], today=today, render=render) is not None
 

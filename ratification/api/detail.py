@@ -34,7 +34,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, OperationalError, connection, models
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpResponse, QueryDict
 
 from agreements.models import (
@@ -231,7 +231,7 @@ def kept_detail_response(request: Any, *, slug: str, today: date) -> HttpRespons
         return None
     agreement_id, scope = found
     kept = KeptDetail.objects.filter(
-        agreement_id=agreement_id, scope=scope, built_on__lte=today, valid_until__gt=today
+        holding_on(today), agreement_id=agreement_id, scope=scope
     ).first()
     if kept is None:
         try:
@@ -287,6 +287,27 @@ def kept_detail_refresh(agreement_id: int, *, today: date) -> bool:
 # What is kept of an agreement (its API detail, its page) and holds under `scope` from one day to
 # the day before another: (scope, built_on, valid_until).
 Held = tuple[str, date, date]
+HELD_FIELDS = ("scope", "built_on", "valid_until")
+
+
+def holding_on(today: date) -> Q:
+    """What is kept (a KeptDetail, web's KeptPage) and may be served on `today`."""
+    return Q(built_on__lte=today, valid_until__gt=today)
+
+
+def holds(kept: Held | None, *, scope: str, today: date) -> bool:
+    """Whether what is kept (`kept`, or nothing) may be served on `today` under `scope`."""
+    return kept is not None and kept[0] == scope and kept[1] <= today < kept[2]
+
+
+def kept_held(model: type[models.Model], agreement_ids: list[int]) -> dict[int, Held]:
+    """What `model` keeps of these agreements, by agreement id (one query)."""
+    return {
+        pk: (scope, built_on, until)
+        for pk, scope, built_on, until in model.objects.filter(
+            agreement_id__in=agreement_ids
+        ).values_list("agreement_id", *HELD_FIELDS)
+    }
 
 
 def kept_renew_batch(
@@ -305,7 +326,7 @@ def kept_renew_batch(
     rows = list(
         model.objects.filter(agreement_id__gt=after)
         .order_by("agreement_id")
-        .values_list("agreement_id", "scope", "built_on", "valid_until")[:limit]
+        .values_list("agreement_id", *HELD_FIELDS)[:limit]
     )
     deadline = None if seconds is None else time.monotonic() + seconds
     built, last = 0, None
@@ -352,6 +373,19 @@ def kept_details_renew(
     )
 
 
+def kept_details_build(agreement_ids: list[int], *, today: date) -> int:
+    """Builds and keeps for `today` the document of each of these agreements that has none
+    holding today (`manage.py kept_renew --all`), passing over (and logging) one that cannot be
+    built. Idempotent. How many it built."""
+    held = kept_held(KeptDetail, agreement_ids)
+    return sum(
+        kept_ready_guarded(
+            lambda pk, kept: kept_detail_ready(pk, kept=kept, today=today), pk, held.get(pk)
+        )
+        for pk in agreement_ids
+    )
+
+
 def kept_detail_ready(agreement_id: int, *, kept: Held | None, today: date) -> bool:
     """Builds and keeps the agreement's document unless `kept` (its kept document's scope and
     days) holds today under the current stamps. Whether it built one (not for an agreement
@@ -359,7 +393,7 @@ def kept_detail_ready(agreement_id: int, *, kept: Held | None, today: date) -> b
     found = _kept_scope(pk=agreement_id)
     if found is None:
         return False
-    if kept is not None and kept[0] == found[1] and kept[1] <= today < kept[2]:
+    if holds(kept, scope=found[1], today=today):
         return False
     try:
         kept_detail_build(agreement_id, scope=found[1], today=today)

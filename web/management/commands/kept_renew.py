@@ -16,7 +16,7 @@ from django.utils import timezone
 from agreements.management.progress import terminal_progress
 from agreements.models import Agreement, KeptDetail
 from apikit.response_cache import stamps_hold
-from ratification.api.detail import kept_detail_ready, kept_details_renew, kept_ready_guarded
+from ratification.api.detail import kept_details_build, kept_details_renew
 from web import kept
 from web.models import KeptPage
 from web.tasks import RENEW_BATCH
@@ -55,20 +55,7 @@ class Command(BaseCommand):
             for start in range(0, len(ids), RENEW_BATCH):
                 batch = ids[start : start + RENEW_BATCH]
                 pages += kept.pages_build(batch, today=today, render=render)
-                held = {
-                    pk: (scope, built_on, valid_until)
-                    for pk, scope, built_on, valid_until in KeptDetail.objects.filter(
-                        agreement_id__in=batch
-                    ).values_list("agreement_id", "scope", "built_on", "valid_until")
-                }
-                details += sum(
-                    kept_ready_guarded(
-                        lambda pk, kept: kept_detail_ready(pk, kept=kept, today=today),
-                        pk,
-                        held.get(pk),
-                    )
-                    for pk in batch
-                )
+                details += kept_details_build(batch, today=today)
                 progress(min(start + RENEW_BATCH, len(ids)), len(ids))
         else:
             after: int | None = 0
