@@ -14,8 +14,13 @@ A view can narrow what a response is kept under (`CachedReadMixin.cache_scope`):
 detail is kept under that agreement's own stamp, which triggers move when a row it is built from
 changes (ratification migration 0007), plus its related agreements' stamps and a generation of
 the names many details share (parties, subjects, sources). So a write to one agreement leaves
-every other agreement's cached detail in place; lists keep the data generation. The pages
-are built from kept rows and counts (agreements.listing) and are not cached.
+every other agreement's cached detail in place. A list is kept under the *listing
+generation*, which moves with the data generation except at the commit of a write whose every
+row changes no list's membership, order or counts (an editor's note on a step: ratification
+0026 tells them apart by trigger); such a write changes at most the written agreement's row (its
+`updated_at`), so the entry keeps the rows it shows with their stamps (`shown_rows`), which a
+hit checks in one query (`rows_current`) before it is served. The pages are built from kept rows and counts
+(agreements.listing) and are not cached.
 
 The key also holds what else a response depends on: the address (path, query, host, scheme),
 the negotiated media type, the user (permissions could differ) and today's date (the detail
@@ -100,10 +105,21 @@ def data_generation() -> int | None:
     None on SQLite (no generation), and inside a transaction: what it reads may include its own
     uncommitted writes, which the generation only counts at commit (and tests run inside one).
     """
+    return _generation("SELECT value FROM ratification_cache_generation WHERE id = 1")
+
+
+def listing_generation() -> int | None:
+    """The current listing generation (ratification 0026): the data generation but for the
+    commits whose every row written changes no list's membership, order or counts (an editor's
+    note on a step). None as for data_generation."""
+    return _generation("SELECT listing FROM ratification_cache_generation WHERE id = 1")
+
+
+def _generation(sql: str) -> int | None:
     if not caching_possible():
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT value FROM ratification_cache_generation WHERE id = 1")
+        cursor.execute(sql)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -138,7 +154,7 @@ def reference_generation() -> int:
 
 
 def data_generation_move() -> None:
-    """Moves the data generation and every party's stamp, for a write that no trigger counts
+    """Moves the data and listing generations and every party's stamp, for a write that no trigger counts
     (one to a table that is not stamped, such as the kept facet counts). Its row stays locked
     until the transaction ends, holding off writers' commits: call it last. PostgreSQL; nothing
     where the generation's table is not there (yet: a migration running before ratification's
@@ -148,13 +164,18 @@ def data_generation_move() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT to_regclass('ratification_cache_generation') IS NOT NULL, "
-            "to_regprocedure('ratification_parties_stamp(text, bigint)') IS NOT NULL"
+            "to_regprocedure('ratification_parties_stamp(text, bigint)') IS NOT NULL, "
+            "EXISTS (SELECT FROM pg_attribute WHERE attname = 'listing' AND NOT attisdropped "
+            "AND attrelid = to_regclass('ratification_cache_generation'))"
         )
-        generation_there, party_stamps_there = cursor.fetchone()
+        generation_there, party_stamps_there, listing_there = cursor.fetchone()
         if not generation_there:
             return
         cursor.execute(
-            "UPDATE ratification_cache_generation SET value = value + 1 WHERE id = 1 "
+            "UPDATE ratification_cache_generation SET value = value + 1, listing = listing + 1 "
+            "WHERE id = 1 RETURNING value"
+            if listing_there  # (ratification 0026; not yet there when an earlier one runs)
+            else "UPDATE ratification_cache_generation SET value = value + 1 WHERE id = 1 "
             "RETURNING value"
         )
         if party_stamps_there:
@@ -235,9 +256,21 @@ class CachedReadMixin:
     def cache_scope(self, request) -> str | None:
         """What a cached response depends on besides its address: by default the data generation,
         which any committed write moves on. A view narrows it to what the response shows (an
-        agreement's detail: that agreement's stamp). None: do not cache."""
+        agreement's detail: that agreement's stamp; a list: the listing generation, with
+        `shown_rows`). None: do not cache."""
         generation = data_generation()
         return None if generation is None else f"g{generation}"
+
+    def shown_rows(self) -> dict[int, int] | None:
+        """After the response was built: the rows it shows by id, with the stamps they were
+        read at, when its scope does not cover every change to them (a list under the listing
+        generation). A hit is served only while `rows_current` finds them unchanged. None: the
+        scope covers it all."""
+        return None
+
+    def rows_current(self, rows: dict[int, int]) -> bool:
+        """Whether the rows a cached response shows (`shown_rows`) still have those stamps."""
+        raise NotImplementedError("A view whose shown_rows gives rows checks them here.")
 
     def _response_cache_key(self, request) -> str | None:
         if request.method != "GET" or self.action not in self.cached_actions:
@@ -252,7 +285,8 @@ class CachedReadMixin:
             return None
         user = request.user.pk if request.user and request.user.is_authenticated else 0
         return _key(
-            "api-response",
+            # ".2": an entry holds the rows it shows (the release before's did not).
+            "api-response.2",
             scope,
             str(user),
             request.scheme,
@@ -267,17 +301,19 @@ class CachedReadMixin:
             return handler(request, *args, **kwargs)
         hit = _get(key)
         if hit is not None:
-            content, headers = hit
-            response = HttpResponse(content, status=200)
-            for name, value in headers:
-                response[name] = value
-            return response
+            content, headers, rows = hit
+            if not rows or self.rows_current(rows):
+                response = HttpResponse(content, status=200)
+                for name, value in headers:
+                    response[name] = value
+                return response
         response = handler(request, *args, **kwargs)
         if response.status_code == 200:
+            rows = self.shown_rows()
 
             def store(rendered) -> None:
                 headers = [(h, v) for h, v in rendered.items() if h.lower() not in NOT_KEPT]
-                _set(key, (rendered.content, tuple(headers)))
+                _set(key, (rendered.content, tuple(headers), rows))
 
             response.add_post_render_callback(store)
         return response

@@ -119,6 +119,19 @@ WRITES = [
 ]
 
 
+# The writes that change no agreement list's membership, order or counts, nor a name lists
+# share: a step's note. They move neither the listing nor the reference generation
+# (ratification 0026).
+LIST_NEUTRAL = frozenset(
+    {
+        through_the_services,
+        through_the_api,
+        outside_the_services,
+        a_note_naming_a_placeholder_origin,
+    }
+)
+
+
 def written_by(write) -> str:
     """A demo agreement that the write changes something on."""
     if write is a_related_agreement_retitled:

@@ -23,8 +23,9 @@ follow button), around the kept HTML:
 A party's page: everything below its heading is kept in each process under the party's stamp,
 which moves at the commit of any write to the party or its agreements (`party_page`).
 
-The home page shows the whole database (counts, newest changes, waiting and overdue lists), so
-its body is kept in each process under the generations every write moves (`whole_data_body`).
+The home page shows the whole database's lists (counts, newest changes, waiting and overdue
+lists), so its body is kept in each process under the generations that every write which may
+change a list moves (`whole_data_body`): all but an editor's note on a step.
 
 tests/web/test_kept_page_postgres.py checks them against the usual rendering after writes
 through every path.
@@ -325,31 +326,32 @@ def party_page(*, code: str, today: date, render: PartyRenderer) -> PartyPage | 
 # Pages built from the whole database ---------------------------------------------------------
 
 
-# Each such page, kept in this process under the data and reference generations and the day.
+# Each such page, kept in this process under the listing and reference generations and the day.
 _whole_data = KeptInProcess()
 
 
 def whole_data_body(name: str, *, today: date, render: Callable[[], str]) -> SafeString | None:
-    """A page built from the whole database (the home page's counts, newest changes, waiting
-    and overdue lists), as `render` gives it to a reader who may only view, kept in this
-    process under the data and reference generations and the day: rendered again at most once
-    per process after each committed write or calendar change, and served as it is until
-    then. None where the generations do not hold (page_applies); the caller renders."""
+    """A page built from the whole database's lists (the home page's counts, waiting and overdue
+    lists, newest status changes), as `render` gives it to a reader who may only view, kept in
+    this process under the listing and reference generations and the day: rendered again at
+    most once per process after each committed write that may change a list (not an editor's
+    note on a step, ratification 0026) or calendar change, and served as it is until then.
+    None where the generations do not hold (page_applies); the caller renders."""
     if not stamps_hold():
         return None
     try:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT d.value, r.value FROM ratification_cache_generation d, "
+                "SELECT d.listing, r.value FROM ratification_cache_generation d, "
                 "ratification_reference_generation r"
             )
-            data, reference = cursor.fetchone()
+            listing, reference = cursor.fetchone()
     except DatabaseError:
         logger.warning("%s: the generations were not read", name, exc_info=True)
         return None
     # Rendered after the generations were read: at least as new as they say (a write in
     # between moves them on, and the next reader renders again).
-    return _whole_data.get(name, (data, reference, today), lambda: _rendered(render()))
+    return _whole_data.get(name, (listing, reference, today), lambda: _rendered(render()))
 
 
 def _rendered(html: str) -> SafeString:

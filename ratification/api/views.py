@@ -57,7 +57,7 @@ from apikit.estimates import KnownCount, PageOrCursorPagination
 from apikit.filtering import FilterSet
 from apikit.pagination import StrictPageSizeMixin
 from apikit.renderers import CSVRenderer, JSONRenderer
-from apikit.response_cache import CachedReadMixin
+from apikit.response_cache import CachedReadMixin, listing_generation
 from parties.models import Party
 
 from ..merging import agreement_merge
@@ -104,7 +104,27 @@ def agreement_list_queryset(
     of 50 model instances of the wide Agreement (every other field deferred) cost about 1.4 ms
     of a list request's 6, twice the rows' reading. The serializers read attributes, which the
     rows have; `pk` is there for keyset pages."""
-    return Agreement.objects.values_list("pk", *serializer.read_fields(), named=True)
+    return Agreement.objects.values_list("pk", "cache_stamp", *serializer.read_fields(), named=True)
+
+
+# The list's parameters whose pages an editor's note on a step (a new source, who recorded it:
+# ratification.services.step_record's `shown_only` path) cannot change but for the written
+# agreement's row: filters, sorts and pages by what the listing generation covers (ratification
+# 0026). Not `updated_since` or a sort by `updated_at` (the note moves the agreement's), nor
+# `gap` (a step's source is one). tests/api check that every filter is in one set or the other.
+LISTING_PARAMS = frozenset(
+    {
+        *("party", "status", "subject", "provision_category", "signed_after", "signed_before"),
+        *("slug", "q", "ordering", "page", "page_size", "pagination", "cursor", "format"),
+    }
+)
+DATA_PARAMS = frozenset({"updated_since", "gap"})
+
+
+def _listing_scoped(params) -> bool:
+    """Whether a list with these parameters may be kept under the listing generation."""
+    ordering = ",".join(params.getlist("ordering"))
+    return params.keys() <= LISTING_PARAMS and "updated_at" not in ordering
 
 
 def step_queryset() -> QuerySet[RatificationStep]:
@@ -229,7 +249,10 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         with search_through_index(searched(queryset), matches=queryset) as few:
             if not self.paginator.wants_cursor(self.request):
                 queryset = self._counted_pages(queryset, few)
-            return super().paginate_queryset(queryset)
+            page = super().paginate_queryset(queryset)
+        if page is not None and self.action == "list":
+            self._shown = {row.pk: row.cache_stamp for row in page}
+        return page
 
     def _counted_pages(self, queryset, few: int | None):
         """What the page-number paginator slices and counts: a search in rank order a group
@@ -284,7 +307,22 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         # A detail is cached per agreement: a write to one leaves the others' cached.
         if self.action == "retrieve":
             return agreement_cache_scope(slug=self.kwargs[self.lookup_field])
+        # A list is cached under the listing generation, which an editor's note on a step does
+        # not move (ratification 0026), with its rows' stamps checked on each hit; unless a
+        # parameter selects or sorts by what such a note changes (LISTING_PARAMS).
+        if self.action == "list" and _listing_scoped(request.query_params):
+            generation = listing_generation()
+            return None if generation is None else f"l{generation}"
         return super().cache_scope(request)
+
+    def shown_rows(self) -> dict[int, int] | None:
+        if self.action == "list" and _listing_scoped(self.request.query_params):
+            return getattr(self, "_shown", None)
+        return None
+
+    def rows_current(self, rows: dict[int, int]) -> bool:
+        current = Agreement.objects.filter(pk__in=rows).order_by().values_list("pk", "cache_stamp")
+        return dict(current) == rows
 
     def _detail_response(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
         agreement = agreement_detail_queryset(reading=True).get(pk=pk)
