@@ -18,8 +18,9 @@ every other agreement's cached detail in place. A list is kept under the *listin
 generation*, which moves with the data generation except at the commit of a write whose every
 row changes no list's membership, order or counts (an editor's note on a step: ratification
 0026 tells them apart by trigger); such a write changes at most the written agreement's row (its
-`updated_at`), so the entry keeps the rows it shows with their stamps (`shown_rows`), which a
-hit checks in one query (`rows_current`) before it is served. The pages are built from kept rows and counts
+`updated_at`). So a list's entry is kept under its address alone and holds what it was built
+under (`hit_checks`): the listing generation and the stamps of the rows it shows, which a hit
+checks in one query (`hit_holds`) before it is served; a stale entry is built again in place. The pages are built from kept rows and counts
 (agreements.listing) and are not cached.
 
 The key also holds what else a response depends on: the address (path, query, host, scheme),
@@ -256,21 +257,26 @@ class CachedReadMixin:
     def cache_scope(self, request) -> str | None:
         """What a cached response depends on besides its address: by default the data generation,
         which any committed write moves on. A view narrows it to what the response shows (an
-        agreement's detail: that agreement's stamp; a list: the listing generation, with
-        `shown_rows`). None: do not cache."""
+        agreement's detail: that agreement's stamp), or leaves it to `hit_checks` (a list).
+        None: do not cache."""
         generation = data_generation()
         return None if generation is None else f"g{generation}"
 
-    def shown_rows(self) -> dict[int, int] | None:
-        """After the response was built: the rows it shows by id, with the stamps they were
-        read at, when its scope does not cover every change to them (a list under the listing
-        generation). A hit is served only while `rows_current` finds them unchanged. None: the
-        scope covers it all."""
+    def hit_checks_read(self) -> Any:
+        """On a miss, before the response is built: what `hit_checks` needs read first (a list:
+        the listing generation), or None."""
         return None
 
-    def rows_current(self, rows: dict[int, int]) -> bool:
-        """Whether the rows a cached response shows (`shown_rows`) still have those stamps."""
-        raise NotImplementedError("A view whose shown_rows gives rows checks them here.")
+    def hit_checks(self, read: Any) -> Any:
+        """After the response was built, from what `hit_checks_read` gave: what a hit checks
+        before it is served (`hit_holds`), for a view whose key's scope does not cover every
+        change to what it shows (a list: the listing generation and the stamps of the rows it
+        shows). None: the scope covers it all."""
+        return None
+
+    def hit_holds(self, checks: Any) -> bool:
+        """Whether a cached response whose `hit_checks` were `checks` may still be served."""
+        raise NotImplementedError("A view whose hit_checks gives checks holds them here.")
 
     def _response_cache_key(self, request) -> str | None:
         if request.method != "GET" or self.action not in self.cached_actions:
@@ -301,19 +307,20 @@ class CachedReadMixin:
             return handler(request, *args, **kwargs)
         hit = _get(key)
         if hit is not None:
-            content, headers, rows = hit
-            if not rows or self.rows_current(rows):
+            content, headers, checks = hit
+            if checks is None or self.hit_holds(checks):
                 response = HttpResponse(content, status=200)
                 for name, value in headers:
                     response[name] = value
                 return response
+        read = self.hit_checks_read()
         response = handler(request, *args, **kwargs)
         if response.status_code == 200:
-            rows = self.shown_rows()
+            checks = self.hit_checks(read)
 
             def store(rendered) -> None:
                 headers = [(h, v) for h, v in rendered.items() if h.lower() not in NOT_KEPT]
-                _set(key, (rendered.content, tuple(headers), rows))
+                _set(key, (rendered.content, tuple(headers), checks))
 
             response.add_post_render_callback(store)
         return response

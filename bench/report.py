@@ -334,9 +334,11 @@ def _writes(writes: dict, checks: list) -> list[str]:
         f"{alone['conflicts']} | {alone['errors']} | {check.cells()} |",
         "",
         f"Mixed load: the reads of every endpoint with a target, in equal shares ({len(MIXED)} "
-        f"endpoints, cache on), under wrk for {MIXED_SECONDS} s after a {WARMUP} s warm-up, while "
-        "the editor writes. Every write moves the data generation, so the cached responses of "
-        "everything it touches are misses again.",
+        f"endpoints, cache on), under wrk for {MIXED_SECONDS} s after a {WARMUP} s warm-up (the "
+        f"read-only pass, which comes first, after {MIXED_SECONDS} s more), while the editor "
+        "writes notes. A note moves the data generation but neither the listing generation nor "
+        "any party's stamp (ratification 0026, 0027): what is built again is what shows the "
+        "written agreement (its API detail and page, its row in a cached list).",
         "",
         "| writes/s (done) | read rps | × bare | read p50 ms | read p95 ms | read p99 ms | "
         "p95 ÷ no writes | writes | write p50 ms | write p95 ms | write p99 ms | 412 retried | "

@@ -321,6 +321,9 @@ def write_bench(env: dict[str, str], paths: dict[str, list[str]]) -> dict:
             alone = writer.finish()
             log(f"step record, no read load: {summary(alone)}")
             bare = load("bare", paths["bare"], workdir)
+            # The read-only pass comes first: warmed up as long as it runs, so that it is not
+            # the one that renders each process's party pages for the first time.
+            wrk_load(mixed_paths, MIXED_SECONDS, workdir)
             mixed = {}
             for rate in WRITE_RATES:
                 writer = Editor(token=editor["token"], steps=editor["steps"], rate=rate or 1)

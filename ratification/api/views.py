@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -119,6 +119,19 @@ LISTING_PARAMS = frozenset(
     }
 )
 DATA_PARAMS = frozenset({"updated_since", "gap"})
+
+
+# Whether a cached list still holds, in one statement: the listing generation it was built
+# under, and the stamps of the rows it shows (by primary key).
+_LIST_HOLDS = """
+SELECT g.listing = %s
+       AND (SELECT count(*)
+              FROM agreements_agreement a
+              JOIN unnest(%s::bigint[], %s::bigint[]) AS r (id, stamp)
+                ON a.id = r.id AND a.cache_stamp = r.stamp) = %s
+  FROM ratification_cache_generation g
+ WHERE g.id = 1
+"""
 
 
 def _listing_scoped(params) -> bool:
@@ -307,22 +320,33 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         # A detail is cached per agreement: a write to one leaves the others' cached.
         if self.action == "retrieve":
             return agreement_cache_scope(slug=self.kwargs[self.lookup_field])
-        # A list is cached under the listing generation, which an editor's note on a step does
-        # not move (ratification 0026), with its rows' stamps checked on each hit; unless a
-        # parameter selects or sorts by what such a note changes (LISTING_PARAMS).
-        if self.action == "list" and _listing_scoped(request.query_params):
-            generation = listing_generation()
-            return None if generation is None else f"l{generation}"
+        # A list is kept under its address alone, with the listing generation (which an
+        # editor's note on a step does not move: ratification 0026) and its rows' stamps
+        # checked on each hit (hit_checks); unless a parameter selects or sorts by what such a
+        # note changes (LISTING_PARAMS).
+        if self._listing_scoped():
+            return "listing"
         return super().cache_scope(request)
 
-    def shown_rows(self) -> dict[int, int] | None:
-        if self.action == "list" and _listing_scoped(self.request.query_params):
-            return getattr(self, "_shown", None)
-        return None
+    def _listing_scoped(self) -> bool:
+        return self.action == "list" and _listing_scoped(self.request.query_params)
 
-    def rows_current(self, rows: dict[int, int]) -> bool:
-        current = Agreement.objects.filter(pk__in=rows).order_by().values_list("pk", "cache_stamp")
-        return dict(current) == rows
+    def hit_checks_read(self) -> int | None:
+        return listing_generation() if self._listing_scoped() else None
+
+    def hit_checks(self, read: int | None) -> tuple | None:
+        if not self._listing_scoped():
+            return None
+        shown = getattr(self, "_shown", {})
+        # A generation not read (None) never holds: such an entry is never served.
+        return (read, list(shown), list(shown.values()))
+
+    def hit_holds(self, checks: tuple) -> bool:
+        generation, ids, stamps = checks
+        with connection.cursor() as cursor:
+            cursor.execute(_LIST_HOLDS, [generation, ids, stamps, len(ids)])
+            row = cursor.fetchone()
+        return bool(row and row[0])
 
     def _detail_response(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
         agreement = agreement_detail_queryset(reading=True).get(pk=pk)
