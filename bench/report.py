@@ -246,7 +246,8 @@ def report(
         *_http_rows(hot["load"], queries, checks, ""),
         "",
         "With the response cache (the default, apikit.response_cache) a repeated request "
-        "costs one query (the data generation) and a cache read; the load above repeats a "
+        "costs one query (its generation or stamps; a list's, with its rows' stamps) and a "
+        "cache read; the load above repeats a "
         "fixed set of addresses, so after the warm-up most requests are hits (the agreement "
         "page has no response cache: it is served from its kept page either way). The same "
         "endpoints with the cache off (API_RESPONSE_CACHE_SECONDS=0), every "
