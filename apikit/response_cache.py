@@ -20,8 +20,8 @@ row changes no list's membership, order or counts (an editor's note on a step: r
 0026 tells them apart by trigger); such a write changes at most the written agreement's row (its
 `updated_at`). So a list's entry is kept under its address alone and holds what it was built
 under (`hit_checks`): the listing generation and the stamps of the rows it shows, which a hit
-checks in one query (`hit_holds`) before it is served; a stale entry is built again in place. The pages are built from kept rows and counts
-(agreements.listing) and are not cached.
+checks in one query (`hit_holds`) before it is served; a stale entry is built again in place.
+The pages are built from kept rows and counts (agreements.listing) and are not cached.
 
 The key also holds what else a response depends on: the address (path, query, host, scheme),
 the negotiated media type, the user (permissions could differ) and today's date (the detail
@@ -155,11 +155,11 @@ def reference_generation() -> int:
 
 
 def data_generation_move() -> None:
-    """Moves the data and listing generations and every party's stamp, for a write that no trigger counts
-    (one to a table that is not stamped, such as the kept facet counts). Its row stays locked
-    until the transaction ends, holding off writers' commits: call it last. PostgreSQL; nothing
-    where the generation's table is not there (yet: a migration running before ratification's
-    0004)."""
+    """Moves the data and listing generations and every party's stamp, for a write that no
+    trigger counts (one to a table that is not stamped, such as the kept facet counts). Its row
+    stays locked until the transaction ends, holding off writers' commits: call it last.
+    PostgreSQL; nothing where the generation's table is not there (yet: a migration running
+    before ratification's 0004)."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
@@ -291,7 +291,7 @@ class CachedReadMixin:
             return None
         user = request.user.pk if request.user and request.user.is_authenticated else 0
         return _key(
-            # ".2": an entry holds the rows it shows (the release before's did not).
+            # ".2": an entry holds what a hit checks (the release before's did not).
             "api-response.2",
             scope,
             str(user),

@@ -103,7 +103,8 @@ def agreement_list_queryset(
     the agreement's own columns only those the serializer shows, as named rows: making a page
     of 50 model instances of the wide Agreement (every other field deferred) cost about 1.4 ms
     of a list request's 6, twice the rows' reading. The serializers read attributes, which the
-    rows have; `pk` is there for keyset pages."""
+    rows have; `pk` is there for keyset pages, `cache_stamp` for what a cached page's hit
+    checks (AgreementViewSet.hit_checks)."""
     return Agreement.objects.values_list("pk", "cache_stamp", *serializer.read_fields(), named=True)
 
 
@@ -111,7 +112,7 @@ def agreement_list_queryset(
 # ratification.services.step_record's `shown_only` path) cannot change but for the written
 # agreement's row: filters, sorts and pages by what the listing generation covers (ratification
 # 0026). Not `updated_since` or a sort by `updated_at` (the note moves the agreement's), nor
-# `gap` (a step's source is one). tests/api check that every filter is in one set or the other.
+# `gap` (a step's source is one). A test checks that every filter is in one set or the other.
 LISTING_PARAMS = frozenset(
     {
         *("party", "status", "subject", "provision_category", "signed_after", "signed_before"),
@@ -337,8 +338,10 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
     def hit_checks(self, read: int | None) -> tuple | None:
         if not self._listing_scoped():
             return None
-        shown = getattr(self, "_shown", {})
-        # A generation not read (None) never holds: such an entry is never served.
+        shown = getattr(self, "_shown", None)
+        if shown is None:  # no page read: nothing to check, so an entry that never holds
+            return (None, [], [])
+        # A generation not read (None) never holds either.
         return (read, list(shown), list(shown.values()))
 
     def hit_holds(self, checks: tuple) -> bool:
