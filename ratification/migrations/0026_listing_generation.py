@@ -15,8 +15,13 @@ wrote is one of these (SHOWN_ONLY, checked row by row against its image before t
 * an agreement whose `updated_at` and stamp changed, nothing else (the touch of such a write);
 * a source added or changed: no list shows one or is selected by one, but for the gap filter.
 Triggers rather than a word from the services, as in 0004, so every writer is covered (the
-API, the pages, the admin, imports, raw SQL). Anything else written, a TRUNCATE or a table
-added later moves it.
+API, the pages, the admin, imports, raw SQL). Anything else written to a table with the
+generation's trigger, or a TRUNCATE, moves it. The tables an agreement shows that have no such
+trigger move the agreement's stamp instead (0020, 0024: statements, objections, forecasts, clock
+extensions and choices), which alone would pass for an agreement's "shown only" update: a
+statement trigger on each (LISTING_TOUCHING) says in the transaction-local setting
+`pacttracker.listing_touched` that the transaction wrote one, and then nothing it wrote passes.
+A table added later gets the generation's trigger or joins them.
 
 A cached list keeps the stamps of the rows it shows and checks them on a hit (one query by
 primary key), so a row changed by such a write is never served as it was. A list selected or
@@ -30,6 +35,29 @@ from importlib import import_module
 from django.db import migrations
 
 PARTY_STAMPS = import_module("ratification.migrations.0025_party_stamps")
+
+# The tables that move an agreement's stamp without moving the generation themselves.
+LISTING_TOUCHING = [
+    "agreements_statement",
+    "agreements_objection",
+    "ratification_forecast",
+    "ratification_clockextension",
+    "ratification_clockrulechoice",
+]
+
+TOUCHED = """
+CREATE FUNCTION ratification_listing_touched() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('pacttracker.listing_touched', 'yes', true);
+    RETURN NULL;
+END
+$$;
+"""
+TOUCHED_TRIGGER = """
+CREATE TRIGGER {table}_listing_touched
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
+    FOR EACH STATEMENT EXECUTE FUNCTION ratification_listing_touched();
+"""
 
 # The columns a write may change in a row of these and still leave every list as it was.
 SHOWN_ONLY = {
@@ -48,8 +76,12 @@ DECLARE
     touched text;
     listing_moves boolean :=
         current_setting('pacttracker.listing_generation_moved', true) IS DISTINCT FROM 'yes';
+    touched_elsewhere boolean :=
+        current_setting('pacttracker.listing_touched', true) IS NOT DISTINCT FROM 'yes';
 BEGIN
-    IF listing_moves AND TG_OP = 'UPDATE' THEN
+    IF listing_moves AND touched_elsewhere THEN
+        NULL;  -- a row of LISTING_TOUCHING was written: the listing moves
+    ELSIF listing_moves AND TG_OP = 'UPDATE' THEN
         listing_moves := CASE TG_TABLE_NAME
             WHEN 'ratification_ratificationstep' THEN
                 to_jsonb(NEW) - '{step}'::text[] <> to_jsonb(OLD) - '{step}'::text[]
@@ -94,6 +126,8 @@ $$;
 # 0025's function as it was (its BUMP also creates the party stamps' function, still there).
 BACKWARD = (
     PARTY_STAMPS.BUMP.partition("CREATE FUNCTION ratification_parties_stamp")[0]
+    + "".join(f"DROP TRIGGER {table}_listing_touched ON {table};\n" for table in LISTING_TOUCHING)
+    + "DROP FUNCTION ratification_listing_touched();\n"
     + "ALTER TABLE ratification_cache_generation DROP COLUMN listing;"
 )
 
@@ -107,10 +141,9 @@ def _run(schema_editor, sql: str) -> None:
 
 def forward(apps, schema_editor):
     columns = {name: "{" + ",".join(names) + "}" for name, names in SHOWN_ONLY.items()}
-    _run(
-        schema_editor,
-        FORWARD.replace("{step}", columns["step"]).replace("{agreement}", columns["agreement"]),
-    )
+    sql = FORWARD.replace("{step}", columns["step"]).replace("{agreement}", columns["agreement"])
+    sql += TOUCHED + "".join(TOUCHED_TRIGGER.format(table=table) for table in LISTING_TOUCHING)
+    _run(schema_editor, sql)
 
 
 def backward(apps, schema_editor):
