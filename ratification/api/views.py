@@ -9,6 +9,7 @@ below, which run a fixed number of queries whatever the number of parties, steps
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import django_filters
@@ -135,7 +136,7 @@ SELECT g.listing = %s
 """
 
 
-def _listing_scoped(params) -> bool:
+def _params_listing_scoped(params) -> bool:
     """Whether a list with these parameters may be kept under the listing generation."""
     ordering = ",".join(params.getlist("ordering"))
     return params.keys() <= LISTING_PARAMS and "updated_at" not in ordering
@@ -325,18 +326,21 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         # editor's note on a step does not move: ratification 0026) and its rows' stamps
         # checked on each hit (hit_checks); unless a parameter selects or sorts by what such a
         # note changes (LISTING_PARAMS).
-        if self._listing_scoped():
+        if self._listing_scoped:
             return "listing"
         return super().cache_scope(request)
 
+    @cached_property
     def _listing_scoped(self) -> bool:
-        return self.action == "list" and _listing_scoped(self.request.query_params)
+        """Whether this request is a list kept under the listing generation (read three times
+        a request: the key, before the build, after it)."""
+        return self.action == "list" and _params_listing_scoped(self.request.query_params)
 
     def hit_checks_read(self) -> int | None:
-        return listing_generation() if self._listing_scoped() else None
+        return listing_generation() if self._listing_scoped else None
 
     def hit_checks(self, read: int | None) -> tuple | None:
-        if not self._listing_scoped():
+        if not self._listing_scoped:
             return None
         shown = getattr(self, "_shown", None)
         if shown is None:  # no page read: nothing to check, so an entry that never holds
