@@ -280,6 +280,19 @@ def facet_counts() -> Counter[str]:
     return +counts  # drops keys whose count fell to zero
 
 
+def agreements_count() -> int:
+    """How many agreements there are, from the kept counts (each agreement counts under one
+    status key): exact, without counting the agreements. The unfiltered list's count."""
+    status = {"key__startswith": facet_key("status", "")}
+    rows = (
+        FacetCount.objects.filter(**status)
+        .values_list("count")
+        .union(FacetDelta.objects.filter(**status).values_list("delta"), all=True)
+        .order_by()
+    )
+    return sum(n for (n,) in rows)
+
+
 def _party_counts_kept(**lookup: Any) -> Counter[tuple[str, str]]:
     """The kept per-party counts matching `lookup` (fields of PartyFacetCount and of
     PartyFacetDelta), summed by party code and key: the compacted counts plus the deltas since,

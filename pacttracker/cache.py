@@ -8,8 +8,9 @@ of the outage: throttles count nothing (they fail open) and every API read is bu
 We chose this over a 503 because the database, which holds the data, is still there.
 
 Only outages degrade (connection refused or lost, timeouts, Redis still loading its data after a
-restart); any other Redis error is a bug and still raises. `incr`/`decr` still raise too: a
-counter has no honest default, and nothing in the site uses them.
+restart); any other Redis error is a bug and still raises. `incr` answers None: the throttles'
+counters (apikit.throttling) read that as "not counted" and let the request through; `decr`
+still raises (nothing in the site uses it).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class DegradingRedisCache(RedisCache):
     get_many = _degrades(_no_values)(RedisCache.get_many)
     has_key = _degrades(_false)(RedisCache.has_key)
     add = _degrades(_false)(RedisCache.add)
+    incr = _degrades(_nothing)(RedisCache.incr)
     set = _degrades(_nothing)(RedisCache.set)
     set_many = _degrades(_all_keys_failed)(RedisCache.set_many)
     touch = _degrades(_false)(RedisCache.touch)

@@ -27,6 +27,30 @@ def relaxed_throttles(settings) -> None:
     cache.clear()
 
 
+class ThrottleClock:
+    """The throttles' clock (apikit.throttling), set by a test: `now` in seconds since 1970."""
+
+    # A minute's start (a multiple of 60), and a quarter of a minute into it.
+    MINUTE = 1_800_000_000
+
+    def __init__(self) -> None:
+        self.now = float(self.MINUTE + 15)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def throttle_clock(monkeypatch) -> ThrottleClock:
+    """The throttles read this clock instead of the time: a test's requests fall in one window
+    of their rate (a quarter into a minute), however long the test takes, until it moves it."""
+    from apikit.throttling import SettingsRateThrottle
+
+    clock = ThrottleClock()
+    monkeypatch.setattr(SettingsRateThrottle, "timer", clock)
+    return clock
+
+
 @pytest.fixture
 def anon() -> APIClient:
     return APIClient()

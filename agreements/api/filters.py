@@ -157,6 +157,12 @@ class AgreementFilter(FilterSet):
         fields: list[str] = []
 
     @classmethod
+    def filters_nothing(cls, params: QueryDict) -> bool:
+        """Whether no filter is given (a sort is none): the whole list, whose count is kept
+        (agreements.listing.agreements_count)."""
+        return not any(params.get(name) for name in cls.base_filters if name != "ordering")
+
+    @classmethod
     def parties_only(cls, params: QueryDict) -> list[str] | None:
         """The codes of the one or two parties filtered on, when no other filter is given (a
         sort is no filter): their count is kept (agreements.listing.parties_count). Call it on

@@ -47,7 +47,7 @@ from agreements.api.serializers import (
 from agreements.api.views import PartyViewSet as AgreementsPartyViewSet
 from agreements.api.views import source_from
 from agreements.duplicates import redirect_target
-from agreements.listing import PartiesInCommon, parties_count
+from agreements.listing import PartiesInCommon, agreements_count, parties_count
 from agreements.models import (
     Agreement,
 )
@@ -271,15 +271,19 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
 
     def _counted_pages(self, queryset, few: int | None):
         """What the page-number paginator slices and counts: a search in rank order a group
-        at a time, counted exactly when `few` says so; a list filtered on parties alone
-        (which has no search) from the kept counts and the party order table."""
+        at a time, counted exactly when `few` says so; the whole list, and a list filtered on
+        parties alone (which has no search), from the kept counts (exact, where the planner's
+        estimate was a guess past 10,000), the latter's pages from the party order table."""
         if ranked(queryset):
             queryset = RankedMatches(queryset)
         if few is not None:
             return KnownCount(queryset, few)
-        codes = self.action == "list" and self.filterset_class.parties_only(
-            self.request.query_params
-        )
+        if self.action != "list":
+            return queryset
+        params = self.request.query_params
+        if self.filterset_class.filters_nothing(params):
+            return KnownCount(queryset, agreements_count())
+        codes = self.filterset_class.parties_only(params)
         if codes:
             return PartiesInCommon(
                 queryset, codes, known_count=parties_count(codes), rows=self.get_queryset()

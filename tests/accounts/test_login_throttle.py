@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _two_per_minute(settings) -> None:
+def _two_per_minute(settings, throttle_clock) -> None:
+    # The throttle's clock stands still, so no test's attempts straddle two minutes.
     settings.LOGIN_THROTTLE_RATE = "2/minute"
     cache.clear()
 

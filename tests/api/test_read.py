@@ -415,16 +415,37 @@ def test_past_the_threshold_the_count_is_the_planners_estimate(anon, make_agreem
     for _ in range(3):
         make_agreement()
     monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", -1)
-    body = anon.get("/api/v1/agreements/", {"page_size": 2}).json()
+    # Filtered (the whole list's count is kept exact: below).
+    query = {"updated_since": "2000-01-01T00:00:00Z", "page_size": 2}
+    body = anon.get("/api/v1/agreements/", query).json()
     assert body["count_is_estimate"] is True
     assert body["count"] % 100 == 0 and body["count"] >= 3  # rounded up, as the docs say
     assert len(body["results"]) == 2  # the page itself is exact
 
     # A page shorter than its size is the last: the count is then exact, with no next page.
-    last = anon.get("/api/v1/agreements/", {"page_size": 2, "page": 2}).json()
+    last = anon.get("/api/v1/agreements/", {**query, "page": 2}).json()
     assert (last["count"], last["count_is_estimate"], last["next"]) == (3, False, None)
-    alone = anon.get("/api/v1/agreements/", {"page_size": 5}).json()
+    alone = anon.get("/api/v1/agreements/", {**query, "page_size": 5}).json()
     assert (alone["count"], alone["count_is_estimate"], alone["next"]) == (3, False, None)
+
+
+def test_the_whole_lists_count_is_exact_from_the_kept_counts(anon, make_agreement, monkeypatch):
+    """Whatever the threshold, sorted or not: the writers keep it (agreements.listing)."""
+    from agreements.models import Agreement
+    from agreements.services import agreement_delete
+    from apikit import estimates
+
+    made = [make_agreement() for _ in range(3)]
+    monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", -1)
+
+    def counted(**query) -> tuple[int, bool, bool]:
+        body = anon.get("/api/v1/agreements/", {"page_size": 2, **query}).json()
+        return body["count"], body["count_is_estimate"], body["next"] is not None
+
+    assert counted() == (3, False, True)
+    assert counted(ordering="-title") == (3, False, True)
+    agreement_delete(agreement=made[0], expected_version=made[0].version)
+    assert counted() == (2, False, False) == (Agreement.objects.count(), False, False)
 
 
 def test_a_step_says_when_its_note_was_written(anon, make_agreement):

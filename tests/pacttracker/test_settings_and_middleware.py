@@ -32,7 +32,7 @@ def test_signed_in_users_read_when_reading_is_closed(client, settings, viewer):
     assert client.get("/agreements/").status_code == 200
 
 
-def test_forwarded_for_does_not_change_the_throttling_identity(settings):
+def test_forwarded_for_does_not_change_the_throttling_identity(settings, throttle_clock):
     from django.core.cache import cache
     from rest_framework.test import APIClient
 
