@@ -297,11 +297,10 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
         usable_query = _query(request, drop=("page", "format", "part"))
     if request.GET.get("part") == FACETS_PART:
         return _agreement_list_facets(request, filters)
-    agreements = search.agreements_search(filters=filters)
     if export == "csv":
-        return _export_csv(request, agreements)
+        return _export_csv(request, search.agreements_search(filters=filters))
     if export == "json":
-        return _export_json(request, agreements, filters)
+        return _export_json(request, search.agreements_search(filters=filters), filters)
 
     count_all = request.GET.get("facets") == "all"
     listing = search.agreement_list_page(
