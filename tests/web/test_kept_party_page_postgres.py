@@ -197,6 +197,24 @@ def test_a_page_is_kept_for_the_day_it_was_built_for(demo, client, renders, monk
     assert len(renders) == 2
 
 
+def test_the_web_processes_render_a_page_once_between_them(demo, client, renders):
+    """A process without the page in its own memory takes it from the shared cache, under the
+    same stamps and day: another process rendered it. A write to the party renders it again
+    once, and every process reads that rendering."""
+    assert page(client, "JP") == fresh(client, "JP")
+    kept._party_pages._kept.clear()  # as another web process, which never read it
+    assert page(client, "JP") == fresh(client, "JP")
+    assert renders == ["JP"]
+
+    jp = Party.objects.get(code="JP")
+    jp.name = "Nippon"  # moves the reference generation: every page's scope
+    jp.save()
+    assert b"Nippon" in page(client, "JP")
+    kept._party_pages._kept.clear()
+    assert page(client, "JP") == fresh(client, "JP")
+    assert renders == ["JP", "JP"]
+
+
 def test_an_unknown_party_and_an_editor_go_the_usual_way(demo, client, renders):
     editor, viewer = Client(), Client()
     editor.force_login(EditorFactory())
