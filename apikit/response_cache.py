@@ -235,10 +235,10 @@ def _seconds() -> int:
     return int(getattr(settings, "API_RESPONSE_CACHE_SECONDS", DEFAULT_SECONDS))
 
 
-def _key(prefix: str, scope: object, *parts: str) -> str:
-    """A cache key for what depends on the database, `scope` (its data generation, or what a
-    view narrowed it to), today's date (pages show overdue steps and expected dates relative to
-    it) and `parts`."""
+def database_key(prefix: str, scope: object, *parts: str) -> str:
+    """A cache key for what depends on the database (its name: two databases may share one
+    Redis), `scope` (its data generation, or what a view narrowed it to), today's date (pages
+    show overdue steps and expected dates relative to it) and `parts`."""
     whole = [str(connection.settings_dict.get("NAME")), str(scope)]
     whole += [timezone.localdate().isoformat(), *parts]
     digest = hashlib.sha256("\x1f".join(whole).encode()).hexdigest()
@@ -290,7 +290,7 @@ class CachedReadMixin:
         if scope is None:
             return None
         user = request.user.pk if request.user and request.user.is_authenticated else 0
-        return _key(
+        return database_key(
             # ".2": an entry holds what a hit checks (the release before's did not).
             "api-response.2",
             scope,

@@ -8,9 +8,9 @@ of the outage: throttles count nothing (they fail open) and every API read is bu
 We chose this over a 503 because the database, which holds the data, is still there.
 
 Only outages degrade (connection refused or lost, timeouts, Redis still loading its data after a
-restart); any other Redis error is a bug and still raises. `incr` answers None: the throttles'
-counters (apikit.throttling) read that as "not counted" and let the request through; `decr`
-still raises (nothing in the site uses it).
+restart); any other Redis error is a bug and still raises. `incr` (and `decr`, which Django
+makes of it) answers None: the throttles' counters (apikit.throttling) read that as "not
+counted" and let the request through.
 """
 
 from __future__ import annotations

@@ -46,7 +46,12 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
 from agreements.models import Agreement, KeptDetail
-from apikit.response_cache import KeptInProcess, source_fingerprint, stamps_hold
+from apikit.response_cache import (
+    KeptInProcess,
+    database_key,
+    source_fingerprint,
+    stamps_hold,
+)
 from parties.models import Party
 from ratification.api.detail import (
     Held,
@@ -290,7 +295,8 @@ PartyRenderer = Callable[[str], "tuple[Party, int, str] | None"]
 
 # Each party's page read by this process, under its stamp, the reference generation and the day.
 _party_pages = KeptInProcess()
-# How long the shared cache keeps a rendering: its scope names the day, so a day and a margin.
+# How long the shared cache keeps a party's latest rendering (one entry a party and day: each
+# rendering replaces the one before it): the day it was rendered for, and a margin.
 PARTY_PAGE_SHARED_SECONDS = 26 * 3600
 
 
@@ -303,9 +309,10 @@ def party_page(*, code: str, today: date, render: PartyRenderer) -> PartyPage | 
     only. One query when kept. None for a code no party has (the usual way answers 404).
 
     A process that has no page for the scope first looks in the shared cache (Redis, where
-    CACHE_URL names it), under the same scope and the code that renders it: the web processes
+    CACHE_URL names it): one entry a party, database, day and rendering code, holding the
+    latest rendering with its scope, served only under the same scope. So the web processes
     render each party's page once between them, not once each (the busiest party's takes
-    about 200 ms)."""
+    about 200 ms), and a stamp's move leaves no rendering behind in the cache."""
     try:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -322,15 +329,17 @@ def party_page(*, code: str, today: date, render: PartyRenderer) -> PartyPage | 
         return None
 
     scope = (*found, today)
-    shared_key = "party-page.1:{}:{}:{}:{}:{}".format(code.upper(), *scope, code_fingerprint())
+    shared_key = database_key("party-page.2", code.upper(), code_fingerprint())
 
     def build() -> PartyPage | None:
-        rendered = cache.get(shared_key)
-        if rendered is None:
+        shared = cache.get(shared_key)
+        if shared is not None and shared[0] == scope:
+            rendered = shared[1]
+        else:
             rendered = render(code)
             if rendered is None:
                 return None
-            cache.set(shared_key, rendered, PARTY_PAGE_SHARED_SECONDS)
+            cache.set(shared_key, (scope, rendered), PARTY_PAGE_SHARED_SECONDS)
         party, total, body = rendered
         return PartyPage(party, total, _rendered(body))
 

@@ -23,7 +23,7 @@ from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from apikit.filtering import FilterSet
+from apikit.filtering import FilterSet, is_blank
 from parties.models import Party
 
 from ..listing import facet_key
@@ -99,6 +99,11 @@ class PartyCodesFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = _UpperModelMultipleChoiceField
 
 
+def _given(params: QueryDict, name: str) -> bool:
+    """Whether the parameter has a value that is not blank (apikit.filtering: blank is none)."""
+    return any(not is_blank(value) for value in params.getlist(name))
+
+
 class AgreementFilter(FilterSet):
     party = PartyCodesFilter(
         queryset=Party.objects.all(),
@@ -160,14 +165,16 @@ class AgreementFilter(FilterSet):
     def filters_nothing(cls, params: QueryDict) -> bool:
         """Whether no filter is given (a sort is none): the whole list, whose count is kept
         (agreements.listing.agreements_count)."""
-        return not any(params.get(name) for name in cls.base_filters if name != "ordering")
+        return not any(_given(params, name) for name in cls.base_filters if name != "ordering")
 
     @classmethod
     def parties_only(cls, params: QueryDict) -> list[str] | None:
         """The codes of the one or two parties filtered on, when no other filter is given (a
         sort is no filter): their count is kept (agreements.listing.parties_count). Call it on
         parameters this filter set accepted: an unknown code was a 400 before."""
-        if any(params.get(name) for name in cls.base_filters if name not in ("party", "ordering")):
+        if any(
+            _given(params, name) for name in cls.base_filters if name not in ("party", "ordering")
+        ):
             return None
         codes = list(dict.fromkeys(code.strip().upper() for code in params.getlist("party")))
         return codes if 1 <= len(codes) <= 2 else None

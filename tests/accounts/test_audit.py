@@ -123,7 +123,7 @@ def test_anonymous_401_without_a_token_is_not_recorded(client):
     assert not AuditEvent.objects.exists()
 
 
-def test_throttled_requests_are_recorded_once_a_minute(settings):
+def test_throttled_requests_are_recorded_once_a_minute(settings, throttle_clock):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"anon": "1/minute", "token": "9/minute", "user": "9/minute"},
