@@ -58,8 +58,11 @@ class SettingsRateThrottle(SimpleRateThrottle):
 def window_count(cache: BaseCache, key: str, *, timeout: int) -> int | None:
     """Counts one more request under `key` (a client's window) in `cache`, where it is kept
     for `timeout` seconds and one more from its first request, so past its window's end: the
-    count with this one. Atomic in Redis and in the per-process cache. None where the cache
-    cannot count (Redis down: pacttracker.cache)."""
+    count with this one. Atomic in Redis (in one round trip: pacttracker.cache) and in the
+    per-process cache. None where the cache cannot count (Redis down)."""
+    counted = getattr(cache, "count_in_window", None)
+    if counted is not None:
+        return counted(key, timeout + 1)
     if cache.add(key, 1, timeout + 1):
         return 1
     try:

@@ -82,6 +82,18 @@ class DegradingRedisCache(RedisCache):
                 "Redis cache unavailable (%s: %s); serving without the cache", operation, exc
             )
 
+    @_degrades(_nothing)
+    def count_in_window(self, key: str, timeout: int) -> int | None:
+        """One more under `key`, a counter created with this expiry (seconds) if it is not
+        there: the count with this one, in one round trip (apikit.throttling). Where `add` and
+        `incr` take three, and a counter that expired between them would come back with no
+        expiry. None while Redis is down."""
+        key = self.make_and_validate_key(key)
+        pipe = self._cache.get_client(key, write=True).pipeline()
+        pipe.set(key, 0, ex=timeout, nx=True)
+        pipe.incr(key)
+        return pipe.execute()[1]
+
     get = _degrades(_given_default)(RedisCache.get)
     get_many = _degrades(_no_values)(RedisCache.get_many)
     has_key = _degrades(_false)(RedisCache.has_key)

@@ -45,6 +45,7 @@ def test_reads_miss_and_writes_are_dropped_while_redis_is_down(redis_down, caplo
     assert cache.get_or_set("k", "computed") == "computed"
     assert cache.add("k", "v") is False
     assert cache.incr("k") is None  # a throttle's counter: not counted (it lets the request by)
+    assert cache.count_in_window("k", 60) is None
     assert cache.get_many(["a", "b"]) == {}
     assert cache.set_many({"a": 1, "b": 2}) == ["a", "b"]
     assert cache.delete("k") is False

@@ -28,6 +28,7 @@ def test_requests_counted_at_once_in_redis_are_each_counted_once():
         counts = [n for part in pool.map(count, caches) for n in part]
 
     assert sorted(counts) == list(range(1, 401))
+    assert caches[0].get(key) == 400  # an integer that the cache reads as one
     # Kept a second past the window's length from its first count (milliseconds: `TTL` rounds).
     left = caches[0]._cache.get_client(key).pttl(caches[0].make_and_validate_key(key))
     assert 59_000 < left <= 61_000
