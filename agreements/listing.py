@@ -263,34 +263,34 @@ def _party_deltas(old: set[tuple[str, str]], new: set[tuple[str, str]]) -> list[
     ] + [PartyFacetDelta(party_code=code, key=key, delta=-1) for code, key in sorted(old - new)]
 
 
-def facet_counts() -> Counter[str]:
-    """How many agreements count under each facet key: the unfiltered list's facets.
-
-    One statement (a UNION of the compacted counts and the deltas since), so a compaction that
-    commits meanwhile is seen either wholly or not at all.
-    """
-    rows = (
-        FacetCount.objects.values_list("key", "count")
-        .union(FacetDelta.objects.values_list("key", "delta"), all=True)
+def _facet_rows(**lookup: Any) -> QuerySet:
+    """(key, count) rows of the kept counts matching `lookup` (fields of FacetCount and of
+    FacetDelta): the compacted counts and the deltas since, in one statement (a UNION), so a
+    compaction that commits meanwhile is seen either wholly or not at all."""
+    return (
+        FacetCount.objects.filter(**lookup)
+        .values_list("key", "count")
+        .union(FacetDelta.objects.filter(**lookup).values_list("key", "delta"), all=True)
         .order_by()
     )
+
+
+def facet_counts() -> Counter[str]:
+    """How many agreements count under each facet key: the unfiltered list's facets."""
     counts: Counter[str] = Counter()
-    for key, n in rows:
+    for key, n in _facet_rows():
         counts[key] += n
     return +counts  # drops keys whose count fell to zero
 
 
-def agreements_count() -> int:
-    """How many agreements there are, from the kept counts (each agreement counts under one
-    status key): exact, without counting the agreements. The unfiltered list's count."""
-    status = {"key__startswith": facet_key("status", "")}
-    rows = (
-        FacetCount.objects.filter(**status)
-        .values_list("count")
-        .union(FacetDelta.objects.filter(**status).values_list("delta"), all=True)
-        .order_by()
-    )
-    return sum(n for (n,) in rows)
+def agreements_count(counts: Counter[str] | None = None) -> int:
+    """How many agreements there are: the sum of the kept counts' status keys (each agreement
+    counts under exactly one), exact without counting the agreements; the whole list's count.
+    Sums `counts` (facet_counts()) when the caller has read them, or else the status keys."""
+    status = facet_key("status", "")
+    if counts is None:
+        return sum(n for _, n in _facet_rows(key__startswith=status))
+    return sum(n for key, n in counts.items() if key.startswith(status))
 
 
 def _party_counts_kept(**lookup: Any) -> Counter[tuple[str, str]]:

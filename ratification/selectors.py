@@ -34,6 +34,7 @@ from agreements.api.filters import AgreementFilter, search_excludes, search_thro
 from agreements.listing import (
     Names,
     PartiesInCommon,
+    agreements_count,
     facet_counts,
     facet_key,
     parties_count,
@@ -504,7 +505,7 @@ def _agreement_list_page(
     facets: Facets | None
     if not filters.active:
         counts = facet_counts()
-        total = sum(n for key, n in counts.items() if key.startswith("status:"))
+        total = agreements_count(counts)
         estimated = deferred = False
         facets = _facets(filters, counts, {}, names)
     elif filters.parties_only:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 
 from agreements.listing import (
+    agreements_count,
     facet_counts,
     facet_counts_compact,
     listing_build,
@@ -48,6 +49,7 @@ def assert_kept_equals_fresh() -> None:
     assert stored == listings_compute(agreement_ids=list(stored))
     fresh_counts = Counter(key for _, keys in stored.values() for key in keys)
     assert facet_counts() == fresh_counts
+    assert agreements_count() == agreements_count(fresh_counts) == len(stored)
     assert_party_counts_equal_fresh()
     assert_party_order_equals_fresh()
 
