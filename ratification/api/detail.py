@@ -2,9 +2,10 @@
 of it (issue 13).
 
 The kept document is the JSON that `GET /api/v1/agreements/{slug}/` answers, rendered once and
-served as it is until what it was built from changes, so a detail read costs two indexed
-queries instead of a dozen and the serialising:
-- `agreement_scope()` names the stamps it depends on: the agreement's own, which triggers move
+served as it is until what it was built from changes, so a detail read costs one statement
+(`_kept_read`) instead of a dozen and the serialising:
+- `agreement_scope()` names the stamps it depends on (`_SCOPE_SQL`, which the read compares
+  with the kept document's in the same statement): the agreement's own, which triggers move
   with every row the detail shows (ratification migrations 0007 and 0020, PostgreSQL only), its
   related agreements' and the reference rows' generation;
 - the detail reads relative to today (overdue steps, expected dates, notices, clocks), so it
@@ -146,30 +147,36 @@ def agreement_cache_scope(*, slug: str) -> str | None:
     return None if found is None else found[1]
 
 
+# What an agreement's API detail depends on (agreement_scope), as text in SQL: its own stamp,
+# which triggers move whenever a row it is built from changes (migration 0007; PostgreSQL), the
+# stamps of the agreements it names as related, and the generation of the shared reference rows
+# (party, subject and source names). Over the agreement `a` and the generation's row `g`.
+_SCOPE_SQL = """
+    'agreement:' || a.id || ':' || a.cache_stamp || ':'
+    || (SELECT coalesce(sum(b.cache_stamp), 0)
+          FROM agreements_relation r
+          JOIN agreements_agreement b
+            ON b.id = CASE WHEN r.from_agreement_id = a.id
+                           THEN r.to_agreement_id ELSE r.from_agreement_id END
+         WHERE r.from_agreement_id = a.id OR r.to_agreement_id = a.id)
+    || ':ref' || g.value
+"""
+
+
 def agreement_scope(*, slug: str | None = None, pk: int | None = None) -> tuple[int, str] | None:
-    """The id of the agreement with this slug (or this id) and what its API detail depends on:
-    its own stamp, which triggers move whenever a row it is built from changes (migration 0007;
-    PostgreSQL), the stamps of the agreements it names as related, and the generation of the
-    shared reference rows (party, subject and source names). One indexed query; None for an
-    unknown agreement."""
+    """The id of the agreement with this slug (or this id) and what its API detail depends on
+    (_SCOPE_SQL). One indexed query; None for an unknown agreement."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            SELECT a.id, a.cache_stamp,
-                   (SELECT coalesce(sum(b.cache_stamp), 0)
-                      FROM agreements_relation r
-                      JOIN agreements_agreement b
-                        ON b.id = CASE WHEN r.from_agreement_id = a.id
-                                       THEN r.to_agreement_id ELSE r.from_agreement_id END
-                     WHERE r.from_agreement_id = a.id OR r.to_agreement_id = a.id),
-                   g.value
+            f"""
+            SELECT a.id, {_SCOPE_SQL}
               FROM agreements_agreement a, ratification_reference_generation g
              WHERE a.slug = %s OR a.id = %s
-            """,
+            """,  # noqa: S608 (constant SQL)
             [slug, pk],
         )
         row = cursor.fetchone()
-    return None if row is None else (row[0], "agreement:{}:{}:{}:ref{}".format(*row))
+    return None if row is None else (row[0], row[1])
 
 
 # The kept document ---------------------------------------------------------------------------
@@ -226,13 +233,10 @@ def kept_detail_response(request: Any, *, slug: str, today: date) -> HttpRespons
     """The agreement's detail from its kept document, built first when it has none for the
     current stamps and day. None for a slug no agreement has (the usual way answers 404, or
     301 for a merged one)."""
-    found = _kept_scope(slug=slug)
+    found = _kept_read(slug=slug, today=today)
     if found is None:
         return None
-    agreement_id, scope = found
-    kept = KeptDetail.objects.filter(
-        holding_on(today), agreement_id=agreement_id, scope=scope
-    ).first()
+    agreement_id, scope, kept = found
     if kept is None:
         try:
             kept = kept_detail_build(agreement_id, scope=scope, today=today)
@@ -243,6 +247,35 @@ def kept_detail_response(request: Any, *, slug: str, today: date) -> HttpRespons
     response = HttpResponse(body, content_type=JSONRenderer.media_type)
     response["ETag"] = kept.etag
     return response
+
+
+def _kept_read(*, slug: str, today: date) -> tuple[int, str, KeptDetail | None] | None:
+    """The agreement's id, its kept document's scope now (_kept_scope) and that document if one
+    is kept under it that holds `today` (holding_on), in one statement: a detail read is one
+    round trip to the database. None for a slug no agreement has."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT s.id, s.scope, k.etag, k.origin, k.body
+              FROM (SELECT a.id, {_SCOPE_SQL} || ':code' || %s AS scope
+                      FROM agreements_agreement a, ratification_reference_generation g
+                     WHERE a.slug = %s) s
+              LEFT JOIN agreements_keptdetail k
+                ON k.agreement_id = s.id AND k.scope = s.scope
+               AND k.built_on <= %s AND k.valid_until > %s
+            """,  # noqa: S608 (constant SQL)
+            [code_fingerprint(), slug, today, today],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    agreement_id, scope, etag, origin, body = row
+    kept = None
+    if body is not None:
+        kept = KeptDetail(
+            agreement_id=agreement_id, scope=scope, etag=etag, origin=origin, body=body
+        )
+    return agreement_id, scope, kept
 
 
 def kept_detail_build(agreement_id: int, *, scope: str, today: date) -> KeptDetail:

@@ -130,8 +130,8 @@ def test_a_write_to_one_agreement_leaves_the_others_details_cached(anon, make_ag
     b, queries = _detail(anon, "b")
     assert b.json()["title"] == "B"
     # Kept (ratification.api.detail answers a plain JSON detail before the response cache):
-    # the stamps, then the document.
-    assert queries == 2
+    # the stamps and the document, in one statement.
+    assert queries == 1
 
 
 def test_a_step_written_raw_refreshes_its_agreements_detail(anon, make_agreement):
