@@ -97,9 +97,11 @@ LIST_ROW_FIELDS = (
 
 @dataclass(frozen=True)
 class ListedAgreement:
-    """One row of a list, from the agreement's kept listing (agreements.listing)."""
+    """One row of a list, from the agreement's kept listing (agreements.listing). `agreement`
+    has at least LIST_ROW_FIELDS as attributes: a model instance, or the list page's named
+    row."""
 
-    agreement: Agreement
+    agreement: Agreement | Any
     label: str
     parties: list[tuple[str, str]]  # (code, name), in the order of the names
     subjects: list[str]  # names
@@ -541,15 +543,17 @@ def _agreement_list_page(
                 )
             except FacetsTooSlow:
                 facets = None
-    # The page's rows read only what a row shows (LIST_ROW_FIELDS), not the agreement's texts.
-    listed = agreements.only(*LIST_ROW_FIELDS)
+    # The page's rows read only what a row shows (LIST_ROW_FIELDS), not the agreement's texts,
+    # as named rows: fifty model instances of the wide Agreement (every other field deferred)
+    # cost more than reading them.
+    listed = agreements.values_list("pk", *LIST_ROW_FIELDS, named=True)
     if filters.parties_only:
         # In list order, a page of shared agreements is read from the party order table.
         listed = PartiesInCommon(
             listed,
             filters.parties,
             known_count=total,
-            rows=Agreement.objects.only(*LIST_ROW_FIELDS),
+            rows=Agreement.objects.values_list("pk", *LIST_ROW_FIELDS, named=True),
         )
     else:
         listed = KnownCount(listed, total)

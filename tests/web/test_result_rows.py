@@ -1,5 +1,6 @@
-"""The agreement list's and a party page's rows, built in Python (web.templatetags.pages): every value
-escaped, each optional part present exactly when its value is."""
+"""The agreement list's and a party page's rows and the list's filter panel, built in Python
+(web.templatetags.pages): every value escaped, each optional part present exactly when its value
+is."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from web.templatetags.pages import party_agreement_rows, result_rows
+from ratification.selectors import FacetValue
+from web.templatetags.pages import facet_sections, party_agreement_rows, result_rows
 
 
 def row(**agreement):
@@ -152,3 +154,67 @@ def test_a_party_row_adds_the_party_s_own_record(own, text):
     assert "not signed · Japan &amp; Co: " in html
     assert 'class="badge badge-progress-completed"' in html
     assert html.endswith(f"</a>{text}</span></li>")
+
+
+def _group(values, *, hidden=0, name="party", title="Party"):
+    return {
+        "name": name,
+        "title": title,
+        "values": values,
+        "hidden": hidden,
+        "more_url": "?more=party",
+    }
+
+
+def test_the_filter_panel_links_each_value_with_its_count_and_escapes_names():
+    html = str(
+        facet_sections(
+            [
+                _group(
+                    [
+                        (FacetValue("JP", "Japan", 3, True), "?a=1&b=<2>"),
+                        (FacetValue("XX", "<Ruritania>", 12345, False), "?party=XX"),
+                    ],
+                    hidden=7,
+                )
+            ]
+        )
+    )
+
+    assert '<section class="facet" aria-labelledby="facet-party">' in html
+    assert '<h2 id="facet-party" class="facet__title">Party</h2>' in html
+    chosen = (
+        '<a class="facet__option is-selected" href="?a=1&amp;b=&lt;2&gt;" rel="nofollow">'
+        '<span class="visually-hidden">Remove filter: </span>'
+        '<span class="tick" aria-hidden="true">✓</span>'
+        '<span class="facet__label">Japan</span> <span class="facet__count">3</span></a>'
+    )
+    assert chosen in html
+    assert (
+        '<a class="facet__option" href="?party=XX" rel="nofollow">'
+        '<span class="facet__label">&lt;Ruritania&gt;</span>'
+        ' <span class="facet__count">12345</span></a>'
+    ) in html
+    assert (
+        '<a href="?more=party" rel="nofollow">Show 7 more'
+        '<span class="visually-hidden"> party filters</span></a>'
+    ) in html
+    assert "<Ruritania>" not in html
+
+
+def test_a_full_filter_offers_its_other_values_without_links_and_skips_empty_facets():
+    html = str(
+        facet_sections(
+            [
+                _group([(FacetValue("2001", "2001", 4, False), "")], name="year", title="Year"),
+                _group([], name="subject", title="Subject"),
+            ]
+        )
+    )
+
+    assert (
+        '<li><span class="facet__option" title="At most ten values of one filter: remove one'
+        ' to choose another">2001 <span class="facet__count">4</span></span></li>'
+    ) in html
+    assert "href" not in html and "facet__more" not in html
+    assert "facet-subject" not in html

@@ -7,11 +7,12 @@ explanation as a tooltip and links to its entry in the glossary.
 from __future__ import annotations
 
 import functools
+import html
 from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, reverse
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 
@@ -30,6 +31,13 @@ from ratification.models import STEP_READINGS, STEP_STATUS_EXPLANATIONS, StepSta
 from ..richtext import markdown_to_html
 
 register = template.Library()
+
+
+def escape(value) -> str:
+    """Django's escape() (the same text), without its check for lazy strings, for the HTML the
+    row builders below assemble: they call it hundreds of times a page."""
+    return html.escape(str(value))
+
 
 # A glyph beside each step status, so the status reads in greyscale and to colour-blind eyes;
 # the word is always there too.
@@ -78,7 +86,18 @@ def _badge_html(
 
 @register.simple_tag
 def status_badge(code: str) -> str:
-    return _badge("status", code, AgreementStatus(code).label, AGREEMENT_STATUS_EXPLANATIONS[code])
+    return _status_badge(get_script_prefix(), code)
+
+
+def _status_badge(script_prefix: str, code: str) -> str:
+    return _badge_html(
+        script_prefix,
+        "status",
+        code,
+        str(AgreementStatus(code).label),
+        str(AGREEMENT_STATUS_EXPLANATIONS[code]),
+        "",
+    )
 
 
 @register.simple_tag
@@ -157,8 +176,12 @@ def _url_around(script_prefix: str, name: str) -> tuple[str, str]:
     return before, after
 
 
-def _url(name: str, value: str) -> str:
-    before, after = _url_around(get_script_prefix(), name)
+def _url(name: str, value: str, script_prefix: str | None = None) -> str:
+    """The address named `name` for `value`; a builder of many links reads the script prefix
+    once and passes it."""
+    if script_prefix is None:
+        script_prefix = get_script_prefix()
+    before, after = _url_around(script_prefix, name)
     # Quoted as reverse() quotes its arguments.
     return f"{before}{quote(str(value), safe=RFC3986_SUBDELIMS + '~:@')}{after}"
 
@@ -225,7 +248,8 @@ def result_rows(results) -> str:
     Built here rather than in the template, as Django's admin builds its change list's cells:
     the template engine spent about 0.1 ms on each row's forty nodes, a quarter of the list
     page's time. Every value from the data goes through escape() (dates are ISO digits)."""
-    return _built("\n".join(_result_row(*result) for result in results))
+    prefix = get_script_prefix()
+    return _built("\n".join(_result_row(*result, prefix) for result in results))
 
 
 def _built(html: str) -> SafeString:
@@ -240,11 +264,12 @@ def _time(day, title: str | None = None) -> str:
     return f'<time datetime="{iso}" title="{escape(title)}">{iso}</time>'
 
 
-def _result_row(row, parties: list[tuple[str, str]], more_parties: int) -> str:
+def _result_row(row, parties: list[tuple[str, str]], more_parties: int, prefix: str) -> str:
     agreement = row.agreement
-    href = escape(agreement_url(agreement.slug))
+    href = escape(_url("pages:agreement_detail", agreement.slug, prefix))
     links = ", ".join(
-        f'<a href="{escape(party_url(code))}">{escape(name)}</a>' for code, name in parties
+        f'<a href="{escape(_url("pages:party_detail", code, prefix))}">{escape(name)}</a>'
+        for code, name in parties
     )
     if more_parties:
         links += f' and <a href="{href}#ratification">{more_parties} more</a>'
@@ -262,7 +287,7 @@ def _result_row(row, parties: list[tuple[str, str]], more_parties: int) -> str:
         '<li class="result">\n'
         '<div class="result__head">\n'
         f'<h3 class="result__title"><a href="{href}">{escape(row.label)}</a></h3>\n'
-        f"{status_badge(agreement.status)}\n"
+        f"{_status_badge(prefix, agreement.status)}\n"
         "</div>\n"
         f'<p class="result__full">{escape(agreement.title)}</p>\n'
         '<dl class="facts-inline">\n'
@@ -271,6 +296,60 @@ def _result_row(row, parties: list[tuple[str, str]], more_parties: int) -> str:
         f"{in_force}{subjects}\n"
         "</dl>\n"
         "</li>"
+    )
+
+
+@register.simple_tag
+def facet_sections(groups) -> str:
+    """The list's filter panel: a section for each facet with values (`groups`, the view's
+    web.views._facet_groups), each value a link that toggles it, with its count.
+
+    Built here for the reason result_rows is: a panel holds fifty-odd options, and the template
+    engine spent about as long on their nodes as the rest of the list page's template."""
+    return _built("\n".join(_facet_section(group) for group in groups if group["values"]))
+
+
+# A filter that has its most values offers no more of them (web.views MAX_FILTER_VALUES).
+_FACET_FULL = "At most ten values of one filter: remove one to choose another"
+
+
+def _facet_section(group: dict) -> str:
+    name, title = escape(group["name"]), escape(group["title"])
+    options = "\n".join(_facet_option(fv, href) for fv, href in group["values"])
+    more = ""
+    if group["hidden"]:
+        more = (
+            f'<p class="facet__more"><a href="{escape(group["more_url"])}" rel="nofollow">'
+            f'Show {int(group["hidden"])} more<span class="visually-hidden">'
+            f" {escape(group['title'].lower())} filters</span></a></p>\n"
+        )
+    return (
+        f'<section class="facet" aria-labelledby="facet-{name}">\n'
+        f'<h2 id="facet-{name}" class="facet__title">{title}</h2>\n'
+        f"<ul>\n{options}\n</ul>\n"
+        f"{more}"
+        "</section>"
+    )
+
+
+def _facet_option(fv, href: str) -> str:
+    label, count = escape(fv.label), int(fv.count)
+    if not href:
+        return (
+            f'<li><span class="facet__option" title="{_FACET_FULL}">{label}'
+            f' <span class="facet__count">{count}</span></span></li>'
+        )
+    selected = ""
+    if fv.selected:
+        selected = (
+            '<span class="visually-hidden">Remove filter: </span>'
+            '<span class="tick" aria-hidden="true">✓</span>'
+        )
+    return (
+        f'<li><a class="facet__option{" is-selected" if fv.selected else ""}"'
+        f' href="{escape(href)}" rel="nofollow">{selected}'
+        f'<span class="facet__label">{label}</span> <span class="facet__count">{count}</span>'
+        "</a></li>"
     )
 
 
