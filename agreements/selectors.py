@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.db.models import F
@@ -62,11 +62,14 @@ def party_recent_participations(*, party: Party, limit: int) -> list[Participati
     return [rows[pk] for pk in ids]
 
 
-def list_filter_errors(params: QueryDict) -> dict[str, list[str]]:
+def list_filter_errors(
+    params: QueryDict, *, party_codes: Collection[str] | None = None
+) -> dict[str, list[str]]:
     """What an agreement list's filters (ratification.selectors.AgreementFilters.from_query)
     would drop or match nothing with, by parameter, in words: an unknown status, category,
     party or subject, a year that is not one, too many values, too long a search. Empty when
-    every value given can be used."""
+    every value given can be used. `party_codes`: every party's code, where the caller has
+    them (the list's agreements.listing.Names), or else they are looked up."""
     errors: dict[str, list[str]] = {}
 
     def values(name: str) -> list[str]:
@@ -90,7 +93,11 @@ def list_filter_errors(params: QueryDict) -> dict[str, list[str]]:
             f"A year is four digits, e.g. 2024; not {', '.join(repr(y) for y in bad_years)}."
         )
     if codes := list(dict.fromkeys(c.upper() for c in values("party"))):
-        known = set(Party.objects.filter(code__in=codes).values_list("code", flat=True))
+        known = (
+            party_codes
+            if party_codes is not None
+            else set(Party.objects.filter(code__in=codes).values_list("code", flat=True))
+        )
         if unknown := [c for c in codes if c not in known]:
             errors.setdefault("party", []).append(
                 f"No party with code {', '.join(repr(c) for c in unknown)}."

@@ -465,6 +465,7 @@ def agreement_list_page(
     page_size: int,
     count_all: bool = False,
     defer_facets: bool = False,
+    names: Names | None = None,
 ) -> AgreementListPage:
     """The agreement list, in a fixed number of queries whatever the data size.
 
@@ -474,11 +475,12 @@ def agreement_list_page(
     `count_all`. A search that excludes a word is counted exactly when it has few matches
     (search_through_index): the planner cannot estimate it. With `defer_facets`, a filtered
     list expected to match more than FACETS_INLINE_ABOVE leaves its facets to
-    `agreement_facets` in a request of their own.
+    `agreement_facets` in a request of their own. `names`: Names.load(), where the caller
+    has read them.
     """
     # Outside the search's steering: the names are small tables, which PostgreSQL reads whole,
     # and with sequential scans turned off their sorted read took 10 ms instead of under one.
-    names = Names.load()
+    names = names or Names.load()
     # Only a search that excludes a word is counted while steered: its queryset is built for it.
     matches = _filtered(filters) if search_excludes(filters.q) else None
     with search_through_index(bool(filters.q), matches=matches) as few:
@@ -570,10 +572,10 @@ def _agreement_list_page(
     )
 
 
-def agreement_list_facets(*, filters: AgreementFilters) -> Facets:
+def agreement_list_facets(*, filters: AgreementFilters, names: Names | None = None) -> Facets:
     """A list's facets on their own, for the page that left them out (`defer_facets`): one
     counting pass within FACET_BUDGET_MS, or FacetsTooSlow."""
-    names = Names.load()  # outside the steering, as in agreement_list_page
+    names = names or Names.load()  # outside the steering, as in agreement_list_page
     with search_through_index(bool(filters.q)):
         return agreement_facets(filters=filters, budget_ms=FACET_BUDGET_MS, names=names)
 

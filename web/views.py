@@ -283,9 +283,12 @@ FILTER_TITLES = {"q": "Search", **{param: title for _, param, title in FACET_TIT
 
 def agreement_list(request: HttpRequest) -> HttpResponse:
     filters = search.AgreementFilters.from_query(request.GET)
+    # Every party's and subject's name, which the rows show: read once (kept in the process
+    # under the reference generation), they also say which party codes exist.
+    names = Names.load()
     # A value the list cannot use is named, not quietly dropped: the page says so, above the
     # list of the values it can use; an export of the wrong rows is refused.
-    errors = search.AgreementFilters.errors(request.GET)
+    errors = search.AgreementFilters.errors(request.GET, party_codes=names.parties)
     export = request.GET.get("format", "")
     if errors and export in ("csv", "json"):
         return JsonResponse({"errors": errors}, status=400)
@@ -296,7 +299,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
         filters, request.GET = _usable(request, filters)
         usable_query = _query(request, drop=("page", "format", "part"))
     if request.GET.get("part") == FACETS_PART:
-        return _agreement_list_facets(request, filters)
+        return _agreement_list_facets(request, filters, names)
     if export == "csv":
         return _export_csv(request, search.agreements_search(filters=filters))
     if export == "json":
@@ -309,6 +312,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
         page_size=PAGE_SIZE,
         count_all=count_all,
         defer_facets=True,
+        names=names,
     )
     facets = listing.facets
     facet_groups = _facet_groups(request, facets)
@@ -394,11 +398,11 @@ def _facets_part_query(request: HttpRequest) -> str:
     return _query(request, drop=("page", "format", "facets"), part=FACETS_PART)
 
 
-def _agreement_list_facets(request: HttpRequest, filters) -> HttpResponse:
+def _agreement_list_facets(request: HttpRequest, filters, names: Names) -> HttpResponse:
     """Only the filter panel's counts (the list page's `facets` partial), within the page's
     time budget; past it, the same "Count them" link as in the page."""
     try:
-        facets = search.agreement_list_facets(filters=filters)
+        facets = search.agreement_list_facets(filters=filters, names=names)
     except search.FacetsTooSlow:
         facets = None
     page_params = request.GET.copy()

@@ -62,3 +62,20 @@ def test_inside_a_transaction_the_names_are_read_as_they_are(names):
         Party.objects.filter(code="JP").update(name="Nippon")
         # Not committed, so the generation has not moved: the kept names would be stale.
         assert Names.load().parties["JP"] == "Nippon"
+
+
+def test_the_list_page_knows_a_party_added_or_deleted_since_it_kept_the_names(names, client):
+    """The list page checks the party codes it is given against the kept names: a party added
+    since is a filter it can use, and one deleted since is named as unknown."""
+    kind = Party.objects.get(code="JP").kind
+    assert client.get("/agreements/", {"party": "ZZ"}).status_code == 400  # names kept now
+
+    Party.objects.create(code="ZZ", name="Zeta", kind=kind)
+    added = client.get("/agreements/", {"party": "ZZ"})
+    assert added.status_code == 200
+    assert "No party with code" not in added.content.decode()
+
+    Party.objects.filter(code="ZZ").delete()
+    deleted = client.get("/agreements/", {"party": "ZZ"})
+    assert deleted.status_code == 400
+    assert "No party with code &#x27;ZZ&#x27;" in deleted.content.decode()
