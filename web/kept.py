@@ -54,6 +54,7 @@ from apikit.response_cache import (
 )
 from parties.models import Party
 from ratification.api.detail import (
+    SCOPE_SQL,
     Held,
     agreement_scope,
     holding_on,
@@ -142,24 +143,59 @@ def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
     current stamps and code that holds today. None for a slug no agreement has (the usual way
     answers 404, or 301 for a merged one)."""
     try:
-        found = _page_scope(slug=slug)
-        if found is None:
-            return None
-        agreement_id, scope = found
-        kept = (
-            KeptPage.objects.select_related("agreement")
-            .only("label", "body", "built_on", *(f"agreement__{name}" for name in HEADING_FIELDS))
-            .filter(holding_on(today), agreement_id=agreement_id, scope=scope)
-            .first()
-        )
+        found = _kept_read(slug=slug, today=today)
     except DatabaseError:
         # E.g. code deployed before its migration ran: the usual way still answers.
         logger.warning("agreement %s: kept page not read", slug, exc_info=True)
         return None
+    if found is None:
+        return None
+    agreement_id, scope, kept = found
     if kept is not None:
-        body = kept.body if kept.built_on == today else today_mark_moved(kept.body, today)
-        return Page(kept.agreement, kept.label, _rendered(body))
+        agreement, label, body, built_on = kept
+        body = body if built_on == today else today_mark_moved(body, today)
+        return Page(agreement, label, _rendered(body))
     return _render_and_keep(agreement_id, scope=scope, today=today, render=render, slug=slug)
+
+
+# The agreement's columns its page's heading reads, in the model's order (Model.from_db).
+_HEADING_COLUMNS = [
+    field.attname
+    for field in Agreement._meta.concrete_fields
+    if field.attname in {"id", *HEADING_FIELDS}
+]
+
+
+def _kept_read(
+    *, slug: str, today: date
+) -> tuple[int, str, tuple[Agreement, str, str, date] | None] | None:
+    """The agreement's id, its kept page's scope now (_page_scope) and, if a page is kept under
+    it that holds `today`, the agreement (HEADING_FIELDS), the page's label, body and the day it
+    was built, in one statement: a reader's page is one round trip to the database. None for a
+    slug no agreement has."""
+    columns = ", ".join(f"a.{column} AS heading_{column}" for column in _HEADING_COLUMNS)
+    heading = ", ".join(f"s.heading_{column}" for column in _HEADING_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT s.id, s.scope, k.label, k.body, k.built_on, {heading}
+              FROM (SELECT a.id, {columns}, {SCOPE_SQL} || ':code' || %s AS scope
+                      FROM agreements_agreement a, ratification_reference_generation g
+                     WHERE a.slug = %s) s
+              LEFT JOIN {KeptPage._meta.db_table} k
+                ON k.agreement_id = s.id AND k.scope = s.scope
+               AND k.built_on <= %s AND k.valid_until > %s
+            """,  # noqa: S608 (constant SQL)
+            [code_fingerprint(), slug, today, today],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    agreement_id, scope, label, body, built_on, *columns = row
+    if body is None:
+        return agreement_id, scope, None
+    agreement = Agreement.from_db(connection.alias, _HEADING_COLUMNS, columns)
+    return agreement_id, scope, (agreement, label, body, built_on)
 
 
 def page_refresh(agreement_id: int, *, today: date, render: Renderer) -> bool:

@@ -4,7 +4,7 @@ of it (issue 13).
 The kept document is the JSON that `GET /api/v1/agreements/{slug}/` answers, rendered once and
 served as it is until what it was built from changes, so a detail read costs one statement
 (`_kept_read`) instead of a dozen and the serialising:
-- `agreement_scope()` names the stamps it depends on (`_SCOPE_SQL`, which the read compares
+- `agreement_scope()` names the stamps it depends on (`SCOPE_SQL`, which the read compares
   with the kept document's in the same statement): the agreement's own, which triggers move
   with every row the detail shows (ratification migrations 0007 and 0020, PostgreSQL only), its
   related agreements' and the reference rows' generation;
@@ -150,8 +150,9 @@ def agreement_cache_scope(*, slug: str) -> str | None:
 # What an agreement's API detail depends on (agreement_scope), as text in SQL: its own stamp,
 # which triggers move whenever a row it is built from changes (migration 0007; PostgreSQL), the
 # stamps of the agreements it names as related, and the generation of the shared reference rows
-# (party, subject and source names). Over the agreement `a` and the generation's row `g`.
-_SCOPE_SQL = """
+# (party, subject and source names). Over the agreement `a` and the generation's row `g`; the
+# agreement page's kept copy (web.kept) is kept under it too.
+SCOPE_SQL = """
     'agreement:' || a.id || ':' || a.cache_stamp || ':'
     || (SELECT coalesce(sum(b.cache_stamp), 0)
           FROM agreements_relation r
@@ -165,11 +166,11 @@ _SCOPE_SQL = """
 
 def agreement_scope(*, slug: str | None = None, pk: int | None = None) -> tuple[int, str] | None:
     """The id of the agreement with this slug (or this id) and what its API detail depends on
-    (_SCOPE_SQL). One indexed query; None for an unknown agreement."""
+    (SCOPE_SQL). One indexed query; None for an unknown agreement."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT a.id, {_SCOPE_SQL}
+            SELECT a.id, {SCOPE_SQL}
               FROM agreements_agreement a, ratification_reference_generation g
              WHERE a.slug = %s OR a.id = %s
             """,  # noqa: S608 (constant SQL)
@@ -257,7 +258,7 @@ def _kept_read(*, slug: str, today: date) -> tuple[int, str, KeptDetail | None] 
         cursor.execute(
             f"""
             SELECT s.id, s.scope, k.etag, k.origin, k.body
-              FROM (SELECT a.id, {_SCOPE_SQL} || ':code' || %s AS scope
+              FROM (SELECT a.id, {SCOPE_SQL} || ':code' || %s AS scope
                       FROM agreements_agreement a, ratification_reference_generation g
                      WHERE a.slug = %s) s
               LEFT JOIN agreements_keptdetail k
