@@ -546,7 +546,7 @@ def _agreement_list_page(
             except FacetsTooSlow:
                 facets = None
     # The page's rows read only what a row shows (LIST_ROW_FIELDS), not the agreement's texts,
-    # as named rows: fifty model instances of the wide Agreement (every other field deferred)
+    # as named rows: a page of model instances of the wide Agreement (every other field deferred)
     # cost more than reading them.
     listed = agreements.values_list("pk", *LIST_ROW_FIELDS, named=True)
     if filters.parties_only:

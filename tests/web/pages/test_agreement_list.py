@@ -351,7 +351,9 @@ def test_a_row_names_six_parties_the_filtered_first_then_how_many_more(client, m
     agreement = make_agreement(kind="multilateral", party_codes=codes)
 
     response = client.get(URL, {"party": "VN"})
-    _row, shown, more = next(r for r in response.context["results"] if r[0].agreement.pk == agreement.pk)
+    _row, shown, more = next(
+        r for r in response.context["results"] if r[0].agreement.pk == agreement.pk
+    )
     assert len(shown) == 6 and more == 4
     assert shown[0][0] == "VN"
     assert '#ratification">4 more</a>' in response.content.decode()
