@@ -54,12 +54,12 @@ from apikit.response_cache import (
 )
 from parties.models import Party
 from ratification.api.detail import (
-    SCOPE_SQL,
     Held,
     agreement_scope,
     holding_on,
     holds,
     kept_held,
+    kept_read,
     kept_ready_guarded,
     kept_renew_batch,
     kept_until,
@@ -158,12 +158,11 @@ def agreement_page(*, slug: str, today: date, render: Renderer) -> Page | None:
     return _render_and_keep(agreement_id, scope=scope, today=today, render=render, slug=slug)
 
 
-# The agreement's columns its page's heading reads, in the model's order (Model.from_db).
-_HEADING_COLUMNS = [
-    field.attname
-    for field in Agreement._meta.concrete_fields
-    if field.attname in {"id", *HEADING_FIELDS}
-]
+# The agreement's columns its page's heading reads besides its id, in the model's order, which
+# Model.from_db takes them in (the id comes first: it is the first of the model's fields).
+_HEADING_COLUMNS = tuple(
+    field.attname for field in Agreement._meta.concrete_fields if field.attname in HEADING_FIELDS
+)
 
 
 def _kept_read(
@@ -171,31 +170,24 @@ def _kept_read(
 ) -> tuple[int, str, tuple[Agreement, str, str, date] | None] | None:
     """The agreement's id, its kept page's scope now (_page_scope) and, if a page is kept under
     it that holds `today`, the agreement (HEADING_FIELDS), the page's label, body and the day it
-    was built, in one statement: a reader's page is one round trip to the database. None for a
-    slug no agreement has."""
-    columns = ", ".join(f"a.{column} AS heading_{column}" for column in _HEADING_COLUMNS)
-    heading = ", ".join(f"s.heading_{column}" for column in _HEADING_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT s.id, s.scope, k.label, k.body, k.built_on, {heading}
-              FROM (SELECT a.id, {columns}, {SCOPE_SQL} || ':code' || %s AS scope
-                      FROM agreements_agreement a, ratification_reference_generation g
-                     WHERE a.slug = %s) s
-              LEFT JOIN {KeptPage._meta.db_table} k
-                ON k.agreement_id = s.id AND k.scope = s.scope
-               AND k.built_on <= %s AND k.valid_until > %s
-            """,  # noqa: S608  # nosec B608 (constant SQL: the text is this module's)
-            [code_fingerprint(), slug, today, today],
-        )
-        row = cursor.fetchone()
-    if row is None:
+    was built, in one statement (kept_read). None for a slug no agreement has."""
+    found = kept_read(
+        KeptPage,
+        ("label", "body", "built_on"),
+        slug=slug,
+        today=today,
+        code=code_fingerprint(),
+        agreement_columns=_HEADING_COLUMNS,
+    )
+    if found is None:
         return None
-    agreement_id, scope, label, body, built_on, *columns = row
-    if body is None:
+    agreement_id, scope, heading, kept = found
+    if kept is None:
         return agreement_id, scope, None
-    agreement = Agreement.from_db(connection.alias, _HEADING_COLUMNS, columns)
-    return agreement_id, scope, (agreement, label, body, built_on)
+    agreement = Agreement.from_db(
+        connection.alias, ["id", *_HEADING_COLUMNS], [agreement_id, *heading]
+    )
+    return agreement_id, scope, (agreement, *kept)
 
 
 def page_refresh(agreement_id: int, *, today: date, render: Renderer) -> bool:

@@ -8,6 +8,7 @@ templates that never query.
 from __future__ import annotations
 
 import csv
+from collections.abc import Container
 from dataclasses import replace
 from datetime import date
 from urllib.parse import urlencode
@@ -296,7 +297,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     if errors:
         # From here on the page is that of the usable address, so that its links (filters,
         # exports, the facets' fetch, following the search) lead to pages that work.
-        filters, request.GET = _usable(request, filters)
+        filters, request.GET = _usable(request, filters, party_codes=names.parties)
         usable_query = _query(request, drop=("page", "format", "part"))
     if request.GET.get("part") == FACETS_PART:
         return _agreement_list_facets(request, filters, names)
@@ -360,16 +361,17 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _usable(request: HttpRequest, filters) -> tuple[search.AgreementFilters, QueryDict]:
-    """The filters without the parties and subjects that do not exist (from_query already
-    leaves out an unknown status, category or year, and cuts the rest to size), and the query
-    string with only the values they use."""
-    parties = set(Party.objects.filter(code__in=filters.parties).values_list("code", flat=True))
+def _usable(
+    request: HttpRequest, filters, *, party_codes: Container[str]
+) -> tuple[search.AgreementFilters, QueryDict]:
+    """The filters without the parties (those not in `party_codes`, every party's code) and
+    subjects that do not exist (from_query already leaves out an unknown status, category or
+    year, and cuts the rest to size), and the query string with only the values they use."""
     slugs = subject_slug_of_each(v.strip() for v in request.GET.getlist("subject"))
     known = {slug for slug in slugs.values() if slug}
     usable = replace(
         filters,
-        parties=tuple(p for p in filters.parties if p in parties),
+        parties=tuple(p for p in filters.parties if p in party_codes),
         subjects=tuple(s for s in filters.subjects if s in known),
     )
     keep = {

@@ -252,31 +252,59 @@ def kept_detail_response(request: Any, *, slug: str, today: date) -> HttpRespons
 
 def _kept_read(*, slug: str, today: date) -> tuple[int, str, KeptDetail | None] | None:
     """The agreement's id, its kept document's scope now (_kept_scope) and that document if one
-    is kept under it that holds `today` (holding_on), in one statement: a detail read is one
-    round trip to the database. None for a slug no agreement has."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT s.id, s.scope, k.etag, k.origin, k.body
-              FROM (SELECT a.id, {SCOPE_SQL} || ':code' || %s AS scope
-                      FROM agreements_agreement a, ratification_reference_generation g
-                     WHERE a.slug = %s) s
-              LEFT JOIN agreements_keptdetail k
-                ON k.agreement_id = s.id AND k.scope = s.scope
-               AND k.built_on <= %s AND k.valid_until > %s
-            """,  # noqa: S608  # nosec B608 (constant SQL: the text is this module's)
-            [code_fingerprint(), slug, today, today],
-        )
-        row = cursor.fetchone()
-    if row is None:
+    is kept under it that holds `today`, in one statement (kept_read). None for a slug no
+    agreement has."""
+    found = kept_read(
+        KeptDetail, ("etag", "origin", "body"), slug=slug, today=today, code=code_fingerprint()
+    )
+    if found is None:
         return None
-    agreement_id, scope, etag, origin, body = row
+    agreement_id, scope, _, row = found
     kept = None
-    if body is not None:
+    if row is not None:
+        etag, origin, body = row
         kept = KeptDetail(
             agreement_id=agreement_id, scope=scope, etag=etag, origin=origin, body=body
         )
     return agreement_id, scope, kept
+
+
+def kept_read(
+    model: type[models.Model],
+    kept_columns: tuple[str, ...],
+    *,
+    slug: str,
+    today: date,
+    code: str,
+    agreement_columns: tuple[str, ...] = (),
+) -> tuple[int, str, tuple[Any, ...], tuple[Any, ...] | None] | None:
+    """What a reader of the agreement with this slug needs of what `model` keeps of it, in one
+    statement, so that a kept read is one round trip to the database: the agreement's id, the
+    scope its kept copy is kept under now (SCOPE_SQL and the `code` fingerprint), its
+    `agreement_columns`, and the kept copy's `kept_columns` if one is kept under that scope and
+    holds `today` (HOLDING_SQL), else None. None for a slug no agreement has. The column names
+    are the callers' own (constants), never a user's."""
+    carried = "".join(f", a.{column} AS a_{column}" for column in agreement_columns)
+    read = "".join(f", s.a_{column}" for column in agreement_columns)
+    kept = ", ".join(f"k.{column}" for column in kept_columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT s.id, s.scope, k.agreement_id IS NOT NULL{read}, {kept}
+              FROM (SELECT a.id{carried}, {SCOPE_SQL} || ':code' || %s AS scope
+                      FROM agreements_agreement a, ratification_reference_generation g
+                     WHERE a.slug = %s) s
+              LEFT JOIN {model._meta.db_table} k
+                ON k.agreement_id = s.id AND k.scope = s.scope AND {HOLDING_SQL}
+            """,  # noqa: S608  # nosec B608 (constant SQL: the text is this module's and its callers')
+            [code, slug, today, today],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    agreement_id, scope, found, *values = row
+    split = len(agreement_columns)
+    return agreement_id, scope, tuple(values[:split]), tuple(values[split:]) if found else None
 
 
 def kept_detail_build(agreement_id: int, *, scope: str, today: date) -> KeptDetail:
@@ -327,6 +355,10 @@ HELD_FIELDS = ("scope", "built_on", "valid_until")
 def holding_on(today: date) -> Q:
     """What is kept (a KeptDetail, web's KeptPage) and may be served on `today`."""
     return Q(built_on__lte=today, valid_until__gt=today)
+
+
+# holding_on in SQL, over the kept row `k`, for the parameters (today, today): kept_read.
+HOLDING_SQL = "k.built_on <= %s AND k.valid_until > %s"
 
 
 def holds(kept: Held | None, *, scope: str, today: date) -> bool:
