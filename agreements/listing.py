@@ -320,7 +320,7 @@ def party_facet_counts(code: str) -> Counter[str]:
 
 # How many agreements the party `p` (a row of parties_party) is in: the sum of its kept counts
 # by status, compacted and since (as party_facet_counts reads them). SQL, so that a page's walk
-# orders its parties by size in the statement that reads their ids (party_order_ids).
+# orders its parties by size in the statement that counts them (shared_parties).
 _PARTY_SIZE = (
     "coalesce((SELECT sum(n) FROM ("
     " SELECT c.count AS n FROM agreements_partyfacetcount c"
@@ -330,53 +330,74 @@ _PARTY_SIZE = (
 )
 
 
-def party_sizes(codes: Iterable[str]) -> Counter[str]:
-    """How many agreements each party in `codes` is in, from the kept counts; a party in none,
-    or unknown, counts 0."""
-    codes = list(codes)
-    if not codes:
-        return Counter()
-    listed = ", ".join(["%s"] * len(codes))  # placeholders only: the codes are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT p.code, {_PARTY_SIZE} FROM parties_party p WHERE p.code IN ({listed})",  # noqa: S608  # nosec B608
-            codes,
-        )
-        return Counter(dict(cursor.fetchall()))
+# How many agreements two parties share: the kept count under the first (a parameter) of the
+# other's key (`party:<code>`, the next), compacted and since (as party_facet_counts reads it).
+_PAIR_SIZE = (
+    "coalesce((SELECT sum(n) FROM ("
+    " SELECT c.count AS n FROM agreements_partyfacetcount c"
+    "  WHERE c.party_code = %s AND c.key = %s"
+    " UNION ALL SELECT d.delta FROM agreements_partyfacetdelta d"
+    "  WHERE d.party_code = %s AND d.key = %s) AS kept), 0)"
+)
 
 
-def parties_count(codes: Iterable[str]) -> int:
-    """How many agreements have every one of one or two parties, from the kept counts (exact,
-    no pass over the agreements): the agreement list filtered on those parties alone."""
+@dataclass(frozen=True)
+class SharedParties:
+    """What a list filtered on one or two parties alone reads first (shared_parties): how many
+    agreements they share, from the kept counts (exact, no pass over the agreements), and the
+    parties' ids in the order a page's walk takes them (party_order_ids): the fewest agreements
+    first. No ids when a code names no party (it shares nothing)."""
+
+    count: int
+    walk: tuple[int, ...]
+
+
+def shared_parties(codes: Iterable[str]) -> SharedParties:
+    """The count and the walk of the agreements that every one of one or two parties is in, in
+    one statement."""
     codes = list(dict.fromkeys(codes))
     if not 1 <= len(codes) <= 2:
         raise ValueError("The kept counts answer for one party or two.")
-    if len(codes) == 1:
-        return party_sizes(codes)[codes[0]]
-    shared = _party_counts_kept(party_code=codes[0], key=facet_key("party", codes[1]))
-    return sum(shared.values())
-
-
-def party_order_ids(codes: list[str], *, start: int, stop: int, unsigned_last: bool) -> list[int]:
-    """The ids of the agreements every party in `codes` is in, rows `start` to `stop` in list
-    order (newest signature first, then title and id; unsigned ones first, or last with
-    `unsigned_last`), from the narrow party order table (migration 0017, PostgreSQL).
-
-    The party with the fewest agreements (`_PARTY_SIZE`) is walked in order inside its index,
-    and each of its agreements looked up under the others by key: the walk stops when the page
-    is full, and the smaller a party's share of the agreements, the larger the share of its own
-    agreements the others are in. The parties' ids go into the walk's text as values, so the
-    planner reads each party's own statistics (behind a subquery it assumed an average party
-    and joined both parties' whole lists: 21 ms for AU and FR, against 2)."""
+    # Each party's size and, with two, what they share (the same in each row).
+    shares, params = "NULL", []
+    if len(codes) == 2:
+        shares, params = _PAIR_SIZE, [codes[0], facet_key("party", codes[1])] * 2
+    listed = ", ".join(["%s"] * len(codes))  # placeholders only: the codes are parameters
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT p.id FROM parties_party p WHERE p.code = ANY(%s) ORDER BY {_PARTY_SIZE}, p.code",  # noqa: S608  # nosec B608
-            [codes],
+            f"SELECT p.id, {_PARTY_SIZE}, {shares} FROM parties_party p"  # noqa: S608  # nosec B608
+            f" WHERE p.code IN ({listed}) ORDER BY 2, p.code",
+            [*params, *codes],
         )
-        ids = [row[0] for row in cursor.fetchall()]
-    if len(ids) < len(set(codes)):
+        rows = cursor.fetchall()
+    if len(rows) < len(codes):
+        return SharedParties(count=0, walk=())
+    walked = rows[0]
+    count = walked[1] if len(codes) == 1 else walked[2]
+    return SharedParties(count=max(int(count), 0), walk=tuple(row[0] for row in rows))
+
+
+def parties_count(codes: Iterable[str]) -> int:
+    """How many agreements have every one of one or two parties (shared_parties)."""
+    return shared_parties(codes).count
+
+
+def party_order_ids(
+    walk: tuple[int, ...], *, start: int, stop: int, unsigned_last: bool
+) -> list[int]:
+    """The ids of the agreements every party of `walk` (SharedParties.walk) is in, rows `start`
+    to `stop` in list order (newest signature first, then title and id; unsigned ones first, or
+    last with `unsigned_last`), from the narrow party order table (migration 0017, PostgreSQL).
+
+    The party with the fewest agreements, the first of the walk, is walked in order inside its
+    index, and each of its agreements looked up under the others by key: the walk stops when
+    the page is full, and the smaller a party's share of the agreements, the larger the share
+    of its own agreements the others are in. The parties' ids go into the walk's text as
+    values, so the planner reads each party's own statistics (behind a subquery it assumed an
+    average party and joined both parties' whole lists: 21 ms for AU and FR, against 2)."""
+    if not walk:
         return []  # a party that is gone shares nothing
-    walked, *others = ids
+    walked, *others = walk
     shared = "".join(
         # Only numbered aliases go into the text; the party ids are parameters.
         f" AND EXISTS (SELECT 1 FROM agreements_party_order o{n}"  # noqa: S608  # nosec B608
@@ -396,17 +417,16 @@ def party_order_ids(codes: list[str], *, start: int, stop: int, unsigned_last: b
 
 class PartiesInCommon(KnownCount):
     """A list filtered on parties alone (`queryset`), for a paginator: its count is kept
-    (`parties_count`), and on PostgreSQL, in list order, a page's ids come from the party order
-    table (`party_order_ids`) and its rows from `rows` (the same list unfiltered) by id."""
+    (`shared`, from shared_parties), and on PostgreSQL, in list order, a page's ids come from
+    the party order table (`party_order_ids`) and its rows from `rows` (the same list
+    unfiltered) by id."""
 
     # The list orders the walk gives, by whether unsigned agreements come last.
     ORDERS = {NEWEST_SIGNED_UNSIGNED_FIRST: False, NEWEST_SIGNED_UNSIGNED_LAST: True}
 
-    def __init__(
-        self, queryset: QuerySet, codes: Iterable[str], *, known_count: int, rows: QuerySet
-    ) -> None:
-        super().__init__(queryset, known_count)
-        self.codes = list(dict.fromkeys(codes))
+    def __init__(self, queryset: QuerySet, shared: SharedParties, *, rows: QuerySet) -> None:
+        super().__init__(queryset, shared.count)
+        self.walk = shared.walk
         self.rows = rows.order_by()
         self.unsigned_last = self.ORDERS.get(tuple(queryset.query.order_by))
 
@@ -420,7 +440,7 @@ class PartiesInCommon(KnownCount):
         ):
             return super().__getitem__(index)
         ids = party_order_ids(
-            self.codes, start=index.start or 0, stop=index.stop, unsigned_last=self.unsigned_last
+            self.walk, start=index.start or 0, stop=index.stop, unsigned_last=self.unsigned_last
         )
         # By pk, not in_bulk(): the API's rows are named tuples (values_list), the pages' models.
         found = {row.pk: row for row in self.rows.filter(pk__in=ids)}

@@ -37,7 +37,7 @@ from agreements.listing import (
     agreements_count,
     facet_counts,
     facet_key,
-    parties_count,
+    shared_parties,
 )
 from agreements.models import (
     Agreement,
@@ -515,7 +515,8 @@ def _agreement_list_page(
     elif filters.parties_only:
         # One party's agreements, or two parties' shared ones, are counted in the kept counts
         # (agreements.listing.party_facet_counts): exact, and no pass over the matches.
-        estimate = total = parties_count(filters.parties)
+        shared = shared_parties(filters.parties)
+        estimate = total = shared.count
         estimated = False
     elif exact_count is not None:  # counted while the search was steered
         estimate = total = exact_count
@@ -553,8 +554,7 @@ def _agreement_list_page(
         # In list order, a page of shared agreements is read from the party order table.
         listed = PartiesInCommon(
             listed,
-            filters.parties,
-            known_count=total,
+            shared,
             rows=Agreement.objects.values_list("pk", *LIST_ROW_FIELDS, named=True),
         )
     else:

@@ -170,7 +170,7 @@ class AgreementFilter(FilterSet):
     @classmethod
     def parties_only(cls, params: QueryDict) -> list[str] | None:
         """The codes of the one or two parties filtered on, when no other filter is given (a
-        sort is no filter): their count is kept (agreements.listing.parties_count). Call it on
+        sort is no filter): their count is kept (agreements.listing.shared_parties). Call it on
         parameters this filter set accepted: an unknown code was a 400 before."""
         if any(
             _given(params, name) for name in cls.base_filters if name not in ("party", "ordering")

@@ -47,7 +47,7 @@ from agreements.api.serializers import (
 from agreements.api.views import PartyViewSet as AgreementsPartyViewSet
 from agreements.api.views import source_from
 from agreements.duplicates import redirect_target
-from agreements.listing import PartiesInCommon, agreements_count, parties_count
+from agreements.listing import PartiesInCommon, agreements_count, shared_parties
 from agreements.models import (
     Agreement,
 )
@@ -285,9 +285,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
             return KnownCount(queryset, agreements_count())
         codes = self.filterset_class.parties_only(params)
         if codes:
-            return PartiesInCommon(
-                queryset, codes, known_count=parties_count(codes), rows=self.get_queryset()
-            )
+            return PartiesInCommon(queryset, shared_parties(codes), rows=self.get_queryset())
         return queryset
 
     def get_serializer_class(self):

@@ -11,8 +11,15 @@ from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
-from agreements.listing import listing_rebuild, party_order_ids
+from agreements.listing import (
+    SharedParties,
+    listing_rebuild,
+    parties_count,
+    party_order_ids,
+    shared_parties,
+)
 from agreements.models import Agreement
+from parties.models import Party
 from ratification.selectors import AgreementFilters, agreement_list_page
 from tests.agreements.test_listing import assert_party_order_equals_fresh
 
@@ -67,6 +74,8 @@ def test_the_api_pages_through_the_shared_agreements_in_list_order(anon, shared,
         sql = [q["sql"] for q in captured.captured_queries]
         assert any("agreements_party_order" in s for s in sql)
         assert not any("facet_keys" in s for s in sql)  # rows are read by id
+        # The count and the walk's order in one statement (shared_parties).
+        assert len([s for s in sql if "agreements_partyfacet" in s]) == 1, sql
         if not body["next"]:
             break
         page += 1
@@ -83,7 +92,9 @@ def test_the_list_page_reads_the_same_rows_with_unsigned_ones_last(shared, codes
     for page_number in (1, 2, 3, 4):
         with CaptureQueriesContext(connection) as captured:
             page = agreement_list_page(filters=filters, page_number=page_number, page_size=3).page
-        assert any("agreements_party_order" in q["sql"] for q in captured.captured_queries)
+        sql = [q["sql"] for q in captured.captured_queries]
+        assert any("agreements_party_order" in s for s in sql)
+        assert len([s for s in sql if "agreements_partyfacet" in s]) == 1, sql
         if page.number < page_number:
             break
         seen += [a.slug for a in page.object_list]
@@ -103,11 +114,17 @@ def test_another_sort_or_filter_is_read_the_usual_way(anon, shared):
 def test_the_same_rows_whichever_party_is_walked(shared):
     """Whichever order the codes come in (the walk follows the party with fewer agreements),
     the same rows; a code no party has shares none."""
+    walk = shared_parties(["JP", "PH"]).walk
+    assert walk == shared_parties(["PH", "JP"]).walk
+    sizes = {code: parties_count([code]) for code in ("JP", "PH")}
+    fewer = min(sizes, key=lambda code: (sizes[code], code))
+    assert walk[0] == Party.objects.get(code=fewer).pk  # the party with fewer agreements first
     for start, stop in [(0, 3), (2, 6), (9, 40)]:
-        one = party_order_ids(["JP", "PH"], start=start, stop=stop, unsigned_last=False)
-        other = party_order_ids(["PH", "JP"], start=start, stop=stop, unsigned_last=False)
+        one = party_order_ids(walk, start=start, stop=stop, unsigned_last=False)
+        other = party_order_ids(walk[::-1], start=start, stop=stop, unsigned_last=False)
         assert one == other
-    assert party_order_ids(["JP", "XX"], start=0, stop=10, unsigned_last=False) == []
+    assert shared_parties(["JP", "XX"]) == SharedParties(count=0, walk=())
+    assert party_order_ids((), start=0, stop=10, unsigned_last=False) == []
 
 
 def test_the_rebuild_repairs_a_table_left_behind(shared):

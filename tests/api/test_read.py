@@ -76,7 +76,7 @@ def test_party_filter_requires_all_parties(anon, make_agreement):
 
 def test_a_list_of_one_or_two_parties_is_counted_from_the_kept_counts(anon, make_agreement):
     """The count of a list filtered on one or two parties alone is the kept one
-    (agreements.listing.parties_count), exact and without counting the matches; any other
+    (agreements.listing.shared_parties), exact and without counting the matches; any other
     filter, a third party or a keyset walk goes the usual way, and all agree."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
