@@ -289,8 +289,20 @@ def agreements_count(counts: Counter[str] | None = None) -> int:
     Sums `counts` (facet_counts()) when the caller has read them, or else the status keys."""
     status = facet_key("status", "")
     if counts is None:
-        return sum(n for _, n in _facet_rows(key__startswith=status))
+        # A constant statement (the whole API list reads it on every page): built through the
+        # ORM (_facet_rows) it cost a tenth of the request, twice what PostgreSQL took.
+        with connection.cursor() as cursor:
+            cursor.execute(_STATUS_TOTAL, [status + "%", status + "%"])
+            return int(cursor.fetchone()[0])
     return sum(n for key, n in counts.items() if key.startswith(status))
+
+
+# The sum of the kept counts and deltas whose key is like a pattern (the parameter, twice).
+_STATUS_TOTAL = (
+    "SELECT coalesce(sum(n), 0) FROM ("
+    " SELECT c.count AS n FROM agreements_facetcount c WHERE c.key LIKE %s"
+    " UNION ALL SELECT d.delta FROM agreements_facetdelta d WHERE d.key LIKE %s) AS kept"
+)
 
 
 def _party_counts_kept(**lookup: Any) -> Counter[tuple[str, str]]:
