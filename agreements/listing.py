@@ -297,12 +297,20 @@ def agreements_count(counts: Counter[str] | None = None) -> int:
     return sum(n for key, n in counts.items() if key.startswith(status))
 
 
-# The sum of the kept counts and deltas whose key is like a pattern (the parameter, twice).
-_STATUS_TOTAL = (
-    "SELECT coalesce(sum(n), 0) FROM ("
-    " SELECT c.count AS n FROM agreements_facetcount c WHERE c.key LIKE %s"
-    " UNION ALL SELECT d.delta FROM agreements_facetdelta d WHERE d.key LIKE %s) AS kept"
-)
+def _kept_sum(kept: str, where: str) -> str:
+    """SQL for the sum of the kept counts (the table `<kept>count`: agreements_facet or
+    agreements_partyfacet) and of the deltas appended since (`<kept>delta`) whose row `k`
+    matches `where`, 0 when none: what _facet_rows and _party_counts_kept read, summed in the
+    database. `where` is this module's own text; its parameters are given twice."""
+    # The table names and conditions are this module's own text: constant SQL.
+    return (
+        f"coalesce((SELECT sum(n) FROM (SELECT k.count AS n FROM {kept}count k WHERE {where}"  # noqa: S608
+        f" UNION ALL SELECT k.delta FROM {kept}delta k WHERE {where}) AS kept), 0)"  # nosec B608
+    )
+
+
+# How many agreements count under the status keys (a LIKE pattern, the parameter): all of them.
+_STATUS_TOTAL = "SELECT " + _kept_sum("agreements_facet", "k.key LIKE %s")
 
 
 def _party_counts_kept(**lookup: Any) -> Counter[tuple[str, str]]:
@@ -333,24 +341,12 @@ def party_facet_counts(code: str) -> Counter[str]:
 # How many agreements the party `p` (a row of parties_party) is in: the sum of its kept counts
 # by status, compacted and since (as party_facet_counts reads them). SQL, so that a page's walk
 # orders its parties by size in the statement that counts them (shared_parties).
-_PARTY_SIZE = (
-    "coalesce((SELECT sum(n) FROM ("
-    " SELECT c.count AS n FROM agreements_partyfacetcount c"
-    "  WHERE c.party_code = p.code AND c.key LIKE 'status:%%'"
-    " UNION ALL SELECT d.delta FROM agreements_partyfacetdelta d"
-    "  WHERE d.party_code = p.code AND d.key LIKE 'status:%%') AS kept), 0)"
-)
+_PARTY_SIZE = _kept_sum("agreements_partyfacet", "k.party_code = p.code AND k.key LIKE 'status:%%'")
 
 
 # How many agreements two parties share: the kept count under the first (a parameter) of the
 # other's key (`party:<code>`, the next), compacted and since (as party_facet_counts reads it).
-_PAIR_SIZE = (
-    "coalesce((SELECT sum(n) FROM ("
-    " SELECT c.count AS n FROM agreements_partyfacetcount c"
-    "  WHERE c.party_code = %s AND c.key = %s"
-    " UNION ALL SELECT d.delta FROM agreements_partyfacetdelta d"
-    "  WHERE d.party_code = %s AND d.key = %s) AS kept), 0)"
-)
+_PAIR_SIZE = _kept_sum("agreements_partyfacet", "k.party_code = %s AND k.key = %s")
 
 
 @dataclass(frozen=True)
@@ -387,11 +383,6 @@ def shared_parties(codes: Iterable[str]) -> SharedParties:
     walked = rows[0]
     count = walked[1] if len(codes) == 1 else walked[2]
     return SharedParties(count=max(int(count), 0), walk=tuple(row[0] for row in rows))
-
-
-def parties_count(codes: Iterable[str]) -> int:
-    """How many agreements have every one of one or two parties (shared_parties)."""
-    return shared_parties(codes).count
 
 
 def party_order_ids(

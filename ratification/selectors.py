@@ -514,7 +514,7 @@ def _agreement_list_page(
         facets = _facets(filters, counts, {}, names)
     elif filters.parties_only:
         # One party's agreements, or two parties' shared ones, are counted in the kept counts
-        # (agreements.listing.party_facet_counts): exact, and no pass over the matches.
+        # (agreements.listing.shared_parties): exact, and no pass over the matches.
         shared = shared_parties(filters.parties)
         estimate = total = shared.count
         estimated = False

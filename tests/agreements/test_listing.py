@@ -22,8 +22,8 @@ from agreements.listing import (
     listing_build,
     listing_rebuild,
     listings_compute,
-    parties_count,
     party_facet_counts,
+    shared_parties,
 )
 from agreements.models import (
     Agreement,
@@ -98,9 +98,9 @@ def assert_party_counts_equal_fresh() -> None:
     for code in [*in_agreements, *in_none[:1]]:
         assert party_facet_counts(code) == fresh.get(code, Counter()), code
         # The lists' counts read the same kept rows: one party's size, two parties' shared count.
-        assert parties_count([code]) == in_agreements[code], code
+        assert shared_parties([code]).count == in_agreements[code], code
     both = [pk for pk, in_it in codes.items() if {"JP", "PH"} <= set(in_it)]
-    assert parties_count(["JP", "PH"]) == parties_count(["PH", "JP"]) == len(both)
+    assert shared_parties(["JP", "PH"]).count == shared_parties(["PH", "JP"]).count == len(both)
 
 
 def test_listing_build_gives_sorted_rows_and_one_key_per_facet_value():

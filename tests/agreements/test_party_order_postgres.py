@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from agreements.listing import (
     SharedParties,
     listing_rebuild,
-    parties_count,
     party_order_ids,
     shared_parties,
 )
@@ -116,7 +115,7 @@ def test_the_same_rows_whichever_party_is_walked(shared):
     the same rows; a code no party has shares none."""
     walk = shared_parties(["JP", "PH"]).walk
     assert walk == shared_parties(["PH", "JP"]).walk
-    sizes = {code: parties_count([code]) for code in ("JP", "PH")}
+    sizes = {code: shared_parties([code]).count for code in ("JP", "PH")}
     fewer = min(sizes, key=lambda code: (sizes[code], code))
     assert walk[0] == Party.objects.get(code=fewer).pk  # the party with fewer agreements first
     for start, stop in [(0, 3), (2, 6), (9, 40)]:
