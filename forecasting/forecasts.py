@@ -310,7 +310,7 @@ class DurationTable:
             if self._names is None:
                 self._names = Names.load()
             rows = Agreement.objects.filter(pk__in=missing).only(
-                "pk", "slug", "title", "short_name", "listing"
+                "pk", "slug", "title", "short_name", "kind", "listing"
             )
             for row in agreements_listed(rows, names=self._names):
                 self._labels[row.agreement.pk] = (row.agreement.slug, row.label)

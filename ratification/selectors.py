@@ -67,8 +67,10 @@ from .models import Forecast, RatificationStep
 def agreement_label(agreement: Agreement) -> str:
     """A short name a reader recognises, e.g. 'Japan–Philippines ACSA'.
 
-    Short names repeat across agreements (several ACSAs, several RAAs), so the parties come first.
-    Needs `participations` (with `party`) prefetched, as every selector here does.
+    Short names repeat across bilateral agreements (several ACSAs, several RAAs), so their two
+    parties come first. A multilateral agreement's short name stands alone ('Paris Agreement'),
+    however few of its parties are recorded. Needs `participations` (with `party`) prefetched, as
+    every selector here does, and `kind` read.
     """
     return _label(agreement, [p.party.name for p in agreement.participations.all()])
 
@@ -76,9 +78,15 @@ def agreement_label(agreement: Agreement) -> str:
 def _label(agreement: Agreement, party_names: list[str]) -> str:
     if not agreement.short_name:
         return agreement.title
-    if 2 <= len(party_names) <= 3:
+    if _parties_named(agreement, len(party_names)):
         return f"{'–'.join(party_names)} {agreement.short_name}"
     return agreement.short_name
+
+
+def _parties_named(agreement: Agreement, parties: int) -> bool:
+    return (
+        bool(agreement.short_name) and agreement.kind == Agreement.Kind.BILATERAL and parties == 2
+    )
 
 
 # What a list page's row shows of its agreement (with its kept list row for the parties and
@@ -87,6 +95,7 @@ LIST_ROW_FIELDS = (
     "slug",
     "title",
     "short_name",
+    "kind",
     "status",
     "signed_on",
     "entered_into_force_on",
@@ -130,8 +139,7 @@ def agreements_listed(
 def listing_label(agreement: Agreement, *, names: Names) -> str:
     """`agreement_label` from the kept listing (as `agreements_listed` gives it), for lists
     that show only the label: the parties' names are looked up only when the label has them."""
-    parties = agreement.listing.get("parties", [])
-    if agreement.short_name and 2 <= len(parties) <= 3:
+    if _parties_named(agreement, len(agreement.listing.get("parties", []))):
         return _label(agreement, [p["name"] for p in names.parties_of(agreement.listing)])
     return _label(agreement, [])
 

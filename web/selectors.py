@@ -81,7 +81,7 @@ AGREEMENT_BULK_FIELDS = ("summary", "listing", "facet_keys")
 
 
 # What a row labelled from its kept list row needs of its agreement (`listing_label`).
-LABEL_FIELDS = ("slug", "title", "short_name", "listing")
+LABEL_FIELDS = ("slug", "title", "short_name", "kind", "listing")
 
 
 def status_changes_recent(*, limit: int = 10) -> QuerySet[StatusChange]:
