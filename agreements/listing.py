@@ -22,6 +22,10 @@ the transaction that changes it:
 `listing_refresh` is called by every writer after it changed an agreement (the services, under
 the agreement's row lock) and writes nothing when nothing listed changed. `listing_rebuild`
 recomputes every agreement and the counts from the models (`manage.py listing_rebuild`).
+
+On PostgreSQL each agreement also keeps its API list row as JSON text (`list_doc`, built by
+triggers from the row, its listing and the names: migration 0019), which the API's list reads
+(`KeptListDoc`) instead of building the row in Python.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from types import MappingProxyType
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Expression, QuerySet, TextField
 
 from apikit.estimates import KnownCount
 from apikit.response_cache import (
@@ -122,6 +126,21 @@ def _by_name_and_code(party: dict[str, Any]) -> tuple[str, str]:
 
 # The names, kept in this process under the reference generation (Names.load).
 _kept_names = KeptInProcess()
+
+
+class KeptListDoc(Expression):
+    """The agreement's API list row as JSON text, but its `url` and `updated_at`: the kept text
+    (migration 0019; PostgreSQL only), NULL where none is kept. A column only PostgreSQL has,
+    so named through the alias the query gives its agreements, as the search's columns are
+    (agreements.api.filters._VectorMatch)."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection):
+        return (
+            f"{compiler.quote_name_unless_alias(compiler.query.get_initial_alias())}.list_doc",
+            [],
+        )
 
 
 def facet_key(facet: str, value: object) -> str:
@@ -569,6 +588,10 @@ def listing_rebuild(
                 cursor.execute("SELECT to_regproc('agreements_party_order_fill') IS NOT NULL")
                 if cursor.fetchone()[0]:
                     cursor.execute("SELECT agreements_party_order_fill()")
+                # The kept API rows (migration 0019): rows loaded with triggers off have none.
+                cursor.execute("SELECT to_regproc('agreements_list_doc_fill') IS NOT NULL")
+                if cursor.fetchone()[0]:
+                    cursor.execute("SELECT agreements_list_doc_fill()")
         totals: Counter[str] = Counter()
         party_totals: Counter[tuple[str, str]] = Counter()
         for row, keys in Agreement.objects.values_list("listing", "facet_keys").iterator(2000):

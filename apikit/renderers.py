@@ -58,13 +58,17 @@ class JSONRenderer(renderers.JSONRenderer):
         # is not a string (none of ours) is refused and goes DRF's way.
     )
 
-    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        if (
-            data is None
-            or self.ensure_ascii
+    def encodes_fragments(self, accepted_media_type: str | None, renderer_context=None) -> bool:
+        """Whether the body is encoded by orjson, which puts an `orjson.Fragment` (JSON text
+        kept ready) into it as it is; DRF's way (indented, ASCII only) cannot."""
+        return not (
+            self.ensure_ascii
             or not self.compact
             or self.get_indent(accepted_media_type, renderer_context or {}) is not None
-        ):
+        )
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if data is None or not self.encodes_fragments(accepted_media_type, renderer_context):
             return super().render(data, accepted_media_type, renderer_context)
         try:
             body = orjson.dumps(data, default=_default, option=self._OPTIONS)

@@ -42,6 +42,8 @@ OPERATIONS = st.lists(
                 "merge_subjects",
                 "add_party",
                 "remove_party",
+                "rename_party",
+                "rename_subject",
                 "delete",
                 "compact",
             ]
@@ -134,6 +136,16 @@ def operate(stage: Stage, operation: str, which: int, choice: int) -> Agreement 
         if agreement.participations.count() > 2:
             participation.delete()
             agreement_refresh(agreement_id=agreement.pk, today=TODAY)
+    elif operation == "rename_party":  # as the admin does: the reference row saved
+        party = agreement.participations.order_by("pk")[choice % 2].party
+        party.name = f"{party.code} renamed {choice % 3}"
+        party.save()
+    elif operation == "rename_subject":  # as the admin does
+        subjects = list(Subject.objects.order_by("pk"))
+        if subjects:
+            subject = subjects[choice % len(subjects)]
+            subject.name = f"subject {subject.pk} renamed {choice % 3}"
+            subject.save()
     elif operation == "delete":
         agreement_delete(agreement=agreement)
     elif operation == "compact":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -221,9 +222,19 @@ class AgreementListSerializer(ListedMixin, serializers.ModelSerializer):
         """
         if type(self) is not AgreementListSerializer:
             return super().to_representation(instance)
-        names = self.listing_names()
         url = self._detail_url(instance.slug)
         when = self._datetime_field()
+        if hasattr(instance, "list_doc"):  # a row read with its kept text (KeptListDoc)
+            if instance.list_doc is not None:
+                return orjson.Fragment(
+                    f'{{"url":{orjson.dumps(url).decode()},{instance.list_doc[1:-1]},'
+                    f'"updated_at":"{when.to_representation(instance.updated_at)}"}}'
+                )
+            # Not kept (a row written with triggers off): built from its columns.
+            instance = Agreement.objects.values_list(*self.read_fields(), named=True).get(
+                pk=instance.pk
+            )
+        names = self.listing_names()
 
         def day(value):
             return value.isoformat() if value is not None else None

@@ -1,6 +1,6 @@
 """Every write path keeps the agreement's list row and facet keys fresh (agreements.listing):
 the editor's pages, the import, the API and a Celery task, each checked against a fresh
-computation from the models."""
+computation from the models; on PostgreSQL the kept API list rows too (migration 0019)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from accounts.services import token_create
 from agreements.listing import facet_counts, listings_compute
 from agreements.models import Agreement
 from ratification.tasks import agreement_changed
+from tests.agreements.test_listing import assert_list_docs_equal_fresh
 from transfer.services import agreements_export, agreements_import, rows_from_bytes
 
 from .conftest import DIET, jp_step
@@ -29,6 +30,7 @@ def assert_fresh() -> None:
     }
     assert stored == listings_compute(agreement_ids=list(stored))
     assert facet_counts() == Counter(key for _, keys in stored.values() for key in keys)
+    assert_list_docs_equal_fresh()
 
 
 def _progress_of(agreement: Agreement, code: str) -> str:
