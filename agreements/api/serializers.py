@@ -224,15 +224,11 @@ class AgreementListSerializer(ListedMixin, serializers.ModelSerializer):
             return super().to_representation(instance)
         url = self._detail_url(instance.slug)
         when = self._datetime_field()
-        if hasattr(instance, "list_doc"):  # a row read with its kept text (KeptListDoc)
-            if instance.list_doc is not None:
-                return orjson.Fragment(
-                    f'{{"url":{orjson.dumps(url).decode()},{instance.list_doc[1:-1]},'
-                    f'"updated_at":"{when.to_representation(instance.updated_at)}"}}'
-                )
-            # Not kept (a row written with triggers off): built from its columns.
-            instance = Agreement.objects.values_list(*self.read_fields(), named=True).get(
-                pk=instance.pk
+        kept = getattr(instance, "list_doc", None)  # a row read with its kept text (KeptListDoc)
+        if kept is not None:
+            return orjson.Fragment(
+                f'{{"url":{orjson.dumps(url).decode()},{kept[1:-1]},'
+                f'"updated_at":"{when.to_representation(instance.updated_at)}"}}'
             )
         names = self.listing_names()
 

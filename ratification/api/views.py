@@ -117,6 +117,21 @@ def agreement_list_queryset(
     return Agreement.objects.values_list("pk", "cache_stamp", *serializer.read_fields(), named=True)
 
 
+def _kept_or_built(rows: list, serializer: type[ListedMixin]) -> list:
+    """A page of kept rows, where a row without its kept text (one written with triggers off,
+    until `listing_rebuild`) is read again with the columns the serializer builds it from; a
+    row deleted in between is left out."""
+    missing = [row.pk for row in rows if row.list_doc is None]
+    if not missing:
+        return rows
+    built = {row.pk: row for row in agreement_list_queryset(serializer).filter(pk__in=missing)}
+    return [
+        built.get(row.pk) if row.list_doc is None else row
+        for row in rows
+        if row.list_doc is not None or row.pk in built
+    ]
+
+
 # The list's parameters whose pages an editor's note on a step (a new source, who recorded it:
 # ratification.services.step_record's `shown_only` path) cannot change but for the written
 # agreement's row: filters, sorts and pages by what the listing generation covers (ratification
@@ -274,6 +289,8 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
                 queryset = self._counted_pages(queryset, few)
             page = super().paginate_queryset(queryset)
         if page is not None and self.action == "list":
+            if self._kept_rows:
+                page = _kept_or_built(page, self.get_serializer_class())
             self._shown = {row.pk: row.cache_stamp for row in page}
         return page
 
