@@ -31,6 +31,17 @@ def csv_cell(value: Any) -> str:
     return text
 
 
+class _Encoder(JSONEncoder):
+    """DRF's encoder, which also reads JSON text kept ready (`orjson.Fragment`, which orjson
+    puts in as it is) for the bodies DRF's way encodes: indented, ASCII only, or what orjson
+    refused."""
+
+    def default(self, obj: Any) -> Any:
+        if isinstance(obj, orjson.Fragment):
+            return orjson.loads(obj.contents)
+        return super().default(obj)
+
+
 class JSONRenderer(renderers.JSONRenderer):
     """DRF's JSON renderer, with the same bytes encoded by orjson.
 
@@ -47,6 +58,8 @@ class JSONRenderer(renderers.JSONRenderer):
     one that is not a number (NaN, infinity), which DRF's strict JSON refused with an error.
     """
 
+    encoder_class = _Encoder
+
     _OPTIONS = (
         orjson.OPT_PASSTHROUGH_DATETIME  # DRF's form: milliseconds, "Z" for UTC
         | orjson.OPT_PASSTHROUGH_DATACLASS  # DRF's encoder refuses them; so must this
@@ -60,7 +73,7 @@ class JSONRenderer(renderers.JSONRenderer):
 
     def encodes_fragments(self, accepted_media_type: str | None, renderer_context=None) -> bool:
         """Whether the body is encoded by orjson, which puts an `orjson.Fragment` (JSON text
-        kept ready) into it as it is; DRF's way (indented, ASCII only) cannot."""
+        kept ready) into it as it is; DRF's way (indented, ASCII only) decodes it first."""
         return not (
             self.ensure_ascii
             or not self.compact
@@ -81,7 +94,7 @@ class JSONRenderer(renderers.JSONRenderer):
         return body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
 
 
-_drf_encoder = JSONEncoder()
+_drf_encoder = _Encoder()
 
 
 def _default(value: Any) -> Any:

@@ -217,8 +217,12 @@ class AgreementListSerializer(ListedMixin, serializers.ModelSerializer):
         for the parties, a field object per value) was most of a list request's time: about
         60 % of 18 ms for a page of 50 at 100,000 agreements. This builds the same dict from the
         row and its kept listing; a test checks it equals the declared fields' output for
-        agreements of every shape. Add a field to Meta.fields and here together. A subclass
-        (the detail, which adds fields) goes the declared way.
+        agreements of every shape. A row read with its kept text (`list_doc`, on PostgreSQL:
+        agreements migration 0019) is that text with its `url` and `updated_at` put in, as an
+        `orjson.Fragment`. Add a field to Meta.fields, here and to the SQL that builds the
+        kept text (a migration replacing `agreements_list_doc`) together: the listing's tests
+        compare the kept text with this build after every write. A subclass (the detail,
+        which adds fields) goes the declared way.
         """
         if type(self) is not AgreementListSerializer:
             return super().to_representation(instance)

@@ -360,9 +360,8 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
     @cached_property
     def _kept_rows(self) -> bool:
         """Whether the list's rows are their kept JSON text (agreements migration 0019): on
-        PostgreSQL, whose triggers keep it; for a body orjson encodes, which takes the text as
-        it is; in UTC, the zone the text gives `updated_at` in (as DRF would, in the current
-        zone)."""
+        PostgreSQL, whose triggers keep it, for a body orjson encodes, which takes the text as
+        it is."""
         renderer = getattr(self.request, "accepted_renderer", None)
         return (
             connection.vendor == "postgresql"
@@ -371,7 +370,6 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
             and renderer.encodes_fragments(
                 self.request.accepted_media_type, self.get_renderer_context()
             )
-            and timezone.get_current_timezone_name() == "UTC"
         )
 
     @cached_property

@@ -1,17 +1,22 @@
 """The API list's rows as kept JSON text (agreements migration 0019): on PostgreSQL the list
 reads each row's text, kept by triggers, instead of building it in Python. The body is the one
-the Python path gives, whichever way it is asked for; a rename shows at once; a row without
-its text and a list in another time zone are built in Python."""
+the Python path gives, whichever way it is asked for and in any time zone; a rename shows at
+once, also to a write in progress; a row without its text is built in Python."""
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+
 import orjson
+import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from psycopg.conninfo import make_conninfo
 
 from agreements.listing import listing_rebuild
-from agreements.models import Subject
+from agreements.models import Agreement, Subject
 from parties.models import Party
 from tests.agreements.test_listing import assert_list_docs_equal_fresh
 
@@ -83,8 +88,102 @@ def test_a_row_without_its_text_is_built_in_python(client, shapes):
     assert_list_docs_equal_fresh()
 
 
-def test_in_another_time_zone_the_rows_are_built_in_python(client, shapes, settings):
+def test_in_another_time_zone_updated_at_is_in_that_zone(client, shapes, settings):
     settings.TIME_ZONE = "Asia/Tokyo"
-    body, sql = _list(client)
-    assert not any("list_doc" in s for s in sql)
-    assert all(row["updated_at"].endswith("+09:00") for row in orjson.loads(body)["results"])
+    kept, sql = _list(client)
+    built, _ = _list(client, HTTP_ACCEPT="application/json; indent=2")
+    assert any("list_doc" in s for s in sql)
+    assert orjson.loads(kept) == orjson.loads(built)
+    assert all(row["updated_at"].endswith("+09:00") for row in orjson.loads(kept)["results"])
+
+
+def test_names_are_ordered_by_code_point_then_code(client, make_agreement):
+    """As Python sorts them: capitals before small letters, letters past ASCII after both, and
+    two parties of one name by their codes."""
+    make_agreement(slug="five", kind="multilateral", party_codes=["JP", "PH", "US", "AU", "NZ"])
+    for code, name in [
+        ("JP", "éire"),
+        ("PH", "Åland"),
+        ("US", "zulu"),
+        ("AU", "Zulu"),
+        ("NZ", "Zulu"),
+    ]:
+        Party.objects.filter(code=code).update(name=name)
+    (row,) = orjson.loads(_list(client)[0])["results"]
+    assert [(p["code"], p["name"]) for p in row["parties"]] == [
+        ("AU", "Zulu"),
+        ("NZ", "Zulu"),
+        ("US", "zulu"),
+        ("PH", "Åland"),
+        ("JP", "éire"),
+    ]
+    assert_list_docs_equal_fresh()
+
+
+SHOWN = {
+    "slug": "renamed-slug",
+    "title": "A new title",
+    "short_name": "NEW",
+    "kind": "multilateral",
+    "status": "in_force",
+    "status_since": dt.date(2026, 2, 3),
+    "signed_on": dt.date(1999, 1, 2),
+    "expected_entry_into_force_on": dt.date(2027, 1, 1),
+    "entered_into_force_on": dt.date(2026, 2, 3),
+    "ended_on": dt.date(2026, 5, 6),
+    "version": 99,
+}
+
+
+@pytest.mark.parametrize("column", sorted(SHOWN))
+def test_an_update_of_any_shown_column_alone_is_kept(shapes, column):
+    """However it is written (here a bulk update naming that column alone)."""
+    Agreement.objects.filter(slug="bare").update(**{column: SHOWN[column]})
+    assert_list_docs_equal_fresh()
+
+
+def _rename_the_united_states(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as renaming:
+        renaming.execute("UPDATE parties_party SET name = 'Columbia' WHERE code = 'US'")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # committed, as in use
+def test_a_rename_waits_for_a_write_in_progress_and_then_builds_its_row(make_agreement):
+    """A transaction adds the United States to an agreement (its row built with the name it
+    reads) while another renames the United States: the rename waits for it, then builds the
+    row again, so the name that commits last is the one shown."""
+    agreement = make_agreement(slug="joining", kind="multilateral")
+    db = connection.settings_dict
+    names = {
+        "host": "HOST",
+        "port": "PORT",
+        "dbname": "NAME",
+        "user": "USER",
+        "password": "PASSWORD",
+    }
+    dsn = make_conninfo(**{key: str(db[name]) for key, name in names.items() if db.get(name)})
+    adding = psycopg.connect(dsn)
+    renamer = threading.Thread(target=_rename_the_united_states, args=[dsn])
+    try:
+        adding.execute(
+            "UPDATE agreements_agreement SET listing = jsonb_set(listing, '{parties}', "
+            'listing -> \'parties\' || \'[{"code": "US", "progress": "not_started", '
+            '"consented_on": null}]\'), facet_keys = facet_keys || \'["party:US"]\' '
+            "WHERE id = %s",
+            [agreement.pk],
+        )
+        renamer.start()
+        renamer.join(timeout=1.0)
+        assert renamer.is_alive()  # waiting for the write in progress
+        adding.commit()
+    finally:
+        adding.close()  # rolls back what did not commit, so nothing waits on it
+        if renamer.ident is not None:
+            renamer.join(timeout=10)
+    assert not renamer.is_alive()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT list_doc FROM agreements_agreement WHERE id = %s", [agreement.pk])
+        (doc,) = cursor.fetchone()
+    assert {"code": "US", "name": "Columbia", "progress": "not_started", "consented_on": None} in (
+        orjson.loads(doc)["parties"]
+    )
