@@ -376,3 +376,103 @@ def test_the_list_page_counts_a_search_excluding_a_word_exactly(
     assert response.context["page"].paginator.count == 3
     assert [a.slug for a in response.context["page"].object_list] == expected[:2]
     assert "About " not in response.content.decode()
+
+
+def _fuel_list(make_agreement) -> None:
+    """Agreements matching `fuel` in their titles and others, unsigned ones first, several
+    with the same date and title (ties at a prefix's boundary), and one matching by a
+    provision alone (the second group)."""
+    import datetime as dt
+
+    days = [None, None, 9, 9, 9, 9, 7, 5, 5, 3, 2, 1]
+    for n, day in enumerate(days):
+        signed_on = None if day is None else dt.date(2025, 1, day)
+        title = "Fuel agreement" if n % 3 else f"Fuel agreement {n}"
+        make_agreement(slug=f"fuel-{n}", title=title, signed_on=signed_on)
+        make_agreement(slug=f"other-{n}", title=f"Agreement {n}", signed_on=signed_on)
+    make_agreement(
+        slug="provision-only",
+        title="Supply agreement",
+        signed_on=dt.date(2025, 2, 1),
+        provisions=[ProvisionInput(category="other", text="Fuel supply")],
+    )
+
+
+def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
+    make_agreement, monkeypatch
+):
+    """RankedMatches._first_rows: when the paginator estimated the count (a common search), a
+    page of the first group is looked for among the list's first rows, then in the whole group
+    when they do not hold it. Every slice is the same either way: unsigned agreements first,
+    ties on date and title kept in id order, the provision-only match last."""
+    from agreements.api.filters import AgreementFilter, RankedMatches, search_through_index
+
+    _fuel_list(make_agreement)
+    searched = AgreementFilter({"q": "fuel"}, queryset=Agreement.objects.all()).qs.values_list(
+        "slug", flat=True
+    )
+    with search_through_index():
+        expected = list(RankedMatches(searched)[0:100])
+    assert len(expected) == 13 and expected[-1] == "provision-only"
+
+    outcomes = []
+    first_rows = RankedMatches._first_rows
+
+    def spy(self, group, skip, wanted):
+        found = first_rows(self, group, skip, wanted)
+        outcomes.append(found is not None)
+        return found
+
+    monkeypatch.setattr(RankedMatches, "_first_rows", spy)
+    for per_row in (1, 2, 3):
+        monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", per_row)
+        for size in (1, 2, 3, 5):
+            for start in range(0, 14):
+                matches = RankedMatches(searched)
+                matches.count_is_estimate = True
+                with search_through_index():
+                    assert matches[start : start + size] == expected[start : start + size], (
+                        per_row,
+                        size,
+                        start,
+                    )
+    # Both ways were taken: pages found among the first rows, and pages read from the group.
+    assert True in outcomes and False in outcomes
+
+
+def test_an_exactly_counted_search_reads_its_first_group_as_before(make_agreement, monkeypatch):
+    """Only a search whose count is estimated walks the list's first rows: an exactly counted
+    one (few matches) is read from the index, and a walk would be wasted on it."""
+    from agreements.api.filters import AgreementFilter, RankedMatches, search_through_index
+
+    _fuel_list(make_agreement)
+    monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", 1)  # the list is short
+    searched = AgreementFilter({"q": "fuel"}, queryset=Agreement.objects.all()).qs
+    from django.test.utils import CaptureQueriesContext
+
+    with search_through_index(), CaptureQueriesContext(connection) as queries:
+        assert len(RankedMatches(searched)[0:5]) == 5
+    assert not any("enable_bitmapscan" in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_api_walks_the_first_rows_for_a_search_it_estimates(anon, make_agreement, monkeypatch):
+    """Through the API: the paginator that estimates a search's count tells the rows so, and
+    the page (and its count settled on the last page) is what an exact count gives."""
+    from django.test.utils import CaptureQueriesContext
+
+    from agreements.api.filters import RankedMatches
+    from apikit import estimates
+
+    _fuel_list(make_agreement)
+    monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", 2)  # the list is short
+    exact = anon.get("/api/v1/agreements/", {"q": "fuel", "page_size": 20}).json()
+    assert exact["count"] == 13 and exact["count_is_estimate"] is False
+
+    monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", -1)
+    with CaptureQueriesContext(connection) as queries:
+        estimated = anon.get("/api/v1/agreements/", {"q": "fuel", "page_size": 5}).json()
+    assert estimated["count_is_estimate"] is True
+    assert any("SET enable_bitmapscan = off" in q["sql"] for q in queries.captured_queries)
+    assert [row["slug"] for row in estimated["results"]] == [
+        row["slug"] for row in exact["results"][:5]
+    ]
