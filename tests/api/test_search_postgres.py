@@ -440,18 +440,24 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
     assert True in outcomes and False in outcomes
 
 
-def test_an_exactly_counted_search_reads_its_first_group_as_before(make_agreement, monkeypatch):
+@pytest.mark.parametrize(("query", "estimated"), [("fuel", False), ("fuel -supply", True)])
+def test_an_exactly_counted_search_reads_its_first_group_as_before(
+    make_agreement, monkeypatch, query, estimated
+):
     """Only a search whose count is estimated walks the list's first rows: an exactly counted
-    one (few matches) is read from the index, and a walk would be wasted on it."""
+    one (few matches) is read from the index, and a walk would be wasted on it. Nor does a
+    search that excludes a word, whose first group unpacks each row's whole vector."""
+    from django.test.utils import CaptureQueriesContext
+
     from agreements.api.filters import AgreementFilter, RankedMatches, search_through_index
 
     _fuel_list(make_agreement)
     monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", 1)  # the list is short
-    searched = AgreementFilter({"q": "fuel"}, queryset=Agreement.objects.all()).qs
-    from django.test.utils import CaptureQueriesContext
-
+    searched = AgreementFilter({"q": query}, queryset=Agreement.objects.all()).qs
+    matches = RankedMatches(searched)
+    matches.count_is_estimate = estimated
     with search_through_index(), CaptureQueriesContext(connection) as queries:
-        assert len(RankedMatches(searched)[0:5]) == 5
+        assert len(matches[0:5]) == 5
     assert not any("enable_bitmapscan" in q["sql"] for q in queries.captured_queries)
 
 
