@@ -464,9 +464,17 @@ class PartiesInCommon(KnownCount):
         ids = party_order_ids(
             self.walk, start=index.start or 0, stop=index.stop, unsigned_last=self.unsigned_last
         )
-        # By pk, not in_bulk(): the API's rows are named tuples (values_list), the pages' models.
-        found = {row.pk: row for row in self.rows.filter(pk__in=ids)}
-        return [found[pk] for pk in ids if pk in found]
+        return rows_by_ids(self.rows, ids)
+
+
+def rows_by_ids(rows: QuerySet, ids: list[int]) -> list:
+    """The rows of `rows` (unordered) with these ids, in their order; an id whose agreement was
+    deleted meanwhile is left out."""
+    if not ids:
+        return []
+    # By pk, not in_bulk(): the API's rows are named tuples (values_list), the pages' models.
+    found = {row.pk: row for row in rows.filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]
 
 
 def facet_counts_compact() -> int:

@@ -300,7 +300,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         parties alone (which has no search), from the kept counts (exact, where the planner's
         estimate was a guess past 10,000), the latter's pages from the party order table."""
         if ranked(queryset):
-            queryset = RankedMatches(queryset)
+            queryset = RankedMatches(queryset, rows=self.get_queryset())
         if few is not None:
             return KnownCount(queryset, few)
         if self.action != "list":

@@ -403,16 +403,19 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
 ):
     """RankedMatches._first_rows: when the paginator estimated the count (a common search), a
     page of the first group is looked for among the list's first rows, then in the whole group
-    when they do not hold it. Every slice is the same either way: unsigned agreements first,
-    ties on date and title kept in id order, the provision-only match last."""
+    when they do not hold it; with `rows`, pages read from a group or in rank order past DEEP
+    find their ids first, then their rows (_read). Every slice is the same every way:
+    unsigned agreements first, ties on date and title kept in id order, the provision-only
+    match last."""
     from agreements.api.filters import AgreementFilter, RankedMatches, search_through_index
 
     _fuel_list(make_agreement)
     searched = AgreementFilter({"q": "fuel"}, queryset=Agreement.objects.all()).qs.values_list(
-        "slug", flat=True
+        "pk", "slug", named=True
     )
+    rows = Agreement.objects.values_list("pk", "slug", named=True)
     with search_through_index():
-        expected = list(RankedMatches(searched)[0:100])
+        expected = [row.slug for row in RankedMatches(searched)[0:100]]
     assert len(expected) == 13 and expected[-1] == "provision-only"
 
     outcomes = []
@@ -424,18 +427,17 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
         return found
 
     monkeypatch.setattr(RankedMatches, "_first_rows", spy)
-    for per_row in (1, 2, 3):
-        monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", per_row)
-        for size in (1, 2, 3, 5):
-            for start in range(0, 14):
-                matches = RankedMatches(searched)
-                matches.count_is_estimate = True
-                with search_through_index():
-                    assert matches[start : start + size] == expected[start : start + size], (
-                        per_row,
-                        size,
-                        start,
-                    )
+    for deep in (1000, 4):
+        monkeypatch.setattr(RankedMatches, "DEEP", deep)
+        for per_row in (1, 2, 3):
+            monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", per_row)
+            for size in (1, 2, 3, 5):
+                for start in range(0, 14):
+                    for matches in (RankedMatches(searched), RankedMatches(searched, rows=rows)):
+                        matches.count_is_estimate = True
+                        with search_through_index():
+                            found = [row.slug for row in matches[start : start + size]]
+                        assert found == expected[start : start + size], (deep, per_row, size, start)
     # Both ways were taken: pages found among the first rows, and pages read from the group.
     assert True in outcomes and False in outcomes
 
