@@ -66,9 +66,9 @@ class EstimatingPaginator(Paginator):
         estimate = planner_estimate(counted)
         if estimate is not None and estimate > ESTIMATE_ABOVE:
             self.count_is_estimate = True
-            if hasattr(self.object_list, "count_is_estimate"):
+            if hasattr(self.object_list, "estimated_count"):
                 # A list that reads its pages differently when it is long (RankedMatches).
-                self.object_list.count_is_estimate = True
+                self.object_list.estimated_count = estimate
             return estimate_rounded(estimate)
         self.count_is_estimate = False
         return counted.count()

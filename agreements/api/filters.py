@@ -23,6 +23,7 @@ from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from apikit.estimates import planner_estimate
 from apikit.filtering import FilterSet, is_blank
 from parties.models import Party
 
@@ -315,6 +316,7 @@ class RankedMatches:
     # per row asked for (see _first_rows).
     PREFIX_ROWS_PER_ROW = 40
     PREFIX_MAX = 4_000
+    TITLE_SHARE = 0.01
 
     def __init__(self, queryset: QuerySet, *, rows: QuerySet | None = None) -> None:
         self.queryset = queryset
@@ -322,8 +324,8 @@ class RankedMatches:
         # (_read).
         self.rows = None if rows is None else rows.order_by()
         # Set by a paginator that estimated more matches than it counts exactly
-        # (apikit.estimates.EstimatingPaginator): a common search.
-        self.count_is_estimate = False
+        # (apikit.estimates.EstimatingPaginator): a common search, and the planner's estimate.
+        self.estimated_count: int | None = None
         self.counted = queryset.order_by()  # what a paginator counts or estimates
         self.groups = [
             _matched_in_rank_vector(queryset).order_by(*DEFAULT_ORDERING),
@@ -393,16 +395,27 @@ class RankedMatches:
         there, when enough, are the group's first, since every row before one of them is in
         the prefix too. Bitmaps are turned off for these statements, as the planner would
         otherwise read every match of the word to intersect it with the prefix (7-10 ms for a
-        common word). A miss costs that walk (about 4 ms for a page of 50). Not for a search
-        that excludes a word: its first group tests the whole vector too, which the walk would
-        unpack for each row (28 ms for 2,000)."""
+        common word). A miss costs that walk (about 4 ms for a page of 50), so it is not tried:
+        - for a search that excludes a word: its first group tests the whole vector too, which
+          the walk would unpack for each row (28 ms for 2,000);
+        - with another filter: the prefix is the whole list's, whose first rows a filter on
+          the status or the date may leave out altogether (every unsigned agreement is under
+          negotiation);
+        - for a word that titles and summaries hardly hold (`shall`, in nearly every
+          agreement's provisions and no title): the planner, which underestimates such a
+          group but does not miss it, expects fewer title matches than the page needs or
+          than TITLE_SHARE of all the matches (`shall`: 70 of 99,503; `critical minerals`:
+          666 of 13,200)."""
         stop = skip + wanted
         prefix_rows = self.PREFIX_ROWS_PER_ROW * stop
-        if not self.count_is_estimate or prefix_rows > self.PREFIX_MAX:
+        if self.estimated_count is None or prefix_rows > self.PREFIX_MAX:
+            return None
+        if connection.vendor != "postgresql" or not _searched_alone(self.queryset):
             return None
         if excludes_a_word(self.queryset):
             return None
-        if connection.vendor != "postgresql":
+        titles = planner_estimate(group) or 0
+        if titles < stop or titles < self.TITLE_SHARE * self.estimated_count:
             return None
         boundary = list(
             group.model._default_manager.order_by(*DEFAULT_ORDERING[:2]).values_list(
@@ -413,16 +426,18 @@ class RankedMatches:
             return None
         signed_on, title = boundary[0]
         # The list opens with the unsigned agreements (PostgreSQL sorts a descending NULL
-        # first), by title; then the newest signature first. The prefix is walked as one or two
-        # index ranges: the unsigned agreements (up to the boundary's title, if it is one of
-        # them), then those signed on the boundary's date or later. One condition with an "or"
-        # would bound no index scan: on a miss, the walk would go through the whole list.
+        # first), by title; then the newest signature first. The prefix is walked as index
+        # ranges in list order: the unsigned agreements (up to the boundary's title, if it is
+        # one of them), then those signed after the boundary's date, then those signed on it
+        # up to its title. One condition with an "or" would bound no index scan: on a miss,
+        # the walk would go through the whole list.
         if signed_on is None:
             segments = [group.filter(signed_on__isnull=True, title__lte=title)]
         else:
             segments = [
                 group.filter(signed_on__isnull=True),
-                group.filter(signed_on__gte=signed_on),
+                group.filter(signed_on__gt=signed_on),
+                group.filter(signed_on=signed_on, title__lte=title),
             ]
         rows: list = []
         with _steered("enable_bitmapscan"):
@@ -463,18 +478,32 @@ def _matched_in_rank_vector(queryset: QuerySet) -> QuerySet:
     where = grouped.query.where
     if where.connector != AND or where.negated:
         return grouped
-    whole_vector = [
-        child
-        for child in where.children
-        if isinstance(child, Exact)
-        and isinstance(child.lhs, _VectorMatch)
-        and child.lhs.column == "search_vector"
-        and child.rhs is True
-    ]
+    whole_vector = [child for child in where.children if _is_whole_vector_match(child)]
     if len(whole_vector) != 1 or _NEGATION.search(whole_vector[0].lhs.value):
         return grouped
     where.children.remove(whole_vector[0])
     return grouped
+
+
+def _is_whole_vector_match(condition: object) -> bool:
+    """Whether this WHERE condition is the search's test of the whole vector."""
+    return (
+        isinstance(condition, Exact)
+        and isinstance(condition.lhs, _VectorMatch)
+        and condition.lhs.column == "search_vector"
+        and condition.rhs is True
+    )
+
+
+def _searched_alone(queryset: QuerySet) -> bool:
+    """Whether the search is this queryset's only filter."""
+    where = queryset.query.where
+    return (
+        where.connector == AND
+        and not where.negated
+        and len(where.children) == 1
+        and _is_whole_vector_match(where.children[0])
+    )
 
 
 def searched(queryset: QuerySet) -> bool:

@@ -379,23 +379,31 @@ def test_the_list_page_counts_a_search_excluding_a_word_exactly(
 
 
 def _fuel_list(make_agreement) -> None:
-    """Agreements matching `fuel` in their titles and others, unsigned ones first, several
-    with the same date and title (ties at a prefix's boundary), and one matching by a
+    """Agreements matching `fuel` in their titles and others, interleaved in title order:
+    unsigned ones first (many, as the prefix's boundary falls among them on large lists),
+    several with the same date and title (ties at a boundary), and one matching by a
     provision alone (the second group)."""
     import datetime as dt
 
-    days = [None, None, 9, 9, 9, 9, 7, 5, 5, 3, 2, 1]
+    matching = ["Fuel agreement", "Aviation fuel agreement", "Fuel agreement", "Jet fuel accord"]
+    others = ["Agreement on grain", "Fish agreement", "Grain agreement", "Fusion accord"]
+    days = [None] * 8 + [9, 9, 9, 9, 7, 5, 5, 3, 2, 1]
     for n, day in enumerate(days):
         signed_on = None if day is None else dt.date(2025, 1, day)
-        title = "Fuel agreement" if n % 3 else f"Fuel agreement {n}"
-        make_agreement(slug=f"fuel-{n}", title=title, signed_on=signed_on)
-        make_agreement(slug=f"other-{n}", title=f"Agreement {n}", signed_on=signed_on)
+        make_agreement(slug=f"fuel-{n}", title=matching[n % 4], signed_on=signed_on)
+        make_agreement(slug=f"other-{n}", title=others[n % 4], signed_on=signed_on)
     make_agreement(
         slug="provision-only",
         title="Supply agreement",
         signed_on=dt.date(2025, 2, 1),
         provisions=[ProvisionInput(category="other", text="Fuel supply")],
     )
+
+
+def _bitmaps_on() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_bitmapscan")
+        return cursor.fetchone()[0] == "on"
 
 
 def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
@@ -406,7 +414,8 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
     when they do not hold it; with `rows`, pages read from a group or in rank order past DEEP
     find their ids first, then their rows (_read). Every slice is the same every way:
     unsigned agreements first, ties on date and title kept in id order, the provision-only
-    match last."""
+    match last. The planner's bitmaps are on again after each."""
+    from agreements.api import filters
     from agreements.api.filters import AgreementFilter, RankedMatches, search_through_index
 
     _fuel_list(make_agreement)
@@ -416,7 +425,8 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
     rows = Agreement.objects.values_list("pk", "slug", named=True)
     with search_through_index():
         expected = [row.slug for row in RankedMatches(searched)[0:100]]
-    assert len(expected) == 13 and expected[-1] == "provision-only"
+    assert len(expected) == 19 and expected[-1] == "provision-only"
+    assert expected[:3] == ["fuel-1", "fuel-5", "fuel-0"]  # unsigned, by title then id
 
     outcomes = []
     first_rows = RankedMatches._first_rows
@@ -427,56 +437,77 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
         return found
 
     monkeypatch.setattr(RankedMatches, "_first_rows", spy)
+    # The planner's estimate of the title matches on so small a table is a guess: taken as many.
+    monkeypatch.setattr(filters, "planner_estimate", lambda queryset: 10**6)
     for deep in (1000, 4):
         monkeypatch.setattr(RankedMatches, "DEEP", deep)
         for per_row in (1, 2, 3):
             monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", per_row)
             for size in (1, 2, 3, 5):
-                for start in range(0, 14):
+                for start in range(0, 20):
                     for matches in (RankedMatches(searched), RankedMatches(searched, rows=rows)):
-                        matches.count_is_estimate = True
+                        matches.estimated_count = 1
                         with search_through_index():
                             found = [row.slug for row in matches[start : start + size]]
                         assert found == expected[start : start + size], (deep, per_row, size, start)
+                        assert _bitmaps_on()
     # Both ways were taken: pages found among the first rows, and pages read from the group.
     assert True in outcomes and False in outcomes
 
 
-@pytest.mark.parametrize(("query", "estimated"), [("fuel", False), ("fuel -supply", True)])
-def test_an_exactly_counted_search_reads_its_first_group_as_before(
-    make_agreement, monkeypatch, query, estimated
+@pytest.mark.parametrize(
+    ("params", "estimated_count", "titles", "walked"),
+    [
+        ({"q": "fuel"}, 1_000, 100, True),
+        ({"q": "fuel"}, None, 100, False),  # counted exactly: few matches
+        ({"q": "fuel -supply"}, 1_000, 100, False),  # would unpack each row's whole vector
+        ({"q": "fuel", "signed_after": "2025-01-03"}, 1_000, 100, False),  # another filter
+        ({"q": "fuel"}, 1_000, 4, False),  # fewer title matches expected than the page needs
+        ({"q": "fuel"}, 100_000, 100, False),  # titles under 1 % of the matches (`shall`)
+    ],
+)
+def test_which_searches_walk_the_lists_first_rows(
+    make_agreement, monkeypatch, params, estimated_count, titles, walked
 ):
-    """Only a search whose count is estimated walks the list's first rows: an exactly counted
-    one (few matches) is read from the index, and a walk would be wasted on it. Nor does a
-    search that excludes a word, whose first group unpacks each row's whole vector."""
+    """Only a search alone, estimated (common), excluding no word, whose title matches the
+    planner expects at enough for the page and at 1 % of its matches or more, walks the
+    list's first rows; the others read their first group as before, with the same rows."""
     from django.test.utils import CaptureQueriesContext
 
+    from agreements.api import filters
     from agreements.api.filters import AgreementFilter, RankedMatches, search_through_index
 
     _fuel_list(make_agreement)
     monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", 1)  # the list is short
-    searched = AgreementFilter({"q": query}, queryset=Agreement.objects.all()).qs
+    monkeypatch.setattr(filters, "planner_estimate", lambda queryset: titles)
+    searched = AgreementFilter(params, queryset=Agreement.objects.all()).qs.values_list(
+        "slug", flat=True
+    )
+    with search_through_index():
+        expected = list(RankedMatches(searched)[0:5])
     matches = RankedMatches(searched)
-    matches.count_is_estimate = estimated
+    matches.estimated_count = estimated_count
     with search_through_index(), CaptureQueriesContext(connection) as queries:
-        assert len(matches[0:5]) == 5
-    assert not any("enable_bitmapscan" in q["sql"] for q in queries.captured_queries)
+        assert matches[0:5] == expected
+    assert any("enable_bitmapscan" in q["sql"] for q in queries.captured_queries) is walked
 
 
 def test_the_api_walks_the_first_rows_for_a_search_it_estimates(anon, make_agreement, monkeypatch):
-    """Through the API: the paginator that estimates a search's count tells the rows so, and
-    the page (and its count settled on the last page) is what an exact count gives."""
+    """Through the API: the paginator that estimates a search's count tells the rows its
+    estimate, and the page is what an exact count gives."""
     from django.test.utils import CaptureQueriesContext
 
+    from agreements.api import filters
     from agreements.api.filters import RankedMatches
     from apikit import estimates
 
     _fuel_list(make_agreement)
     monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", 2)  # the list is short
     exact = anon.get("/api/v1/agreements/", {"q": "fuel", "page_size": 20}).json()
-    assert exact["count"] == 13 and exact["count_is_estimate"] is False
+    assert exact["count"] == 19 and exact["count_is_estimate"] is False
 
     monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", -1)
+    monkeypatch.setattr(filters, "planner_estimate", lambda queryset: 100)
     with CaptureQueriesContext(connection) as queries:
         estimated = anon.get("/api/v1/agreements/", {"q": "fuel", "page_size": 5}).json()
     assert estimated["count_is_estimate"] is True
