@@ -132,7 +132,7 @@ class KeptListDoc(Expression):
     """The agreement's API list row as JSON text, but its `url` and `updated_at`: the kept text
     (migration 0019; PostgreSQL only), NULL where none is kept. A column only PostgreSQL has,
     so named through the alias the query gives its agreements, as the search's columns are
-    (agreements.api.filters._VectorMatch)."""
+    (agreements.api.search._VectorMatch)."""
 
     output_field = TextField()
 

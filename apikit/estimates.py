@@ -53,7 +53,7 @@ class EstimatingPaginator(Paginator):
     """A paginator whose count is the planner's estimate (rounded) past ESTIMATE_ABOVE rows.
 
     The object list is a queryset, a sliceable list that names the queryset to count as
-    `counted` (a search in rank order, agreements.api.filters.RankedMatches), or one that knows
+    `counted` (a search in rank order, agreements.api.search.RankedMatches), or one that knows
     its count (KnownCount)."""
 
     @cached_property

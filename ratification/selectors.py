@@ -30,7 +30,8 @@ from django.db.models import (
     When,
 )
 
-from agreements.api.filters import AgreementFilter, search_excludes, search_through_index
+from agreements.api.filters import AgreementFilter
+from agreements.api.search import search_excludes, search_through_index
 from agreements.listing import (
     Names,
     PartiesInCommon,
@@ -339,7 +340,7 @@ class AgreementFilters:
 def _search(queryset: QuerySet[Agreement], text: str) -> QuerySet[Agreement]:
     """The agreements a free-text search matches, as a condition of the same query.
 
-    On PostgreSQL this is the API's full-text search (agreements.api.filters: a stored,
+    On PostgreSQL this is the API's full-text search (agreements.api.search: a stored,
     GIN-indexed vector with stemming), so the pages and the API find the same agreements.
     Elsewhere (SQLite) every word must appear somewhere: title, short name, summary, a
     provision, a party's name or code, a subject; plain `icontains` is quick at that size.

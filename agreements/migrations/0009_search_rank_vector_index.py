@@ -1,7 +1,7 @@
 """A GIN index on `search_rank_vector` (titles and summary, migration 0003).
 
 A search lists the agreements matched in a title or the summary first
-(agreements.api.filters.RankedMatches). For a word common in provision text but rare in titles,
+(agreements.api.search.RankedMatches). For a word common in provision text but rare in titles,
 finding that first group through the full vector's index meant reading every agreement the word
 appears in (tens of thousands); this index finds the title and summary matches directly.
 PostgreSQL only, like the column.

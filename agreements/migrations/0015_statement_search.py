@@ -2,7 +2,7 @@
 `search_vector` (weight C), and a trigger on the statements table rebuilds an agreement's vector
 when one of its statements is added, changed or removed, in the writer's transaction as 0002's
 provision trigger does. PostgreSQL only, like 0002; SQLite's simple match reads the statements
-table directly (agreements.api.filters)."""
+table directly (agreements.api.search)."""
 
 from django.db import migrations
 

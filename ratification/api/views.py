@@ -31,13 +31,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from agreements.api.filters import (
-    RankedMatches,
-    UtcIsoDateTimeFilter,
-    ranked,
-    search_through_index,
-    searched,
-)
+from agreements.api.filters import UtcIsoDateTimeFilter
+from agreements.api.search import RankedMatches, ranked, search_through_index, searched
 from agreements.api.serializers import (
     AgreementCsvSerializer,
     AgreementFactsSerializer,

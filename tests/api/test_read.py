@@ -219,7 +219,7 @@ def test_list_query_count_does_not_grow_with_rows(
         full_agreement(slug=f"a{n}")
     url = f"/api/v1/agreements/?page_size=100&party=JP&q=agreement{suffix}"
     # 9: on PostgreSQL a search also sets and resets the planner's choice around its queries
-    # (agreements.api.filters.search_through_index) and reads a page's ids before its rows
+    # (agreements.api.search.search_through_index) and reads a page's ids before its rows
     # (RankedMatches._read).
     with django_assert_max_num_queries(9) as few:
         anon.get(url)

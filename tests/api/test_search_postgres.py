@@ -45,10 +45,10 @@ def test_a_hyphenated_word_is_matched_whole_without_its_parts_positions(anon, ma
 def test_a_hyphenated_word_is_looked_up_without_a_phrase(make_agreement):
     """Its parts are joined by "and" outside quotes, so PostgreSQL needs no word positions
     (which would unpack every match's vector); a quoted phrase keeps them."""
-    from agreements.api.filters import _search_postgresql
+    from agreements.api.search import search_postgresql
 
     def condition(text: str) -> str:
-        sql, params = _search_postgresql(Agreement.objects.all(), text).query.sql_with_params()
+        sql, params = search_postgresql(Agreement.objects.all(), text).query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN {sql}", params)
             # The plan's text quotes the lexemes' quotes.
@@ -108,7 +108,7 @@ def test_ranked_pages_list_title_and_summary_matches_first_then_provisions(
     newest signature first."""
     import datetime as dt
 
-    from agreements.api.filters import RankedMatches
+    from agreements.api.search import RankedMatches
 
     monkeypatch.setattr(RankedMatches, "DEEP", deep)
     for n, (where, day) in enumerate(
@@ -154,7 +154,7 @@ def test_ranked_pages_list_title_and_summary_matches_first_then_provisions(
 def test_a_common_word_is_read_through_indexes_not_the_whole_table(make_agreement):
     """The steering in search_through_index: with it, PostgreSQL may not choose a sequential
     scan for the search's page (the vectors are unpacked only for the rows a page needs)."""
-    from agreements.api.filters import RankedMatches, search_through_index
+    from agreements.api.search import RankedMatches, search_through_index
     from agreements.models import Agreement as A
 
     for n in range(30):
@@ -198,10 +198,10 @@ def test_a_search_inside_another_query_is_matched_on_its_own_rows(client, art61,
 
     response = client.get("/agreements/calendar.ics", {"q": "fuel"})
     assert response.status_code == 200, response.content
-    from agreements.api.filters import _search_postgresql
+    from agreements.api.search import search_postgresql
     from agreements.models import Participation
 
-    matches = _search_postgresql(Agreement.objects.all(), "fuel").values("pk")
+    matches = search_postgresql(Agreement.objects.all(), "fuel").values("pk")
     # An outer query of another table: the match must be the subquery's own agreement row.
     found = Participation.objects.filter(agreement__in=matches)
     assert {p.agreement_id for p in found} == {fuel.pk}
@@ -223,8 +223,9 @@ def test_the_first_group_tests_the_whole_vector_only_when_a_word_is_excluded(
 ):
     """A title or summary match is a whole-vector match unless the search excludes a word
     (the provisions may hold it): only then does the first group's query test both vectors
-    (agreements.api.filters._matched_in_rank_vector)."""
-    from agreements.api.filters import AgreementFilter, RankedMatches
+    (agreements.api.search._matched_in_rank_vector)."""
+    from agreements.api.filters import AgreementFilter
+    from agreements.api.search import RankedMatches
 
     searched_qs = AgreementFilter({"q": query}, queryset=Agreement.objects.all()).qs
     first, second = RankedMatches(searched_qs).groups
@@ -315,10 +316,10 @@ def test_a_search_excluding_a_word_with_many_matches_keeps_the_planners_choice(
     are turned back on before the page is read, and the count is left to the paginator."""
     from django.test.utils import CaptureQueriesContext
 
-    from agreements.api import filters
+    from agreements.api import search
 
     expected = _fuel_with_and_without_ammunition(make_agreement)
-    monkeypatch.setattr(filters, "FEW_MATCHES", 3)
+    monkeypatch.setattr(search, "FEW_MATCHES", 3)
     with CaptureQueriesContext(connection) as captured:
         assert slugs(anon, "fuel -ammunition") == expected
     steered = _steered(captured)
@@ -415,8 +416,9 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
     find their ids first, then their rows (_read). Every slice is the same every way:
     unsigned agreements first, ties on date and title kept in id order, the provision-only
     match last. The planner's bitmaps are on again after each."""
-    from agreements.api import filters
-    from agreements.api.filters import AgreementFilter, RankedMatches, search_through_index
+    from agreements.api import search
+    from agreements.api.filters import AgreementFilter
+    from agreements.api.search import RankedMatches, search_through_index
 
     _fuel_list(make_agreement)
     searched = AgreementFilter({"q": "fuel"}, queryset=Agreement.objects.all()).qs.values_list(
@@ -438,7 +440,7 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
 
     monkeypatch.setattr(RankedMatches, "_first_rows", spy)
     # The planner's estimate of the title matches on so small a table is a guess: taken as many.
-    monkeypatch.setattr(filters, "planner_estimate", lambda queryset: 10**6)
+    monkeypatch.setattr(search, "planner_estimate", lambda queryset: 10**6)
     for deep in (1000, 4):
         monkeypatch.setattr(RankedMatches, "DEEP", deep)
         for per_row in (1, 2, 3):
@@ -474,12 +476,13 @@ def test_which_searches_walk_the_lists_first_rows(
     list's first rows; the others read their first group as before, with the same rows."""
     from django.test.utils import CaptureQueriesContext
 
-    from agreements.api import filters
-    from agreements.api.filters import AgreementFilter, RankedMatches, search_through_index
+    from agreements.api import search
+    from agreements.api.filters import AgreementFilter
+    from agreements.api.search import RankedMatches, search_through_index
 
     _fuel_list(make_agreement)
     monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", 1)  # the list is short
-    monkeypatch.setattr(filters, "planner_estimate", lambda queryset: titles)
+    monkeypatch.setattr(search, "planner_estimate", lambda queryset: titles)
     searched = AgreementFilter(params, queryset=Agreement.objects.all()).qs.values_list(
         "slug", flat=True
     )
@@ -497,8 +500,8 @@ def test_the_api_walks_the_first_rows_for_a_search_it_estimates(anon, make_agree
     estimate, and the page is what an exact count gives."""
     from django.test.utils import CaptureQueriesContext
 
-    from agreements.api import filters
-    from agreements.api.filters import RankedMatches
+    from agreements.api import search
+    from agreements.api.search import RankedMatches
     from apikit import estimates
 
     _fuel_list(make_agreement)
@@ -507,7 +510,7 @@ def test_the_api_walks_the_first_rows_for_a_search_it_estimates(anon, make_agree
     assert exact["count"] == 19 and exact["count_is_estimate"] is False
 
     monkeypatch.setattr(estimates, "ESTIMATE_ABOVE", -1)
-    monkeypatch.setattr(filters, "planner_estimate", lambda queryset: 100)
+    monkeypatch.setattr(search, "planner_estimate", lambda queryset: 100)
     with CaptureQueriesContext(connection) as queries:
         estimated = anon.get("/api/v1/agreements/", {"q": "fuel", "page_size": 5}).json()
     assert estimated["count_is_estimate"] is True

@@ -216,7 +216,7 @@ def test_list_renders_in_a_fixed_number_of_queries(
     add_agreements(30, start=3)
     assert count_queries(URL + "?q=bulk&party=JP") == few
     # 15: on PostgreSQL a search also sets and resets the planner's choice around its queries
-    # (agreements.api.filters.search_through_index).
+    # (agreements.api.search.search_through_index).
     with django_assert_max_num_queries(15):
         client.get(URL + "?q=bulk&party=JP&status=signed&category=consultation")
 
