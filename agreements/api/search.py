@@ -111,11 +111,11 @@ class RankedMatches:
     PREFIX_MAX = 4_000
     TITLE_SHARE = 0.01
 
-    def __init__(self, queryset: QuerySet, *, rows: QuerySet | None = None) -> None:
+    def __init__(self, queryset: QuerySet, *, rows: QuerySet) -> None:
         self.queryset = queryset
-        # The list unfiltered (`rows`): a page's ids are found first, then its rows read by id
-        # (_read).
-        self.rows = None if rows is None else rows.order_by()
+        # The list unfiltered (`rows`, the same fields as `queryset`): a page's ids are found
+        # first, then its rows read by id (_read).
+        self.rows = rows.order_by()
         # Set by a paginator that estimated more matches than it counts exactly
         # (apikit.estimates.EstimatingPaginator): a common search, and the planner's estimate.
         self.estimated_count: int | None = None
@@ -144,13 +144,13 @@ class RankedMatches:
         stop = index.stop
         rows: list = []
         first_of_group = 0  # the position of the current group's first row in the whole list
-        for group in self.groups:
+        for number, group in enumerate(self.groups):
             wanted = stop - start - len(rows)
             if wanted <= 0:
                 break
             skip = max(0, start + len(rows) - first_of_group)
             found = None
-            if group is self.groups[0]:
+            if number == 0:
                 found = self._first_rows(group, skip, wanted)
             if found is None:
                 found = self._read(group, skip, skip + wanted)
@@ -170,8 +170,6 @@ class RankedMatches:
         EXPLAIN ANALYZE): so the ids come first, then the rows by id, from `rows` without the
         search's test, which PostgreSQL would otherwise answer from the whole GIN index again
         (2-8 ms)."""
-        if self.rows is None:
-            return list(queryset[start:stop])
         return rows_by_ids(self.rows, list(queryset.values_list("pk", flat=True)[start:stop]))
 
     def _first_rows(self, group: QuerySet, skip: int, wanted: int) -> list | None:
@@ -341,27 +339,18 @@ def search_through_index(
     if not active or connection.vendor != "postgresql":
         yield None
         return
-    steered = ["enable_seqscan"]
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SET enable_seqscan = off")
+    with contextlib.ExitStack() as steered:
+        steered.enter_context(_steered("enable_seqscan"))
         few = None
         if matches is not None and excludes_a_word(matches) and _narrowed_by_the_index(matches):
-            with connection.cursor() as cursor:
-                cursor.execute("SET enable_indexscan = off")
-            steered.append("enable_indexscan")
+            index_walks_off = steered.enter_context(contextlib.ExitStack())
+            index_walks_off.enter_context(_steered("enable_indexscan"))
             found = matches.order_by().values("pk")[:FEW_MATCHES].count()
             if found < FEW_MATCHES:
                 few = found
             else:
-                with connection.cursor() as cursor:
-                    cursor.execute("RESET enable_indexscan")
-                steered.pop()
+                index_walks_off.close()
         yield few
-    finally:
-        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-            for setting in steered:
-                cursor.execute(f"RESET {setting}")
 
 
 def excludes_a_word(queryset: QuerySet) -> bool:

@@ -163,7 +163,7 @@ def test_a_common_word_is_read_through_indexes_not_the_whole_table(make_agreemen
     from agreements.api.filters import AgreementFilter
 
     searched_qs = AgreementFilter({"q": "fuel"}, queryset=queryset).qs
-    group = RankedMatches(searched_qs).groups[0][:50]
+    group = RankedMatches(searched_qs, rows=queryset).groups[0][:50]
     with search_through_index(), connection.cursor() as cursor:
         sql, params = group.query.sql_with_params()
         cursor.execute(f"EXPLAIN {sql}", params)
@@ -228,7 +228,7 @@ def test_the_first_group_tests_the_whole_vector_only_when_a_word_is_excluded(
     from agreements.api.search import RankedMatches
 
     searched_qs = AgreementFilter({"q": query}, queryset=Agreement.objects.all()).qs
-    first, second = RankedMatches(searched_qs).groups
+    first, second = RankedMatches(searched_qs, rows=Agreement.objects.all()).groups
     assert ("search_vector" in str(first.query)) is tests_whole_vector
     assert "search_rank_vector" in str(first.query)
     assert "search_vector" in str(second.query)  # the second group is matched on the whole
@@ -412,7 +412,7 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
 ):
     """RankedMatches._first_rows: when the paginator estimated the count (a common search), a
     page of the first group is looked for among the list's first rows, then in the whole group
-    when they do not hold it; with `rows`, pages read from a group or in rank order past DEEP
+    when they do not hold it; pages read from a group or in rank order past DEEP
     find their ids first, then their rows (_read). Every slice is the same every way:
     unsigned agreements first, ties on date and title kept in id order, the provision-only
     match last. The planner's bitmaps are on again after each."""
@@ -426,7 +426,7 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
     )
     rows = Agreement.objects.values_list("pk", "slug", named=True)
     with search_through_index():
-        expected = [row.slug for row in RankedMatches(searched)[0:100]]
+        expected = [row.slug for row in RankedMatches(searched, rows=rows)[0:100]]
     assert len(expected) == 19 and expected[-1] == "provision-only"
     assert expected[:3] == ["fuel-1", "fuel-5", "fuel-0"]  # unsigned, by title then id
 
@@ -447,12 +447,12 @@ def test_a_common_searchs_pages_are_first_looked_for_among_the_lists_first_rows(
             monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", per_row)
             for size in (1, 2, 3, 5):
                 for start in range(0, 20):
-                    for matches in (RankedMatches(searched), RankedMatches(searched, rows=rows)):
-                        matches.estimated_count = 1
-                        with search_through_index():
-                            found = [row.slug for row in matches[start : start + size]]
-                        assert found == expected[start : start + size], (deep, per_row, size, start)
-                        assert _bitmaps_on()
+                    matches = RankedMatches(searched, rows=rows)
+                    matches.estimated_count = 1
+                    with search_through_index():
+                        found = [row.slug for row in matches[start : start + size]]
+                    assert found == expected[start : start + size], (deep, per_row, size, start)
+                    assert _bitmaps_on()
     # Both ways were taken: pages found among the first rows, and pages read from the group.
     assert True in outcomes and False in outcomes
 
@@ -484,11 +484,12 @@ def test_which_searches_walk_the_lists_first_rows(
     monkeypatch.setattr(RankedMatches, "PREFIX_ROWS_PER_ROW", 1)  # the list is short
     monkeypatch.setattr(search, "planner_estimate", lambda queryset: titles)
     searched = AgreementFilter(params, queryset=Agreement.objects.all()).qs.values_list(
-        "slug", flat=True
+        "pk", "slug", named=True
     )
+    rows = Agreement.objects.values_list("pk", "slug", named=True)
     with search_through_index():
-        expected = list(RankedMatches(searched)[0:5])
-    matches = RankedMatches(searched)
+        expected = list(RankedMatches(searched, rows=rows)[0:5])
+    matches = RankedMatches(searched, rows=rows)
     matches.estimated_count = estimated_count
     with search_through_index(), CaptureQueriesContext(connection) as queries:
         assert matches[0:5] == expected
