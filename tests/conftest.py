@@ -15,6 +15,7 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 
 from ratification.services import StepInput, agreement_create
 
+from .demo_snapshot import DemoSnapshot
 from .factories import EditorFactory, SourceFactory, UserFactory, ViewerFactory
 
 TODAY = dt.date(2026, 1, 20)
@@ -129,12 +130,18 @@ def _django_db_helper(_demo_or_not, _django_db_helper) -> None:
     first as the first argument): the test's own transaction has to open inside it."""
 
 
+@pytest.fixture(scope="session")
+def _demo_snapshot() -> DemoSnapshot:
+    return DemoSnapshot()
+
+
 @pytest.fixture
-def demo(request, db) -> None:
-    """The demo data (load_demo): already there from KeptDemo, or loaded afresh for a
-    transactional test, whose database is emptied after it."""
+def demo(request, db, _demo_snapshot: DemoSnapshot) -> None:
+    """The demo data (load_demo): already there from KeptDemo, or, for a transactional test,
+    whose database is emptied after it, copied back as the process's first load wrote it
+    (tests/demo_snapshot.py)."""
     if _transactional(request.node):
-        call_command("load_demo", stdout=io.StringIO())
+        _demo_snapshot.load()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ import re
 from unittest import mock
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -41,8 +40,8 @@ def no_response_cache(settings):
 
 
 @pytest.fixture
-def demo(db):
-    call_command("load_demo", verbosity=0)
+def demo(demo):
+    """The demo data (tests/conftest.py), and its agreements' slugs."""
     return list(Agreement.objects.order_by("slug").values_list("slug", flat=True))
 
 

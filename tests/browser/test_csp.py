@@ -9,10 +9,8 @@ A refusal shows up as a console message naming the Content Security Policy, and 
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pytest
-from django.core.management import call_command
 
 from .test_pages import PAGES
 
@@ -32,8 +30,8 @@ document.addEventListener('securitypolicyviolation', (e) =>
 
 
 @pytest.fixture
-def demo(django_db_serialized_rollback, transactional_db) -> None:
-    call_command("load_demo", stdout=io.StringIO())
+def demo(django_db_serialized_rollback, transactional_db, demo) -> None:
+    """The demo data (tests/conftest.py) on the migrated reference data, for the live server."""
 
 
 class Recorder:

@@ -7,7 +7,6 @@ import io
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 # serialized_rollback: each test's flush would otherwise remove the parties and procedures that
 # a data migration put in, and the demo loader needs them.
@@ -35,8 +34,8 @@ PAGES = [
 
 
 @pytest.fixture
-def demo(django_db_serialized_rollback, transactional_db) -> None:
-    call_command("load_demo", stdout=io.StringIO())
+def demo(django_db_serialized_rollback, transactional_db, demo) -> None:
+    """The demo data (tests/conftest.py) on the migrated reference data, for the live server."""
 
 
 def test_find_the_acsa_see_japans_diet_step_and_export_csv(live_server, page, demo):

@@ -3,10 +3,7 @@ widths, readable in print, and its table alternative opens without JavaScript.""
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.management import call_command
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,8 +14,8 @@ ACSA = "/agreements/japan-philippines-acsa/"
 
 
 @pytest.fixture
-def demo(django_db_serialized_rollback, transactional_db) -> None:
-    call_command("load_demo", stdout=io.StringIO())
+def demo(django_db_serialized_rollback, transactional_db, demo) -> None:
+    """The demo data (tests/conftest.py) on the migrated reference data, for the live server."""
 
 
 def test_acsa_timeline_is_drawn_named_and_axe_clean(live_server, page, demo, axe_check):

@@ -9,7 +9,6 @@ import re
 from unittest import mock
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -40,8 +39,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def demo(db):
-    call_command("load_demo", verbosity=0)
+def demo(demo):
+    """The demo data (tests/conftest.py), and its agreements' slugs."""
     return list(Agreement.objects.order_by("slug").values_list("slug", flat=True))
 
 
