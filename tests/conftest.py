@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 from ratification.services import StepInput, agreement_create
 
-from .demo_snapshot import DemoSnapshot
 from .factories import EditorFactory, SourceFactory, UserFactory, ViewerFactory
+from .snapshots import DemoSnapshot, copying_back, flushing_fast
 
 TODAY = dt.date(2026, 1, 20)
 
@@ -131,6 +131,17 @@ def _django_db_helper(_demo_or_not, _django_db_helper) -> None:
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    """The test database, whose reference data a transactional test's serialized rollback
+    copies back after its first load, and which the flush after such a test empties without a
+    TRUNCATE on PostgreSQL (tests/snapshots.py)."""
+    copying_back(connection.creation)
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock():
+            flushing_fast(connection.ops)
+
+
+@pytest.fixture(scope="session")
 def _demo_snapshot() -> DemoSnapshot:
     return DemoSnapshot()
 
@@ -139,7 +150,7 @@ def _demo_snapshot() -> DemoSnapshot:
 def demo(request, db, _demo_snapshot: DemoSnapshot) -> None:
     """The demo data (load_demo): already there from KeptDemo, or, for a transactional test,
     whose database is emptied after it, copied back as the process's first load wrote it
-    (tests/demo_snapshot.py)."""
+    (tests/snapshots.py)."""
     if _transactional(request.node):
         _demo_snapshot.load()
 
