@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from . import notices
 
@@ -300,23 +301,28 @@ def _names(codes: list[str], names: dict[str, str]) -> str:
     return ", ".join(names.get(code) or code for code in codes)
 
 
-def _expected_entry_into_force(
-    facts: AgreementFacts, parties: dict[str, PartyResult]
-) -> tuple[date | None, str, date | None]:
-    """The date the rule gives, how it got there in words an analyst can check, and the date of
-    the instrument that brought it about (None when not a count of instruments, or unknown)."""
+class _Expected(NamedTuple):
+    """The date the rule gives, how it got there in words an analyst can check, the date of the
+    instrument that brought it about (None when not a count of instruments, or unknown), and,
+    when the date is unknown only because a bound party's consent is undated, the date by which
+    the dated instruments alone bring it about (a count of N, already reached without them)."""
+
+    on: date | None
+    working: str
+    trigger_on: date | None = None
+    latest: date | None = None
+
+
+def _expected_entry_into_force(facts: AgreementFacts, parties: dict[str, PartyResult]) -> _Expected:
     if facts.entered_into_force_on:
-        return (
+        return _Expected(
             facts.entered_into_force_on,
             f"Entered into force on {facts.entered_into_force_on.isoformat()} (recorded).",
-            None,
         )
     return _expected_by_rule(facts, parties)
 
 
-def _expected_by_rule(
-    facts: AgreementFacts, parties: dict[str, PartyResult]
-) -> tuple[date | None, str, date | None]:
+def _expected_by_rule(facts: AgreementFacts, parties: dict[str, PartyResult]) -> _Expected:
     rule, days = facts.eif_rule, facts.eif_days
     names = {p.code: p.name for p in facts.parties}
     active = {code: p for code, p in parties.items() if p.progress != "withdrawn"}
@@ -335,31 +341,29 @@ def _expected_by_rule(
 
     if rule == "on_signature":
         if facts.signed_on:
-            return facts.signed_on, f"On signature, {facts.signed_on.isoformat()}.", None
-        return None, "On signature; not yet signed.", None
+            return _Expected(facts.signed_on, f"On signature, {facts.signed_on.isoformat()}.")
+        return _Expected(None, "On signature; not yet signed.")
     if rule == "on_date":
         if facts.eif_fixed_on:
-            return (
+            return _Expected(
                 facts.eif_fixed_on,
                 f"On the fixed date {facts.eif_fixed_on.isoformat()}.",
-                None,
             )
-        return None, "On a fixed date that is not recorded.", None
+        return _Expected(None, "On a fixed date that is not recorded.")
     if rule == "days_after_last_notification" and days is not None:
         if waiting or not (bound or undated):
             who = ", ".join(waiting) if waiting else "every party"
-            return None, f"{days} days after the last notification; waiting for {who}.", None
+            return _Expected(None, f"{days} days after the last notification; waiting for {who}.")
         if undated:
-            return (
+            return _Expected(
                 None,
                 f"{days} days after the last notification; the date is not recorded for "
                 f"{_names(undated, names)}, so no date can be given.",
-                None,
             )
         last_on = bound[-1].consented_on
         last_codes = ", ".join(p.code for p in bound if p.consented_on == last_on)
         expected = _days_after(last_on, days)
-        return (
+        return _Expected(
             expected,
             f"{days} days after the last notification, {last_on.isoformat()} ({last_codes}) → "
             f"{shown(expected)}.",
@@ -376,36 +380,46 @@ def _expected_by_rule(
         )
         so_far = len(bound) + len(undated)
         if so_far < needed:
-            return None, f"{lead}; {so_far} of {needed} so far.", None
+            return _Expected(None, f"{lead}; {so_far} of {needed} so far.")
         if undated:
-            # Which ratification was the Nth depends on dates the sources do not give.
-            return (
-                None,
+            # Which ratification was the Nth depends on dates the sources do not give; when the
+            # dated ones alone are enough, the Nth came on the Nth of them at the latest.
+            working = (
                 f"{lead}; {so_far} of {needed} so far, but the date is not recorded "
-                f"for {_names(undated, names)}, so no date can be given.",
+                f"for {_names(undated, names)}, so no date can be given"
+            )
+            if len(bound) < needed:
+                return _Expected(None, f"{working}.")
+            latest = _days_after(bound[needed - 1].consented_on, delay)
+            return _Expected(
                 None,
+                f"{working} exactly; by the dated ones alone, {shown(latest)} at the latest.",
+                latest=latest,
             )
         nth = bound[needed - 1]
         expected = _days_after(nth.consented_on, delay)
         if rule == "on_nth_instrument":
-            return expected, f"{lead}, {nth.consented_on.isoformat()} ({nth.code}).", expected
-        return (
+            return _Expected(
+                expected, f"{lead}, {nth.consented_on.isoformat()} ({nth.code}).", expected
+            )
+        return _Expected(
             expected,
             f"{lead}, {nth.consented_on.isoformat()} ({nth.code}) → {shown(expected)}.",
             nth.consented_on,
         )
     if rule == "days_after_group_instruments" and days is not None and facts.eif_groups:
         return _expected_by_groups(facts, active, days, names)
-    return None, "No entry-into-force rule recorded.", None
+    return _Expected(None, "No entry-into-force rule recorded.")
 
 
 def _expected_by_groups(
     facts: AgreementFacts, active: dict[str, PartyResult], days: int, names: dict[str, str]
-) -> tuple[date | None, str, date | None]:
+) -> _Expected:
     """The group rule: `days` after the last of the deposits each group requires."""
     wanted = " and ".join(f"{required} group-{name}" for name, required, _ in facts.eif_groups)
     lead = f"{days} days after the last of {wanted} deposits"
     counts, undated_codes, nths = [], [], []
+    unbounded = False  # a group reaches its count only with an undated deposit
     for name, required, members in facts.eif_groups:
         in_group = [active[code] for code in members if code in active]
         bound = sorted(
@@ -418,22 +432,31 @@ def _expected_by_groups(
         counts.append(f"group {name} {len(bound) + len(undated)} of {required}")
         if len(bound) + len(undated) < required:
             continue
-        if undated:
-            undated_codes.extend(undated)
-        else:
+        undated_codes.extend(undated)
+        if len(bound) >= required:
             nths.append(bound[required - 1])
+        else:
+            unbounded = True
     if not _groups_satisfied(facts, active):
-        return None, f"{lead}; {', '.join(counts)} so far.", None
+        return _Expected(None, f"{lead}; {', '.join(counts)} so far.")
+    last = max(nths, key=lambda p: (p.consented_on, p.code)) if nths else None
     if undated_codes:
-        return (
-            None,
+        # As for the Nth ratification: the dated deposits alone may already be enough.
+        working = (
             f"{lead}; {', '.join(counts)} so far, but the date is not recorded for "
-            f"{_names(sorted(set(undated_codes)), names)}, so no date can be given.",
-            None,
+            f"{_names(sorted(set(undated_codes)), names)}, so no date can be given"
         )
-    last = max(nths, key=lambda p: (p.consented_on, p.code))
+        if unbounded or last is None:
+            return _Expected(None, f"{working}.")
+        latest = _days_after(last.consented_on, days)
+        return _Expected(
+            None,
+            f"{working} exactly; by the dated ones alone, "
+            f"{latest.isoformat() if latest else BEYOND_THE_CALENDAR} at the latest.",
+            latest=latest,
+        )
     expected = _days_after(last.consented_on, days)
-    return (
+    return _Expected(
         expected,
         f"{lead}, {last.consented_on.isoformat()} ({last.code}) → "
         f"{expected.isoformat() if expected else BEYOND_THE_CALENDAR}.",
@@ -581,8 +604,10 @@ def _party_entry_into_force(
     agreement_on: date | None,
     trigger_on: date | None,
     today: date,
+    in_force: bool = False,
 ) -> tuple[date | None, str]:
-    """When the agreement enters into force for this party, and the working."""
+    """When the agreement enters into force for this party, and the working; `in_force`: the
+    agreement is, whether or not its date is known."""
     own = sorted(
         (s for s in party.steps if s.kind == "entry_into_force" and _happened(s, today) and s.date),
         key=lambda s: s.order,
@@ -591,6 +616,11 @@ def _party_entry_into_force(
         return own[0].date, f"{own[0].date.isoformat()} (the party's own entry-into-force step)."
     if not consented:
         return None, "Not yet: the party has not consented to be bound."
+    if agreement_on is None and in_force:
+        return (
+            None,
+            "The day the agreement entered into force is not known, so no date can be given.",
+        )
     if agreement_on is None:
         return None, "Not yet: the agreement has not entered into force."
     if facts.kind == "bilateral":
@@ -649,7 +679,7 @@ def _counted_for_the_rule(
             )
     if not exits:
         return parties
-    expected, _, _ = _expected_entry_into_force(facts, counted)
+    expected = _expected_entry_into_force(facts, counted).on
     left_before = [
         code for code, on in exits.items() if expected is None or on is None or on <= expected
     ]
@@ -662,7 +692,7 @@ def _party_dates(facts: AgreementFacts, result: Result, today: date) -> dict[str
     """Each party's result with its own dates added. Linear in the number of steps."""
     period = _notice_period(facts)
     counted = _counted_for_the_rule(facts, result.parties, today)
-    _, _, trigger_on = _expected_entry_into_force(facts, counted)
+    trigger_on = _expected_entry_into_force(facts, counted).trigger_on
     agreement_on = result.expected_entry_into_force_on
     dated: dict[str, PartyResult] = {}
     for party in facts.parties:
@@ -678,7 +708,14 @@ def _party_dates(facts: AgreementFacts, result: Result, today: date) -> dict[str
         exit_ = _withdrawal(party, period, today)
         consented, consented_on = _consent(party, current, today)
         eif_on, eif_working = _party_entry_into_force(
-            facts, party, consented, consented_on, agreement_on, trigger_on, today
+            facts,
+            party,
+            consented,
+            consented_on,
+            agreement_on,
+            trigger_on,
+            today,
+            in_force=result.status == "in_force",
         )
         dated[party.code] = replace(
             current,
@@ -724,7 +761,7 @@ def _evaluate_status(facts: AgreementFacts, today: date, end_on: date | None) ->
             if exit_.took_effect and parties[p.code].progress != "withdrawn":
                 parties[p.code] = replace(parties[p.code], progress="withdrawn")
     counted = _counted_for_the_rule(facts, parties, today)
-    expected, explanation, _ = _expected_entry_into_force(facts, counted)
+    expected, explanation, _, latest = _expected_entry_into_force(facts, counted)
     if in_force_by_step:
         expected, explanation = (
             eif_step_on,
@@ -768,7 +805,10 @@ def _evaluate_status(facts: AgreementFacts, today: date, end_on: date | None) ->
         return Result("in_force", eif_step_on, expected, explanation, parties)
 
     bound = _enough_parties_bound(facts, counted)
-    if bound and expected and expected <= today:
+    # In force by its rule; or, when an undated instrument keeps the day unknown, by the dated
+    # instruments alone (status_since unknown).
+    by = expected or latest
+    if bound and by and by <= today:
         if facts.kind == "bilateral":
             # In force by its rule: in force means bound, as for a recorded date.
             parties = {p.code: evaluate_party(p, today, in_force=True) for p in facts.parties}

@@ -155,6 +155,56 @@ def test_the_group_rule_waits_for_each_group_and_shows_its_working():
     assert met.parties["CC"].entry_into_force_on == D(2021, 7, 31)
 
 
+def undated_deposit(code: str) -> PartyFacts:
+    """Bound by an instrument whose date the sources do not give."""
+    party = deposit(code, D(2021, 1, 1))
+    return replace(party, steps=(party.steps[0], replace(party.steps[1], date=None)))
+
+
+def test_enough_dated_instruments_bring_it_into_force_on_an_unknown_day():
+    """ZZ's undated instrument may have been the third, so the day is unknown; the three dated
+    ones alone bring it into force by 2021-03-31, so it is in force after that day."""
+    facts = convention(*ORIGINAL, undated_deposit("ZZ"))
+    result = evaluate(facts, TODAY)
+    assert (result.status, result.status_since, result.expected_entry_into_force_on) == (
+        "in_force",
+        None,
+        None,
+    )
+    assert result.entry_into_force_explanation == (
+        "30 days after the 3rd ratification; 4 of 3 so far, but the date is not recorded for "
+        "State ZZ, so no date can be given exactly; by the dated ones alone, 2021-03-31 at the "
+        "latest."
+    )
+    assert result.parties["AA"].entry_into_force_on is None
+    assert result.parties["AA"].entry_into_force_working == (
+        "The day the agreement entered into force is not known, so no date can be given."
+    )
+    assert evaluate(facts, D(2021, 3, 30)).status == "ratified"
+    # Without enough dated ones there is no bound at all: ratified, whatever the day.
+    short = evaluate(convention(*ORIGINAL[:2], undated_deposit("ZZ")), TODAY)
+    assert (short.status, short.expected_entry_into_force_on) == ("ratified", None)
+    assert short.entry_into_force_explanation.endswith("so no date can be given.")
+
+
+def test_the_group_rule_with_an_undated_deposit():
+    both = evaluate(
+        groups_convention(*ORIGINAL, undated_deposit("DD"), deposit("EE", D(2021, 6, 1))), TODAY
+    )
+    assert (both.status, both.status_since, both.expected_entry_into_force_on) == (
+        "in_force",
+        None,
+        None,
+    )
+    assert both.entry_into_force_explanation.endswith(
+        "so no date can be given exactly; by the dated ones alone, 2021-07-31 at the latest."
+    )
+    # Group B is met only by the undated deposit: no day, not even a latest one.
+    only = evaluate(groups_convention(*ORIGINAL, undated_deposit("DD"), deposit("EE", None)), TODAY)
+    assert (only.status, only.expected_entry_into_force_on) == ("ratified", None)
+    assert only.entry_into_force_explanation.endswith("so no date can be given.")
+
+
 def test_one_party_suspending_does_not_suspend_the_agreement():
     suspended = with_steps(ORIGINAL[0], StepFacts(3, "suspension", "completed", D(2024, 1, 1)))
     result = evaluate(convention(suspended, *ORIGINAL[1:]), TODAY)
