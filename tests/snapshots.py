@@ -2,15 +2,15 @@
 emptied faster after it.
 
 A transactional test commits, and its database is emptied after it (pytest-django's flush: on
-PostgreSQL one TRUNCATE of every table, about a second; flushing_fast). The next one then gets
-the migrated reference data back (`serialized_rollback`: Django saves
-each serialized row again, about a second), and, if it asks for the demo data, load_demo ran
-anew through the services (3 to 13 s, for some 60 tests: the browser tests, the kept pages' and
-details' tests on PostgreSQL), as the KeptDemo transaction of tests/conftest.py cannot serve a
-test that commits. Instead, the first time in a process, the tables are copied (Snapshot.take);
-the next times they are emptied and their rows copied back, in a fraction of a second. What the
-tables then hold is what was first written, row for row, including what the triggers kept (the
-search vectors, the party order, the party stamps).
+PostgreSQL one TRUNCATE of every table, 1 to 1.6 s on two cores; flushing_fast). The next one
+then gets the migrated reference data back (`serialized_rollback`: Django saves each serialized
+row again, 0.6 to 0.8 s), and, if it asks for the demo data, load_demo ran anew through the
+services (3 to 13 s, for some 60 tests: the browser tests, the kept pages' and details' tests on
+PostgreSQL), as the KeptDemo transaction of tests/conftest.py cannot serve a test that commits.
+Instead, the first time in a process, the tables are copied (Snapshot.take); the next times they
+are emptied and their rows copied back, in a fraction of a second. What the tables then hold is
+what was first written, row for row, including what the triggers kept (the search vectors, the
+party order, the party stamps).
 
 Not copied back: the migrations' record, which no test empties, and the generation counters
 (ratification 0004, 0007, 0026), which the copy moves, as a flush does, so that nothing cached
@@ -56,25 +56,13 @@ class Snapshot:
         write()
         self.tables = self.take()
 
-    def _names(self) -> list[str]:
-        return sorted(
-            name
-            for name in connection.introspection.table_names(include_views=False)
-            if name not in NOT_COPIED
-        )
-
     def take(self) -> dict[str, tuple[list[str], bytes | list[tuple]]]:
         taken: dict[str, tuple[list[str], bytes | list[tuple]]] = {}
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
-            for name in self._names():
-                with connection.cursor() as columns_cursor:
-                    columns = [
-                        column.name
-                        for column in connection.introspection.get_table_description(
-                            columns_cursor, name
-                        )
-                    ]
+            for name in _tables():
+                description = connection.introspection.get_table_description(cursor, name)
+                columns = [column.name for column in description]
                 listed = ", ".join(quote(column) for column in columns)
                 if connection.vendor == "postgresql":
                     with cursor.cursor.copy(f"COPY {quote(name)} ({listed}) TO STDOUT") as copy:
@@ -123,7 +111,7 @@ class Snapshot:
 
 def emptying(names: list[str]) -> list[str]:
     """PostgreSQL: statements that empty these tables, for the length of the transaction with no
-    trigger or foreign-key check firing (DELETE: a TRUNCATE of every table took 0.7 s), then
+    trigger or foreign-key check firing (DELETE: a TRUNCATE of every table took 1 to 1.6 s), then
     move the generations as the triggers would have."""
     quote = connection.ops.quote_name
     statements = ["SET LOCAL session_replication_role = replica"]
@@ -146,7 +134,7 @@ def emptying(names: list[str]) -> list[str]:
 def flushing_fast(ops) -> None:
     """Django's flush on PostgreSQL (`ops`, the connection's DatabaseOperations), after each
     transactional test, made to empty the tables with `emptying` rather than one TRUNCATE of
-    them all (about 1 s on two cores, most of a short transactional test's time), when the
+    them all (1 to 1.6 s on two cores, most of a short transactional test's time), when the
     user may: `session_replication_role` is a superuser's."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
@@ -165,14 +153,16 @@ def flushing_fast(ops) -> None:
     ops.sql_flush = fast
 
 
+def _tables() -> list[str]:
+    """Every table but NOT_COPIED."""
+    names = connection.introspection.table_names(include_views=False)
+    return sorted(name for name in names if name not in NOT_COPIED)
+
+
 def _raw_tables() -> list[str]:
     """The tables no model has that a write keeps (the party order, the party stamps)."""
     of_models = set(connection.introspection.django_table_names(only_existing=True))
-    return sorted(
-        name
-        for name in connection.introspection.table_names(include_views=False)
-        if name not in of_models and name not in NOT_COPIED
-    )
+    return [name for name in _tables() if name not in of_models]
 
 
 def _models() -> list:

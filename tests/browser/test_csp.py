@@ -29,11 +29,6 @@ document.addEventListener('securitypolicyviolation', (e) =>
 """
 
 
-@pytest.fixture
-def demo(django_db_serialized_rollback, transactional_db, demo) -> None:
-    """The demo data (tests/conftest.py) on the migrated reference data, for the live server."""
-
-
 class Recorder:
     """Opens pages in one browser context and keeps every CSP refusal, by page."""
 

@@ -11,7 +11,7 @@ from agreements.models import Agreement, Signatory
 from agreements.services import SignatoryInput
 from tests.factories import EditorFactory
 
-from .test_csp import PASSWORD, Recorder, demo  # noqa: F401 (a fixture)
+from .test_csp import PASSWORD, Recorder
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,7 +20,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def signatory(demo) -> Signatory:  # noqa: F811 (the fixture imported above)
+def signatory(demo) -> Signatory:
     acsa = Agreement.objects.get(slug="japan-philippines-acsa")
     return services.signatory_add(
         agreement=acsa,

@@ -13,7 +13,7 @@ from agreements.models import Agreement
 from ratification.models import RatificationStep
 from tests.factories import EditorFactory
 
-from .test_csp import PASSWORD, demo  # noqa: F401 (a fixture)
+from .test_csp import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,7 +35,7 @@ TARGETS = """() => Array.from(document.querySelectorAll(
 
 
 @pytest.fixture
-def diet(demo) -> RatificationStep:  # noqa: F811 (the fixture imported above)
+def diet(demo) -> RatificationStep:
     """Japan's pending submission to the Diet, whose note was written for a pending step."""
     step = RatificationStep.objects.get(
         participation__agreement__slug="japan-philippines-acsa",

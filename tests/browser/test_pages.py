@@ -33,11 +33,6 @@ PAGES = [
 ]
 
 
-@pytest.fixture
-def demo(django_db_serialized_rollback, transactional_db, demo) -> None:
-    """The demo data (tests/conftest.py) on the migrated reference data, for the live server."""
-
-
 def test_find_the_acsa_see_japans_diet_step_and_export_csv(live_server, page, demo):
     """Home → search → filter → the ACSA → Japan's pending Diet step → CSV of the result."""
     page.goto(live_server.url + "/")

@@ -13,11 +13,6 @@ pytestmark = [
 ACSA = "/agreements/japan-philippines-acsa/"
 
 
-@pytest.fixture
-def demo(django_db_serialized_rollback, transactional_db, demo) -> None:
-    """The demo data (tests/conftest.py) on the migrated reference data, for the live server."""
-
-
 def test_acsa_timeline_is_drawn_named_and_axe_clean(live_server, page, demo, axe_check):
     page.goto(live_server.url + ACSA)
     svg = page.get_by_role("img", name="Timeline of Japan–Philippines ACSA")
