@@ -596,6 +596,10 @@ def listing_rebuild(
                 cursor.execute("SELECT to_regproc('agreements_party_order_fill') IS NOT NULL")
                 if cursor.fetchone()[0]:
                     cursor.execute("SELECT agreements_party_order_fill()")
+                # The search's narrow copy (migration 0020), likewise.
+                cursor.execute("SELECT to_regproc('agreements_search_copy_fill') IS NOT NULL")
+                if cursor.fetchone()[0]:
+                    cursor.execute("SELECT agreements_search_copy_fill()")
                 # The kept API rows (migration 0019): rows loaded with triggers off have none.
                 cursor.execute("SELECT to_regproc('agreements_list_doc_fill') IS NOT NULL")
                 if cursor.fetchone()[0]:

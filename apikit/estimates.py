@@ -71,7 +71,8 @@ class EstimatingPaginator(Paginator):
                 self.object_list.estimated_count = estimate
             return estimate_rounded(estimate)
         self.count_is_estimate = False
-        return counted.count()
+        # The list's own count: one that knows a faster way to count (RankedMatches).
+        return self.object_list.count()
 
 
 class KnownCount:
