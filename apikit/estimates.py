@@ -52,9 +52,9 @@ def estimate_rounded(estimate: int) -> int:
 class EstimatingPaginator(Paginator):
     """A paginator whose count is the planner's estimate (rounded) past ESTIMATE_ABOVE rows.
 
-    The object list is a queryset, a sliceable list that names the queryset to count as
-    `counted` (a search in rank order, agreements.api.search.RankedMatches), or one that knows
-    its count (KnownCount)."""
+    The object list is a queryset, a sliceable list with a count() that names the queryset to
+    estimate as `counted` (a search in rank order, agreements.api.search.RankedMatches), or one
+    that knows its count (KnownCount)."""
 
     @cached_property
     def count(self) -> int:

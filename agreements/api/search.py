@@ -41,15 +41,16 @@ class _VectorMatch(Expression):
     def as_sql(self, compiler, connection):
         row = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
         column = connection.ops.quote_name(self.column)
-        return f"({row}.{column} @@ {_tsquery(self.value)})", [self.value]
+        query, params = _tsquery(self.value)
+        return f"({row}.{column} @@ {query})", params
 
 
-def _tsquery(value: str) -> str:
-    """The SQL of the search `value` as a tsquery, with one placeholder for the value."""
+def _tsquery(value: str) -> tuple[str, list[str]]:
+    """The search `value` as a tsquery: its SQL and parameters."""
     query = f"websearch_to_tsquery('{SEARCH_CONFIG}', %s)"
     if '"' not in value:
         query = _WORDS_OF_A_COMPOUND.format(query)
-    return query
+    return query, [value]
 
 
 # A word written with a hyphen (`cross-servicing`) is parsed into the whole and its parts, which
@@ -310,7 +311,8 @@ class SearchCopy:
 
     def _where(self, group: int | None) -> tuple[str, list[str]]:
         condition = self.WHERE[group]
-        return condition.format(q=_tsquery(self.text)), [self.text] * condition.count("{q}")
+        query, params = _tsquery(self.text)
+        return condition.format(q=query), params * condition.count("{q}")
 
     def count(self, group: int | None = None) -> int:
         """How many match (in `group`, or in all)."""

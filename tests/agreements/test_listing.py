@@ -56,6 +56,24 @@ def assert_kept_equals_fresh() -> None:
     assert_party_counts_equal_fresh()
     assert_party_order_equals_fresh()
     assert_list_docs_equal_fresh()
+    assert_search_copy_equals_fresh()
+
+
+SEARCH_COLUMNS = "signed_on, title, search_vector::text, search_rank_vector::text"
+
+
+def assert_search_copy_equals_fresh() -> None:
+    """PostgreSQL: the search's narrow copy (migration 0020) holds each agreement's signature
+    date, title and vectors as its own row has them, and no other row."""
+    if connection.vendor != "postgresql":
+        return
+    copy = f"SELECT agreement_id, {SEARCH_COLUMNS} FROM agreements_search_copy ORDER BY 1"
+    own = f"SELECT id, {SEARCH_COLUMNS} FROM agreements_agreement ORDER BY 1"
+    with connection.cursor() as cursor:
+        cursor.execute(copy)
+        copied = cursor.fetchall()
+        cursor.execute(own)
+        assert copied == cursor.fetchall()
 
 
 def assert_list_docs_equal_fresh() -> None:
