@@ -591,20 +591,19 @@ def listing_rebuild(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("LOCK TABLE agreements_agreement IN SHARE MODE")
-                # Each party's agreements in list order (migration 0017; not yet there when an
-                # earlier migration rebuilds): rows loaded with triggers off have no entries.
-                cursor.execute("SELECT to_regproc('agreements_party_order_fill') IS NOT NULL")
-                if cursor.fetchone()[0]:
-                    cursor.execute("SELECT agreements_party_order_fill()")
-                # The search's narrow copy (migration 0020), likewise: it compares every
-                # vector with its copy, a few seconds at 100,000 agreements under this lock.
-                cursor.execute("SELECT to_regproc('agreements_search_copy_fill') IS NOT NULL")
-                if cursor.fetchone()[0]:
-                    cursor.execute("SELECT agreements_search_copy_fill()")
-                # The kept API rows (migration 0019): rows loaded with triggers off have none.
-                cursor.execute("SELECT to_regproc('agreements_list_doc_fill') IS NOT NULL")
-                if cursor.fetchone()[0]:
-                    cursor.execute("SELECT agreements_list_doc_fill()")
+                # What triggers keep, which rows loaded with triggers off lack: each party's
+                # agreements in list order (migration 0017), the search's narrow copy (0020:
+                # it compares every vector with its copy, a few seconds at 100,000 under this
+                # lock), the kept API rows (0019). An earlier migration's rebuild runs before
+                # they exist.
+                for fill in (
+                    "agreements_party_order_fill",
+                    "agreements_search_copy_fill",
+                    "agreements_list_doc_fill",
+                ):
+                    cursor.execute("SELECT to_regproc(%s) IS NOT NULL", [fill])
+                    if cursor.fetchone()[0]:
+                        cursor.execute(f"SELECT {fill}()")  # nosec B608
         totals: Counter[str] = Counter()
         party_totals: Counter[tuple[str, str]] = Counter()
         for row, keys in Agreement.objects.values_list("listing", "facet_keys").iterator(2000):

@@ -419,7 +419,6 @@ def _expected_by_groups(
     wanted = " and ".join(f"{required} group-{name}" for name, required, _ in facts.eif_groups)
     lead = f"{days} days after the last of {wanted} deposits"
     counts, undated_codes, nths = [], [], []
-    unbounded = False  # a group reaches its count only with an undated deposit
     for name, required, members in facts.eif_groups:
         in_group = [active[code] for code in members if code in active]
         bound = sorted(
@@ -435,8 +434,6 @@ def _expected_by_groups(
         undated_codes.extend(undated)
         if len(bound) >= required:
             nths.append(bound[required - 1])
-        else:
-            unbounded = True
     if not _groups_satisfied(facts, active):
         return _Expected(None, f"{lead}; {', '.join(counts)} so far.")
     last = max(nths, key=lambda p: (p.consented_on, p.code)) if nths else None
@@ -446,7 +443,7 @@ def _expected_by_groups(
             f"{lead}; {', '.join(counts)} so far, but the date is not recorded for "
             f"{_names(sorted(set(undated_codes)), names)}, so no date can be given"
         )
-        if unbounded or last is None:
+        if len(nths) < len(facts.eif_groups):  # a group reaches its count only undated
             return _Expected(None, f"{working}.")
         latest = _days_after(last.consented_on, days)
         return _Expected(
