@@ -75,6 +75,7 @@ from .detail import (
     kept_detail_response,
 )
 from .filters import AgreementGapFilter
+from .kept_list import kept_pages
 from .participants import ParticipantSerializer, ParticipantsQuerySerializer
 from .serializers import (
     AgreementCreateSerializer,
@@ -270,6 +271,18 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         if self.action in ("steps", "destroy", "merge", "participants"):
             return Agreement.objects.all()
         return agreement_detail_queryset(reading=self.action == "retrieve")
+
+    def list(self, request, *args, **kwargs):
+        # The whole list and a list filtered on parties alone, as plain JSON, are read from
+        # what the writers keep (ratification.api.kept_list); the rest go the general way,
+        # with its response cache.
+        if self._kept_rows:
+            pages = kept_pages(request, self.get_serializer_context())
+            if pages is not None:
+                return self.get_paginated_response(
+                    self.paginator.paginate_queryset(pages, request, view=self)
+                )
+        return super().list(request, *args, **kwargs)
 
     def paginate_queryset(self, queryset):
         # The page and its count are the statements a search makes slow (search_through_index);
