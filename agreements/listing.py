@@ -31,6 +31,7 @@ triggers from the row, its listing and the names: migration 0019), which the API
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -437,13 +438,16 @@ def _party_order_page(
         f" WHERE o{n}.agreement_id = o.agreement_id AND o{n}.party_id = %s)"
         for n in range(len(others))
     )
-    nulls = "LAST" if unsigned_last else "FIRST"
     return (
         "SELECT o.agreement_id, o.signed_on, o.title FROM agreements_party_order o"  # noqa: S608  # nosec B608
-        f" WHERE o.party_id = %s{shared}"
-        f" ORDER BY o.signed_on DESC NULLS {nulls}, o.title, o.agreement_id OFFSET %s LIMIT %s",
+        f" WHERE o.party_id = %s{shared} ORDER BY {_party_order(unsigned_last)} OFFSET %s LIMIT %s",
         [walked, *others, start, stop - start],
     )
+
+
+def _party_order(unsigned_last: bool) -> str:
+    """The list's order in the party order table's columns (`o`)."""
+    return f"o.signed_on DESC NULLS {'LAST' if unsigned_last else 'FIRST'}, o.title, o.agreement_id"
 
 
 class KeptRow(NamedTuple):
@@ -453,7 +457,7 @@ class KeptRow(NamedTuple):
     pk: int
     slug: str
     list_doc: str | None
-    updated_at: str  # in UTC, as PostgreSQL writes a timestamp (drf_utc_time reads it)
+    updated_at: str | None  # as DRF writes it in UTC (drf_utc_time); None if it cannot
 
 
 def kept_rows(walk: tuple[int, ...] | None, *, start: int, stop: int) -> list[KeptRow]:
@@ -462,8 +466,9 @@ def kept_rows(walk: tuple[int, ...] | None, *, start: int, stop: int) -> list[Ke
     list, or of the agreements every party of `walk` (SharedParties.walk) is in, walked as
     party_order_ids walks them and joined to their rows by key.
 
-    `updated_at` comes as PostgreSQL writes a UTC timestamp, for drf_utc_time: parsing each
-    timestamp into a datetime and writing it again was a seventh of a page's time in Python.
+    `updated_at` is read as PostgreSQL writes a UTC timestamp and given as DRF writes it
+    (drf_utc_time; None where it cannot be): parsing each timestamp into a datetime and writing
+    it again was a seventh of a page's time in Python.
     (Building each row's whole text in the statement cost PostgreSQL more than the page's walk:
     cutting the kept text's braces unpacks it once more and counts its characters; `to_char`
     cost more than the timestamp's own output.)"""
@@ -475,14 +480,17 @@ def kept_rows(walk: tuple[int, ...] | None, *, start: int, stop: int) -> list[Ke
         page, params = _party_order_page(walk, start=start, stop=stop, unsigned_last=False)
         rows = (
             f"({page}) AS o JOIN agreements_agreement a ON a.id = o.agreement_id"  # nosec B608
-            " ORDER BY o.signed_on DESC NULLS FIRST, o.title, o.agreement_id"
+            f" ORDER BY {_party_order(unsigned_last=False)}"
         )
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT a.id, a.slug, a.list_doc, {_UPDATED_AT} FROM {rows}",  # noqa: S608  # nosec B608
             params,
         )
-        return [KeptRow(*row) for row in cursor.fetchall()]
+        return [
+            KeptRow(pk, slug, doc, drf_utc_time(updated_at))
+            for pk, slug, doc, updated_at in cursor.fetchall()
+        ]
 
 
 # An agreement's `updated_at` in UTC, as PostgreSQL writes a timestamp ("2024-08-25 12:52:24",
@@ -491,12 +499,21 @@ def kept_rows(walk: tuple[int, ...] | None, *, start: int, stop: int) -> list[Ke
 _UPDATED_AT = "(a.updated_at AT TIME ZONE 'UTC')::text"
 
 
-def drf_utc_time(text: str) -> str:
-    """A UTC time as PostgreSQL writes a timestamp (`_UPDATED_AT`), as DRF writes it: ISO 8601
-    with a "T" and a "Z", the fraction in microseconds when there is one."""
-    day, _, time = text.partition(" ")
-    whole, dot, fraction = time.partition(".")
-    return f"{day}T{whole}{dot}{fraction.ljust(6, '0') if dot else ''}Z"
+def drf_utc_time(text: str) -> str | None:
+    """A UTC time as PostgreSQL writes a timestamp in the ISO date style (`_UPDATED_AT`), as DRF
+    writes it: ISO 8601 with a "T" and a "Z", the fraction in microseconds when there is one.
+    None for any other text: a time Python's datetime cannot hold (`infinity`, a date BC or past
+    9999), or another date style."""
+    written = _POSTGRESQL_TIME.fullmatch(text)
+    if written is None:
+        return None
+    day, time, fraction = written.groups()
+    return f"{day}T{time}.{fraction.ljust(6, '0')}Z" if fraction else f"{day}T{time}Z"
+
+
+_POSTGRESQL_TIME = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,6}))?"
+)
 
 
 # The whole list's page, in its default order (agreements.ordering.NEWEST_SIGNED_UNSIGNED_FIRST:

@@ -226,14 +226,11 @@ class AgreementListSerializer(ListedMixin, serializers.ModelSerializer):
         """
         if type(self) is not AgreementListSerializer:
             return super().to_representation(instance)
-        url = self._detail_url(instance.slug)
         when = self._datetime_field()
         kept = getattr(instance, "list_doc", None)  # a row read with its kept text (KeptListDoc)
         if kept is not None:
-            return orjson.Fragment(
-                f'{{"url":{orjson.dumps(url).decode()},{kept[1:-1]},'
-                f'"updated_at":"{when.to_representation(instance.updated_at)}"}}'
-            )
+            return self.kept_row(instance.slug, kept, when.to_representation(instance.updated_at))
+        url = self._detail_url(instance.slug)
         names = self.listing_names()
 
         def day(value):
@@ -256,6 +253,14 @@ class AgreementListSerializer(ListedMixin, serializers.ModelSerializer):
             "version": instance.version,
             "updated_at": when.to_representation(instance.updated_at),
         }
+
+    def kept_row(self, slug: str, kept: str, updated_at: str) -> orjson.Fragment:
+        """The row from its kept text (`list_doc`), with its `url` and its `updated_at` (as
+        written for the body) put in."""
+        return orjson.Fragment(
+            f'{{"url":{orjson.dumps(self._detail_url(slug)).decode()},{kept[1:-1]},'
+            f'"updated_at":"{updated_at}"}}'
+        )
 
     def _detail_url(self, slug: str) -> str:
         # One reverse() per response: a slug is letters, digits, "-" and "_", which an address

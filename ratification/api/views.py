@@ -37,12 +37,11 @@ from agreements.api.serializers import (
     AgreementCsvSerializer,
     AgreementFactsSerializer,
     AgreementListSerializer,
-    ListedMixin,
 )
 from agreements.api.views import PartyViewSet as AgreementsPartyViewSet
 from agreements.api.views import source_from
 from agreements.duplicates import redirect_target
-from agreements.listing import KeptListDoc, PartiesInCommon, agreements_count, shared_parties
+from agreements.listing import PartiesInCommon, agreements_count, shared_parties
 from agreements.models import (
     Agreement,
 )
@@ -75,7 +74,7 @@ from .detail import (
     kept_detail_response,
 )
 from .filters import AgreementGapFilter
-from .kept_list import kept_pages
+from .kept_list import agreement_list_queryset, kept_or_built, kept_pages
 from .participants import ParticipantSerializer, ParticipantsQuerySerializer
 from .serializers import (
     AgreementCreateSerializer,
@@ -91,41 +90,6 @@ from .serializers import (
 )
 
 # Querysets -----------------------------------------------------------------------------------
-
-
-def agreement_list_queryset(
-    serializer: type[ListedMixin] = AgreementListSerializer, *, kept_rows: bool = False
-) -> QuerySet[Agreement]:
-    """The list reads each agreement's kept listing (agreements.listing), no prefetch, and of
-    the agreement's own columns only those the serializer shows, as named rows: making a page
-    of 50 model instances of the wide Agreement (every other field deferred) cost about 1.4 ms
-    of a list request's 6, twice the rows' reading. The serializers read attributes, which the
-    rows have; `pk` is there for keyset pages, `cache_stamp` for what a cached page's hit
-    checks (AgreementViewSet.hit_checks).
-
-    With `kept_rows` (AgreementViewSet._kept_rows) a row is its kept JSON text, its slug (for
-    its url) and `updated_at`: decoding the listing, naming each party and encoding the row
-    again was most of a page of multilateral agreements' time."""
-    if kept_rows:
-        return Agreement.objects.annotate(list_doc=KeptListDoc()).values_list(
-            "pk", "cache_stamp", "slug", "list_doc", "updated_at", named=True
-        )
-    return Agreement.objects.values_list("pk", "cache_stamp", *serializer.read_fields(), named=True)
-
-
-def _kept_or_built(rows: list, serializer: type[ListedMixin]) -> list:
-    """A page of kept rows, where a row without its kept text (one written with triggers off,
-    until `listing_rebuild`) is read again with the columns the serializer builds it from; a
-    row deleted in between is left out."""
-    missing = [row.pk for row in rows if row.list_doc is None]
-    if not missing:
-        return rows
-    built = {row.pk: row for row in agreement_list_queryset(serializer).filter(pk__in=missing)}
-    return [
-        built.get(row.pk) if row.list_doc is None else row
-        for row in rows
-        if row.list_doc is not None or row.pk in built
-    ]
 
 
 # The list's parameters whose pages an editor's note on a step (a new source, who recorded it:
@@ -273,15 +237,14 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         return agreement_detail_queryset(reading=self.action == "retrieve")
 
     def list(self, request, *args, **kwargs):
-        # The whole list and a list filtered on parties alone, as plain JSON, are read from
-        # what the writers keep (ratification.api.kept_list); the rest go the general way,
-        # with its response cache.
+        """The whole list and a list filtered on parties alone, as plain JSON, from kept pages
+        (ratification.api.kept_list); the rest the general way, with its response cache."""
         if self._kept_rows:
             pages = kept_pages(request, self.get_serializer_context())
             if pages is not None:
-                return self.get_paginated_response(
-                    self.paginator.paginate_queryset(pages, request, view=self)
-                )
+                page = self.paginator.paginate_queryset(pages, request, view=self)
+                if page is not None:  # None: no page size (API_PAGE_SIZE=0), the whole list
+                    return self.get_paginated_response(page)
         return super().list(request, *args, **kwargs)
 
     def paginate_queryset(self, queryset):
@@ -298,7 +261,7 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
             page = super().paginate_queryset(queryset)
         if page is not None and self.action == "list":
             if self._kept_rows:
-                page = _kept_or_built(page, self.get_serializer_class())
+                page = kept_or_built(page, self.get_serializer_class())
             self._shown = {row.pk: row.cache_stamp for row in page}
         return page
 
