@@ -72,6 +72,42 @@ def test_entry_into_force_arithmetic_once_both_have_notified(client, make_agreem
     assert "2025-06-02 (PH) → 2025-07-02" in html
 
 
+def test_in_force_on_a_day_not_known_says_so(client, make_agreement, source):
+    """In force 30 days after the third ratification; four are recorded, one without its date,
+    which may have been the third: the three dated ones bring it into force by 2021-04-09 at
+    the latest, on a day not known. The page says it is in force, not "not yet known" as of an
+    agreement still to come."""
+
+    def deposit(on):
+        return [
+            StepInput(kind="signature", status="completed", date=dt.date(2020, 6, 1)),
+            StepInput(
+                kind="deposit_of_instrument",
+                status="completed",
+                date=on,
+                instrument_kind="ratification",
+                source=source,
+            ),
+        ]
+
+    dated = {"JP": dt.date(2021, 1, 10), "PH": dt.date(2021, 2, 10), "US": dt.date(2021, 3, 10)}
+    make_agreement(
+        slug="undated-fourth",
+        kind="multilateral",
+        party_codes=["JP", "PH", "US", "AU"],
+        signed_on=dt.date(2020, 6, 1),
+        eif_rule="days_after_nth_ratification",
+        eif_days=30,
+        eif_ratifications_required=3,
+        steps={**{code: deposit(on) for code, on in dated.items()}, "AU": deposit(None)},
+    )
+    html = client.get("/agreements/undated-fourth/").content.decode()
+    assert "by the dated ones alone, 2021-04-09 at the latest" in html
+    header = re.search(r"<dt>In force since</dt><dd>(.*?)</dd>", html)
+    assert header and header.group(1).startswith("A day not known")
+    assert '<p class="eif__date">In force since a day not known</p>' in html
+
+
 def test_signatories_provisions_related_history_and_sources(client, demo):
     html = client.get(ACSA).content.decode()
     assert "Toshimitsu Motegi" in _section(html, "signatories")
