@@ -455,6 +455,7 @@ class KeptRow(NamedTuple):
     row written with the triggers off, until `listing_rebuild`) and what goes into it."""
 
     pk: int
+    cache_stamp: int  # what a cached page's hit checks (AgreementViewSet.hit_checks)
     slug: str
     list_doc: str | None
     updated_at: str | None  # as DRF writes it in UTC (drf_utc_time); None if it cannot
@@ -484,12 +485,12 @@ def kept_rows(walk: tuple[int, ...] | None, *, start: int, stop: int) -> list[Ke
         )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, a.slug, a.list_doc, {_UPDATED_AT} FROM {rows}",  # noqa: S608  # nosec B608
+            f"SELECT a.id, a.cache_stamp, a.slug, a.list_doc, {_UPDATED_AT} FROM {rows}",  # noqa: S608  # nosec B608
             params,
         )
         return [
-            KeptRow(pk, slug, doc, drf_utc_time(updated_at))
-            for pk, slug, doc, updated_at in cursor.fetchall()
+            KeptRow(pk, stamp, slug, doc, drf_utc_time(updated_at))
+            for pk, stamp, slug, doc, updated_at in cursor.fetchall()
         ]
 
 

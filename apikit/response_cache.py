@@ -21,9 +21,9 @@ row changes no list's membership, order or counts (an editor's note on a step: r
 `updated_at`). So a list's entry is kept under its address alone and holds what it was built
 under (`hit_checks`): the listing generation and the stamps of the rows it shows, which a hit
 checks in one query (`hit_holds`) before it is served; a stale entry is built again in place.
-The pages are built from kept rows and counts (agreements.listing) and are not cached; nor
-are the API's whole list and its lists on parties alone as plain JSON, which are read from
-kept pages (ratification.api.kept_list) at about the cost of a hit.
+The pages are built from kept rows and counts (agreements.listing) and are not cached. A
+miss of the API's whole list, or of its lists on parties alone, as plain JSON, is read from
+kept pages (ratification.api.kept_list).
 
 The key also holds what else a response depends on: the address (path, query, host, scheme),
 the negotiated media type, the user (permissions could differ) and today's date (the detail

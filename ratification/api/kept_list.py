@@ -82,6 +82,8 @@ class KeptPages:
         self.serializer = AgreementListSerializer(context=context)
         self.known_count = count
         self.walk = walk  # None for the whole list (agreements.listing.kept_rows)
+        # The rows of the page read, by id, with their stamps: what a cached page's hit checks.
+        self.shown: dict[int, int] = {}
 
     def count(self) -> int:
         return self.known_count
@@ -96,12 +98,14 @@ class KeptPages:
             row if row.updated_at is not None else row._replace(list_doc=None)
             for row in kept_rows(self.walk, start=index.start or 0, stop=index.stop)
         ]
+        rows = kept_or_built(rows, AgreementListSerializer)
+        self.shown = {row.pk: row.cache_stamp for row in rows}
         serializer = self.serializer
         return [
             serializer.kept_row(row.slug, row.list_doc, row.updated_at)
             if isinstance(row, KeptRow)
             else serializer.to_representation(row)
-            for row in kept_or_built(rows, AgreementListSerializer)
+            for row in rows
         ]
 
 

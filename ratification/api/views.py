@@ -237,15 +237,20 @@ class AgreementViewSet(CachedReadMixin, ConditionalMixin, viewsets.ModelViewSet)
         return agreement_detail_queryset(reading=self.action == "retrieve")
 
     def list(self, request, *args, **kwargs):
-        """The whole list and a list filtered on parties alone, as plain JSON, from kept pages
-        (ratification.api.kept_list); the rest the general way, with its response cache."""
+        return self._cached(request, self._list_built, *args, **kwargs)
+
+    def _list_built(self, request, *args, **kwargs):
+        """A list the response cache missed: the whole list and a list filtered on parties
+        alone, as plain JSON, from kept pages (ratification.api.kept_list); the rest the
+        general way."""
         if self._kept_rows:
             pages = kept_pages(request, self.get_serializer_context())
             if pages is not None:
                 page = self.paginator.paginate_queryset(pages, request, view=self)
                 if page is not None:  # None: no page size (API_PAGE_SIZE=0), the whole list
+                    self._shown = pages.shown
                     return self.get_paginated_response(page)
-        return super().list(request, *args, **kwargs)
+        return viewsets.ModelViewSet.list(self, request, *args, **kwargs)
 
     def paginate_queryset(self, queryset):
         # The page and its count are the statements a search makes slow (search_through_index);
