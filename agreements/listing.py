@@ -458,7 +458,7 @@ class KeptRow(NamedTuple):
     cache_stamp: int  # what a cached page's hit checks (AgreementViewSet.hit_checks)
     slug: str
     list_doc: str | None
-    updated_at: str  # as DRF writes it in UTC (drf_utc_time)
+    updated_at: str | None  # as DRF writes it in UTC (drf_utc_time); None if it cannot
 
 
 def kept_rows(walk: tuple[int, ...] | None, *, start: int, stop: int) -> list[KeptRow]:
@@ -468,8 +468,8 @@ def kept_rows(walk: tuple[int, ...] | None, *, start: int, stop: int) -> list[Ke
     party_order_ids walks them and joined to their rows by key.
 
     `updated_at` is read as PostgreSQL writes a UTC timestamp and given as DRF writes it
-    (drf_utc_time; where it cannot be, the row is given without its kept text): parsing each
-    timestamp into a datetime and writing it again was a seventh of a page's time in Python.
+    (drf_utc_time; None where it cannot be): parsing each timestamp into a datetime and writing
+    it again was a seventh of a page's time in Python.
     (Building each row's whole text in the statement cost PostgreSQL more than the page's walk:
     cutting the kept text's braces unpacks it once more and counts its characters; `to_char`
     cost more than the timestamp's own output.)"""
@@ -488,13 +488,10 @@ def kept_rows(walk: tuple[int, ...] | None, *, start: int, stop: int) -> list[Ke
             f"SELECT a.id, a.cache_stamp, a.slug, a.list_doc, {_UPDATED_AT} FROM {rows}",  # noqa: S608  # nosec B608
             params,
         )
-        rows = []
-        for pk, stamp, slug, doc, updated_at in cursor.fetchall():
-            written = drf_utc_time(updated_at)
-            # A time past what a datetime holds (`infinity`, BC, year 10000) or in another date
-            # style: the row is built, and fails, as the general way builds it.
-            rows.append(KeptRow(pk, stamp, slug, doc if written else None, written or ""))
-        return rows
+        return [
+            KeptRow(pk, stamp, slug, doc, drf_utc_time(updated_at))
+            for pk, stamp, slug, doc, updated_at in cursor.fetchall()
+        ]
 
 
 # An agreement's `updated_at` in UTC, as PostgreSQL writes a timestamp ("2024-08-25 12:52:24",

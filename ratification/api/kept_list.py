@@ -27,7 +27,6 @@ from rest_framework.request import Request
 from agreements.api.serializers import AgreementListSerializer, ListedMixin
 from agreements.listing import KeptListDoc, KeptRow, agreements_count, kept_rows, shared_parties
 from agreements.models import Agreement
-from apikit.estimates import KnownCount
 
 from .filters import AgreementGapFilter
 
@@ -70,9 +69,10 @@ def kept_or_built(rows: list, serializer: type[ListedMixin]) -> list:
     ]
 
 
-class KeptPages(KnownCount):
+class KeptPages:
     """The list, for the page-number paginator: its count known, a slice its rows encoded (a
-    row without kept text built as the general way builds it)."""
+    row without kept text, or whose time is not one a datetime holds, built as the general way
+    builds it)."""
 
     ordered = True  # for Django's Paginator
 
@@ -85,8 +85,19 @@ class KeptPages(KnownCount):
         # The rows of the page read, by id, with their stamps: what a cached page's hit checks.
         self.shown: dict[int, int] = {}
 
+    def count(self) -> int:
+        return self.known_count
+
+    def __len__(self) -> int:
+        return self.known_count
+
     def __getitem__(self, index: slice) -> list[Any]:
-        rows = kept_rows(self.walk, start=index.start or 0, stop=index.stop)
+        rows = [
+            # A time past what Python's datetime holds (`infinity`, BC, year 10000) is built,
+            # and fails, the general way.
+            row if row.updated_at is not None else row._replace(list_doc=None)
+            for row in kept_rows(self.walk, start=index.start or 0, stop=index.stop)
+        ]
         rows = kept_or_built(rows, AgreementListSerializer)
         self.shown = {row.pk: row.cache_stamp for row in rows}
         serializer = self.serializer
